@@ -1,0 +1,1 @@
+"""The typer + rich command line: thin shells over the services."""

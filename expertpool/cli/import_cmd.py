@@ -1,0 +1,87 @@
+"""`expertpool import`: the administrator's bulk import."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from expertpool.cli.app import JSON_OPTION, console, err_console, print_json, progress_for, state
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("import")
+    def import_(
+        ctx: typer.Context,
+        files: List[Path] = typer.Argument(..., help="CSV（UTF-8/GB18030）、XLSX 或 JSONL 文件；专家名单请先于其他文件导入"),
+        kind: Optional[str] = typer.Option(None, "--kind",
+                                           help="experts|affiliations|relations|integrity|history|projects（默认按表头判断）"),
+        source: Optional[str] = typer.Option(None, "--source", help="名单来源：四川 或 重庆（默认按所在地区）"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="只检查，不写入"),
+        rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir", help="拒绝清单写入的目录（默认与输入文件同目录）"),
+        json_output: bool = JSON_OPTION,
+    ) -> None:
+        """Bulk-import expert lists and related files, all-or-nothing per file.
+
+        Example: expertpool import data/samples/sichuan_experts.csv data/samples/chongqing_experts.xlsx
+        """
+        from expertpool.services.access import require
+        from expertpool.services.importing import import_files
+
+        st = state(ctx)
+        store = st.store()
+        actor = require(store, st.user(), "import", "导入数据")
+        report = import_files(store, files, actor, kind=kind, source=source, dry_run=dry_run,
+                              progress=progress_for(ctx, json_output), rejects_dir=rejects_dir)
+        if json_output:
+            print_json(report.to_json())
+        else:
+            render_import(report)
+        if report.failed:
+            raise typer.Exit(1)
+
+
+def render_import(report) -> None:
+    from rich.table import Table
+
+    out = console()
+    table = Table(title="导入结果" + ("（试运行，未写入）" if any(f.dry_run for f in report.files) else ""))
+    for header in ("文件", "类型", "编码", "读取", "新增", "更新", "未变", "合并", "拒绝"):
+        table.add_column(header, justify="right" if header not in ("文件", "类型", "编码") else "left")
+    for f in report.files:
+        if f.error:
+            table.add_row(Path(f.file).name, f.kind, "-", "-", "-", "-", "-", "-", "[red]整个文件[/]")
+            continue
+        table.add_row(Path(f.file).name, f.kind, f.encoding or "xlsx", str(f.rows_read), str(f.imported),
+                      str(f.updated), str(f.unchanged), str(f.merged),
+                      f"[red]{f.rejected}[/]" if f.rejected else "0")
+    out.print(table)
+    for f in report.files:
+        name = Path(f.file).name
+        if f.error:
+            err_console().print(f"[bold red]错误：[/]{f.error}（该文件未导入任何数据）", highlight=False)
+        elif f.rows_read and not f.changed and not f.rejected and not f.dry_run:
+            out.print(f"{name}：与库中数据一致，未作任何更改。")
+        if f.ignored_columns:
+            out.print(f"{name}：忽略了无法识别的列：{'、'.join(f.ignored_columns)}")
+    rejects = [r for f in report.files for r in f.rejects]
+    if rejects:
+        rt = Table(title=f"被拒绝的行（{len(rejects)}）")
+        for header in ("文件", "行号", "专家编号", "列", "原因"):
+            rt.add_column(header)
+        for r in rejects[:50]:
+            rt.add_row(Path(r.file).name, str(r.row), r.expert_id or "", r.column, r.reason)
+        out.print(rt)
+        if len(rejects) > 50:
+            out.print(f"……另有 {len(rejects) - 50} 行，见拒绝清单。")
+        for f in report.files:
+            if f.reject_file:
+                out.print(f"拒绝清单：{f.reject_file}")
+    dups = [d for f in report.files for d in f.possible_duplicates]
+    if dups:
+        dt = Table(title="疑似同一人（无证件号码可证实，未合并，请人工判断）")
+        for header in ("文件", "行号", "新专家编号", "已有专家编号", "姓名"):
+            dt.add_column(header)
+        for d in dups:
+            dt.add_row(Path(d.file).name, str(d.row), d.expert_id, d.existing_id, d.name)
+        out.print(dt)

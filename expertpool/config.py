@@ -1,0 +1,54 @@
+"""Where the store is and who is acting: from flags, then environment, then defaults."""
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BACKENDS = ("sqlite", "elasticsearch")
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("expertpool", appauthor=False)) / "expertpool.sqlite3"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    backend: str = "sqlite"
+    db_path: Path | None = None
+    # Elasticsearch: comma-separated hosts; secrets are kept out of repr so they are never printed.
+    es_url: str | None = None
+    es_index_prefix: str = "expertpool"
+    es_api_key: str | None = field(default=None, repr=False)
+    es_username: str | None = None
+    es_password: str | None = field(default=None, repr=False)
+    es_ca_certs: str | None = None
+
+    @classmethod
+    def from_env(cls, backend: str | None = None, db: str | Path | None = None) -> "StoreConfig":
+        env = os.environ
+        chosen = backend or env.get("EXPERTPOOL_BACKEND") or "sqlite"
+        return cls(
+            backend=chosen,
+            db_path=Path(db or env.get("EXPERTPOOL_DB") or default_db_path()),
+            es_url=env.get("EXPERTPOOL_ES_URL"),
+            es_index_prefix=env.get("EXPERTPOOL_ES_PREFIX", "expertpool"),
+            es_api_key=env.get("EXPERTPOOL_ES_API_KEY"),
+            es_username=env.get("EXPERTPOOL_ES_USER"),
+            es_password=env.get("EXPERTPOOL_ES_PASSWORD"),
+            es_ca_certs=env.get("EXPERTPOOL_ES_CA_CERTS"),
+        )
+
+
+def acting_user() -> str:
+    """`EXPERTPOOL_USER`, else the login name."""
+    user = os.environ.get("EXPERTPOOL_USER")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"

@@ -1,0 +1,1 @@
+"""Pure domain: records, vocabularies, eligibility, conflicts, panel model. No I/O, no clock."""

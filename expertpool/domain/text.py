@@ -1,0 +1,151 @@
+"""Pure text helpers: width folding, multi-value cells, dates, identity numbers."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+
+_SPACES = re.compile(r"\s+")
+# Multi-value cells split on ；;、,， (after folding, full-width ；，become ; ,).
+_MULTI_SPLIT = re.compile(r"[;、,]+")
+
+
+def to_halfwidth(value: str) -> str:
+    """Full-width ASCII and the ideographic space become their half-width forms."""
+    out = []
+    for ch in value:
+        code = ord(ch)
+        if code == 0x3000:
+            out.append(" ")
+        elif 0xFF01 <= code <= 0xFF5E:
+            out.append(chr(code - 0xFEE0))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def clean(value: object) -> str:
+    """Half-width, trimmed, inner runs of whitespace collapsed to one space."""
+    if value is None:
+        return ""
+    text = to_halfwidth(str(value))
+    text = text.replace("\u200b", "").replace("\ufeff", "")
+    return _SPACES.sub(" ", text).strip()
+
+
+def fold(value: str) -> str:
+    """Key for alias lookup: half-width, no whitespace, ASCII lower-cased."""
+    return _SPACES.sub("", to_halfwidth(value)).lower()
+
+
+def split_multi(value: object) -> list[str]:
+    """Split a multi-value cell on ；;、,， and drop empties, keeping order and first occurrences."""
+    text = clean(value)
+    if not text:
+        return []
+    seen: dict[str, None] = {}
+    for part in _MULTI_SPLIT.split(text):
+        part = part.strip()
+        if part:
+            seen.setdefault(part, None)
+    return list(seen)
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+)
+
+
+def parse_date(value: object) -> dt.date:
+    """Accept 2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日, or a date/datetime object."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    # A time part (ISO "T" or a space, as Excel and JSON exports write) is dropped.
+    text = re.split(r"[T ]", clean(value), maxsplit=1)[0]
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            year, month, day = (int(g) for g in match.groups())
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                break
+    raise ValueError(f"无法识别的日期「{clean(value)}」（应为 2024-03-05、2024/3/5 或 2024年3月5日）")
+
+
+def parse_year(value: object, *, lo: int = 1900, hi: int = 2100) -> int:
+    text = clean(value).removesuffix("年")
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if not re.fullmatch(r"\d{4}", text):
+        raise ValueError(f"年份「{clean(value)}」应为四位数字")
+    year = int(text)
+    if not lo <= year <= hi:
+        raise ValueError(f"年份 {year} 超出范围 {lo}–{hi}")
+    return year
+
+
+# ---- identity numbers (居民身份证号码, GB 11643-1999) ----
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+
+
+def id_check_char(first17: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS))
+    return _ID_CHECK[total % 11]
+
+
+def normalise_id_number(value: object) -> str:
+    """Validate an 18-character identity number (ISO 7064 MOD 11-2 checksum) and return it upper-cased."""
+    text = clean(value).replace(" ", "").upper()
+    if not _ID_PATTERN.match(text):
+        raise ValueError("证件号码应为18位（前17位数字，末位数字或X）")
+    if id_check_char(text[:17]) != text[17]:
+        raise ValueError("证件号码校验位错误")
+    try:
+        dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+    except ValueError:
+        raise ValueError("证件号码中的出生日期无效") from None
+    return text
+
+
+def id_hash(id_number: str, salt: str) -> str:
+    """Salted hash of a normalised identity number; the number itself is never stored."""
+    return hashlib.sha256(f"{salt}:{id_number}".encode()).hexdigest()
+
+
+_PHONE = re.compile(r"^(?:\+?86)?1\d{10}$|^0\d{2,3}-?\d{7,8}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+def normalise_phone(value: object) -> str:
+    text = clean(value).replace(" ", "")
+    if not _PHONE.match(text):
+        raise ValueError(f"手机号码「{text}」格式不正确")
+    return text
+
+
+def normalise_email(value: object) -> str:
+    text = clean(value).replace(" ", "")
+    if not _EMAIL.match(text):
+        raise ValueError(f"邮箱「{text}」格式不正确")
+    return text.lower()
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return phone
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+def mask_email(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return email
+    user, domain = email.split("@", 1)
+    return (user[:1] + "***@" + domain) if user else "***@" + domain

@@ -1,0 +1,94 @@
+"""Roles, permissions, and the audited actor.
+
+The CLI check is a convenience, not the security boundary: with Elasticsearch the same roles
+map to server-side privileges (see README, "Roles and server privileges").
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from expertpool.errors import InputError, PermissionDenied
+from expertpool.stores.base import AuditDraft, ExpertStore
+
+ROLES: dict[str, str] = {
+    "administrator": "管理员",
+    "program_officer": "项目主管",
+    "reviewer": "诚信审核员",
+}
+ROLE_ALIASES: dict[str, str] = {
+    "admin": "administrator", "管理员": "administrator",
+    "officer": "program_officer", "program-officer": "program_officer", "项目主管": "program_officer",
+    "诚信审核员": "reviewer", "审核员": "reviewer",
+}
+
+#: permission → roles that hold it (administrator holds every permission).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "read": frozenset({"program_officer", "reviewer"}),           # search, show, stats
+    "import": frozenset(),                                         # bulk import, index rebuild
+    "panel": frozenset({"program_officer"}),                       # build, replace, export panels
+    "coi": frozenset({"program_officer", "reviewer"}),
+    "integrity.read": frozenset({"program_officer", "reviewer"}),
+    "integrity.write": frozenset({"reviewer"}),
+    "audit.read": frozenset({"reviewer"}),
+    "roles": frozenset(),
+    "personal_data": frozenset({"reviewer"}),                      # unmasked phone, email, id last-4
+}
+
+
+def normalise_role(value: str) -> str:
+    role = ROLE_ALIASES.get(value.strip().lower(), value.strip().lower())
+    if role not in ROLES:
+        raise InputError(f"未知的角色「{value}」；可选：{', '.join(ROLES)}")
+    return role
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: str
+    roles: frozenset[str]
+
+    @property
+    def role(self) -> str:
+        """The most privileged role held, for the audit trail."""
+        for role in ROLES:
+            if role in self.roles:
+                return role
+        return "none"
+
+    def may(self, permission: str) -> bool:
+        if "administrator" in self.roles:
+            return True
+        return bool(self.roles & PERMISSIONS.get(permission, frozenset()))
+
+
+def actor_for(store: ExpertStore, user: str) -> Actor:
+    """The acting user with their roles. On a store nobody has used yet, the first user becomes its
+    administrator (whoever creates a store administers it)."""
+    roles = store.get_roles()
+    if not roles:
+        with store.batch():
+            store.set_roles(user, ["administrator"])
+            store.set_meta("created_by", user)
+        roles = {user: {"administrator"}}
+    return Actor(user, frozenset(roles.get(user, set())))
+
+
+def require(store: ExpertStore, user: str, permission: str, what: str) -> Actor:
+    """The actor, if they hold `permission`; else PermissionDenied naming what was refused."""
+    actor = actor_for(store, user)
+    if not actor.may(permission):
+        held = "、".join(ROLES[r] for r in sorted(actor.roles)) or "无角色"
+        needed = "、".join(ROLES[r] for r in ROLES if r == "administrator" or r in PERMISSIONS.get(permission, ()))
+        raise PermissionDenied(f"用户 {user}（{held}）无权{what}；需要角色：{needed}。"
+                               f"请管理员执行 expertpool roles grant {user} <角色>")
+    return actor
+
+
+def audit(store: ExpertStore, actor: Actor, action: str, *, target: str | None = None,
+          reason: str | None = None, before: dict | None = None, after: dict | None = None,
+          now: dt.datetime | None = None):
+    """Append one entry to the hash-chained audit trail."""
+    at = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return store.append_audit(AuditDraft(at=at, user=actor.user, role=actor.role, action=action,
+                                         target=target, reason=reason, before=before, after=after))

@@ -1,0 +1,273 @@
+"""Turn one raw import row into a record, or say which column is wrong and why.
+
+Pure functions: no store, no files. `RowError` carries the column key; the importer turns it
+into a reject line with file and row number.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from pydantic import ValidationError
+
+from expertpool.domain import taxonomy
+from expertpool.domain.models import (
+    INTEGRITY_CATEGORIES,
+    RELATION_KINDS,
+    Affiliation,
+    Expert,
+    IntegrityRecord,
+    Person,
+    Project,
+    Relation,
+    ReviewEvent,
+)
+from expertpool.domain.text import (
+    clean,
+    id_hash,
+    normalise_email,
+    normalise_id_number,
+    normalise_phone,
+    parse_date,
+    parse_year,
+    split_multi,
+)
+
+
+class RowError(ValueError):
+    def __init__(self, column: str, reason: str):
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+def _text(row: dict, key: str, required: bool = False) -> str | None:
+    value = clean(row.get(key))
+    if not value:
+        if required:
+            raise RowError(key, "必填项为空")
+        return None
+    return value
+
+
+def _apply(key: str, fn, value):
+    try:
+        return fn(value)
+    except taxonomy.UnknownValue as exc:
+        raise RowError(key, str(exc)) from None
+    except ValueError as exc:
+        raise RowError(key, str(exc)) from None
+
+
+def _multi(row: dict, key: str) -> list[str]:
+    value = row.get(key)
+    if isinstance(value, list):  # JSONL arrays
+        items: list[str] = []
+        for v in value:
+            items.extend(split_multi(v))
+        return list(dict.fromkeys(items))
+    return split_multi(value)
+
+
+def _year(row: dict, key: str) -> int | None:
+    value = row.get(key)
+    if value is None or clean(value) == "":
+        return None
+    return _apply(key, parse_year, value)
+
+
+def _date(row: dict, key: str, required: bool = False) -> dt.date | None:
+    value = row.get(key)
+    if value is None or clean(value) == "":
+        if required:
+            raise RowError(key, "必填项为空")
+        return None
+    return _apply(key, parse_date, value)
+
+
+def _validation_error(exc: ValidationError, default_column: str) -> RowError:
+    err = exc.errors()[0]
+    column = str(err["loc"][0]) if err.get("loc") else default_column
+    message = err.get("msg", "无效").removeprefix("Value error, ")
+    return RowError(column, message)
+
+
+def expert_id_for(source: str, source_id: str) -> str:
+    """Stable expert id: the source's own number with its region prefix (SC-/CQ-)."""
+    code = taxonomy.REGION_CODES[source]
+    upper = source_id.upper()
+    for prefix in taxonomy.REGION_CODES.values():
+        if upper.startswith(prefix + "-"):
+            return upper
+    return f"{code}-{source_id}"
+
+
+def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
+    """Validate and normalise an experts row. `source` is the list's province (None: the row's region)."""
+    if "__invalid__" in row:
+        raise RowError("(整行)", str(row["__invalid__"]))
+    if "__extra__" in row:
+        raise RowError("(整行)", f"单元格多于表头列数（多出：{row['__extra__']}）；可能有未加引号的逗号")
+    source_id = _text(row, "source_id", required=True)
+    name = _text(row, "name", required=True)
+    region = _apply("region", taxonomy.normalise_region, _text(row, "region", required=True))
+    sub_region = None
+    if _text(row, "sub_region"):
+        _, sub_region = _apply("sub_region", lambda v: taxonomy.normalise_subregion(v, region),
+                               _text(row, "sub_region"))
+    gender = _apply("gender", taxonomy.normalise_gender, _text(row, "gender")) if _text(row, "gender") else None
+    birth_year = _year(row, "birth_year")
+    if birth_year is not None and not 1920 <= birth_year <= 2010:
+        raise RowError("birth_year", f"出生年份 {birth_year} 不合理")
+    title = _apply("title", taxonomy.normalise_title, _text(row, "title", required=True))
+    honours = [_apply("honours", taxonomy.normalise_honour, h) for h in _multi(row, "honours")]
+    fields = list(dict.fromkeys(_apply("fields", taxonomy.normalise_field, f) for f in _multi(row, "fields")))
+    if not fields:
+        raise RowError("fields", "必填项为空")
+    if len(fields) > 3:
+        raise RowError("fields", f"最多 3 个专业领域，实有 {len(fields)} 个")
+    phone = _apply("phone", normalise_phone, row.get("phone")) if _text(row, "phone") else None
+    email = _apply("email", normalise_email, row.get("email")) if _text(row, "email") else None
+    hashed = last4 = None
+    if _text(row, "id_number"):
+        number = _apply("id_number", normalise_id_number, row.get("id_number"))
+        if birth_year is not None and int(number[6:10]) != birth_year:
+            raise RowError("id_number", f"证件号码中的出生年份 {number[6:10]} 与出生年份 {birth_year} 不一致")
+        hashed, last4 = id_hash(number, salt), number[-4:]
+    status = _apply("status", taxonomy.normalise_status, _text(row, "status")) if _text(row, "status") else "在库"
+    list_source = source or region
+    expert_id = expert_id_for(list_source, source_id)
+    try:
+        return Expert(
+            id=expert_id, source_ids={list_source: expert_id}, name=name.replace(" ", "") if _is_cjk(name) else name,
+            gender=gender, birth_year=birth_year, region=region, sub_region=sub_region,
+            institution=_text(row, "institution", required=True), department=_text(row, "department"),
+            title=title, honours=honours, fields=fields, discipline=_text(row, "discipline"),
+            research=_text(row, "research") or "", keywords=_multi(row, "keywords"),
+            phone=phone, email=email, id_hash=hashed, id_last4=last4, status=status,
+        )
+    except ValidationError as exc:
+        raise _validation_error(exc, "source_id") from None
+
+
+def _is_cjk(text: str) -> bool:
+    return bool(re.search(r"[\u4e00-\u9fff]", text))
+
+
+def affiliation_from_row(row: dict, resolve) -> Affiliation:
+    expert_id = resolve("expert_id", _text(row, "expert_id", required=True))
+    try:
+        return Affiliation(expert_id=expert_id, institution=_text(row, "institution", required=True),
+                           start_year=_year(row, "start_year"), end_year=_year(row, "end_year"))
+    except ValidationError as exc:
+        raise _validation_error(exc, "end_year") from None
+
+
+_RELATION_ALIASES = {"合作": "项目合作", "共同申报": "项目合作", "导师": "师生", "学生": "师生", "研究生": "师生",
+                     "配偶": "亲属", "家属": "亲属", "同事": "同单位", "论文合著": "合著", "coauthor": "合著",
+                     "co-author": "合著", "advisor": "师生", "family": "亲属", "co-investigator": "项目合作"}
+_AUTHOR_COUNT = re.compile(r"作者数\s*[=:：]\s*(\d+)")
+
+
+def relation_from_row(row: dict, resolve, names: dict[str, tuple[str, str]]) -> Relation:
+    """`names` maps expert id → (name, institution) so an in-pool other person is fully named."""
+    expert_id = resolve("expert_id", _text(row, "expert_id", required=True))
+    raw_kind = _text(row, "kind", required=True)
+    kind = _RELATION_ALIASES.get(raw_kind.lower(), raw_kind)
+    if kind not in RELATION_KINDS:
+        raise RowError("kind", f"未知的关系类型「{raw_kind}」；可选：{'、'.join(RELATION_KINDS)}")
+    other_id = _text(row, "other_expert_id")
+    if other_id:
+        other_id = resolve("other_expert_id", other_id)
+        if other_id == expert_id:
+            raise RowError("other_expert_id", "关联专家不能是本人")
+        name, institution = names[other_id]
+        other = Person(name=_text(row, "other_name") or name,
+                       institution=_text(row, "other_institution") or institution, expert_id=other_id)
+    else:
+        other_name = _text(row, "other_name")
+        if not other_name:
+            raise RowError("other_name", "关联专家编号与关联人姓名至少填一项")
+        other = Person(name=other_name, institution=_text(row, "other_institution"))
+    note = _text(row, "note")
+    match = _AUTHOR_COUNT.search(note or "")
+    try:
+        return Relation(expert_id=expert_id, other=other, kind=kind, start_year=_year(row, "start_year"),
+                        end_year=_year(row, "end_year"), note=note,
+                        author_count=int(match.group(1)) if match else None)
+    except ValidationError as exc:
+        raise _validation_error(exc, "end_year") from None
+
+
+def history_from_row(row: dict, resolve) -> ReviewEvent:
+    expert_id = resolve("expert_id", _text(row, "expert_id", required=True))
+    return ReviewEvent(expert_id=expert_id, activity=_text(row, "activity", required=True),
+                       date=_date(row, "date", required=True))
+
+
+_INTEGRITY_STATUS = {"active": "active", "有效": "active", "生效": "active", "执行中": "active",
+                     "revoked": "revoked", "撤销": "revoked", "已撤销": "revoked",
+                     "expired": "expired", "到期": "expired", "已到期": "expired", "已过期": "expired"}
+_CATEGORY_ALIASES = {"抄袭": "抄袭剽窃", "剽窃": "抄袭剽窃", "伪造": "伪造篡改", "篡改": "伪造篡改",
+                     "代写代投": "买卖代写代投及虚构同行评议", "虚构同行评议": "买卖代写代投及虚构同行评议",
+                     "署名": "署名不当", "重复发表": "重复发表或强制引用"}
+
+
+def integrity_from_row(row: dict, resolve, *, entered_by: str, entered_at: dt.datetime) -> IntegrityRecord:
+    record_id = _text(row, "id", required=True)
+    expert_id = resolve("expert_id", _text(row, "expert_id", required=True))
+    raw_category = _text(row, "category", required=True)
+    category = _CATEGORY_ALIASES.get(raw_category, raw_category)
+    if category not in INTEGRITY_CATEGORIES:
+        raise RowError("category", f"未知的失信行为类型「{raw_category}」")
+    severity = _text(row, "severity", required=True)
+    if severity not in ("一般", "较重", "严重"):
+        raise RowError("severity", f"严重程度应为 一般/较重/严重，实为「{severity}」")
+    raw_status = _text(row, "status") or "active"
+    status = _INTEGRITY_STATUS.get(raw_status.lower())
+    if status is None:
+        raise RowError("status", f"状态应为 active/revoked/expired（或 有效/已撤销/已到期），实为「{raw_status}」")
+    sanctions = _multi(row, "sanctions") or ["取消评审专家资格"]
+    try:
+        return IntegrityRecord(
+            id=record_id, expert_id=expert_id, category=category, severity=severity,
+            decision_date=_date(row, "decision_date"), start=_date(row, "start", required=True),
+            end=_date(row, "end"), sanctions=sanctions, issuer=_text(row, "issuer"),
+            document_no=_text(row, "document_no"), status=status, entered_by=entered_by, entered_at=entered_at)
+    except ValidationError as exc:
+        raise _validation_error(exc, "end") from None
+
+
+def _person(value, key: str, resolve) -> Person:
+    if not isinstance(value, dict):
+        raise RowError(key, "应为包含 name、institution 的对象")
+    name = clean(value.get("name"))
+    if not name:
+        raise RowError(key, "缺少 name")
+    expert_id = clean(value.get("expert_id")) or None
+    if expert_id:
+        expert_id = resolve(key, expert_id)
+    return Person(name=name, institution=clean(value.get("institution")) or None, expert_id=expert_id)
+
+
+def project_from_row(row: dict, resolve) -> Project:
+    if "__invalid__" in row:
+        raise RowError("(整行)", str(row["__invalid__"]))
+    applicant = _person(row.get("applicant"), "applicant", resolve)
+    team_raw = row.get("team") or []
+    if not isinstance(team_raw, list):
+        raise RowError("team", "应为数组")
+    team = [_person(p, f"team[{i}]", resolve) for i, p in enumerate(team_raw)]
+    fields = [_apply("fields", taxonomy.normalise_field, f) for f in _multi(row, "fields")]
+    avoid_raw = row.get("avoid") or []
+    if not isinstance(avoid_raw, list):
+        raise RowError("avoid", "应为专家编号数组")
+    avoid = [resolve("avoid", clean(a)) for a in avoid_raw if clean(a)]
+    region = _apply("region", taxonomy.normalise_region, clean(row.get("region"))) if clean(row.get("region")) else None
+    try:
+        return Project(id=_text(row, "id", required=True), title=_text(row, "title", required=True),
+                       abstract=clean(row.get("abstract")), keywords=_multi(row, "keywords"),
+                       fields=list(dict.fromkeys(fields)), institution=_text(row, "institution"), region=region,
+                       applicant=applicant, team=team, avoid=avoid)
+    except ValidationError as exc:
+        raise _validation_error(exc, "id") from None

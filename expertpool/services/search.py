@@ -1,0 +1,144 @@
+"""Search, show and stats: Chinese free text plus filters, ranked by the store."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from expertpool import segment
+from expertpool.domain import taxonomy
+from expertpool.domain.models import Expert
+from expertpool.domain.text import mask_email, mask_phone
+from expertpool.errors import InputError, NotFound
+from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit, SearchQuery
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    text: str = ""
+    fields: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    honours: tuple[str, ...] = ()
+    institutions: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit]
+    terms: list[segment.QueryTerm]
+    filters: SearchFilters
+    excluded: dict[str, list[str]] = field(default_factory=dict)  # expert id → reasons (e.g. integrity)
+
+
+def _normalise_all(kind: str, values, fn) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        try:
+            out.append(fn(value))
+        except taxonomy.UnknownValue as exc:
+            raise InputError(f"--{kind}: {exc}") from None
+    return tuple(dict.fromkeys(out))
+
+
+def build_filters(request: SearchRequest, exclude_ids: frozenset[str] = frozenset()) -> SearchFilters:
+    """Normalise filter values through the vocabularies; an unknown value is an error, not a guess."""
+    return SearchFilters(
+        fields=_normalise_all("field", request.fields, taxonomy.normalise_field),
+        regions=_normalise_all("region", request.regions, taxonomy.normalise_region),
+        titles=_normalise_all("title", request.titles, taxonomy.normalise_title),
+        honours=_normalise_all("honour", request.honours, taxonomy.normalise_honour),
+        institutions=tuple(request.institutions),
+        statuses=_normalise_all("status", request.statuses, taxonomy.normalise_status),
+        exclude_ids=exclude_ids,
+    )
+
+
+def search_experts(store: ExpertStore, request: SearchRequest,
+                   exclude: dict[str, list[str]] | None = None) -> SearchResult:
+    """Rank experts for the request. `exclude` maps expert ids to the reasons they are left out
+    (the integrity service passes the experts barred on a date)."""
+    if request.limit < 1:
+        raise InputError("--limit 应为正整数")
+    exclude = exclude or {}
+    terms = segment.query_terms(request.text)
+    if request.text.strip() and not terms:
+        raise InputError(f"查询「{request.text}」分词后没有可检索的词（只含停用词或标点）")
+    filters = build_filters(request, frozenset(exclude))
+    hits = store.search(SearchQuery(tuple(terms), filters, request.limit, request.offset))
+    return SearchResult(hits, terms, filters, exclude)
+
+
+def get_expert(store: ExpertStore, expert_id: str) -> Expert:
+    expert = store.get_expert(expert_id.strip())
+    if expert is None:
+        raise NotFound(f"专家「{expert_id}」不存在")
+    return expert
+
+
+def expert_view(expert: Expert, *, personal_data: bool) -> dict:
+    """The expert as shown to a user: personal data masked unless the role may see it."""
+    data = expert.model_dump(mode="json", exclude={"id_hash"})
+    data["high_level"] = expert.high_level
+    if not personal_data:
+        data["phone"] = mask_phone(expert.phone)
+        data["email"] = mask_email(expert.email)
+        data["id_last4"] = "****" if expert.id_last4 else None
+    return data
+
+
+def hit_view(hit: SearchHit) -> dict:
+    e = hit.expert
+    return {"id": e.id, "name": e.name, "region": e.region, "sub_region": e.sub_region,
+            "institution": e.institution, "title": e.title, "fields": e.fields, "honours": e.honours,
+            "keywords": e.keywords, "status": e.status, "score": round(hit.score, 4), "matched": list(hit.matched)}
+
+
+@dataclass
+class PoolStats:
+    total: int
+    region_field: dict[str, dict[str, int]]   # region → field → experts listing it
+    primary_field: dict[str, dict[str, int]]  # region → primary field → experts
+    titles: dict[str, dict[str, int]]         # region → title → experts
+    honours: dict[str, int]
+    high_level: int
+    statuses: dict[str, int]
+    merged: int                               # experts present in both provinces' lists
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+def pool_stats(store: ExpertStore) -> PoolStats:
+    region_field = {r: Counter() for r in taxonomy.REGIONS}
+    primary = {r: Counter() for r in taxonomy.REGIONS}
+    titles = {r: Counter() for r in taxonomy.REGIONS}
+    honours: Counter = Counter()
+    statuses: Counter = Counter()
+    total = high = merged = 0
+    for e in store.iter_experts():
+        total += 1
+        for f in e.fields:
+            region_field[e.region][f] += 1
+        primary[e.region][e.primary_field] += 1
+        titles[e.region][e.title] += 1
+        honours.update(e.honours)
+        statuses[e.status] += 1
+        high += e.high_level
+        merged += len(e.source_ids) > 1
+
+    def ordered(counter: Counter, keys) -> dict[str, int]:
+        return {k: counter.get(k, 0) for k in keys}
+
+    return PoolStats(
+        total=total,
+        region_field={r: ordered(c, taxonomy.FIELDS) for r, c in region_field.items()},
+        primary_field={r: ordered(c, taxonomy.FIELDS) for r, c in primary.items()},
+        titles={r: ordered(c, taxonomy.TITLES) for r, c in titles.items()},
+        honours=ordered(honours, [h.name for h in taxonomy.HONOURS]),
+        high_level=high,
+        statuses=ordered(statuses, taxonomy.STATUSES),
+        merged=merged,
+    )

@@ -1,0 +1,229 @@
+"""The `ExpertStore` protocol: the one interface both stores implement.
+
+The docstrings here are the specification; `tests/contract/` checks both the embedded SQLite
+store and the Elasticsearch store against it. Stores hold records and rank text; they make
+no policy decisions (eligibility, conflicts, roles are decided in services and domain code).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from expertpool.domain.models import (
+    Affiliation,
+    AuditEntry,
+    Expert,
+    IntegrityRecord,
+    Project,
+    Record,
+    Relation,
+    ReviewEvent,
+)
+from expertpool.segment import QueryTerm
+
+RecordKind = Literal["affiliation", "relation", "history", "project"]
+
+#: kind → (model class, key function). A record's key makes re-imports idempotent.
+RECORD_KINDS: dict[str, tuple[type[Record], object]] = {
+    "affiliation": (Affiliation, Affiliation.key),
+    "relation": (Relation, Relation.key),
+    "history": (ReviewEvent, ReviewEvent.key),
+    "project": (Project, lambda p: p.id),
+}
+
+
+def record_key(kind: str, record: Record) -> str:
+    return RECORD_KINDS[kind][1](record)  # type: ignore[operator]
+
+
+def record_expert_id(record: Record) -> str | None:
+    return getattr(record, "expert_id", None)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Filters combine with AND; the values inside one filter combine with OR."""
+    fields: tuple[str, ...] = ()        # expert lists any of these fields
+    regions: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    honours: tuple[str, ...] = ()       # expert holds any of these honours
+    institutions: tuple[str, ...] = ()  # exact institution name
+    statuses: tuple[str, ...] = ()
+    exclude_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """`terms` empty means: every expert passing the filters, ordered by id, score 0.
+
+    With terms, an expert matches when at least one alternative of at least one term occurs
+    in its indexed text; results are ordered by descending relevance (BM25-family, with the
+    column weights of `textindex.COLUMN_WEIGHTS`), ties broken by id.
+    """
+    terms: tuple[QueryTerm, ...] = ()
+    filters: SearchFilters = SearchFilters()
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    expert: Expert
+    score: float                 # higher is more relevant; comparable only within one result list
+    matched: tuple[str, ...] = ()  # the query words (QueryTerm.word) the expert matched
+
+
+@dataclass
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: "UpsertCounts") -> "UpsertCounts":
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+@dataclass(frozen=True)
+class AuditDraft:
+    """An audit entry before the store seals it with its sequence number and hash chain."""
+    at: object  # datetime
+    user: str
+    role: str
+    action: str
+    target: str | None = None
+    reason: str | None = None
+    before: dict | None = None
+    after: dict | None = None
+
+
+class Progress(Protocol):
+    """Long work reports here; the CLI supplies a rich progress bar."""
+
+    def start(self, description: str, total: int | None) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def finish(self) -> None: ...
+
+
+class NullProgress:
+    def start(self, description: str, total: int | None) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@runtime_checkable
+class ExpertStore(Protocol):
+    """Where records live and text is ranked.
+
+    Atomicity: writes made inside `with store.batch():` are applied all-or-nothing; if the
+    block raises, the store is exactly as before it (SQLite: one transaction; Elasticsearch:
+    the previous versions of touched documents are restored). Writes outside a batch are
+    applied one call at a time, each atomic.
+    """
+
+    backend: str
+    #: True when this open created the store (its creator becomes the first administrator).
+    created: bool
+
+    def batch(self) -> AbstractContextManager[None]:
+        """All writes in the block succeed together or not at all. Nested batches join the outer one."""
+        ...
+
+    def close(self) -> None: ...
+
+    # ---- metadata (salt for identity hashes, schema version …) ----
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    # ---- experts ----
+    def upsert_experts(self, experts: Sequence[Expert], progress: Progress | None = None) -> UpsertCounts:
+        """Insert or replace experts by id and (re)index their text. Counts by content hash."""
+        ...
+
+    def get_expert(self, expert_id: str) -> Expert | None:
+        """The expert with this id, or with this source id (e.g. the 重庆 number of a merged person)."""
+        ...
+
+    def iter_experts(self) -> Iterator[Expert]:
+        """Every expert, in id order."""
+        ...
+
+    def count_experts(self) -> int: ...
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """Ranked experts for `query`; see `SearchQuery` for matching and ordering."""
+        ...
+
+    # ---- affiliations, relations, review history, projects ----
+    def upsert_records(self, kind: RecordKind, records: Sequence[Record]) -> UpsertCounts:
+        """Insert or replace records by `record_key(kind, r)`; identical content counts as unchanged."""
+        ...
+
+    def iter_records(self, kind: RecordKind, expert_id: str | None = None) -> Iterator[Record]:
+        """Records of a kind in key order; with `expert_id`, only those whose expert_id matches."""
+        ...
+
+    # ---- research-integrity records ----
+    def get_integrity(self, record_id: str) -> IntegrityRecord | None:
+        """The current version of a record."""
+        ...
+
+    def put_integrity(self, record: IntegrityRecord, expected_version: int | None) -> IntegrityRecord:
+        """Write `record` as the next version, keeping earlier versions.
+
+        `expected_version` is the version the caller read (None: the record must not exist yet).
+        If the stored current version differs, raise `ConcurrentEdit` and write nothing. The
+        stored record gets version = expected_version + 1 (or 1) and is returned.
+        """
+        ...
+
+    def integrity_versions(self, record_id: str) -> list[IntegrityRecord]:
+        """Every version of a record, oldest first."""
+        ...
+
+    def iter_integrity(self, expert_id: str | None = None) -> Iterator[IntegrityRecord]:
+        """Current versions, by record id."""
+        ...
+
+    # ---- audit trail (append-only, hash-chained) ----
+    def append_audit(self, draft: AuditDraft) -> AuditEntry:
+        """Seal `draft` with the next sequence number and the previous entry's hash, and append it.
+
+        Appends are serialised: two concurrent appends never share a sequence number or a
+        previous hash.
+        """
+        ...
+
+    def iter_audit(self) -> Iterator[AuditEntry]:
+        """Entries in the order stored (by sequence number)."""
+        ...
+
+    # ---- roles ----
+    def get_roles(self) -> dict[str, set[str]]: ...
+    def set_roles(self, user: str, roles: Iterable[str]) -> None: ...
+
+    # ---- panels ----
+    def save_panel(self, panel_id: str, document: dict) -> None: ...
+    def get_panel(self, panel_id: str) -> dict | None: ...
+    def iter_panels(self) -> Iterator[dict]: ...
+
+
+GENESIS_HASH = "0" * 40
+
+
+def seal_audit(draft: AuditDraft, seq: int, prev_hash: str) -> AuditEntry:
+    """Build the stored entry: sequence number, link to the previous entry, own hash."""
+    entry = AuditEntry(seq=seq, at=draft.at, user=draft.user, role=draft.role, action=draft.action,
+                       target=draft.target, reason=draft.reason, before=draft.before, after=draft.after,
+                       prev_hash=prev_hash, hash="")
+    entry.hash = entry.compute_hash()
+    return entry

@@ -1,0 +1,322 @@
+"""The embedded store: one SQLite file (WAL), FTS5 over pre-segmented text, ranked by bm25."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
+from expertpool.errors import ConcurrentEdit, InputError
+from expertpool.stores import fts_query
+from expertpool.stores.base import (
+    GENESIS_HASH,
+    RECORD_KINDS,
+    AuditDraft,
+    NullProgress,
+    Progress,
+    RecordKind,
+    SearchHit,
+    SearchQuery,
+    UpsertCounts,
+    record_expert_id,
+    record_key,
+    seal_audit,
+)
+from expertpool.stores.textindex import COLUMN_WEIGHTS, TEXT_COLUMNS, index_columns, matched_words
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS experts (
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    doc TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    region TEXT NOT NULL,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL,
+    institution TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    honours TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS experts_region ON experts(region);
+CREATE INDEX IF NOT EXISTS experts_institution ON experts(institution);
+CREATE TABLE IF NOT EXISTS expert_aliases (alias TEXT PRIMARY KEY, expert_id TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS experts_fts USING fts5(
+    {", ".join(TEXT_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 0'
+);
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL, key TEXT NOT NULL, expert_id TEXT, doc TEXT NOT NULL, content_hash TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+CREATE INDEX IF NOT EXISTS records_expert ON records(kind, expert_id);
+CREATE TABLE IF NOT EXISTS integrity (
+    id TEXT NOT NULL, version INTEGER NOT NULL, expert_id TEXT NOT NULL, doc TEXT NOT NULL,
+    current INTEGER NOT NULL, PRIMARY KEY (id, version)
+);
+CREATE INDEX IF NOT EXISTS integrity_current ON integrity(current, expert_id);
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS roles (user TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (user, role));
+CREATE TABLE IF NOT EXISTS panels (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+"""
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class SQLiteStore:
+    """`ExpertStore` on one SQLite file. Safe for several processes (WAL, IMMEDIATE transactions)."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.created = not self.path.exists() or self.path.stat().st_size == 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: transactions are opened explicitly by `batch()`.
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as exc:
+            raise InputError(f"{self.path}: 无法打开数据库（{exc}）") from None
+        try:
+            version = self.get_meta("schema_version")
+            if version is None:
+                self._db.executescript(_SCHEMA)  # every statement is IF NOT EXISTS
+                self.set_meta("schema_version", SCHEMA_VERSION)
+            elif version != SCHEMA_VERSION:
+                raise InputError(f"{self.path}: 数据库版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.path}: 不是 ExpertPool 数据库（{exc}）") from None
+
+    # ---- transactions ----
+    _depth = 0
+
+    @contextmanager
+    def batch(self):
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._depth = 0
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ---- meta ----
+    def get_meta(self, key: str) -> str | None:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError:
+            return None  # meta table not created yet
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # ---- experts ----
+    def upsert_experts(self, experts: Sequence[Expert], progress: Progress | None = None) -> UpsertCounts:
+        progress = progress or NullProgress()
+        counts = UpsertCounts()
+        existing = {row[0]: (row[1], row[2]) for row in
+                    self._db.execute("SELECT id, n, content_hash FROM experts")}
+        progress.start("写入专家库", len(experts))
+        with self.batch():
+            for expert in experts:
+                digest = expert.content_hash()
+                found = existing.get(expert.id)
+                if found and found[1] == digest:
+                    counts.unchanged += 1
+                    progress.advance()
+                    continue
+                doc = expert.model_dump_json()
+                cols = index_columns(expert)
+                values = (expert.id, doc, digest, expert.region, expert.title, expert.status,
+                          expert.institution, _dumps(expert.fields), _dumps(expert.honours))
+                if found:
+                    n = found[0]
+                    self._db.execute(
+                        "UPDATE experts SET id=?, doc=?, content_hash=?, region=?, title=?, status=?, "
+                        "institution=?, fields=?, honours=? WHERE n=?", (*values, n))
+                    self._db.execute("DELETE FROM experts_fts WHERE rowid = ?", (n,))
+                    self._db.execute("DELETE FROM expert_aliases WHERE expert_id = ?", (expert.id,))
+                    counts.updated += 1
+                else:
+                    cur = self._db.execute(
+                        "INSERT INTO experts(id, doc, content_hash, region, title, status, institution, "
+                        "fields, honours) VALUES (?,?,?,?,?,?,?,?,?)", values)
+                    n = cur.lastrowid
+                    existing[expert.id] = (n, digest)
+                    counts.inserted += 1
+                self._db.execute(
+                    f"INSERT INTO experts_fts(rowid, {', '.join(TEXT_COLUMNS)}) "
+                    f"VALUES (?{', ?' * len(TEXT_COLUMNS)})", (n, *(cols[c] for c in TEXT_COLUMNS)))
+                for alias in expert.source_ids.values():
+                    if alias != expert.id:
+                        self._db.execute("INSERT OR REPLACE INTO expert_aliases(alias, expert_id) VALUES (?, ?)",
+                                         (alias, expert.id))
+                progress.advance()
+        progress.finish()
+        return counts
+
+    def get_expert(self, expert_id: str) -> Expert | None:
+        row = self._db.execute("SELECT doc FROM experts WHERE id = ?", (expert_id,)).fetchone()
+        if row is None:
+            row = self._db.execute(
+                "SELECT e.doc FROM expert_aliases a JOIN experts e ON e.id = a.expert_id WHERE a.alias = ?",
+                (expert_id,)).fetchone()
+        return Expert.model_validate_json(row[0]) if row else None
+
+    def iter_experts(self) -> Iterator[Expert]:
+        for (doc,) in self._db.execute("SELECT doc FROM experts ORDER BY id"):
+            yield Expert.model_validate_json(doc)
+
+    def count_experts(self) -> int:
+        return self._db.execute("SELECT count(*) FROM experts").fetchone()[0]
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        where, params = fts_query.filter_sql(query.filters, alias="e")
+        if not query.terms:
+            sql = (f"SELECT e.doc FROM experts e WHERE {where} ORDER BY e.id LIMIT ? OFFSET ?")
+            rows = self._db.execute(sql, (*params, query.limit, query.offset)).fetchall()
+            return [SearchHit(Expert.model_validate_json(doc), 0.0, ()) for (doc,) in rows]
+        match = fts_query.match_expression(query.terms)
+        weights = ", ".join(str(COLUMN_WEIGHTS[c]) for c in TEXT_COLUMNS)
+        sql = (f"SELECT e.doc, bm25(experts_fts, {weights}) AS rank, "
+               f"{', '.join('f.' + c for c in TEXT_COLUMNS)} "
+               f"FROM experts_fts f JOIN experts e ON e.n = f.rowid "
+               f"WHERE experts_fts MATCH ? AND {where} ORDER BY rank, e.id LIMIT ? OFFSET ?")
+        rows = self._db.execute(sql, (match, *params, query.limit, query.offset)).fetchall()
+        hits = []
+        for doc, rank, *cols in rows:
+            columns = dict(zip(TEXT_COLUMNS, cols))
+            hits.append(SearchHit(Expert.model_validate_json(doc), -rank, matched_words(query.terms, columns)))
+        return hits
+
+    # ---- generic records ----
+    def upsert_records(self, kind: RecordKind, records: Sequence) -> UpsertCounts:
+        if kind not in RECORD_KINDS:
+            raise ValueError(f"unknown record kind {kind!r}")
+        counts = UpsertCounts()
+        with self.batch():
+            for record in records:
+                key = record_key(kind, record)
+                digest = record.content_hash()
+                row = self._db.execute("SELECT content_hash FROM records WHERE kind = ? AND key = ?",
+                                       (kind, key)).fetchone()
+                if row and row[0] == digest:
+                    counts.unchanged += 1
+                    continue
+                self._db.execute(
+                    "INSERT OR REPLACE INTO records(kind, key, expert_id, doc, content_hash) VALUES (?,?,?,?,?)",
+                    (kind, key, record_expert_id(record), record.model_dump_json(), digest))
+                if row:
+                    counts.updated += 1
+                else:
+                    counts.inserted += 1
+        return counts
+
+    def iter_records(self, kind: RecordKind, expert_id: str | None = None) -> Iterator:
+        model = RECORD_KINDS[kind][0]
+        if expert_id is None:
+            cur = self._db.execute("SELECT doc FROM records WHERE kind = ? ORDER BY key", (kind,))
+        else:
+            cur = self._db.execute("SELECT doc FROM records WHERE kind = ? AND expert_id = ? ORDER BY key",
+                                   (kind, expert_id))
+        for (doc,) in cur:
+            yield model.model_validate_json(doc)
+
+    # ---- integrity ----
+    def get_integrity(self, record_id: str) -> IntegrityRecord | None:
+        row = self._db.execute("SELECT doc FROM integrity WHERE id = ? AND current = 1", (record_id,)).fetchone()
+        return IntegrityRecord.model_validate_json(row[0]) if row else None
+
+    def put_integrity(self, record: IntegrityRecord, expected_version: int | None) -> IntegrityRecord:
+        with self.batch():
+            row = self._db.execute("SELECT version FROM integrity WHERE id = ? AND current = 1",
+                                   (record.id,)).fetchone()
+            current = row[0] if row else None
+            if current != expected_version:
+                if expected_version is None:
+                    raise ConcurrentEdit(f"诚信记录 {record.id} 已存在（版本 {current}）")
+                raise ConcurrentEdit(
+                    f"诚信记录 {record.id} 已被他人修改（读取时为版本 {expected_version}，现为版本 {current}）；"
+                    "请重新读取后再修改")
+            stored = record.model_copy(update={"version": (expected_version or 0) + 1})
+            self._db.execute("UPDATE integrity SET current = 0 WHERE id = ?", (record.id,))
+            self._db.execute("INSERT INTO integrity(id, version, expert_id, doc, current) VALUES (?,?,?,?,1)",
+                             (stored.id, stored.version, stored.expert_id, stored.model_dump_json()))
+        return stored
+
+    def integrity_versions(self, record_id: str) -> list[IntegrityRecord]:
+        rows = self._db.execute("SELECT doc FROM integrity WHERE id = ? ORDER BY version", (record_id,))
+        return [IntegrityRecord.model_validate_json(doc) for (doc,) in rows]
+
+    def iter_integrity(self, expert_id: str | None = None) -> Iterator[IntegrityRecord]:
+        if expert_id is None:
+            cur = self._db.execute("SELECT doc FROM integrity WHERE current = 1 ORDER BY id")
+        else:
+            cur = self._db.execute("SELECT doc FROM integrity WHERE current = 1 AND expert_id = ? ORDER BY id",
+                                   (expert_id,))
+        for (doc,) in cur:
+            yield IntegrityRecord.model_validate_json(doc)
+
+    # ---- audit ----
+    def append_audit(self, draft: AuditDraft) -> AuditEntry:
+        with self.batch():
+            row = self._db.execute("SELECT seq, doc FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            if row:
+                seq, prev_hash = row[0] + 1, json.loads(row[1])["hash"]
+            else:
+                seq, prev_hash = 1, GENESIS_HASH
+            entry = seal_audit(draft, seq, prev_hash)
+            self._db.execute("INSERT INTO audit(seq, doc) VALUES (?, ?)", (seq, entry.model_dump_json()))
+        return entry
+
+    def iter_audit(self) -> Iterator[AuditEntry]:
+        for (doc,) in self._db.execute("SELECT doc FROM audit ORDER BY seq"):
+            yield AuditEntry.model_validate_json(doc)
+
+    # ---- roles ----
+    def get_roles(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for user, role in self._db.execute("SELECT user, role FROM roles ORDER BY user, role"):
+            out.setdefault(user, set()).add(role)
+        return out
+
+    def set_roles(self, user: str, roles: Iterable[str]) -> None:
+        with self.batch():
+            self._db.execute("DELETE FROM roles WHERE user = ?", (user,))
+            self._db.executemany("INSERT INTO roles(user, role) VALUES (?, ?)", [(user, r) for r in roles])
+
+    # ---- panels ----
+    def save_panel(self, panel_id: str, document: dict) -> None:
+        self._db.execute("INSERT OR REPLACE INTO panels(id, doc) VALUES (?, ?)", (panel_id, _dumps(document)))
+
+    def get_panel(self, panel_id: str) -> dict | None:
+        row = self._db.execute("SELECT doc FROM panels WHERE id = ?", (panel_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def iter_panels(self) -> Iterator[dict]:
+        for (doc,) in self._db.execute("SELECT doc FROM panels ORDER BY id"):
+            yield json.loads(doc)
