@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         projects: int = typer.Option(40, "--projects", help="示例申报项目数"),
         json_output: bool = JSON_OPTION,
     ) -> None:
-        """Generate a synthetic two-province pool as the files a user imports.
+        """生成川渝两地的模拟专家库文件（与真实导入文件格式相同），用于演示与性能测试。
 
         Example: expertpool generate --count 32000 --seed 1 --out /tmp/pool
         """

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir", help="拒绝清单写入的目录（默认与输入文件同目录）"),
         json_output: bool = JSON_OPTION,
     ) -> None:
-        """Bulk-import expert lists and related files, all-or-nothing per file.
+        """批量导入专家名单及工作经历、关联关系、诚信记录、评审记录、申报项目（每个文件要么全部写入，要么不写入）。
 
         Example: expertpool import data/samples/sichuan_experts.csv data/samples/chongqing_experts.xlsx
         """

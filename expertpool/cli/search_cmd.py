@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "--limit", "-n", help="最多返回条数"),
         json_output: bool = JSON_OPTION,
     ) -> None:
-        """Search experts by Chinese free text and filters, ranked by relevance.
+        """按中文关键词和筛选条件检索专家，按相关度排序。
 
         Example: expertpool search "锂离子电池 正极材料" --region 重庆 --title 正高级
         """
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         on: Optional[str] = typer.Option(None, "--on", help="按该日期判断能否参加评审（默认今天）"),
         json_output: bool = JSON_OPTION,
     ) -> None:
-        """Show one expert: record, affiliations, relations, integrity status on a date.
+        """查看一位专家：基本信息、工作经历、关联关系，以及某日能否参加评审。
 
         Example: expertpool show SC-000123 --on 2026-12-01 --json
         """
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def stats(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
-        """Pool statistics: region × field, titles, honours.
+        """专家库统计：地区 × 领域、职称、人才称号。
 
         Example: expertpool stats
         """
