@@ -95,17 +95,18 @@ def render_hits(result) -> None:
 
     out = console()
     words = sorted({a for t in result.terms for a in t.alternatives}, key=len, reverse=True)
+    wide = out.width >= 140
     table = Table(title=f"检索结果（{len(result.hits)} 位）", show_lines=False)
-    for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "关键词 / 研究方向", "得分"):
-        table.add_column(header, overflow="fold")
+    for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "关键词" + (" / 研究方向" if wide else ""), "得分"):
+        table.add_column(header, no_wrap=header in ("#", "编号", "姓名", "职称", "得分"), overflow="fold")
     for rank, hit in enumerate(result.hits, 1):
         e = hit.expert
         detail = Text("、".join(e.keywords))
-        if e.research:
+        if wide and e.research:
             detail.append("\n" + (e.research[:60] + ("…" if len(e.research) > 60 else "")), style="dim")
         for w in words:
             detail.highlight_words([w], style="bold yellow", case_sensitive=False)
-        table.add_row(str(rank), e.id, e.name, f"{e.region}·{e.sub_region or ''}", e.institution, e.title,
+        table.add_row(str(rank), e.id, e.name, e.sub_region or e.region, e.institution, e.title,
                       "、".join(e.fields), detail, f"{hit.score:.2f}")
     out.print(table)
     if result.excluded:

@@ -228,7 +228,7 @@ def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileRepor
             draft = rows.expert_from_row(row, source=source, salt=salt)
             if draft.id in seen_rows:
                 raise rows.RowError("source_id", f"专家编号 {draft.id} 与本文件第 {seen_rows[draft.id]} 行重复")
-            outcome, expert, existing_id = _decide_expert(draft, index, source or draft.region)
+            outcome, expert, existing_id = _decide_expert(draft, index, next(iter(draft.source_ids)))
         except rows.RowError as error:
             reject(number, raw_id, error)
             continue

@@ -92,6 +92,15 @@ def _validation_error(exc: ValidationError, default_column: str) -> RowError:
     return RowError(column, message)
 
 
+def source_from_id(source_id: str) -> str | None:
+    """The province whose list numbers experts with this prefix (SC- → 四川, CQ- → 重庆), if any."""
+    upper = source_id.upper()
+    for region, code in taxonomy.REGION_CODES.items():
+        if upper.startswith(code + "-"):
+            return region
+    return None
+
+
 def expert_id_for(source: str, source_id: str) -> str:
     """Stable expert id: the source's own number with its region prefix (SC-/CQ-)."""
     code = taxonomy.REGION_CODES[source]
@@ -103,7 +112,8 @@ def expert_id_for(source: str, source_id: str) -> str:
 
 
 def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
-    """Validate and normalise an experts row. `source` is the list's province (None: the row's region)."""
+    """Validate and normalise an experts row. `source` is the list's province; when not given, the
+    province of the number's prefix (SC-/CQ-), else the row's region."""
     if "__invalid__" in row:
         raise RowError("(整行)", str(row["__invalid__"]))
     if "__extra__" in row:
@@ -135,7 +145,7 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
             raise RowError("id_number", f"证件号码中的出生年份 {number[6:10]} 与出生年份 {birth_year} 不一致")
         hashed, last4 = id_hash(number, salt), number[-4:]
     status = _apply("status", taxonomy.normalise_status, _text(row, "status")) if _text(row, "status") else "在库"
-    list_source = source or region
+    list_source = source or source_from_id(source_id) or region
     expert_id = expert_id_for(list_source, source_id)
     try:
         return Expert(
