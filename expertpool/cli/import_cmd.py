@@ -68,7 +68,8 @@ def render_import(report) -> None:
     if rejects:
         rt = Table(title=f"被拒绝的行（{len(rejects)}）")
         for header in ("文件", "行号", "专家编号", "列", "原因"):
-            rt.add_column(header)
+            rt.add_column(header, overflow="fold", no_wrap=header in ("行号", "专家编号"),
+                          ratio=3 if header == "原因" else None)
         for r in rejects[:50]:
             rt.add_row(Path(r.file).name, str(r.row), r.expert_id or "", r.column, r.reason)
         out.print(rt)
