@@ -123,6 +123,19 @@ def synonyms() -> dict[str, tuple[str, ...]]:
     return load_synonyms()
 
 
+@lru_cache(maxsize=1)
+def _long_user_words() -> frozenset[str]:
+    return frozenset(normalise_token(w.word) for w in load_user_dictionary() if len(w.word) >= 4)
+
+
+def _long_parts(token: str, words: frozenset[str]) -> list[str]:
+    """Domain-dictionary words of 4+ characters inside a longer token. jieba's search mode adds only
+    2- and 3-character parts, so 锂离子电池正极材料 would otherwise never index 锂离子电池 or 正极材料."""
+    n = len(token)
+    return [token[i:j] for i in range(n) for j in range(i + 4, min(n, i + 12) + 1)
+            if (j - i) < n and token[i:j] in words]
+
+
 def normalise_token(token: str) -> str:
     return to_halfwidth(token).strip().lower()
 
@@ -136,10 +149,13 @@ def index_tokens(text: str, engine: str | None = None) -> list[str]:
     if not text:
         return []
     seg = get_segmenter(engine)
+    long_words = _long_user_words()
     out = []
     for raw in seg.cut_for_search(to_halfwidth(text)):
         token = normalise_token(raw)
         if _keep(token):
+            if len(token) >= 5:
+                out.extend(p for p in _long_parts(token, long_words) if p not in out)
             out.append(token)
     return out
 

@@ -64,3 +64,9 @@ def test_user_dictionary_and_synonym_files_parse(tmp_path):
 
 def test_char_bigrams():
     assert segment.char_bigrams("钒钛新材料 AI") == ["钒钛", "钛新", "新材", "材料"]
+
+
+def test_long_dictionary_parts_of_a_compound_are_indexed():
+    tokens = set(segment.index_tokens("锂离子电池正极材料的研究"))
+    assert {"锂离子电池正极材料", "锂离子电池", "正极材料"} <= tokens
+    assert "语言模型" in set(segment.index_tokens("大语言模型"))
