@@ -144,6 +144,21 @@ def _keep(token: str) -> bool:
     return bool(token) and token not in STOPWORDS and bool(_WORD_CHAR.search(token))
 
 
+_TOKEN_CACHE: dict[str, str | None] = {}
+
+
+def _index_form(raw: str) -> str | None:
+    """The normalised token, or None when it is not worth indexing. Cached: tokens repeat a lot."""
+    try:
+        return _TOKEN_CACHE[raw]
+    except KeyError:
+        token = normalise_token(raw)
+        kept = token if _keep(token) else None
+        if len(_TOKEN_CACHE) < 500_000:
+            _TOKEN_CACHE[raw] = kept
+        return kept
+
+
 def index_tokens(text: str, engine: str | None = None) -> list[str]:
     """Tokens to index for `text` (search mode: long words plus their dictionary sub-words)."""
     if not text:
@@ -152,8 +167,8 @@ def index_tokens(text: str, engine: str | None = None) -> list[str]:
     long_words = _long_user_words()
     out = []
     for raw in seg.cut_for_search(to_halfwidth(text)):
-        token = normalise_token(raw)
-        if _keep(token):
+        token = _index_form(raw)
+        if token is not None:
             if len(token) >= 5:
                 out.extend(p for p in _long_parts(token, long_words) if p not in out)
             out.append(token)

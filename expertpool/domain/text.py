@@ -10,27 +10,28 @@ _SPACES = re.compile(r"\s+")
 _MULTI_SPLIT = re.compile(r"[;、,]+")
 
 
+# Full-width ASCII (U+FF01–FF5E) and the ideographic space map to half-width; str.translate does
+# it in C, which matters at 30,000 rows × 18 cells.
+_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_HALFWIDTH[0x3000] = 0x20
+_HALFWIDTH[0x00A0] = 0x20  # no-break space, common in Excel exports
+_HALFWIDTH[0x200B] = None  # zero-width space
+_HALFWIDTH[0xFEFF] = None  # stray BOM inside a cell
+
+
 def to_halfwidth(value: str) -> str:
     """Full-width ASCII and the ideographic space become their half-width forms."""
-    out = []
-    for ch in value:
-        code = ord(ch)
-        if code == 0x3000:
-            out.append(" ")
-        elif 0xFF01 <= code <= 0xFF5E:
-            out.append(chr(code - 0xFEE0))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return value.translate(_HALFWIDTH)
 
 
 def clean(value: object) -> str:
     """Half-width, trimmed, inner runs of whitespace collapsed to one space."""
     if value is None:
         return ""
-    text = to_halfwidth(str(value))
-    text = text.replace("\u200b", "").replace("\ufeff", "")
-    return _SPACES.sub(" ", text).strip()
+    text = to_halfwidth(value if isinstance(value, str) else str(value))
+    if "  " in text or "\t" in text or "\n" in text or "\r" in text:
+        text = _SPACES.sub(" ", text)
+    return text.strip()
 
 
 def fold(value: str) -> str:

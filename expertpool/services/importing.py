@@ -176,7 +176,8 @@ def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str
 
 def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | None = None,
                 source: str | None = None, dry_run: bool = False, progress: Progress | None = None,
-                rejects_dir: Path | None = None, now: dt.datetime | None = None) -> FileReport:
+                rejects_dir: Path | None = None, now: dt.datetime | None = None,
+                _index: "_ExpertIndex | None" = None) -> FileReport:
     """Import one file all-or-nothing. Raises InputError if the file cannot be read at all."""
     progress = progress or NullProgress()
     table = readers.read_table(path, kind)
@@ -195,7 +196,7 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
         report.rejects.append(Reject(str(path), number, expert_id, label, error.reason))
 
     with store.batch():
-        index = _ExpertIndex(store.iter_experts())
+        index = _index if _index is not None else _ExpertIndex(store.iter_experts())
         resolve = _resolver(index)
         progress.start(f"检查 {path.name}", len(table.rows))
         if table.kind == "experts":
@@ -324,9 +325,12 @@ def write_rejects(report: FileReport, directory: Path) -> Path:
 def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
     """Import files in order (experts first is the caller's job; the CLI sorts by kind)."""
     report = ImportReport()
+    # One look-up index for all files: it follows what each file adds (a failed file raises and
+    # aborts the run, so the index never holds rolled-back experts that later files could see).
+    index = _ExpertIndex(store.iter_experts())
     for path in paths:
         try:
-            report.files.append(import_file(store, path, actor, **options))
+            report.files.append(import_file(store, path, actor, _index=index, **options))
         except InputError as exc:
             report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?", error=str(exc)))
     return report
