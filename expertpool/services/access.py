@@ -1,7 +1,7 @@
 """Roles, permissions, and the audited actor.
 
 The CLI check is a convenience, not the security boundary: with Elasticsearch the same roles
-map to server-side privileges (see README, "Roles and server privileges").
+map to server-side privileges (docs/roles-and-privileges.md).
 """
 from __future__ import annotations
 
@@ -32,7 +32,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "integrity.write": frozenset({"reviewer"}),
     "audit.read": frozenset({"reviewer"}),
     "roles": frozenset(),
-    "personal_data": frozenset({"reviewer"}),                      # unmasked phone, email, id last-4
+    # Personal data, split by need (docs/roles-and-privileges.md): program officers phone and
+    # e-mail the experts they invite to a panel; the integrity office matches a decision's named
+    # person to an expert by the identity number's last 4. Administrators see both.
+    "personal_data": frozenset({"program_officer"}),               # unmasked phone and e-mail
+    "identity": frozenset({"reviewer"}),                           # unmasked identity last-4
 }
 
 
@@ -68,21 +72,31 @@ def actor_for(store: ExpertStore, user: str) -> Actor:
     roles = store.get_roles()
     if not roles:
         with store.batch():
-            store.set_roles(user, ["administrator"])
-            store.set_meta("created_by", user)
-        roles = {user: {"administrator"}}
+            roles = store.get_roles()  # re-read under the batch: two first users, one administrator
+            if not roles:
+                store.set_roles(user, ["administrator"])
+                store.set_meta("created_by", user)
+                first = Actor(user, frozenset({"administrator"}))
+                audit(store, first, "roles.bootstrap", target=user, reason="新建数据库的创建者成为首位管理员",
+                      before={"user": user, "roles": []}, after={"user": user, "roles": ["administrator"]})
+                roles = {user: {"administrator"}}
     return Actor(user, frozenset(roles.get(user, set())))
+
+
+def check(actor: Actor, permission: str, what: str) -> Actor:
+    """`actor`, if they hold `permission`; else PermissionDenied naming what was refused and the
+    roles that would allow it. Services call this too, so a library caller meets the same rule."""
+    if not actor.may(permission):
+        held = "、".join(ROLES[r] for r in sorted(actor.roles)) or "无角色"
+        needed = "、".join(ROLES[r] for r in ROLES if r == "administrator" or r in PERMISSIONS.get(permission, ()))
+        raise PermissionDenied(f"用户 {actor.user}（{held}）无权{what}；需要角色：{needed}。"
+                               f"请管理员执行 expertpool roles grant {actor.user} <角色>")
+    return actor
 
 
 def require(store: ExpertStore, user: str, permission: str, what: str) -> Actor:
     """The actor, if they hold `permission`; else PermissionDenied naming what was refused."""
-    actor = actor_for(store, user)
-    if not actor.may(permission):
-        held = "、".join(ROLES[r] for r in sorted(actor.roles)) or "无角色"
-        needed = "、".join(ROLES[r] for r in ROLES if r == "administrator" or r in PERMISSIONS.get(permission, ()))
-        raise PermissionDenied(f"用户 {user}（{held}）无权{what}；需要角色：{needed}。"
-                               f"请管理员执行 expertpool roles grant {user} <角色>")
-    return actor
+    return check(actor_for(store, user), permission, what)
 
 
 def audit(store: ExpertStore, actor: Actor, action: str, *, target: str | None = None,

@@ -15,7 +15,7 @@ def expert_profile(store: ExpertStore, expert_id: str, actor: Actor, on: str | d
     the ids of the integrity records that bar them, plus affiliations and relations as text lines."""
     expert = get_expert(store, expert_id)
     day = parse_review_date(on)
-    view = expert_view(expert, personal_data=actor.may("personal_data"))
+    view = expert_view(expert, personal_data=actor.may("personal_data"), identity=actor.may("identity"))
     records = list(store.iter_integrity(expert.id))
     barring = barring_records(records, day)
     view["eligible_on"] = day.isoformat()

@@ -78,13 +78,16 @@ def get_expert(store: ExpertStore, expert_id: str) -> Expert:
     return expert
 
 
-def expert_view(expert: Expert, *, personal_data: bool) -> dict:
-    """The expert as shown to a user: personal data masked unless the role may see it."""
+def expert_view(expert: Expert, *, personal_data: bool, identity: bool = False) -> dict:
+    """The expert as shown to a user: phone and e-mail masked unless `personal_data`
+    (`actor.may("personal_data")`), the identity number's last 4 unless `identity`
+    (`actor.may("identity")`). The identity hash is never shown."""
     data = expert.model_dump(mode="json", exclude={"id_hash"})
     data["high_level"] = expert.high_level
     if not personal_data:
         data["phone"] = mask_phone(expert.phone)
         data["email"] = mask_email(expert.email)
+    if not identity:
         data["id_last4"] = "****" if expert.id_last4 else None
     return data
 
