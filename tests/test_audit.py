@@ -191,7 +191,9 @@ def test_truncation_and_a_rewritten_tail_need_an_anchor(history):
 
 
 def test_parse_anchor():
-    assert parse_anchor("12:" + "A" * 40) == (12, "a" * 40)
+    assert parse_anchor("12:" + "A" * 64) == (12, "a" * 64)
+    with pytest.raises(InputError, match="--anchor"):
+        parse_anchor("12:" + "a" * 40)  # a SHA-1 length hash is not a chain hash
     with pytest.raises(InputError, match="--anchor"):
         parse_anchor("12:xyz")
 

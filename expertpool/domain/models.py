@@ -228,4 +228,7 @@ class AuditEntry(Record):
     hash: str
 
     def compute_hash(self) -> str:
-        return self.content_hash(exclude={"hash"})
+        """SHA-256 over every field but the hash itself, previous entry's hash included (the chain)."""
+        data = self.model_dump(mode="json", exclude={"hash"})
+        blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()

@@ -82,9 +82,9 @@ def audit_log(store: ExpertStore, expert_id: str | None = None, since: str | dt.
 
 def parse_anchor(value: str) -> tuple[int, str]:
     """`SEQ:HASH` as printed by `audit verify` (e.g. 120:3f9a…)."""
-    match = re.fullmatch(r"\s*(\d+)\s*[:=]\s*([0-9a-fA-F]{40})\s*", value)
+    match = re.fullmatch(r"\s*(\d+)\s*[:=]\s*([0-9a-fA-F]{64})\s*", value)
     if not match:
-        raise InputError(f"--anchor: 「{value}」应为 序号:哈希（如 120:{'0' * 40}）")
+        raise InputError(f"--anchor: 「{value}」应为 序号:哈希（如 120:{'0' * 64}）")
     return int(match.group(1)), match.group(2).lower()
 
 

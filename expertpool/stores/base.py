@@ -217,7 +217,7 @@ class ExpertStore(Protocol):
     def iter_panels(self) -> Iterator[dict]: ...
 
 
-GENESIS_HASH = "0" * 40
+GENESIS_HASH = "0" * 64
 
 
 def seal_audit(draft: AuditDraft, seq: int, prev_hash: str) -> AuditEntry:
