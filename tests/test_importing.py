@@ -254,3 +254,12 @@ def test_integrity_and_history_and_projects(tmp_path, store, admin):
     assert report.imported == 1
     assert {(r.row, r.column) for r in report.rejects} == {(2, "avoid"), (3, "(整行)")}
     assert list(store.iter_records("project"))[0].fields == ["新材料"]
+
+
+def test_import_audit_entry_names_the_experts_it_touched(tmp_path, store, admin):
+    from expertpool.services.audit import audit_log
+
+    import_file(store, write_csv(tmp_path / "a.csv", [expert_row(), expert_row(专家编号="000002", 证件号码="")]), admin)
+    [entry] = [e for e in store.iter_audit() if e.action == "import.experts"]
+    assert entry.after["imported"] == 2 and entry.after["expert_ids"] == ["SC-000001", "SC-000002"]
+    assert [e.action for e in audit_log(store, "SC-000002")] == ["import.experts"]

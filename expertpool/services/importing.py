@@ -203,16 +203,21 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
             writes = _collect_experts(table, index, source, id_salt(store), report, reject, progress)
             if not dry_run and writes:
                 store.upsert_experts(list(writes.values()), progress)
+            touched = {"expert_ids": sorted(writes)}
         else:
             records = _collect_records(table, index, resolve, actor, now, report, reject, progress)
             if not dry_run:
                 _write_records(store, table.kind, records, report)
+            touched = {"expert_ids": sorted({getattr(r, "expert_id", None) or "" for _, r in records} - {""})}
+            if table.kind in ("integrity", "projects"):
+                touched["record_ids"] = sorted(r.id for _, r in records)
         report.rejected = len(report.rejects)
         assert report.accepted + report.rejected == report.rows_read, "every row is accepted or rejected"
         if not dry_run and report.changed:
-            audit(store, actor, f"import.{table.kind}", target=path.name, now=now,
-                  after={k: getattr(report, k) for k in ("rows_read", "imported", "updated", "unchanged",
-                                                         "merged", "rejected")})
+            # The ids the file touched make `audit log --expert` and `integrity show` find imports.
+            counts = {k: getattr(report, k) for k in ("rows_read", "imported", "updated", "unchanged", "merged",
+                                                      "rejected")}
+            audit(store, actor, f"import.{table.kind}", target=path.name, now=now, after={**counts, **touched})
     progress.finish()
     if report.rejects:
         report.reject_file = str(write_rejects(report, rejects_dir or path.parent))
