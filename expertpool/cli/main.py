@@ -8,6 +8,8 @@ import typer
 
 from expertpool import __version__
 from expertpool.cli import data_cmd, import_cmd, search_cmd
+from expertpool.cli import coi_cmd
+from expertpool.cli import audit_cmd, integrity_cmd, roles_cmd
 from expertpool.cli.app import ExpertPoolTyper, state
 
 app = ExpertPoolTyper(
@@ -42,6 +44,10 @@ def main(
 import_cmd.register(app)
 search_cmd.register(app)
 data_cmd.register(app)
+coi_cmd.register(app)
+integrity_cmd.register(app)
+roles_cmd.register(app)
+audit_cmd.register(app)
 
 
 def run() -> None:
