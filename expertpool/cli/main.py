@@ -9,7 +9,7 @@ import typer
 from expertpool import __version__
 from expertpool.cli import data_cmd, import_cmd, search_cmd
 from expertpool.cli import coi_cmd
-from expertpool.cli import audit_cmd, integrity_cmd, roles_cmd
+from expertpool.cli import audit_cmd, integrity_cmd, panel_cmd, roles_cmd
 from expertpool.cli.app import ExpertPoolTyper, state
 
 app = ExpertPoolTyper(
@@ -48,6 +48,7 @@ coi_cmd.register(app)
 integrity_cmd.register(app)
 roles_cmd.register(app)
 audit_cmd.register(app)
+panel_cmd.register(app)
 
 
 def run() -> None:

@@ -1,0 +1,224 @@
+"""`expertpool panel build | show | list | replace | export`: the program officer's main job."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, err_console, print_json, progress_for, state
+
+panel_app = ExpertPoolTyper(name="panel", help="评审专家组：按规则抽取、查看、替换、导出（项目主管）。")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(panel_app, name="panel")
+
+
+@panel_app.command("build")
+def build(
+    ctx: typer.Context,
+    spec: Optional[Path] = typer.Option(None, "--spec", help="规则文件（TOML），见 README 中的示例"),
+    projects: List[str] = typer.Option([], "--projects", "-p", help="申报项目：JSONL 文件或库中的项目编号（可多次给出）"),
+    review_date: Optional[str] = typer.Option(None, "--review-date", help="评审日期，如 2026-12-01"),
+    size: Optional[int] = typer.Option(None, "--size", help="专家组人数（通常为奇数）"),
+    mode: Optional[str] = typer.Option(None, "--mode", help="抽取方式：lottery（公平随机，默认）或 best（最相关）"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="随机种子（同一种子、同一数据得到同一专家组）"),
+    backups: Optional[int] = typer.Option(None, "--backups", help="备选专家人数"),
+    max_per_institution: Optional[int] = typer.Option(None, "--max-per-institution", help="同一法人单位最多人数"),
+    max_probability: Optional[float] = typer.Option(None, "--max-probability", help="抽签模式下任一专家的最大入选概率"),
+    min_senior: Optional[float] = typer.Option(None, "--min-full-senior-share", help="正高级职称最低占比"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="求解时间上限（秒）"),
+    name: Optional[str] = typer.Option(None, "--name", help="专家组名称"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只抽取和显示，不保存"),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """按规则抽取评审专家组：资格、利益冲突、科研诚信、工作量、领域与地区覆盖、职称与单位限制。
+
+    Example: expertpool panel build --spec data/samples/panel.toml --seed 20261201
+    """
+    from expertpool.services.access import require
+    from expertpool.services.panels import build_panel, load_spec
+
+    st = state(ctx)
+    store = st.store()
+    actor = require(store, st.user(), "panel", "抽取评审专家组")
+    overrides = {"projects": tuple(projects) or None, "review_date": review_date, "size": size, "mode": mode,
+                 "seed": seed, "backups": backups, "max_per_institution": max_per_institution,
+                 "max_probability": max_probability, "min_full_senior_share": min_senior,
+                 "time_limit_s": time_limit, "name": name}
+    panel_spec = load_spec(spec, overrides)
+    if panel_spec.size % 2 == 0 and not json_output:
+        err_console().print(f"[yellow]提示：[/]专家组人数为偶数（{panel_spec.size}），表决可能出现平票。")
+    outcome = build_panel(store, actor, panel_spec, progress=progress_for(ctx, json_output), save=not dry_run)
+    if json_output:
+        print_json({"id": outcome.panel_id, **outcome.document})
+    else:
+        render_panel(outcome.document)
+    if not outcome.has_panel:
+        raise typer.Exit(1)
+
+
+@panel_app.command("show")
+def show(
+    ctx: typer.Context,
+    panel_id: str = typer.Argument(..., help="专家组编号"),
+    reproduce: bool = typer.Option(False, "--reproduce", help="用保存的规则和种子在当前数据上重新抽取，并核对是否相同"),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """查看已保存的评审专家组（成员、备选、排除原因、种子）；--reproduce 重新抽取并核对。
+
+    Example: expertpool panel show PNL-20261201-20261201-1a2b3c4d --reproduce
+    """
+    from expertpool.services.access import require
+    from expertpool.services.panels import get_panel, reproduce_panel
+
+    st = state(ctx)
+    store = st.store()
+    actor = require(store, st.user(), "panel", "查看评审专家组")
+    if reproduce:
+        saved, redrawn, same = reproduce_panel(store, actor, panel_id)
+        if json_output:
+            print_json({"id": panel_id, "reproduced": same, "saved": saved, "redrawn": redrawn})
+        else:
+            render_panel(saved)
+            console().print("[green]重新抽取结果与保存的专家组一致。[/]" if same else
+                            "[red]重新抽取结果不同：专家库数据已变化。[/]")
+        if not same:
+            raise typer.Exit(1)
+        return
+    document = get_panel(store, actor, panel_id)
+    if json_output:
+        print_json(document)
+    else:
+        render_panel(document)
+
+
+@panel_app.command("list")
+def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
+    """列出已保存的评审专家组。
+
+    Example: expertpool panel list
+    """
+    from rich.table import Table
+
+    from expertpool.services.access import require
+    from expertpool.services.panels import list_panels
+
+    st = state(ctx)
+    store = st.store()
+    actor = require(store, st.user(), "panel", "查看评审专家组")
+    panels = list_panels(store, actor)
+    if json_output:
+        print_json(panels)
+        return
+    table = Table(title=f"评审专家组（{len(panels)}）")
+    for header in ("编号", "名称", "评审日期", "方式", "种子", "人数", "创建人", "创建时间"):
+        table.add_column(header)
+    for p in panels:
+        table.add_row(*(str(p[k] or "") for k in ("id", "name", "review_date", "mode", "seed", "members",
+                                                   "created_by", "created_at")))
+    console().print(table)
+
+
+@panel_app.command("replace")
+def replace(
+    ctx: typer.Context,
+    panel_id: str = typer.Argument(..., help="专家组编号"),
+    expert_id: str = typer.Argument(..., help="要替换的成员编号"),
+    reason: str = typer.Option(..., "--reason", help="替换理由（如：本人回避、时间冲突）"),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """用排名最前、且替换后仍满足全部规则的备选专家替换一名成员，并记录理由。
+
+    Example: expertpool panel replace PNL-20261201-20261201-1a2b3c4d SC-000123 --reason 本人因病无法参加
+    """
+    from expertpool.services.access import require
+    from expertpool.services.panels import replace_member
+
+    st = state(ctx)
+    store = st.store()
+    actor = require(store, st.user(), "panel", "替换评审专家")
+    document = replace_member(store, actor, panel_id, expert_id, reason)
+    last = document["replaced"][-1]
+    if json_output:
+        print_json(document)
+        return
+    console().print(f"已将 {last['out']} 替换为 {last['in']}（理由：{last['reason']}）。")
+    render_panel(document)
+
+
+@panel_app.command("export")
+def export(
+    ctx: typer.Context,
+    panel_id: str = typer.Argument(..., help="专家组编号"),
+    out: Path = typer.Option(..., "--out", "-o", help="输出文件：.xlsx 或 .csv"),
+) -> None:
+    """把评审专家组（成员与备选）导出为 Excel 或 CSV。
+
+    Example: expertpool panel export PNL-20261201-20261201-1a2b3c4d --out 专家组.xlsx
+    """
+    from expertpool.services.access import require
+    from expertpool.services.panels import export_panel
+
+    st = state(ctx)
+    store = st.store()
+    actor = require(store, st.user(), "panel", "导出评审专家组")
+    path = export_panel(store, actor, panel_id, out)
+    console().print(f"已导出到 {path}")
+
+
+def render_panel(doc: dict) -> None:
+    from rich.table import Table
+
+    from expertpool.domain import taxonomy
+
+    out = console()
+    spec = doc["spec"]
+    lottery = doc.get("probability_min") is not None
+    head = (f"{doc['name']}  编号 {doc.get('id') or '（未保存）'}  评审日期 {spec['review_date']}  "
+            f"方式 {doc['strategy']}  种子 {doc['seed']}  求解状态 {doc['status']}")
+    if doc.get("gap") is not None:
+        head += f"  最优性差距 {doc['gap']:.2%}"
+    out.print(head, highlight=False)
+    pool = doc["pool"]
+    out.print(f"专家库 {pool['experts']} 人，符合条件 {pool['eligible']} 人"
+              + (f"，合格（相关度达标）{pool['qualified']} 人" if lottery else "")
+              + f"；排除：" + "，".join(f"{k} {v}" for k, v in doc["exclusions"].items()), highlight=False)
+    if lottery:
+        out.print(f"入选概率：最低 {doc['probability_min']:.4f}，最高 {doc['probability_max']:.4f}", highlight=False)
+    if doc["members"]:
+        table = Table(title=f"成员（{len(doc['members'])}）")
+        for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "相关度") + (("入选概率",) if lottery else ()):
+            table.add_column(header, no_wrap=header in ("#", "编号", "姓名"), overflow="fold")
+        for i, m in enumerate(doc["members"], 1):
+            row = [str(i), m["id"], m["name"], m["region"], m["institution"], m["title"], "、".join(m["fields"]),
+                   f"{m.get('relevance', 0):.2f}"]
+            if lottery:
+                row.append(f"{m.get('probability', 0):.4f}")
+            table.add_row(*row)
+        out.print(table)
+        grid = Table(title="领域 × 地区 覆盖")
+        grid.add_column("领域")
+        for region in taxonomy.REGIONS:
+            grid.add_column(region, justify="right")
+        fields = taxonomy.FIELDS if spec["fields"] == "all" else spec["fields"]
+        for f in fields:
+            counts = [sum(1 for m in doc["members"] if m["region"] == r and
+                          (f in m["fields"] if spec["coverage"] == "any" else m["fields"][0] == f))
+                      for r in taxonomy.REGIONS]
+            grid.add_row(f, *(str(c) if c else "[red]0[/]" for c in counts))
+        out.print(grid)
+    if doc["backups"]:
+        out.print("备选（依次替补）：" + "、".join(f"{b['id']} {b['name']}" for b in doc["backups"]), highlight=False)
+    for r in doc.get("replaced", []):
+        out.print(f"替换记录：{r['out']} → {r['in']}（{r['reason']}，{r['by']}，{r['at']}）", highlight=False)
+    diagnosis = doc.get("diagnosis")
+    if diagnosis:
+        out.print("[bold red]无法同时满足全部规则：[/]")
+        for message in diagnosis["messages"]:
+            out.print(f"  • {message}", highlight=False)
+        if diagnosis["relaxations"]:
+            out.print("[bold]可行的最小放宽：[/]")
+            for r in diagnosis["relaxations"]:
+                out.print(f"  • {r.get('message')}", highlight=False)

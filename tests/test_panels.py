@@ -1,0 +1,197 @@
+"""The panel service on the committed sample pool: eligibility, draw, save, replace, export, CLI."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from expertpool.cli.main import app
+from expertpool.domain.panel import Candidate, PanelRules, check_panel
+from expertpool.errors import InputError, PermissionDenied
+from expertpool.services.access import actor_for
+from expertpool.services.importing import import_files
+from expertpool.services.panels import REASONS, build_panel, export_panel, load_spec, replace_member
+from expertpool.services.roles import grant_role
+from expertpool.stores.sqlite import SQLiteStore
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+SAMPLE_FILES = ["sichuan_experts.csv", "chongqing_experts.xlsx", "experts_extra.jsonl", "affiliations.csv",
+                "relations.csv", "integrity.csv", "history.csv", "projects.jsonl"]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pool") / "pool.sqlite3"
+    store = SQLiteStore(path)
+    report = import_files(store, [SAMPLES / f for f in SAMPLE_FILES], actor_for(store, "admin"))
+    assert not report.failed
+    store.close()
+    return path
+
+
+@pytest.fixture
+def store(template, tmp_path):
+    path = tmp_path / "pool.sqlite3"
+    shutil.copy(template, path)
+    s = SQLiteStore(path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def admin(store):
+    return actor_for(store, "admin")
+
+
+def spec(**overrides):
+    return load_spec(SAMPLES / "panel.toml", overrides)
+
+
+def candidates_of(document) -> list[Candidate]:
+    views = [*document["members"], *document["backups"], *document.get("alternates", [])]
+    return [Candidate(id=v["id"], name=v["name"], region=v["region"], fields=tuple(v["fields"]), title=v["title"],
+                      institution=v["legal_unit"], relevance=v["relevance"], high_level=v["high_level"])
+            for v in views]
+
+
+def rules_of(document) -> PanelRules:
+    s = document["spec"]
+    from expertpool.domain.taxonomy import FIELDS
+
+    return PanelRules(size=s["size"], fields=FIELDS if s["fields"] == "all" else tuple(s["fields"]),
+                      min_per_field=s["min_per_field"], coverage=s["coverage"],
+                      region_bounds={k: tuple(v) for k, v in s["regions"].items()},
+                      min_full_senior_share=s["min_full_senior_share"], max_per_institution=s["max_per_institution"])
+
+
+def test_spec_file_accepts_the_template_with_bare_chinese_keys():
+    loaded = spec()
+    assert loaded.regions == {"四川": (0.4, 0.6), "重庆": (0.4, 0.6)}
+    assert loaded.size == 15 and loaded.mode == "lottery" and str(loaded.review_date) == "2026-12-01"
+    assert Path(loaded.projects).name == "projects.jsonl"
+
+
+def test_spec_errors_name_the_file_and_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('size = 15\nsizes = 3\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.toml.*sizes"):
+        load_spec(bad)
+    with pytest.raises(InputError, match="量子玄学"):
+        load_spec(None, {"fields": ["量子玄学"]})
+    with pytest.raises(InputError, match="抽取方式"):
+        load_spec(None, {"mode": "roulette"})
+
+
+def test_lottery_panel_meets_every_rule_and_is_saved(store, admin):
+    outcome = build_panel(store, admin, spec())
+    doc = outcome.document
+    assert outcome.has_panel and doc["status"] in ("optimal", "feasible")
+    members = [m["id"] for m in doc["members"]]
+    assert len(members) == 15
+    assert check_panel(members, candidates_of(doc), rules_of(doc)) == []
+    excluded = {i for ids in doc["excluded_ids"].values() for i in ids}
+    assert not excluded & set(members)
+    assert set(doc["exclusions"]) == set(REASONS.values())
+    assert doc["exclusions"]["与申报项目有利益冲突"] > 0
+    assert all(0 < m["probability"] <= 0.5 + 1e-9 for m in doc["members"])
+    assert doc["probability_min"] <= min(m["probability"] for m in doc["members"])
+    assert store.get_panel(outcome.panel_id)["members"] == doc["members"]
+    assert [e.action for e in store.iter_audit()][-1] == "panel.build"
+
+
+def test_best_mode_is_reproducible_from_the_seed(store, admin):
+    first = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
+    again = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
+    assert [m["id"] for m in first["members"]] == [m["id"] for m in again["members"]]
+    assert first["probability_min"] is None and "probability" not in first["members"][0]
+    assert check_panel([m["id"] for m in first["members"]], candidates_of(first), rules_of(first)) == []
+
+
+def test_infeasible_rules_are_diagnosed_not_raised(store, admin):
+    outcome = build_panel(store, admin, spec(size=3, mode="best"))
+    assert not outcome.has_panel and outcome.panel_id is None
+    diagnosis = outcome.document["diagnosis"]
+    assert outcome.document["status"] == "infeasible" and diagnosis["messages"]
+    assert any("四川" in m and "3 人" in m for m in diagnosis["messages"])
+
+
+def test_field_shortage_is_named_with_its_count(store, admin):
+    outcome = build_panel(store, admin, spec(fields=["航空航天"], min_per_field=12, mode="best"), save=False)
+    assert outcome.document["status"] == "infeasible"
+    messages = outcome.document["diagnosis"]["messages"]
+    assert any("航空航天" in m for m in messages), messages
+    relaxations = outcome.document["diagnosis"]["relaxations"]
+    assert relaxations and all(r.get("message") for r in relaxations)
+
+
+def test_replace_swaps_in_a_valid_expert_and_records_why(store, admin):
+    doc = build_panel(store, admin, spec(mode="best", seed=3)).document
+    panel_id = doc["id"]
+    with pytest.raises(InputError, match="理由"):
+        replace_member(store, admin, panel_id, doc["members"][0]["id"], " ")
+    replaced = None
+    for member in doc["members"]:  # the first member whose seat can be refilled
+        try:
+            replaced = replace_member(store, admin, panel_id, member["id"], "本人回避")
+            break
+        except InputError:
+            raise
+        except Exception:
+            continue
+    assert replaced is not None
+    last = replaced["replaced"][-1]
+    members = [m["id"] for m in replaced["members"]]
+    assert last["out"] not in members and last["in"] in members and len(members) == 15
+    pool = {c.id: c for c in candidates_of(doc)}
+    for v in replaced["members"]:
+        pool.setdefault(v["id"], Candidate(id=v["id"], name=v["name"], region=v["region"], fields=tuple(v["fields"]),
+                                           title=v["title"], institution=v["legal_unit"]))
+    assert check_panel(members, list(pool.values()), rules_of(doc)) == []
+    entry = list(store.iter_audit())[-1]
+    assert entry.action == "panel.replace" and entry.reason == "本人回避"
+
+
+def test_export_csv_and_xlsx(store, admin, tmp_path):
+    doc = build_panel(store, admin, spec()).document
+    out = export_panel(store, admin, doc["id"], tmp_path / "panel.csv")
+    rows = list(csv.reader(out.open(encoding="utf-8-sig")))
+    assert rows[0][:3] == ["角色", "序号", "专家编号"] and len(rows) == 1 + len(doc["members"]) + len(doc["backups"])
+    from openpyxl import load_workbook
+
+    ws = load_workbook(export_panel(store, admin, doc["id"], tmp_path / "panel.xlsx")).active
+    assert ws.max_row == 2 + len(doc["members"]) + len(doc["backups"])
+    with pytest.raises(InputError, match=".pdf"):
+        export_panel(store, admin, doc["id"], tmp_path / "panel.pdf")
+
+
+def test_roles(store, admin):
+    grant_role(store, admin, "officer", "program_officer")
+    grant_role(store, admin, "auditor", "reviewer")
+    assert build_panel(store, actor_for(store, "officer"), spec(), save=False).has_panel
+    with pytest.raises(PermissionDenied):
+        build_panel(store, actor_for(store, "auditor"), spec(), save=False)
+
+
+def test_cli_build_show_reproduce(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPERTPOOL_DB", str(store.path))
+    monkeypatch.setenv("EXPERTPOOL_USER", "admin")
+    result = runner.invoke(app, ["panel", "build", "--spec", str(SAMPLES / "panel.toml"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"status", "members", "backups", "exclusions", "seed", "diagnosis"} <= set(data)
+    assert {"id", "name", "region", "institution", "title", "fields", "probability"} <= set(data["members"][0])
+    shown = runner.invoke(app, ["panel", "show", data["id"], "--reproduce"])
+    assert shown.exit_code == 0 and "一致" in shown.stdout
+    table = runner.invoke(app, ["panel", "show", data["id"]])
+    assert "领域 × 地区" in table.stdout and data["members"][0]["id"] in table.stdout
+    infeasible = runner.invoke(app, ["panel", "build", "--spec", str(SAMPLES / "panel.toml"), "--size", "3"])
+    assert infeasible.exit_code == 1 and "无法同时满足" in infeasible.stdout
+    even = runner.invoke(app, ["panel", "build", "--spec", str(SAMPLES / "panel.toml"), "--size", "16", "--dry-run"])
+    assert "偶数" in even.stderr
+    missing = runner.invoke(app, ["panel", "show", "PNL-404"])
+    assert missing.exit_code == 1 and "PNL-404" in missing.stderr
