@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +76,7 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._lock = threading.RLock()  # the outermost batch owns the connection until it ends
         self.created = not self.path.exists() or self.path.stat().st_size == 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,24 +103,25 @@ class SQLiteStore:
 
     @contextmanager
     def batch(self):
-        if self._depth:
-            self._depth += 1
+        with self._lock:  # another thread sharing this connection waits instead of joining
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield
-            finally:
-                self._depth -= 1
-            return
-        self._db.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self._depth = 0
-            self._db.execute("ROLLBACK")
-            raise
-        else:
-            self._depth = 0
-            self._db.execute("COMMIT")
+            except BaseException:
+                self._depth = 0
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._depth = 0
+                self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()

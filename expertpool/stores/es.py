@@ -1,0 +1,810 @@
+"""The Elasticsearch store: the same `ExpertStore` contract as the SQLite store, on a cluster.
+
+Indices (``<prefix>`` from `StoreConfig.es_index_prefix`; settings and mappings are the JSON
+files under ``indexes/es/``):
+
+| index | _id | holds |
+|---|---|---|
+| ``<prefix>-experts`` (alias → ``<prefix>-experts-vN``) | expert id | keyword filters, ``idx.*`` jieba tokens, ``doc`` |
+| ``<prefix>-records`` | ``kind|key`` | affiliations, relations, review history, projects |
+| ``<prefix>-integrity`` | record id | the current version (written with if_seq_no/if_primary_term) |
+| ``<prefix>-integrity-versions`` | ``id#version`` | every version |
+| ``<prefix>-audit`` | sequence number | the hash-chained audit trail (op_type=create) |
+| ``<prefix>-meta`` / ``-roles`` / ``-panels`` | key / user / panel id | the rest |
+
+Consistency: every write outside a bulk load asks for a refresh, so a search right after a
+write sees it (as with SQLite). `batch()` keeps a journal of the previous source of every
+document it touches and, if the block raises, puts those back and deletes the documents it
+created. Elasticsearch has no multi-document transactions, so a reader on another connection
+can see a batch's writes before it ends, and a rollback restores documents without checking
+whether someone else changed them in between. One exception keeps the audit chain whole: an
+audit entry that another writer has already chained onto is left in place (the exception
+raised out of the batch carries a note saying so).
+
+Ranking: `es_query` (``combined_fields``, i.e. BM25F with the column weights), which agrees
+with SQLite's FTS5 ``bm25()`` on the top 10 for ~0.95 of results on generated data
+(tests/contract/test_contract_ranking_overlap.py).
+
+The store needs only what Elasticsearch's minimal distribution has (scripts/es-local runs that
+one): core analysers, no scripts, no _reindex/_delete_by_query, no ``GET /``.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import inspect
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import elastic_transport
+from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, helpers
+
+from expertpool import segment
+from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
+from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreUnavailable
+from expertpool.stores import es_query
+from expertpool.stores.base import (
+    GENESIS_HASH,
+    RECORD_KINDS,
+    AuditDraft,
+    NullProgress,
+    Progress,
+    RecordKind,
+    SearchHit,
+    SearchQuery,
+    UpsertCounts,
+    record_expert_id,
+    record_key,
+    seal_audit,
+)
+from expertpool.stores.textindex import index_columns, matched_words
+
+SCHEMA_VERSION = "1"
+#: The fixed indices, by short name (the experts index is versioned behind an alias).
+SIMPLE_INDICES: tuple[str, ...] = ("records", "integrity", "integrity-versions", "audit", "roles", "panels", "meta")
+_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,100}$")
+_MISSING = object()
+
+
+class BulkIndexingFailed(ExpertPoolError):
+    """Elasticsearch rejected documents of a bulk write; `failures` lists (id, reason).
+
+    The write was inside a batch, so the store was put back as it was before it.
+    """
+
+    def __init__(self, message: str, failures: list[tuple[str, str]]):
+        super().__init__(message)
+        self.failures = failures
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    index: str             # the new concrete index the alias now points at
+    previous: str | None   # the index it replaced (deleted)
+    experts: int
+
+
+def mapping_path(name: str):
+    return segment.INDEXES_DIR / "es" / f"{name.replace('-', '_')}.json"
+
+
+def load_index_body(name: str) -> dict:
+    """Settings and mappings of an index from ``indexes/es/<name>.json``."""
+    return json.loads(mapping_path(name).read_text(encoding="utf-8"))
+
+
+def expert_source(expert: Expert) -> dict:
+    """The experts-index document for `expert`."""
+    cols = index_columns(expert)
+    raw = [expert.name, " ".join(expert.fields), " ".join(expert.keywords), expert.research,
+           expert.discipline or "", expert.institution, expert.department or ""]
+    return {
+        "id": expert.id,
+        "source_ids": sorted(set(expert.source_ids.values()) - {expert.id}),
+        "name": expert.name,
+        "region": expert.region,
+        "sub_region": expert.sub_region,
+        "title": expert.title,
+        "honours": list(expert.honours),
+        "fields": list(expert.fields),
+        "institution": expert.institution,
+        "status": expert.status,
+        "birth_year": expert.birth_year,
+        "content_hash": expert.content_hash(),
+        es_query.TEXT_PREFIX: cols,
+        es_query.BASELINE_FIELD: " ".join(filter(None, raw)),
+        "doc": expert.model_dump(mode="json"),
+    }
+
+
+def record_doc_id(kind: str, key: str) -> str:
+    """``kind|key``; keys too long for an _id (512 bytes) are replaced by their SHA-1."""
+    doc_id = f"{kind}|{key}"
+    if len(doc_id.encode()) > 500:
+        doc_id = f"{kind}|sha1:{hashlib.sha1(key.encode()).hexdigest()}"
+    return doc_id
+
+
+def parse_hosts(es_url: str, ca_certs: str | None = None) -> tuple[list[str], tuple[str, str] | None]:
+    """Comma-separated hosts → URLs with scheme and port, and any user:password found in them.
+
+    Credentials are taken out of the URLs, so the URLs can appear in messages.
+    """
+    hosts: list[str] = []
+    auth: tuple[str, str] | None = None
+    for raw in es_url.split(","):
+        raw = raw.strip()
+        if not raw:
+            continue
+        if "://" not in raw:
+            raw = ("https://" if ca_certs else "http://") + raw
+        parts = urlsplit(raw)
+        if parts.username is not None:
+            auth = (parts.username, parts.password or "")
+        host = parts.hostname or "localhost"
+        if ":" in host:
+            host = f"[{host}]"
+        port = parts.port or 9200
+        hosts.append(urlunsplit((parts.scheme, f"{host}:{port}", parts.path.rstrip("/"), "", "")))
+    if not hosts:
+        raise InputError("EXPERTPOOL_ES_URL 为空：请给出 Elasticsearch 地址，如 http://127.0.0.1:9200")
+    return hosts, auth
+
+
+def _guarded(fn):
+    """Turn connection failures into `StoreUnavailable` (works for generator methods too)."""
+    errors = (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout)
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(self, *args, **kwargs):
+            try:
+                yield from fn(self, *args, **kwargs)
+            except errors as exc:
+                raise self._unavailable(exc) from None
+        return gen
+
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except errors as exc:
+            raise self._unavailable(exc) from None
+    return wrapper
+
+
+class ElasticsearchStore:
+    """`ExpertStore` on an Elasticsearch 8.x cluster; see the module docstring for the layout."""
+
+    backend = "elasticsearch"
+    #: documents per bulk request and per mget when comparing content hashes
+    BULK_CHUNK = 500
+    #: loads at least this large run with refresh off and no replicas (restored afterwards)
+    BULK_SETTINGS_MIN = 1000
+    #: page size when reading in order with search_after
+    PAGE = 1000
+
+    def __init__(self, client: Elasticsearch, prefix: str = "expertpool", *, mode: es_query.Mode = "bm25f",
+                 hosts: Sequence[str] = (), secrets: Sequence[str] = (), owns_client: bool = True):
+        if not _PREFIX_RE.match(prefix):
+            raise InputError(f"索引前缀「{prefix}」无效：只可用小写字母、数字、-、_、.（EXPERTPOOL_ES_PREFIX）")
+        if mode not in es_query.MODES:
+            raise ValueError(f"unknown scoring mode {mode!r}")
+        self._es = client
+        self.prefix = prefix
+        self.mode = mode
+        self._hosts = tuple(hosts)
+        self._secrets = tuple(s for s in secrets if s)
+        self._owns_client = owns_client
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._journal: dict[tuple[str, str], dict | None] | None = None
+        self._owner: int | None = None  # the thread whose batch the journal belongs to
+        self.experts_alias = f"{prefix}-experts"
+        self.ix = {name: f"{prefix}-{name}" for name in SIMPLE_INDICES}
+        try:
+            self.created = self._ensure_indices()
+        except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
+            raise self._unavailable(exc) from None
+
+    @classmethod
+    def from_config(cls, config) -> "ElasticsearchStore":
+        """Connect as `config` says (hosts, API key or user/password, CA certificate) and open the store."""
+        if not config.es_url:
+            raise InputError("未配置 Elasticsearch 地址：请设置 EXPERTPOOL_ES_URL（多个节点用逗号分隔）")
+        hosts, url_auth = parse_hosts(config.es_url, config.es_ca_certs)
+        kwargs: dict = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True}
+        secrets: list[str] = []
+        if config.es_api_key:
+            kwargs["api_key"] = config.es_api_key
+            secrets.append(config.es_api_key)
+        elif config.es_username or url_auth:
+            user = config.es_username or url_auth[0]  # type: ignore[index]
+            password = config.es_password if config.es_password is not None else (url_auth or ("", ""))[1]
+            kwargs["basic_auth"] = (user, password or "")
+            secrets.append(password or "")
+        if config.es_ca_certs:
+            kwargs["ca_certs"] = config.es_ca_certs
+        client = Elasticsearch(hosts=hosts, **kwargs)
+        try:
+            client.cluster.health()
+        except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
+            client.close()
+            raise StoreUnavailable(_scrub(f"无法连接 Elasticsearch（{'、'.join(hosts)}）：{_reason(exc)}",
+                                          secrets)) from None
+        except ApiError as exc:
+            client.close()
+            raise StoreUnavailable(_scrub(f"Elasticsearch（{'、'.join(hosts)}）拒绝了连接："
+                                          f"{exc.meta.status} {_reason(exc)}（检查 API key 或用户名、密码）",
+                                          secrets)) from None
+        return cls(client, config.es_index_prefix, hosts=hosts, secrets=secrets)
+
+    def __repr__(self) -> str:
+        return f"ElasticsearchStore(hosts={list(self._hosts)!r}, prefix={self.prefix!r})"
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        where = "、".join(self._hosts) or "Elasticsearch"
+        return StoreUnavailable(_scrub(f"Elasticsearch 不可用（{where}）：{_reason(exc)}", self._secrets))
+
+    # ---- indices ----
+    def _ensure_indices(self) -> bool:
+        """Create whatever index is missing; True when this call created the store (its meta index)."""
+        existing = self._es.indices.get_alias(index=f"{self.prefix}-*", expand_wildcards="open,closed")
+        aliased = [name for name, info in existing.items() if self.experts_alias in info.get("aliases", {})]
+        if self.experts_alias in existing and not aliased:
+            raise InputError(f"Elasticsearch 中已有名为 {self.experts_alias} 的索引（应为别名）：请换一个 EXPERTPOOL_ES_PREFIX")
+        todo: list[tuple[str, dict]] = []
+        if not aliased:
+            versions = self._experts_versions(existing)
+            body = load_index_body("experts")
+            body["aliases"] = {self.experts_alias: {"is_write_index": True}}
+            todo.append((f"{self.experts_alias}-v{(max(versions) if versions else 0) + 1}", body))
+        todo += [(self.ix[short], load_index_body(short)) for short in SIMPLE_INDICES
+                 if short != "meta" and self.ix[short] not in existing]
+        if todo:  # independent of each other: create them side by side
+            with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+                list(pool.map(lambda item: self._create_index(*item), todo))
+        # The meta index comes last: its existence means the store is complete.
+        created = self.ix["meta"] not in existing and self._create_index(self.ix["meta"], load_index_body("meta"))
+        if created:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+        else:
+            version = self.get_meta("schema_version")
+            if version is not None and version != SCHEMA_VERSION:
+                raise InputError(f"Elasticsearch 索引 {self.prefix}-* 的版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
+        return created
+
+    def _create_index(self, name: str, body: dict) -> bool:
+        try:
+            self._es.indices.create(index=name, **body)
+            return True
+        except ApiError as exc:
+            if exc.error == "resource_already_exists_exception":
+                return False  # another process created it first
+            raise
+
+    def _experts_versions(self, existing: Iterable[str]) -> list[int]:
+        pattern = re.compile(re.escape(self.experts_alias) + r"-v(\d+)$")
+        return [int(m.group(1)) for name in existing if (m := pattern.match(name))]
+
+    def index_names(self) -> list[str]:
+        """Every concrete index of this store."""
+        existing = self._es.indices.get_alias(index=f"{self.prefix}-*", expand_wildcards="open,closed")
+        versions = set(f"{self.experts_alias}-v{v}" for v in self._experts_versions(existing))
+        return sorted(name for name in existing if name in versions or name in self.ix.values())
+
+    @_guarded
+    def delete_indices(self) -> list[str]:
+        """Delete every index of this store (by name, never by wildcard). Returns their names."""
+        names = self.index_names()
+        if names:
+            self._es.indices.delete(index=",".join(names), ignore_unavailable=True)
+        return names
+
+    def experts_index(self) -> str:
+        """The concrete index the experts alias points at now."""
+        return next(iter(self._es.indices.get_alias(name=self.experts_alias)))
+
+    # ---- transactions ----
+    @contextmanager
+    def batch(self):
+        with self._lock:  # other threads using this instance wait for the outermost batch
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._journal = {}
+            self._owner = threading.get_ident()
+            self._depth = 1
+            try:
+                yield
+            except BaseException as exc:
+                journal, self._journal, self._depth = self._journal, None, 0
+                try:
+                    for note in self._restore(journal):
+                        exc.add_note(note)
+                except Exception as failure:  # report, but let the original error through
+                    exc.add_note(_scrub(f"回滚未能完成，部分写入可能残留：{_reason(failure)}", self._secrets))
+                raise
+            else:
+                self._journal, self._depth = None, 0
+
+    def _remember(self, index: str, doc_id: str, previous: object = _MISSING) -> None:
+        """Inside a batch, note a document's source before its first change (None: did not exist)."""
+        if self._journal is None or self._owner != threading.get_ident() or (index, doc_id) in self._journal:
+            return
+        if previous is _MISSING:
+            previous = self._get_source(index, doc_id)
+        self._journal[(index, doc_id)] = previous  # type: ignore[assignment]
+
+    def _restore(self, journal: dict[tuple[str, str], dict | None]) -> list[str]:
+        """Put back what a failed batch changed; returns notes on what could not be undone."""
+        if not journal:
+            return []
+        notes = []
+        audit = self.ix["audit"]
+        # Audit entries the batch appended go newest first, and only while nothing follows them:
+        # deleting an entry another writer has chained onto would break the chain for everyone.
+        for doc_id in sorted((d for (i, d) in journal if i == audit), key=int, reverse=True):
+            if self._get_source(audit, str(int(doc_id) + 1)) is None:
+                self._es.delete(index=audit, id=doc_id, refresh=True)
+            else:
+                notes.append(f"审计日志第 {doc_id} 条之后已有他人追加的条目，为保持哈希链完整，该条未撤回")
+        actions = []
+        for (index, doc_id), previous in journal.items():
+            if index == audit:
+                continue
+            if previous is None:
+                actions.append({"_op_type": "delete", "_index": index, "_id": doc_id})
+            else:
+                actions.append({"_op_type": "index", "_index": index, "_id": doc_id, "_source": previous})
+        failures = []
+        for ok, item in helpers.streaming_bulk(self._es, actions, chunk_size=self.BULK_CHUNK, raise_on_error=False,
+                                               ignore_status=(404,), max_retries=3, initial_backoff=0.5):
+            if not ok:
+                failures.append(_failure(item))
+        self._es.indices.refresh(index=",".join(sorted({index for index, _ in journal})), ignore_unavailable=True)
+        if failures:
+            listed = "；".join(f"{doc_id}：{reason}" for doc_id, reason in failures[:10])
+            raise BulkIndexingFailed(f"回滚时 {len(failures)} 个文档未能恢复：{listed}", failures)
+        return notes
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._es.close()
+
+    # ---- small helpers ----
+    def _get_source(self, index: str, doc_id: str) -> dict | None:
+        try:
+            return self._es.get(index=index, id=doc_id)["_source"]
+        except NotFoundError:
+            return None
+
+    def _put(self, index: str, doc_id: str, source: dict) -> None:
+        self._remember(index, doc_id)
+        self._es.index(index=index, id=doc_id, document=source, refresh=True)
+
+    def _delete(self, index: str, doc_id: str) -> None:
+        self._remember(index, doc_id)
+        try:
+            self._es.delete(index=index, id=doc_id, refresh=True)
+        except NotFoundError:
+            pass
+
+    def _scan(self, index: str, query: dict, sort: list, source: object = True) -> Iterator[dict]:
+        """Every hit of `query` in `sort` order (sort must end on a unique key), read in pages
+        with search_after over a point in time, so the listing is one consistent snapshot."""
+        pit = self._es.open_point_in_time(index=index, keep_alive="2m")["id"]
+        after = None
+        try:
+            while True:
+                kwargs = {"search_after": after} if after is not None else {}
+                result = self._es.search(pit={"id": pit, "keep_alive": "2m"}, query=query, sort=sort,
+                                         size=self.PAGE, _source=source, track_total_hits=False, **kwargs)
+                pit = result.get("pit_id", pit)
+                hits = result["hits"]["hits"]
+                yield from hits
+                if len(hits) < self.PAGE:
+                    return
+                after = hits[-1]["sort"]
+        finally:
+            try:
+                self._es.close_point_in_time(id=pit)
+            except Exception:  # it expires by itself
+                pass
+
+    def _bulk(self, actions: Iterable[dict], what: str, on_ok=None) -> None:
+        """Run bulk actions; collect every rejected document and raise `BulkIndexingFailed`."""
+        failures: list[tuple[str, str]] = []
+        for ok, item in helpers.streaming_bulk(self._es, actions, chunk_size=self.BULK_CHUNK, raise_on_error=False,
+                                               raise_on_exception=True, max_retries=3, initial_backoff=0.5):
+            if ok:
+                if on_ok:
+                    on_ok()
+            else:
+                failures.append(_failure(item))
+        if failures:
+            raise BulkIndexingFailed(_failure_message(what, failures), failures)
+
+    @contextmanager
+    def _bulk_settings(self, index: str, large: bool):
+        """For a large load: refresh off and no replicas, restored afterwards; refresh at the end."""
+        if not large:
+            try:
+                yield
+            finally:
+                self._es.indices.refresh(index=index)
+            return
+        names = ("index.refresh_interval", "index.number_of_replicas", "index.auto_expand_replicas")
+        current = self._es.indices.get_settings(index=index, name=list(names), flat_settings=True)
+        saved = {concrete: {n: info["settings"].get(n) for n in names} for concrete, info in current.items()}
+        for concrete in saved:
+            self._es.indices.put_settings(index=concrete, settings={
+                "index.refresh_interval": "-1", "index.auto_expand_replicas": "false", "index.number_of_replicas": 0})
+        try:
+            yield
+        finally:
+            for concrete, values in saved.items():
+                self._es.indices.put_settings(index=concrete, settings=values)
+            self._es.indices.refresh(index=index)
+
+    # ---- meta ----
+    @_guarded
+    def get_meta(self, key: str) -> str | None:
+        source = self._get_source(self.ix["meta"], key)
+        return None if source is None else source["value"]
+
+    @_guarded
+    def set_meta(self, key: str, value: str) -> None:
+        self._put(self.ix["meta"], key, {"value": value})
+
+    # ---- experts ----
+    @_guarded
+    def upsert_experts(self, experts: Sequence[Expert], progress: Progress | None = None) -> UpsertCounts:
+        progress = progress or NullProgress()
+        counts = UpsertCounts()
+        alias = self.experts_alias
+        written: dict[str, str] = {}  # id → content hash written by this call (ids may repeat)
+        progress.start("写入专家库", len(experts))
+
+        def actions() -> Iterator[dict]:
+            for start in range(0, len(experts), self.BULK_CHUNK):
+                chunk = experts[start:start + self.BULK_CHUNK]
+                lookup = sorted({e.id for e in chunk} - written.keys())
+                stored = {}
+                if lookup:
+                    for doc in self._es.mget(index=alias, ids=lookup)["docs"]:
+                        if doc.get("found"):
+                            stored[doc["_id"]] = doc["_source"]
+                for expert in chunk:
+                    digest = expert.content_hash()
+                    before = written.get(expert.id) or (stored[expert.id]["content_hash"] if expert.id in stored else None)
+                    if before == digest:
+                        counts.unchanged += 1
+                        progress.advance()
+                        continue
+                    if before is None:
+                        counts.inserted += 1
+                    else:
+                        counts.updated += 1
+                    self._remember(alias, expert.id, stored.get(expert.id))
+                    written[expert.id] = digest
+                    yield {"_op_type": "index", "_index": alias, "_id": expert.id, "_source": expert_source(expert)}
+
+        with self.batch(), self._bulk_settings(alias, len(experts) >= self.BULK_SETTINGS_MIN):
+            self._bulk(actions(), "位专家", on_ok=progress.advance)
+        progress.finish()
+        return counts
+
+    @_guarded
+    def get_expert(self, expert_id: str) -> Expert | None:
+        try:
+            source = self._es.get(index=self.experts_alias, id=expert_id, _source=["doc"])["_source"]
+        except NotFoundError:
+            hits = self._es.search(index=self.experts_alias, query={"term": {"source_ids": expert_id}},
+                                   sort=[{"id": "asc"}], size=1, _source=["doc"])["hits"]["hits"]
+            if not hits:
+                return None
+            source = hits[0]["_source"]
+        return Expert.model_validate(source["doc"])
+
+    @_guarded
+    def iter_experts(self) -> Iterator[Expert]:
+        for hit in self._scan(self.experts_alias, {"match_all": {}}, [{"id": "asc"}], ["doc"]):
+            yield Expert.model_validate(hit["_source"]["doc"])
+
+    @_guarded
+    def count_experts(self) -> int:
+        return self._es.count(index=self.experts_alias)["count"]
+
+    @_guarded
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        body = es_query.search_body(query, self.mode)
+        if "from" in body:
+            hits = self._es.search(index=self.experts_alias, **body)["hits"]["hits"]
+        else:  # deeper than one request may go: page through in order
+            hits = []
+            scan = self._scan(self.experts_alias, body["query"], body["sort"], body["_source"])
+            for i, hit in enumerate(scan):
+                if i >= query.offset + query.limit:
+                    break
+                if i >= query.offset:
+                    hits.append(hit)
+            scan.close()
+        out = []
+        for hit in hits:
+            source = hit["_source"]
+            expert = Expert.model_validate(source["doc"])
+            if query.terms:
+                columns = source.get(es_query.TEXT_PREFIX, {})
+                out.append(SearchHit(expert, float(hit["_score"] or 0.0), matched_words(query.terms, columns)))
+            else:
+                out.append(SearchHit(expert, 0.0, ()))
+        return out
+
+    @_guarded
+    def rebuild_index(self, progress: Progress | None = None) -> RebuildResult:
+        """Build a new experts index from the stored experts (current mappings and segmentation),
+        then swap the alias to it in one atomic step and delete the old one.
+
+        Searches keep working throughout. Expert writes made while it runs go to the old index
+        and are lost with it: run it when no import is in progress.
+        """
+        progress = progress or NullProgress()
+        existing = self._es.indices.get_alias(index=f"{self.prefix}-*", expand_wildcards="open,closed")
+        old = self.experts_index()
+        name = f"{self.experts_alias}-v{max(self._experts_versions(existing)) + 1}"
+        body = load_index_body("experts")
+        final_settings = copy.deepcopy(body["settings"]["index"])
+        body["settings"]["index"].update({"refresh_interval": "-1", "number_of_replicas": 0})
+        body["settings"]["index"].pop("auto_expand_replicas", None)
+        self._es.indices.create(index=name, **body)
+        total = self.count_experts()
+        progress.start("重建检索索引", total)
+        done = 0
+
+        def actions() -> Iterator[dict]:
+            for hit in self._scan(old, {"match_all": {}}, [{"id": "asc"}], ["doc"]):
+                expert = Expert.model_validate(hit["_source"]["doc"])
+                yield {"_op_type": "index", "_index": name, "_id": expert.id, "_source": expert_source(expert)}
+
+        def advance() -> None:
+            nonlocal done
+            done += 1
+            progress.advance()
+
+        try:
+            self._bulk(actions(), "位专家（重建索引）", on_ok=advance)
+            self._es.indices.put_settings(index=name, settings={
+                "index.refresh_interval": None,
+                "index.number_of_replicas": final_settings.get("number_of_replicas", 0),
+                "index.auto_expand_replicas": final_settings.get("auto_expand_replicas", "false")})
+            self._es.indices.refresh(index=name)
+            self._es.indices.update_aliases(actions=[
+                {"remove": {"index": old, "alias": self.experts_alias}},
+                {"add": {"index": name, "alias": self.experts_alias, "is_write_index": True}},
+            ])
+        except BaseException:
+            self._es.indices.delete(index=name, ignore_unavailable=True)
+            raise
+        self._es.indices.delete(index=old, ignore_unavailable=True)
+        progress.finish()
+        return RebuildResult(index=name, previous=old, experts=done)
+
+    # ---- generic records ----
+    @_guarded
+    def upsert_records(self, kind: RecordKind, records: Sequence) -> UpsertCounts:
+        if kind not in RECORD_KINDS:
+            raise ValueError(f"unknown record kind {kind!r}")
+        counts = UpsertCounts()
+        index = self.ix["records"]
+        written: dict[str, str] = {}
+
+        def actions() -> Iterator[dict]:
+            for start in range(0, len(records), self.BULK_CHUNK):
+                chunk = [(record_doc_id(kind, record_key(kind, r)), r) for r in records[start:start + self.BULK_CHUNK]]
+                lookup = sorted({doc_id for doc_id, _ in chunk} - written.keys())
+                stored = {}
+                if lookup:
+                    for doc in self._es.mget(index=index, ids=lookup)["docs"]:
+                        if doc.get("found"):
+                            stored[doc["_id"]] = doc["_source"]
+                for doc_id, record in chunk:
+                    digest = record.content_hash()
+                    before = written.get(doc_id) or (stored[doc_id]["content_hash"] if doc_id in stored else None)
+                    if before == digest:
+                        counts.unchanged += 1
+                        continue
+                    if before is None:
+                        counts.inserted += 1
+                    else:
+                        counts.updated += 1
+                    self._remember(index, doc_id, stored.get(doc_id))
+                    written[doc_id] = digest
+                    yield {"_op_type": "index", "_index": index, "_id": doc_id, "_source": {
+                        "kind": kind, "key": record_key(kind, record), "expert_id": record_expert_id(record),
+                        "content_hash": digest, "doc": record.model_dump(mode="json")}}
+
+        with self.batch(), self._bulk_settings(index, len(records) >= self.BULK_SETTINGS_MIN):
+            self._bulk(actions(), "条记录")
+        return counts
+
+    @_guarded
+    def iter_records(self, kind: RecordKind, expert_id: str | None = None) -> Iterator:
+        model = RECORD_KINDS[kind][0]
+        filters = [{"term": {"kind": kind}}]
+        if expert_id is not None:
+            filters.append({"term": {"expert_id": expert_id}})
+        for hit in self._scan(self.ix["records"], {"bool": {"filter": filters}}, [{"key": "asc"}], ["doc"]):
+            yield model.model_validate(hit["_source"]["doc"])
+
+    # ---- integrity ----
+    @_guarded
+    def get_integrity(self, record_id: str) -> IntegrityRecord | None:
+        source = self._get_source(self.ix["integrity"], record_id)
+        return None if source is None else IntegrityRecord.model_validate(source["doc"])
+
+    @_guarded
+    def put_integrity(self, record: IntegrityRecord, expected_version: int | None) -> IntegrityRecord:
+        heads, versions = self.ix["integrity"], self.ix["integrity-versions"]
+        with self.batch():
+            try:
+                head = self._es.get(index=heads, id=record.id)
+            except NotFoundError:
+                head = None
+            current = head["_source"]["version"] if head else None
+            if current != expected_version:
+                raise _stale(record.id, expected_version, current)
+            stored = record.model_copy(update={"version": (expected_version or 0) + 1})
+            source = {"id": stored.id, "expert_id": stored.expert_id, "version": stored.version,
+                      "doc": stored.model_dump(mode="json")}
+            self._remember(heads, record.id, head["_source"] if head else None)
+            try:
+                # The head is the commit point: only one writer can move it from the version it read.
+                if head is None:
+                    self._es.create(index=heads, id=record.id, document=source, refresh=True)
+                else:
+                    self._es.index(index=heads, id=record.id, document=source, refresh=True,
+                                   if_seq_no=head["_seq_no"], if_primary_term=head["_primary_term"])
+            except ConflictError:
+                if self._journal is not None and self._owner == threading.get_ident():
+                    self._journal.pop((heads, record.id), None)  # not ours to restore
+                # The winner's write may not be searchable yet; make it so, so that a caller who
+                # re-reads after ConcurrentEdit (e.g. to pick a free id) sees it.
+                self._es.indices.refresh(index=heads)
+                latest = self._get_source(heads, record.id)
+                raise _stale(record.id, expected_version, latest["version"] if latest else None) from None
+            # History: the new version, and the one it replaced in case an earlier writer stopped
+            # between its two steps (both writes are idempotent).
+            history = [source] + ([head["_source"]] if head else [])
+            for doc in history:
+                doc_id = f"{doc['id']}#{doc['version']}"
+                self._remember(versions, doc_id)
+                self._es.index(index=versions, id=doc_id, document=doc, refresh=True)
+        return stored
+
+    @_guarded
+    def integrity_versions(self, record_id: str) -> list[IntegrityRecord]:
+        found = {hit["_source"]["version"]: hit["_source"]["doc"] for hit in self._scan(
+            self.ix["integrity-versions"], {"term": {"id": record_id}}, [{"version": "asc"}], ["version", "doc"])}
+        head = self._get_source(self.ix["integrity"], record_id)
+        if head is not None:
+            found.setdefault(head["version"], head["doc"])
+        return [IntegrityRecord.model_validate(found[v]) for v in sorted(found)]
+
+    @_guarded
+    def iter_integrity(self, expert_id: str | None = None) -> Iterator[IntegrityRecord]:
+        query = {"match_all": {}} if expert_id is None else {"term": {"expert_id": expert_id}}
+        for hit in self._scan(self.ix["integrity"], query, [{"id": "asc"}], ["doc"]):
+            yield IntegrityRecord.model_validate(hit["_source"]["doc"])
+
+    # ---- audit ----
+    def _audit_tail(self) -> tuple[int, str]:
+        hits = self._es.search(index=self.ix["audit"], sort=[{"seq": "desc"}], size=1,
+                               _source=["seq", "doc.hash"], track_total_hits=False)["hits"]["hits"]
+        if not hits:
+            return 0, GENESIS_HASH
+        return hits[0]["_source"]["seq"], hits[0]["_source"]["doc"]["hash"]
+
+    @_guarded
+    def append_audit(self, draft: AuditDraft) -> AuditEntry:
+        """Optimistic append: create entry n+1 (op_type=create) linked to entry n; when another
+        writer took n+1 first, read that entry (a real-time get) and try after it."""
+        index = self.ix["audit"]
+        seq, prev_hash = self._audit_tail()
+        while True:
+            entry = seal_audit(draft, seq + 1, prev_hash)
+            try:
+                self._es.create(index=index, id=str(entry.seq), refresh=True,
+                                document={"seq": entry.seq, "doc": entry.model_dump(mode="json")})
+            except ConflictError:
+                taken = self._get_source(index, str(seq + 1))
+                if taken is None:  # removed again by a rolled-back batch
+                    seq, prev_hash = self._audit_tail()
+                else:
+                    seq, prev_hash = seq + 1, taken["doc"]["hash"]
+                continue
+            self._remember(index, str(entry.seq), None)
+            return entry
+
+    @_guarded
+    def iter_audit(self) -> Iterator[AuditEntry]:
+        for hit in self._scan(self.ix["audit"], {"match_all": {}}, [{"seq": "asc"}], ["doc"]):
+            yield AuditEntry.model_validate(hit["_source"]["doc"])
+
+    # ---- roles ----
+    @_guarded
+    def get_roles(self) -> dict[str, set[str]]:
+        return {hit["_source"]["user"]: set(hit["_source"]["roles"])
+                for hit in self._scan(self.ix["roles"], {"match_all": {}}, [{"user": "asc"}])}
+
+    @_guarded
+    def set_roles(self, user: str, roles: Iterable[str]) -> None:
+        roles = sorted(set(roles))
+        if roles:
+            self._put(self.ix["roles"], user, {"user": user, "roles": roles})
+        else:
+            self._delete(self.ix["roles"], user)
+
+    # ---- panels ----
+    @_guarded
+    def save_panel(self, panel_id: str, document: dict) -> None:
+        self._put(self.ix["panels"], panel_id, {"id": panel_id, "doc": document})
+
+    @_guarded
+    def get_panel(self, panel_id: str) -> dict | None:
+        source = self._get_source(self.ix["panels"], panel_id)
+        return None if source is None else source["doc"]
+
+    @_guarded
+    def iter_panels(self) -> Iterator[dict]:
+        for hit in self._scan(self.ix["panels"], {"match_all": {}}, [{"id": "asc"}], ["doc"]):
+            yield hit["_source"]["doc"]
+
+
+def _stale(record_id: str, expected: int | None, current: int | None) -> ConcurrentEdit:
+    if expected is None:
+        return ConcurrentEdit(f"诚信记录 {record_id} 已存在（版本 {current}）")
+    return ConcurrentEdit(f"诚信记录 {record_id} 已被他人修改（读取时为版本 {expected}，现为版本 {current}）；"
+                          "请重新读取后再修改")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ApiError):
+        return f"{exc.error}: {exc.message}" if exc.message != exc.error else str(exc.error)
+    return str(exc) or type(exc).__name__
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _failure(item: dict) -> tuple[str, str]:
+    op, info = next(iter(item.items()))
+    error = info.get("error") or {}
+    if isinstance(error, dict):
+        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            reason += f"（{cause['reason']}）"
+    else:
+        reason = str(error) or f"status {info.get('status')}"
+    return str(info.get("_id")), reason
+
+
+def _failure_message(what: str, failures: list[tuple[str, str]], shown: int = 10) -> str:
+    listed = "；".join(f"{doc_id}：{reason}" for doc_id, reason in failures[:shown])
+    more = f"；……共 {len(failures)} 条" if len(failures) > shown else ""
+    return f"Elasticsearch 拒绝写入 {len(failures)} {what}，已全部撤回：{listed}{more}"

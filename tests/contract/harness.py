@@ -1,0 +1,140 @@
+"""Opening the stores under test, and helpers the contract tests share.
+
+`Harness` opens connections to one store of one backend (a second connection stands for a
+second process) and cleans up after the test; its hooks carry the differences between backends
+that the contract allows. `snapshot` reads everything a store holds through the protocol only.
+"""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from expertpool import segment
+from expertpool.stores.base import RECORD_KINDS, ExpertStore, SearchFilters, SearchHit, SearchQuery
+
+
+class Harness:
+    """Opens connections to one store of one backend, and cleans up after the test."""
+
+    backend: str
+
+    def __init__(self) -> None:
+        self._opened: list[ExpertStore] = []
+
+    def open(self) -> ExpertStore:
+        store = self._connect()
+        self._opened.append(store)
+        return store
+
+    def _connect(self) -> ExpertStore:
+        raise NotImplementedError
+
+    def spec(self) -> dict:
+        """What another process needs to open the same store (see `open_from_spec`)."""
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        for store in self._opened:
+            try:
+                store.close()
+            except Exception:
+                pass
+
+    # ---- hooks for differences the contract allows ----
+    def shrink_pages(self, store: ExpertStore, size: int) -> None:
+        """Make ordered listings read in pages of `size`, so a test crosses page boundaries
+        cheaply (a no-op for a backend that reads without pages)."""
+    @staticmethod
+    def ranking(hits: list[SearchHit]) -> list[str]:
+        """Score-insensitive view of a result list: the expert ids in order (scores are
+        comparable only within one backend's list)."""
+        return [h.expert.id for h in hits]
+
+
+class SQLiteHarness(Harness):
+    backend = "sqlite"
+
+    def __init__(self, directory: Path):
+        super().__init__()
+        self.path = directory / "store.sqlite3"
+
+    def _connect(self):
+        from expertpool.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(self.path)
+
+    def spec(self) -> dict:
+        return {"backend": "sqlite", "db_path": str(self.path)}
+
+
+class ElasticsearchHarness(Harness):
+    backend = "elasticsearch"
+
+    def __init__(self, url: str):
+        super().__init__()
+        self.url = url
+        self.prefix = f"ept-{uuid.uuid4().hex[:12]}"
+
+    def _connect(self):
+        return open_from_spec(self.spec())
+
+    def spec(self) -> dict:
+        return {"backend": "elasticsearch", "es_url": self.url, "es_index_prefix": self.prefix}
+
+    def shrink_pages(self, store, size: int) -> None:
+        store.PAGE = size
+
+    def cleanup(self) -> None:
+        super().cleanup()
+        store = self._connect()  # the test may have closed its connections
+        try:
+            store.delete_indices()
+        finally:
+            store.close()
+
+
+def open_from_spec(spec: dict) -> ExpertStore:
+    """Open a store from `Harness.spec()` (usable in a child process)."""
+    from expertpool.config import StoreConfig
+    from expertpool.stores import open_store
+
+    spec = dict(spec)
+    if "db_path" in spec:
+        spec["db_path"] = Path(spec["db_path"])
+    return open_store(StoreConfig(**spec))
+
+
+def snapshot(store: ExpertStore, meta_keys: tuple[str, ...] = ()) -> dict:
+    """Everything a store holds, through the protocol only: equal snapshots, equal stores."""
+    integrity = list(store.iter_integrity())
+    return {
+        "experts": [e.model_dump() for e in store.iter_experts()],
+        "count": store.count_experts(),
+        "listing": [h.expert.id for h in store.search(_all())],
+        "records": {kind: [r.model_dump() for r in store.iter_records(kind)] for kind in RECORD_KINDS},
+        "integrity": [r.model_dump() for r in integrity],
+        "integrity_versions": {r.id: [v.model_dump() for v in store.integrity_versions(r.id)] for r in integrity},
+        "audit": [a.model_dump() for a in store.iter_audit()],
+        "roles": store.get_roles(),
+        "panels": list(store.iter_panels()),
+        "meta": {k: store.get_meta(k) for k in meta_keys},
+    }
+
+
+def _all() -> SearchQuery:
+    return SearchQuery(limit=100_000)
+
+
+def query(text: str = "", limit: int = 20, offset: int = 0, **filters) -> SearchQuery:
+    """A `SearchQuery` for `text` as the search service would build it (segmented, synonyms)."""
+    terms = tuple(segment.query_terms(text)) if text else ()
+    for name, value in filters.items():
+        if name != "exclude_ids" and isinstance(value, str):
+            filters[name] = (value,)
+    if "exclude_ids" in filters:
+        filters["exclude_ids"] = frozenset(filters["exclude_ids"])
+    return SearchQuery(terms=terms, filters=SearchFilters(**filters), limit=limit, offset=offset)
+
+
+def ids(hits: list[SearchHit]) -> list[str]:
+    return [h.expert.id for h in hits]

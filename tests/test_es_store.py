@@ -1,0 +1,213 @@
+"""What only the Elasticsearch store has: bulk errors, load settings, the versioned index
+behind an alias, connection errors. The shared behaviour is in tests/contract/."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from expertpool.config import StoreConfig
+from expertpool.errors import InputError, StoreUnavailable
+from expertpool.stores import es as es_module
+from expertpool.stores import open_store
+from expertpool.stores.es import BulkIndexingFailed, ElasticsearchStore
+
+from tests.contract.harness import ids, query, snapshot
+from tests.factories import generate_experts, make_expert
+
+
+@pytest.fixture
+def es_store(es_url):
+    stores = []
+
+    def make(prefix: str | None = None) -> ElasticsearchStore:
+        s = ElasticsearchStore.from_config(StoreConfig(backend="elasticsearch", es_url=es_url,
+                                                       es_index_prefix=prefix or f"ept-{uuid.uuid4().hex[:12]}"))
+        stores.append(s)
+        return s
+
+    yield make
+    for s in stores:
+        s.delete_indices()
+        s.close()
+
+
+pytestmark = pytest.mark.elasticsearch
+
+
+class TestBulk:
+    def test_rejected_documents_are_listed_and_nothing_is_kept(self, es_store, monkeypatch):
+        store = es_store()
+        store.upsert_experts([make_expert("SC-000001")])
+        before = snapshot(store)
+        real = es_module.expert_source
+
+        def broken(expert):
+            source = real(expert)
+            if expert.id in ("SC-000003", "SC-000005"):
+                source["birth_year"] = "一九七五"  # not a number: the mapping rejects it
+            return source
+
+        monkeypatch.setattr(es_module, "expert_source", broken)
+        batch = [make_expert(f"SC-{i:06d}") for i in range(1, 7)] + [make_expert("SC-000001", name="王芳")]
+        with pytest.raises(BulkIndexingFailed) as caught:
+            store.upsert_experts(batch)
+        assert [doc_id for doc_id, _ in caught.value.failures] == ["SC-000003", "SC-000005"]
+        assert "SC-000003" in str(caught.value) and "birth_year" in str(caught.value)
+        assert snapshot(store) == before
+
+    def test_a_large_load_turns_refresh_and_replicas_off_and_back(self, es_store, monkeypatch):
+        store = es_store()
+        monkeypatch.setattr(ElasticsearchStore, "BULK_SETTINGS_MIN", 10)
+        monkeypatch.setattr(ElasticsearchStore, "BULK_CHUNK", 20)
+        names = ("index.refresh_interval", "index.number_of_replicas", "index.auto_expand_replicas")
+
+        def current():
+            index = store.experts_index()
+            got = store._es.indices.get_settings(index=index, name=list(names), flat_settings=True)
+            return {k: got[index]["settings"].get(k) for k in names}
+
+        seen = []
+
+        class Watch:
+            def start(self, description, total):
+                pass
+
+            def advance(self, n=1):
+                if not seen:
+                    seen.append(current())
+
+            def finish(self):
+                pass
+
+        original = current()
+        counts = store.upsert_experts(generate_experts(60, seed=1), progress=Watch())
+        assert counts.inserted == 60
+        assert seen == [{"index.refresh_interval": "-1", "index.number_of_replicas": "0",
+                         "index.auto_expand_replicas": "false"}]
+        assert current() == original
+        assert store.count_experts() == 60  # refreshed at the end: reads see the load
+
+
+class TestRebuild:
+    def test_the_alias_moves_and_searches_keep_working(self, es_store):
+        store = es_store()
+        store.upsert_experts(generate_experts(300, seed=3))
+        first = store.experts_index()
+        expected = ids(store.search(query("石墨烯 纳米材料")))
+        assert expected
+        during = []
+
+        class SearchWhileRebuilding:
+            def start(self, description, total):
+                during.append(("total", total))
+
+            def advance(self, n=1):
+                if len(during) < 4:
+                    during.append(ids(store.search(query("石墨烯 纳米材料"))))
+
+            def finish(self):
+                pass
+
+        result = store.rebuild_index(progress=SearchWhileRebuilding())
+        assert (result.previous, result.experts) == (first, 300)
+        assert result.index == store.experts_index() != first
+        assert during[0] == ("total", 300)
+        assert all(hits == expected for hits in during[1:])
+        assert ids(store.search(query("石墨烯 纳米材料"))) == expected
+        assert first not in store.index_names()
+        assert store.count_experts() == 300
+        store.upsert_experts([make_expert("SC-999999")])  # writes go to the new index
+        assert store.get_expert("SC-999999") is not None
+        assert store.rebuild_index().index.endswith("-v3")
+
+
+class TestIndices:
+    def test_created_once_and_schema_checked(self, es_store):
+        store = es_store()
+        assert store.created
+        again = es_store(store.prefix)
+        assert not again.created
+        store.set_meta("schema_version", "999")
+        with pytest.raises(InputError, match="999"):
+            es_store(store.prefix)
+        store.set_meta("schema_version", es_module.SCHEMA_VERSION)
+
+    def test_deleting_a_store_leaves_a_longer_prefix_alone(self, es_store):
+        short = es_store(f"ept-{uuid.uuid4().hex[:8]}")
+        longer = es_store(short.prefix + "-b")
+        longer.set_meta("salt", "x")
+        assert short.delete_indices()
+        assert longer.get_meta("salt") == "x"
+        assert all(name.startswith(longer.prefix) for name in longer.index_names())
+
+    def test_a_bad_prefix_is_an_input_error(self, es_url):
+        with pytest.raises(InputError):
+            open_store(StoreConfig(backend="elasticsearch", es_url=es_url, es_index_prefix="Bad Prefix"))
+
+    def test_integrity_history_survives_a_missing_version_document(self, es_store):
+        from tests.contract.test_contract_integrity import record
+
+        store = es_store()
+        store.put_integrity(record(), None)
+        store.put_integrity(record(status="revoked"), 1)
+        # As if a writer had stopped between moving the head and writing the history:
+        store._es.delete(index=store.ix["integrity-versions"], id="IR-2024-001#2", refresh=True)
+        assert [v.version for v in store.integrity_versions("IR-2024-001")] == [1, 2]
+        store.put_integrity(record(status="active"), 2)  # and the next write puts it back
+        store._es.indices.refresh(index=store.ix["integrity-versions"])
+        assert store._es.count(index=store.ix["integrity-versions"])["count"] == 3
+
+
+def test_an_unreachable_cluster_is_store_unavailable_without_secrets():
+    config = StoreConfig(backend="elasticsearch", es_url="http://elastic:pw-9f8e7d@127.0.0.1:1",
+                         es_password="hunter2-secret", es_username="elastic", es_api_key=None)
+    with pytest.raises(StoreUnavailable) as caught:
+        open_store(config)
+    message = str(caught.value)
+    assert "127.0.0.1:1" in message
+    assert "hunter2-secret" not in message and "pw-9f8e7d" not in message
+    assert "hunter2-secret" not in repr(config)
+
+
+def test_no_url_is_an_input_error():
+    with pytest.raises(InputError, match="EXPERTPOOL_ES_URL"):
+        open_store(StoreConfig(backend="elasticsearch", es_url=None))
+
+
+class TestRollbackKeepsTheAuditChain:
+    def test_an_entry_someone_chained_onto_is_kept(self, es_store):
+        import datetime as dt
+
+        from expertpool.stores.base import AuditDraft
+        from tests.contract.test_contract_audit import assert_chain
+
+        store = es_store()
+        other = es_store(store.prefix)
+        entry = AuditDraft(at=dt.datetime(2024, 1, 1), user="lin", role="admin", action="x")
+        with pytest.raises(RuntimeError) as caught:
+            with store.batch():
+                store.append_audit(entry)
+                store.set_meta("salt", "lost")
+                other.append_audit(entry)  # another process chains onto the batch's entry
+                raise RuntimeError("boom")
+        assert store.get_meta("salt") is None
+        assert_chain(list(store.iter_audit()))
+        assert len(list(store.iter_audit())) == 2
+        assert any("审计日志第 1 条" in note for note in caught.value.__notes__)
+
+    def test_the_batchs_own_entries_are_removed_newest_first(self, es_store):
+        import datetime as dt
+
+        from expertpool.stores.base import AuditDraft
+
+        store = es_store()
+        entry = AuditDraft(at=dt.datetime(2024, 1, 1), user="lin", role="admin", action="x")
+        store.append_audit(entry)
+        with pytest.raises(RuntimeError):
+            with store.batch():
+                store.append_audit(entry)
+                store.append_audit(entry)
+                raise RuntimeError("boom")
+        assert [e.seq for e in store.iter_audit()] == [1]
+        assert store.append_audit(entry).seq == 2
