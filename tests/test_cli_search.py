@@ -106,3 +106,11 @@ def test_every_command_has_help():
     for command in ("import", "search", "show", "stats", "generate"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Example:" in result.stdout, command
+
+
+def test_index_rebuild_command(pool):
+    result = runner.invoke(app, ["index", "rebuild", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["experts"] == 3
+    hits = json.loads(runner.invoke(app, ["search", "钒钛新材料", "--json"]).stdout)
+    assert hits[0]["id"] == "SC-000001"

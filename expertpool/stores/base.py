@@ -75,6 +75,13 @@ class SearchHit:
     matched: tuple[str, ...] = ()  # the query words (QueryTerm.word) the expert matched
 
 
+@dataclass(frozen=True)
+class RebuildResult:
+    index: str             # the index now searched (ES: the concrete index the alias points at)
+    previous: str | None   # the index it replaced (deleted)
+    experts: int
+
+
 @dataclass
 class UpsertCounts:
     inserted: int = 0
@@ -161,6 +168,11 @@ class ExpertStore(Protocol):
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """Ranked experts for `query`; see `SearchQuery` for matching and ordering."""
+        ...
+
+    def rebuild_index(self, progress: Progress | None = None) -> RebuildResult:
+        """Rebuild the text index from the stored experts with the current segmentation, and swap
+        it in atomically (searches keep working on the old index until the swap)."""
         ...
 
     # ---- affiliations, relations, review history, projects ----

@@ -51,6 +51,7 @@ from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
 from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreUnavailable
 from expertpool.stores import es_query
 from expertpool.stores.base import (
+    RebuildResult,
     GENESIS_HASH,
     RECORD_KINDS,
     AuditDraft,
@@ -82,13 +83,6 @@ class BulkIndexingFailed(ExpertPoolError):
     def __init__(self, message: str, failures: list[tuple[str, str]]):
         super().__init__(message)
         self.failures = failures
-
-
-@dataclass(frozen=True)
-class RebuildResult:
-    index: str             # the new concrete index the alias now points at
-    previous: str | None   # the index it replaced (deleted)
-    experts: int
 
 
 def mapping_path(name: str):

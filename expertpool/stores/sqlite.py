@@ -17,6 +17,7 @@ from expertpool.stores.base import (
     AuditDraft,
     NullProgress,
     Progress,
+    RebuildResult,
     RecordKind,
     SearchHit,
     SearchQuery,
@@ -181,6 +182,27 @@ class SQLiteStore:
                 progress.advance()
         progress.finish()
         return counts
+
+    def rebuild_index(self, progress: Progress | None = None) -> RebuildResult:
+        """Re-segment every expert into a fresh FTS table (after a dictionary or synonym change) and
+        swap it in within one transaction, so readers see the old index until the commit."""
+        progress = progress or NullProgress()
+        total = self.count_experts()
+        progress.start("重建检索索引", total)
+        cols = ", ".join(TEXT_COLUMNS)
+        with self.batch():
+            self._db.execute("DROP TABLE IF EXISTS experts_fts_new")
+            self._db.execute(f"CREATE VIRTUAL TABLE experts_fts_new USING fts5({cols}, "
+                             "tokenize = 'unicode61 remove_diacritics 0')")
+            for n, doc in self._db.execute("SELECT n, doc FROM experts ORDER BY n").fetchall():
+                columns = index_columns(Expert.model_validate_json(doc))
+                self._db.execute(f"INSERT INTO experts_fts_new(rowid, {cols}) VALUES (?{', ?' * len(TEXT_COLUMNS)})",
+                                 (n, *(columns[c] for c in TEXT_COLUMNS)))
+                progress.advance()
+            self._db.execute("DROP TABLE experts_fts")
+            self._db.execute("ALTER TABLE experts_fts_new RENAME TO experts_fts")
+        progress.finish()
+        return RebuildResult(index="experts_fts", previous="experts_fts", experts=total)
 
     def get_expert(self, expert_id: str) -> Expert | None:
         row = self._db.execute("SELECT doc FROM experts WHERE id = ?", (expert_id,)).fetchone()
