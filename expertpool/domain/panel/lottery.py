@@ -1,0 +1,517 @@
+"""The `lottery` strategy: a maximin-fair distribution over feasible panels, then one seeded draw.
+
+Among qualified candidates (relevance ≥ threshold) we find a distribution over feasible panels
+that maximises the minimum selection probability (optionally with every probability capped),
+as in citizens'-assembly sortition (Flanigan et al., Nature 2021), and sample one panel from it.
+
+Types. Candidates who are interchangeable for every rule — same bounded region (or none), same
+set of required fields covered, same 正高级-or-not, same institution when a cap applies, and in no
+forbidden pair — form a TYPE. Candidates in forbidden pairs are singleton types. By symmetry
+(average any optimal distribution over permutations within types) some optimal distribution
+gives everyone in a type the same probability, so we optimise over type counts and draw the
+individuals within a type uniformly: probability = expected count / type size.
+
+Column generation. The master LP (GLOP) has one column per panel composition a (type counts):
+    max z  s.t.  Σ_k λ_k = 1,  Σ_k λ_k a_kt ≥ z·|t|  (every reachable type t),
+                 [Σ_k λ_k a_kt ≤ π·|t| + s_t, objective − M·Σ s]   (with max_probability π).
+Pricing maximises Σ_t (y_t − v_t)·a_t over feasible compositions with the exact
+LP-bound/reduced-cost/CP-SAT routine of `solve.maximise`. With Σ y_t|t| = 1 the pricing bound
+P gives z* ≤ P + π·Σ v_t|t|, so every round has a proven upper bound; we stop when the master
+reaches it (relative 1e-6), or reaches the trivial bound min(size/N, π).
+
+Reachability. A type is reachable if some feasible panel contains it. Cheap swap-insertions into
+known panels prove most types reachable; for the rest we maximise the number of their members on
+a panel: when the exact optimum is 0 none of them is on any feasible panel, and they get
+probability 0 (reported as `unreachable`).
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from expertpool.domain.panel.backups import rank_backups, rank_replacements
+from expertpool.domain.panel.checker import check_panel
+from expertpool.domain.panel.diagnosis import diagnose
+from expertpool.domain.panel.encoder import Bounds, Pool, Units, encode, resolve_bounds
+from expertpool.domain.panel.result import Diagnosis, DrawResult, DrawStats, SolveStatus
+from expertpool.domain.panel.solve import LPRelaxation, maximise
+from expertpool.domain.panel.spec import Candidate, PanelRules
+
+_REL_TOL = 1e-6
+_PENALTY = 1e3
+
+
+@dataclass(frozen=True)
+class TypeTable:
+    units: Units
+    members: tuple[tuple[int, ...], ...]    # pool indices of each type, sorted
+
+
+def build_types(pool: Pool, bounds: Bounds) -> TypeTable:
+    capped = bounds.inst_cap is not None and bounds.inst_cap < bounds.size
+    in_pairs = pool.in_pairs()
+    groups: dict[tuple, list[int]] = {}
+    for i in range(len(pool)):
+        inst = pool.inst[i] if capped else -1
+        key = ("single", i) if i in in_pairs else (pool.region[i], pool.cov[i], pool.senior[i], inst)
+        groups.setdefault(key, []).append(i)
+    keys = sorted(groups, key=lambda k: groups[k][0])
+    members = tuple(tuple(groups[k]) for k in keys)
+    type_of = {i: t for t, ms in enumerate(members) for i in ms}
+    cap = bounds.effective_cap
+    units = Units(
+        region=tuple(pool.region[ms[0]] for ms in members),
+        cov=tuple(pool.cov[ms[0]] for ms in members),
+        senior=tuple(pool.senior[ms[0]] for ms in members),
+        inst=tuple(pool.inst[ms[0]] if capped else -1 for ms in members),
+        ub=tuple(min(len(ms), cap, bounds.size) for ms in members),
+        pairs=tuple(sorted((min(type_of[a], type_of[b]), max(type_of[a], type_of[b])) for a, b in pool.pairs)),
+    )
+    return TypeTable(units, members)
+
+
+class _PanelState:
+    """A feasible composition (type → count) with running totals, for cheap swap tests."""
+
+    def __init__(self, units: Units, bounds: Bounds, comp: dict[int, int], partners: dict[int, set[int]]):
+        self.u, self.b, self.partners = units, bounds, partners
+        self.cap = bounds.effective_cap
+        self.comp = dict(comp)
+        nf = len(bounds.field_names)
+        self.fields = [sum(k for t, k in comp.items() if units.cov[t] >> f & 1) for f in range(nf)]
+        self.regions = Counter()
+        self.inst = Counter()
+        self.seniors = 0
+        for t, k in comp.items():
+            self.regions[units.region[t]] += k
+            self.inst[units.inst[t]] += k
+            self.seniors += k * units.senior[t]
+
+    def can_swap(self, out: int, inn: int) -> bool:
+        u, b = self.u, self.b
+        if out == inn or self.comp.get(inn, 0) + 1 > u.ub[inn]:
+            return False
+        inst = u.inst[inn]
+        if inst >= 0 and inst != u.inst[out] and self.inst[inst] + 1 > self.cap:
+            return False
+        lost = u.cov[out] & ~u.cov[inn]
+        f = 0
+        while lost:
+            if lost & 1 and self.fields[f] - 1 < b.field_min:
+                return False
+            lost >>= 1
+            f += 1
+        ro, ri = u.region[out], u.region[inn]
+        if ro != ri:
+            if ri >= 0 and self.regions[ri] + 1 > b.region_hi[ri]:
+                return False
+            if ro >= 0 and self.regions[ro] - 1 < b.region_lo[ro]:
+                return False
+        if self.seniors - u.senior[out] + u.senior[inn] < b.senior_min:
+            return False
+        clash = self.partners.get(inn)
+        if clash and any(p in self.comp and (p != out or self.comp[p] > 1) for p in clash):
+            return False
+        return True
+
+    def swap(self, out: int, inn: int) -> None:
+        u = self.u
+        for t, sign in ((out, -1), (inn, 1)):
+            self.comp[t] = self.comp.get(t, 0) + sign
+            if not self.comp[t]:
+                del self.comp[t]
+            for f in range(len(self.fields)):
+                if u.cov[t] >> f & 1:
+                    self.fields[f] += sign
+            self.regions[u.region[t]] += sign
+            self.inst[u.inst[t]] += sign
+            self.seniors += sign * u.senior[t]
+
+
+class _Master:
+    """The restricted master LP, grown one column at a time."""
+
+    def __init__(self, sizes: Sequence[int], reachable: Sequence[int], cap: float | None):
+        from ortools.linear_solver import pywraplp
+
+        self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        s = self.solver
+        self.z = s.NumVar(0.0, s.infinity(), "z")
+        s.Objective().SetCoefficient(self.z, 1.0)
+        s.Objective().SetMaximization()
+        self.one = s.Constraint(1.0, 1.0)
+        self.sizes = sizes
+        self.cover = {}
+        self.caprow = {}
+        for t in reachable:
+            row = s.Constraint(0.0, s.infinity())
+            row.SetCoefficient(self.z, -float(sizes[t]))
+            self.cover[t] = row
+            if cap is not None:
+                crow = s.Constraint(-s.infinity(), cap * sizes[t])
+                slack = s.NumVar(0.0, s.infinity(), "")
+                crow.SetCoefficient(slack, -1.0)
+                s.Objective().SetCoefficient(slack, -_PENALTY)
+                self.caprow[t] = (crow, slack)
+        self.lams: list = []
+        self.columns: list[dict[int, int]] = []
+        self.seen: set[tuple] = set()
+
+    def add(self, comp: dict[int, int]) -> bool:
+        key = tuple(sorted(comp.items()))
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        lam = self.solver.NumVar(0.0, 1.0, "")
+        self.one.SetCoefficient(lam, 1.0)
+        for t, k in comp.items():
+            if t in self.cover:
+                self.cover[t].SetCoefficient(lam, float(k))
+            if t in self.caprow:
+                self.caprow[t][0].SetCoefficient(lam, float(k))
+        self.lams.append(lam)
+        self.columns.append(dict(comp))
+        return True
+
+    def solve(self, n_types: int, time_limit: float):
+        from ortools.linear_solver import pywraplp
+
+        self.solver.SetTimeLimit(int(max(1.0, time_limit) * 1000))
+        status = self.solver.Solve()
+        if status != pywraplp.Solver.OPTIMAL:
+            return None
+        y = np.zeros(n_types)
+        v = np.zeros(n_types)
+        for t, row in self.cover.items():
+            y[t] = max(0.0, -row.dual_value())
+        for t, (row, _) in self.caprow.items():
+            v[t] = max(0.0, row.dual_value())
+        lam = np.array([max(0.0, x.solution_value()) for x in self.lams])
+        slack = sum(s.solution_value() for _, s in self.caprow.values())
+        return self.z.solution_value(), y, v, self.one.dual_value(), lam, slack
+
+
+def _improving_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], w: np.ndarray, mu: float,
+                       master: "_Master", lam: np.ndarray, bases: int = 12, limit: int = 48) -> list[dict[int, int]]:
+    """Cheap pricing: local search by swaps from the heaviest columns, keeping improving results.
+
+    Only a heuristic — it can miss improving columns, never invents infeasible ones (every swap
+    is checked). The exact pricing runs whenever this finds nothing.
+    """
+    hot = [int(t) for t in np.argsort(-w, kind="stable")[:96] if w[t] > 0]
+    if not hot:
+        return []
+    values = [sum(w[t] * k for t, k in comp.items()) for comp in master.columns]
+    order = sorted(range(len(master.columns)), key=lambda k: (0 if lam[k] > 0 else 1, -values[k]))[:bases]
+    found: list[dict[int, int]] = []
+    threshold = mu * (1 + 1e-9) + 1e-15
+    for k in order:
+        state = _PanelState(units, bounds, master.columns[k], partners)
+        value = values[k]
+        improved = True
+        while improved:
+            improved = False
+            outs = sorted(state.comp, key=w.__getitem__)
+            for t in hot:
+                wt = w[t]
+                if state.comp.get(t, 0) >= units.ub[t] or wt <= w[outs[0]]:
+                    continue
+                for o in outs:
+                    if w[o] >= wt:
+                        break
+                    if state.can_swap(o, t):
+                        state.swap(o, t)
+                        value += wt - w[o]
+                        improved = True
+                        outs = sorted(state.comp, key=w.__getitem__)
+                        break
+        if value > threshold:
+            found.append(dict(state.comp))
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _simple_bound(units: Units, bounds: Bounds, sizes: Sequence[int], reachable: Sequence[int],
+                  cap: float | None) -> float:
+    """Upper bounds on the minimum probability from counting: if a group G of reachable people can
+    hold at most k seats on any panel, someone in G has probability ≤ k/|G|."""
+    def group(pred) -> int:
+        return sum(sizes[t] for t in reachable if pred(t))
+
+    best = bounds.size / max(1, group(lambda t: True))
+    if cap is not None:
+        best = min(best, cap)
+    if bounds.inst_cap is not None:
+        per_inst: dict[int, int] = {}
+        for t in reachable:
+            if units.inst[t] >= 0:
+                per_inst[units.inst[t]] = per_inst.get(units.inst[t], 0) + sizes[t]
+        for people in per_inst.values():
+            best = min(best, bounds.inst_cap / people)
+    for k, hi in enumerate(bounds.region_hi):
+        people = group(lambda t: units.region[t] == k)
+        if people:
+            best = min(best, hi / people)
+    juniors = group(lambda t: not units.senior[t])
+    if juniors:
+        best = min(best, max(0, bounds.size - bounds.senior_min) / juniors)
+    return best
+
+
+def _comp_from(x: dict[int, int]) -> dict[int, int]:
+    return {t: k for t, k in x.items() if k}
+
+
+@dataclass(frozen=True)
+class LotteryDistribution:
+    """The maximin distribution: panel compositions (type → count) with their weights."""
+
+    ids: tuple[str, ...]
+    type_members: tuple[tuple[int, ...], ...]     # pool indices per type
+    columns: tuple[dict[int, int], ...]
+    weights: tuple[float, ...]
+    probabilities: dict[str, float]
+
+    def sample_indices(self, rng: random.Random) -> list[int]:
+        """Pick a composition by weight, then the individuals within each type uniformly."""
+        pick = rng.random()
+        acc = 0.0
+        chosen = self.columns[-1]
+        for weight, comp in zip(self.weights, self.columns):
+            acc += weight
+            if weight > 0 and pick < acc:
+                chosen = comp
+                break
+        members: list[int] = []
+        for t in sorted(chosen):
+            members.extend(rng.sample(self.type_members[t], chosen[t]))
+        return sorted(members)
+
+    def sample(self, seed: int) -> tuple[str, ...]:
+        return tuple(self.ids[i] for i in self.sample_indices(random.Random(seed)))
+
+
+def lottery_distribution(candidates: Sequence[Candidate], rules: PanelRules,
+                         forbidden_pairs: Iterable[tuple[str, str]] = (), *,
+                         time_limit_s: float = 30.0) -> LotteryDistribution | DrawResult:
+    """The maximin distribution itself (a DrawResult when there is none), e.g. to preview
+    probabilities or to sample many panels from one solve."""
+    return _lottery(candidates, rules, forbidden_pairs, seed=0, time_limit_s=time_limit_s, sample=False)
+
+
+def draw_lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]],
+                 *, seed: int, time_limit_s: float) -> DrawResult:
+    """Draw one panel from the maximin-fair distribution over feasible panels."""
+    result = _lottery(candidates, rules, forbidden_pairs, seed=seed, time_limit_s=time_limit_s, sample=True)
+    assert isinstance(result, DrawResult)
+    return result
+
+
+def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]],
+             *, seed: int, time_limit_s: float, sample: bool) -> DrawResult | LotteryDistribution:
+    started = time.monotonic()
+    deadline = started + time_limit_s
+    pairs = list(forbidden_pairs)
+    qualified = [c for c in candidates if c.relevance >= rules.relevance_threshold]
+    bounds = resolve_bounds(rules)
+    pool = encode(qualified, rules, pairs, bounds)
+    timings: dict[str, float] = {}
+    base_stats = dict(pool_size=len(candidates), qualified=len(pool), forbidden_pairs=len(pool.pairs),
+                      forbidden_pairs_ignored=pool.ignored_pairs)
+
+    def infeasible(diagnosis: Diagnosis | None, status: SolveStatus = SolveStatus.INFEASIBLE, **extra) -> DrawResult:
+        return DrawResult("lottery", status, (), (), seed, diagnosis=diagnosis,
+                          stats=DrawStats(timings=timings, **base_stats, **extra))
+
+    if len(pool) < bounds.size:
+        return infeasible(diagnose(qualified, rules, pairs, time_limit_s=max(5.0, time_limit_s)))
+    table = build_types(pool, bounds)
+    units = table.units
+    n_types = len(units)
+    sizes = [len(ms) for ms in table.members]
+    timings["types"] = time.monotonic() - started
+    rng = random.Random(seed)
+    jitter = random.Random("lottery-columns")  # the distribution does not depend on the draw seed
+    lp = LPRelaxation(units, bounds)
+
+    # --- a first panel, and reachability of every type ---------------------------------------
+    first = maximise(units, bounds, [1.0 + jitter.random() for _ in range(n_types)], deadline=deadline, lp=lp)
+    if first.status == "infeasible":
+        timings["reach"] = time.monotonic() - started
+        return infeasible(diagnose(qualified, rules, pairs, time_limit_s=max(5.0, time_limit_s)),
+                          types=n_types)
+    if first.status == "timeout":
+        return infeasible(None, SolveStatus.TIMEOUT, types=n_types)
+    partners: dict[int, set[int]] = {}
+    for a, b in units.pairs:
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    columns: list[dict[int, int]] = [_comp_from(first.x)]
+    covered = set(columns[0])
+    proven = True
+
+    def insert_all(targets: list[int], base: dict[int, int]) -> list[int]:
+        """Swap as many targets as possible into copies of `base`; return those left over."""
+        left: list[int] = []
+        state, protected = _PanelState(units, bounds, base, partners), set()
+        for t in targets:
+            if t in covered:
+                continue
+            placed = False
+            for attempt in range(2):
+                for out in list(state.comp):
+                    if out not in protected and state.can_swap(out, t):
+                        state.swap(out, t)
+                        protected.add(t)
+                        covered.add(t)
+                        placed = True
+                        break
+                if placed or not protected:
+                    break
+                columns.append(dict(state.comp))
+                state, protected = _PanelState(units, bounds, base, partners), set()
+            if not placed:
+                left.append(t)
+        if protected:
+            columns.append(dict(state.comp))
+        return left
+
+    order = [t for t in range(n_types) if t not in covered]
+    jitter.shuffle(order)
+    left = insert_all(order, columns[0])
+    unreachable: list[int] = []
+    while left and time.monotonic() < deadline:
+        weights = [0.0] * n_types
+        for t in left:
+            weights[t] = 1.0 + 0.5 * jitter.random()
+        sol = maximise(units, bounds, weights, deadline=deadline, lp=lp)
+        gained = [t for t in left if sol.x.get(t)]
+        if sol.status in ("optimal", "feasible") and gained:
+            columns.append(_comp_from(sol.x))
+            covered.update(sol.x)
+            left = insert_all([t for t in left if t not in covered], columns[-1])
+            continue
+        if sol.status != "optimal":
+            proven = False
+        unreachable = left
+        break
+    if left and not unreachable:           # ran out of time while proving reachability
+        unreachable, proven = left, False
+    reachable = [t for t in range(n_types) if t not in set(unreachable)]
+    timings["reach"] = time.monotonic() - started - timings["types"]
+
+    # --- column generation ------------------------------------------------------------------------
+    cap = rules.max_probability
+    master = _Master(sizes, reachable, cap)
+    for comp in columns:
+        master.add(comp)
+    n_reach = sum(sizes[t] for t in reachable)
+    upper = _simple_bound(units, bounds, sizes, reachable, cap)
+    iterations = 0
+    exact_rounds = 0
+    z = 0.0
+    result = None
+    status_ok = True
+    tiebreak = np.array([jitter.random() for _ in range(n_types)])
+    last_solve = 0.0
+    while True:
+        iterations += 1
+        # keep time for sampling: stop before a master solve that would likely overrun
+        if result is not None and deadline - time.monotonic() < 1.5 * last_solve:
+            break
+        t_solve = time.monotonic()
+        attempt = master.solve(n_types, deadline - time.monotonic())
+        last_solve = time.monotonic() - t_solve
+        if attempt is None:
+            status_ok = result is not None       # fall back to the last solved master
+            break
+        result = attempt
+        z, y, v, mu, lam, slack = result
+        capped_ok = slack <= 1e-9
+        if (capped_ok and z >= upper * (1 - _REL_TOL)) or time.monotonic() > deadline:
+            break
+        scale = float(np.dot(y, sizes))
+        if scale <= 0:
+            break
+        w = y - v
+        added = 0
+        for comp in _improving_columns(units, bounds, partners, w, mu, master, lam):
+            added += master.add(comp)
+        if added:
+            continue
+        # exact pricing; a tiny non-negative tie-break makes LP vertices less degenerate, and
+        # since it only raises weights the bound stays valid for w
+        exact_rounds += 1
+        eps = 1e-9 * max(float(np.max(np.abs(w))), 1e-300)
+        price = maximise(units, bounds, w + eps * tiebreak, deadline=deadline, lp=lp)
+        if price.status not in ("optimal", "feasible"):
+            break
+        value = float(sum(w[t] * k for t, k in price.x.items()))
+        bound = (price.bound + (cap * float(np.dot(v, sizes)) if cap is not None else 0.0)) / scale
+        upper = min(upper, bound)
+        if (capped_ok and z >= upper * (1 - _REL_TOL)) or value <= mu + 1e-9 * abs(mu) + 1e-15:
+            break
+        if not master.add(_comp_from(price.x)):
+            break
+    timings["columns"] = time.monotonic() - started - timings["types"] - timings["reach"]
+    stats = dict(types=n_types, columns=len(master.columns), iterations=iterations, model_size=n_types)
+    notes_extra = (f"exact pricing rounds: {exact_rounds}",)
+    if not status_ok or result is None:
+        return infeasible(None, SolveStatus.TIMEOUT, **stats)
+    z, y, v, mu, lam, slack = result
+    if cap is not None and slack > 1e-7:
+        need = bounds.size / n_reach if n_reach else 1.0
+        message = (f"每人入选概率上限 {cap:.4f} 无法满足：{n_reach} 名可入选专家平均入选概率已为 {need:.4f}，"
+                   "或受规则限制部分专家必须更常入选")
+        return infeasible(Diagnosis(messages=[message], clashes=[{"rule": "max_probability", "target": None,
+                                                                   "need": None, "have": cap, "message": message}]),
+                          **stats)
+    total = float(lam.sum())
+    lam = lam / total
+    expected = np.zeros(n_types)
+    for weight, comp in zip(lam, master.columns):
+        for t, k in comp.items():
+            expected[t] += weight * k
+    probabilities: dict[str, float] = {}
+    for t, ms in enumerate(table.members):
+        p = float(expected[t]) / sizes[t]
+        for i in ms:
+            probabilities[pool.ids[i]] = p
+    used = [k for k, weight in enumerate(lam) if weight > 0]
+    distribution = LotteryDistribution(pool.ids, table.members, tuple(master.columns[k] for k in used),
+                                       tuple(float(lam[k]) for k in used), probabilities)
+    if not sample:
+        return distribution
+    # --- sample --------------------------------------------------------------------------------------
+    members = distribution.sample_indices(rng)
+    reachable_probs = [probabilities[pool.ids[table.members[t][0]]] for t in reachable]
+    member_ids = tuple(pool.ids[i] for i in members)
+    problems = check_panel(member_ids, qualified, rules, pairs)
+    if problems:  # pragma: no cover - a solver bug, never an input problem
+        raise RuntimeError("抽取结果未通过独立校验：" + "；".join(problems))
+    order = list(range(len(pool)))
+    rng.shuffle(order)
+    backups = rank_backups(pool, bounds, members, order, rules.backups)
+    replacements = rank_replacements(pool, bounds, members, order, rules.backups)
+    timings["sample"] = time.monotonic() - started - sum(timings.values())
+    z_min = min(reachable_probs) if reachable_probs else 0.0
+    upper = max(upper, z_min)
+    optimal = proven and z_min >= upper * (1 - _REL_TOL) - 1e-12
+    notes = notes_extra + (() if proven else ("部分类型是否可入选未能在时限内证明",))
+    return DrawResult(
+        "lottery", SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE,
+        members=member_ids, backups=tuple(pool.ids[i] for i in backups), seed=seed,
+        replacements={pool.ids[m]: tuple(pool.ids[i] for i in rs) for m, rs in replacements.items()},
+        probabilities=probabilities,
+        unreachable=tuple(sorted(pool.ids[i] for t in unreachable for i in table.members[t])),
+        probability_min=z_min, probability_max=max(reachable_probs) if reachable_probs else 0.0,
+        objective=z_min, bound=upper, gap=0.0 if optimal else (upper - z_min) / max(upper, 1e-300),
+        relevance_sum=sum(pool.relevance[i] for i in members),
+        stats=DrawStats(timings=timings, notes=notes, **base_stats, **stats),
+    )

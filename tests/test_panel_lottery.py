@@ -1,0 +1,135 @@
+"""The `lottery` strategy: maximin value against brute force, empirical fairness, spreading work."""
+import math
+import random
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from expertpool.domain.panel import (STRATEGIES, Candidate, LotteryDistribution, PanelRules, SolveStatus,
+                                     check_panel, lottery_distribution)
+from tests.panel_helpers import assert_panel_ok, brute_maximin, make_pairs, make_pool, make_rules
+
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(seed=st.integers(0, 10 ** 6), n=st.integers(4, 12), size=st.integers(3, 5), npairs=st.integers(0, 3),
+       threshold=st.sampled_from([0.0, 0.0, 3.0]), capped=st.booleans())
+def test_maximin_matches_brute_force_lp(seed, n, size, npairs, threshold, capped):
+    rng = random.Random(seed)
+    pool = make_pool(rng, n)
+    rules = make_rules(rng, size, mode="lottery", relevance_threshold=threshold, backups=2,
+                       max_probability=0.9 if capped else None)
+    pairs = make_pairs(rng, pool, npairs)
+    expected = brute_maximin(pool, rules, pairs)
+    result = STRATEGIES["lottery"](pool, rules, pairs, seed=seed, time_limit_s=20)
+    if expected is None:
+        assert result.status is SolveStatus.INFEASIBLE
+        return
+    value, reach = expected
+    assert result.status is SolveStatus.OPTIMAL
+    assert result.objective == pytest.approx(value, abs=1e-6)
+    assert result.probability_min == pytest.approx(value, abs=1e-6)
+    qualified = {c.id for c in pool if c.relevance >= threshold}
+    assert set(result.probabilities) == qualified
+    assert set(result.unreachable) == qualified - reach
+    assert all(result.probabilities[i] == 0 for i in result.unreachable)
+    assert sum(result.probabilities.values()) == pytest.approx(size, abs=1e-6)
+    if capped:
+        assert max(result.probabilities.values()) <= 0.9 + 1e-6
+    assert set(result.members) <= qualified
+    assert_panel_ok(result, [c for c in pool if c.id in qualified], rules, pairs)
+
+
+def _small_case():
+    rng = random.Random(42)
+    pool = make_pool(rng, 14, senior_share=0.4)
+    rules = PanelRules(size=4, fields=("人工智能", "航空航天"), region_bounds={"四川": (0.25, 0.75)},
+                       min_full_senior_share=0.25, max_per_institution=2, mode="lottery")
+    pairs = [(pool[0].id, pool[1].id), (pool[2].id, pool[3].id)]
+    return pool, rules, pairs
+
+
+def test_sampling_frequencies_match_reported_probabilities():
+    pool, rules, pairs = _small_case()
+    dist = lottery_distribution(pool, rules, pairs)
+    assert isinstance(dist, LotteryDistribution)
+    draws = 6000
+    counts = Counter()
+    for seed in range(draws):
+        panel = dist.sample(seed)
+        assert check_panel(panel, pool, rules, pairs) == []
+        counts.update(panel)
+    for cid, p in dist.probabilities.items():
+        sigma = math.sqrt(max(p * (1 - p), 1e-12) / draws)
+        assert abs(counts[cid] / draws - p) <= 4 * sigma + 1e-9, (cid, counts[cid] / draws, p)
+
+
+def test_draw_uses_the_distribution_and_reproduces():
+    pool, rules, pairs = _small_case()
+    strategy = STRATEGIES["lottery"]
+    a = strategy(pool, rules, pairs, seed=8, time_limit_s=10)
+    b = strategy(list(reversed(pool)), rules, pairs, seed=8, time_limit_s=10)
+    assert a.members == b.members and a.probabilities == pytest.approx(b.probabilities)
+    dist = lottery_distribution(pool, rules, pairs)
+    assert a.members == dist.sample(8)
+    assert a.member_probabilities() == {m: a.probabilities[m] for m in a.members}
+
+
+def _gini(values):
+    values = sorted(values)
+    n = len(values)
+    total = sum(values)
+    return sum((2 * k - n - 1) * v for k, v in enumerate(values, 1)) / (n * total)
+
+
+def test_lottery_spreads_work_more_than_best():
+    rng = random.Random(7)
+    pool = make_pool(rng, 40, senior_share=0.6)
+    base = dict(size=5, fields=("人工智能", "航空航天", "新材料"), region_bounds={"四川": (0.4, 0.6)},
+                min_full_senior_share=0.4, max_per_institution=2)
+    best_rules = PanelRules(mode="best", perturbation=0.05, **base)
+    lottery_rules = PanelRules(mode="lottery", **base)
+    dist = lottery_distribution(pool, lottery_rules)
+    best_counts, lottery_counts = Counter(), Counter()
+    for seed in range(200):
+        best_counts.update(STRATEGIES["best"](pool, best_rules, [], seed=seed, time_limit_s=10).members)
+        lottery_counts.update(dist.sample(seed))
+    everyone = [c.id for c in pool]
+    assert len(lottery_counts) > len(best_counts)
+    assert _gini([lottery_counts[i] for i in everyone]) < _gini([best_counts[i] for i in everyone])
+
+
+def test_unreachable_candidates_get_zero_and_others_maximin():
+    # X is the only 重庆 expert but 重庆 is capped at 0 members: X can be on no panel
+    pool = [Candidate(f"S{k}", "s", "四川", ("人工智能",), "正高级", f"单位{k}", 5.0) for k in range(5)]
+    pool.append(Candidate("X", "x", "重庆", ("人工智能",), "正高级", "重庆大学", 5.0))
+    rules = PanelRules(size=2, region_bounds={"重庆": (0.0, 0.0)}, mode="lottery")
+    result = STRATEGIES["lottery"](pool, rules, [], seed=1, time_limit_s=10)
+    assert result.status is SolveStatus.OPTIMAL
+    assert result.unreachable == ("X",) and result.probabilities["X"] == 0
+    assert result.probability_min == pytest.approx(2 / 5)
+
+
+def test_infeasible_max_probability_is_reported():
+    rng = random.Random(1)
+    pool = make_pool(rng, 6)
+    rules = PanelRules(size=3, mode="lottery", max_probability=0.3)   # 3 seats over 6 people: average 0.5
+    result = STRATEGIES["lottery"](pool, rules, [], seed=1, time_limit_s=10)
+    assert result.status is SolveStatus.INFEASIBLE
+    assert "概率上限" in result.diagnosis.messages[0]
+
+
+@pytest.mark.slow
+def test_lottery_on_a_medium_pool_with_institution_cap():
+    from bench.bench_panel import MAIN_RULES, synthetic_pool
+
+    pool, pairs = synthetic_pool(300, seed=5, pairs=20)
+    rules = PanelRules(mode="lottery", **MAIN_RULES)
+    result = STRATEGIES["lottery"](pool, rules, pairs, seed=3, time_limit_s=60)
+    assert result.status is SolveStatus.OPTIMAL
+    assert result.probability_min == pytest.approx(result.bound, rel=1e-5)
+    assert sum(result.probabilities.values()) == pytest.approx(15, abs=1e-6)
+    assert_panel_ok(result, pool, rules, pairs)
