@@ -47,7 +47,10 @@ def load_truth(out: Path):
     for line in (out / "truth.jsonl").read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
         if rec["kind"] == "expert":
-            experts[rec["id"]] = set(rec["topics"])
+            # A person in both lists is stored under the number of the list imported first (四川).
+            ids = [rec["id"]] + ([rec["also"]] if rec.get("also") else [])
+            canonical = next((i for i in ids if i.startswith("SC-")), ids[0])
+            experts[canonical] = set(rec["topics"])
         else:
             projects[rec["id"]] = set(rec["topics"])
     return experts, projects
@@ -125,8 +128,16 @@ def evaluate(search_fn, judged) -> dict[str, float]:
     return {"ndcg@10": statistics.mean(ndcg), "recall@50": statistics.mean(recall)}
 
 
-def canonical(store, ids: list[str]) -> list[str]:
-    return ids
+def es_baseline(store):
+    """What a plugin-less server does by default: the raw text under the `standard` analyser
+    (CJK character unigrams), no jieba."""
+    from expertpool.stores.es_query import BASELINE_FIELD
+
+    def search(text: str, limit: int) -> list[str]:
+        resp = store._es.search(index=store.experts_alias, query={"match": {BASELINE_FIELD: text}},
+                                size=limit, source=False, sort=["_score", {"id": "asc"}])
+        return [hit["_id"] for hit in resp["hits"]["hits"]]
+    return search
 
 
 def bench_backend(backend: str, out: Path, workdir: Path, n_queries: int, seed: int, expert_truth, judged):
@@ -160,15 +171,14 @@ def bench_backend(backend: str, out: Path, workdir: Path, n_queries: int, seed: 
             return [h.expert.id for h in hits]
         quality = {name: evaluate(jieba_search, qs) for name, qs in judged.items()}
         row["quality"] = {"jieba": quality}
-        baseline = getattr(store, "search_text_baseline", None)
+        baseline = es_baseline(store) if backend == "elasticsearch" else None
         if baseline is not None:
             row["quality"]["standard (char unigram)"] = {
                 name: evaluate(lambda text: baseline(text, 50), qs) for name, qs in judged.items()}
         row["top10"] = {text: jieba_search(text)[:10] for text, _ in judged["topic"][:30]}
     finally:
-        cleanup = getattr(store, "drop_all", None)
-        if backend == "elasticsearch" and cleanup:
-            cleanup()
+        if backend == "elasticsearch":
+            store.delete_indices()
         store.close()
     return row
 

@@ -163,6 +163,17 @@ def index_tokens(text: str, engine: str | None = None) -> list[str]:
     """Tokens to index for `text` (search mode: long words plus their dictionary sub-words)."""
     if not text:
         return []
+    if len(text) <= 40:  # institutions, fields, disciplines and names repeat across thousands of experts
+        return list(_short_index_tokens(text, engine))
+    return _index_tokens(text, engine)
+
+
+@lru_cache(maxsize=65536)
+def _short_index_tokens(text: str, engine: str | None) -> tuple[str, ...]:
+    return tuple(_index_tokens(text, engine))
+
+
+def _index_tokens(text: str, engine: str | None) -> list[str]:
     seg = get_segmenter(engine)
     long_words = _long_user_words()
     out = []

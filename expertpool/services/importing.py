@@ -162,7 +162,7 @@ def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str
             "id_hash": draft.id_hash or existing.id_hash,
             "id_last4": draft.id_last4 or existing.id_last4,
         })
-        if updated.content_hash() == existing.content_hash():
+        if updated == existing:  # field-by-field equality: cheaper than hashing both
             return "unchanged", None, existing.id
         return "updated", updated, existing.id
     if draft.id_hash and draft.id_hash in index.by_hash:

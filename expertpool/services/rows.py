@@ -118,14 +118,14 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
         raise RowError("(整行)", str(row["__invalid__"]))
     if "__extra__" in row:
         raise RowError("(整行)", f"单元格多于表头列数（多出：{row['__extra__']}）；可能有未加引号的逗号")
+    text = {key: _text(row, key) for key in ("sub_region", "gender", "phone", "email", "id_number", "status")}
     source_id = _text(row, "source_id", required=True)
     name = _text(row, "name", required=True)
     region = _apply("region", taxonomy.normalise_region, _text(row, "region", required=True))
     sub_region = None
-    if _text(row, "sub_region"):
-        _, sub_region = _apply("sub_region", lambda v: taxonomy.normalise_subregion(v, region),
-                               _text(row, "sub_region"))
-    gender = _apply("gender", taxonomy.normalise_gender, _text(row, "gender")) if _text(row, "gender") else None
+    if text["sub_region"]:
+        _, sub_region = _apply("sub_region", lambda v: taxonomy.normalise_subregion(v, region), text["sub_region"])
+    gender = _apply("gender", taxonomy.normalise_gender, text["gender"]) if text["gender"] else None
     birth_year = _year(row, "birth_year")
     if birth_year is not None and not 1920 <= birth_year <= 2010:
         raise RowError("birth_year", f"出生年份 {birth_year} 不合理")
@@ -136,15 +136,15 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
         raise RowError("fields", "必填项为空")
     if len(fields) > 3:
         raise RowError("fields", f"最多 3 个专业领域，实有 {len(fields)} 个")
-    phone = _apply("phone", normalise_phone, row.get("phone")) if _text(row, "phone") else None
-    email = _apply("email", normalise_email, row.get("email")) if _text(row, "email") else None
+    phone = _apply("phone", normalise_phone, text["phone"]) if text["phone"] else None
+    email = _apply("email", normalise_email, text["email"]) if text["email"] else None
     hashed = last4 = None
-    if _text(row, "id_number"):
-        number = _apply("id_number", normalise_id_number, row.get("id_number"))
+    if text["id_number"]:
+        number = _apply("id_number", normalise_id_number, text["id_number"])
         if birth_year is not None and int(number[6:10]) != birth_year:
             raise RowError("id_number", f"证件号码中的出生年份 {number[6:10]} 与出生年份 {birth_year} 不一致")
         hashed, last4 = id_hash(number, salt), number[-4:]
-    status = _apply("status", taxonomy.normalise_status, _text(row, "status")) if _text(row, "status") else "在库"
+    status = _apply("status", taxonomy.normalise_status, text["status"]) if text["status"] else "在库"
     list_source = source or source_from_id(source_id) or region
     expert_id = expert_id_for(list_source, source_id)
     try:
