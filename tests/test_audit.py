@@ -17,21 +17,8 @@ from expertpool.services.importing import import_file
 from expertpool.services.integrity import add_record, amend_record, revoke_record
 from expertpool.services.roles import grant_role
 from expertpool.stores.base import GENESIS_HASH, AuditDraft, seal_audit
-from expertpool.stores.sqlite import SQLiteStore
-from tests.access_helpers import ADMIN, NOW, OFFICER, REVIEWER, seed, sql
+from tests.access_helpers import ADMIN, NOW, OFFICER, REVIEWER, sql
 from tests.helpers import write_csv
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "pool.sqlite3")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def actors(store):
-    return seed(store)
 
 
 @pytest.fixture

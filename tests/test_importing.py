@@ -13,13 +13,6 @@ from tests.helpers import expert_row, id_number, write_csv, write_jsonl, write_x
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "pool.sqlite3")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def admin(store):
     return actor_for(store, "admin")
 

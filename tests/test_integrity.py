@@ -22,21 +22,9 @@ from expertpool.services.integrity import (
 from expertpool.services.profile import expert_profile
 from expertpool.services.search import SearchRequest, search_experts
 from expertpool.stores.sqlite import SQLiteStore
-from tests.access_helpers import ADMIN, NOW, OFFICER, REVIEWER, amend_after_barrier, seed
+from tests.access_helpers import ADMIN, NOW, OFFICER, REVIEWER, amend_after_barrier
 
 D = dt.date
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "pool.sqlite3")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def actors(store):
-    return seed(store)
 
 
 @pytest.fixture

@@ -10,19 +10,7 @@ from expertpool.errors import InputError, PermissionDenied
 from expertpool.services.access import PERMISSIONS, ROLES, Actor, actor_for, check, normalise_role, require
 from expertpool.services.roles import grant_role, list_roles, revoke_role, role_permissions
 from expertpool.stores.sqlite import SQLiteStore
-from tests.access_helpers import ADMIN, NOBODY, OFFICER, REVIEWER, bootstrap_after_barrier, seed
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "pool.sqlite3")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def actors(store):
-    return seed(store)
+from tests.access_helpers import ADMIN, NOBODY, OFFICER, REVIEWER, bootstrap_after_barrier
 
 
 def state(store):

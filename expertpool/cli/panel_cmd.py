@@ -184,7 +184,7 @@ def render_panel(doc: dict) -> None:
     pool = doc["pool"]
     out.print(f"专家库 {pool['experts']} 人，符合条件 {pool['eligible']} 人"
               + (f"，合格（相关度达标）{pool['qualified']} 人" if lottery else "")
-              + f"；排除：" + "，".join(f"{k} {v}" for k, v in doc["exclusions"].items()), highlight=False)
+              + "；排除：" + "，".join(f"{k} {v}" for k, v in doc["exclusions"].items()), highlight=False)
     if lottery:
         out.print(f"入选概率：最低 {doc['probability_min']:.4f}，最高 {doc['probability_max']:.4f}", highlight=False)
     if doc["members"]:

@@ -40,7 +40,6 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import elastic_transport
