@@ -34,7 +34,7 @@ from expertpool.domain.conflicts import (
     gc_paused,
 )
 from expertpool.domain.institutions import InstitutionTable, InstitutionTableError
-from expertpool.domain.models import Project
+from expertpool.domain.models import Expert, Project
 from expertpool.errors import InputError, NotFound
 from expertpool.services import readers, rows
 from expertpool.services.eligibility import parse_review_date
@@ -117,12 +117,14 @@ def _policy(policy: ConflictPolicy | Mapping | str | Path | None) -> ConflictPol
 
 # ---- the graph -------------------------------------------------------------------------------
 
-def load_conflict_graph(store: ExpertStore, institutions: InstitutionTable | None = None) -> ConflictGraph:
-    """The conflict graph of everything in the store: experts, affiliations, relations, projects."""
+def load_conflict_graph(store: ExpertStore, institutions: InstitutionTable | None = None,
+                        experts: Iterable[Expert] | None = None) -> ConflictGraph:
+    """The conflict graph of everything in the store: experts, affiliations, relations, projects.
+    `experts`: the store's experts when the caller has already read them (saves reading twice)."""
     table = institutions if institutions is not None else load_institutions()
     try:
         return ConflictGraph.build(
-            store.iter_experts(),
+            experts if experts is not None else store.iter_experts(),
             relations=store.iter_records("relation"),
             affiliations=store.iter_records("affiliation"),
             projects=store.iter_records("project"),

@@ -56,7 +56,7 @@ class PanelSpec:
     backups: int = 5
     mode: str = "lottery"
     max_probability: float | None = None
-    relevance_threshold: float = 0.05
+    relevance_threshold: float = 0.3
     seed: int = 0
     time_limit_s: float = 30.0
     policy: str | None = None  # conflict-policy TOML overriding indexes/coi_policy.toml
@@ -229,9 +229,11 @@ def project_query_text(project: Project) -> str:
 
 
 def relevance_scores(store: ExpertStore, projects: Sequence[Project], candidate_ids: set[str],
-                     depth: int = 3000) -> dict[str, float]:
-    """Each candidate's relevance: the sum over projects of its search score relative to the best
-    score for that project (so every project weighs the same), from the search store's ranking."""
+                     depth: int = 300) -> dict[str, float]:
+    """Each candidate's relevance in 0..1: for every project, the search store ranks experts by the
+    project's title, keywords and abstract; an expert's score is relative to that project's best,
+    and their relevance is the best over the projects (an expert qualifies by fitting at least one
+    project under review). Experts beyond the top `depth` of every project score 0."""
     scores: dict[str, float] = {}
     for project in projects:
         terms = segment.query_terms(project_query_text(project))
@@ -243,9 +245,7 @@ def relevance_scores(store: ExpertStore, projects: Sequence[Project], candidate_
             continue
         for hit in hits:
             if hit.expert.id in candidate_ids:
-                scores[hit.expert.id] = scores.get(hit.expert.id, 0.0) + hit.score / top
-    if projects:
-        scores = {k: v / len(projects) for k, v in scores.items()}
+                scores[hit.expert.id] = max(scores.get(hit.expert.id, 0.0), hit.score / top)
     return scores
 
 
@@ -279,7 +279,7 @@ def _prepare(store: ExpertStore, spec: PanelSpec):
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     experts = list(store.iter_experts())
-    graph = load_conflict_graph(store)
+    graph = load_conflict_graph(store, experts=experts)
     projects = _load_projects(store, spec, graph)
     timings["load"] = time.perf_counter() - t0
     t = time.perf_counter()
@@ -311,14 +311,18 @@ def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: 
     """
     from expertpool.domain.panel import get_strategy
 
+    from expertpool.domain.conflicts import gc_paused
+
     check(actor, "panel", "抽取评审专家组")
     progress = progress or NullProgress()
-    prepared = _prepare(store, spec)
-    experts, elig, relevance, candidates, rules, projects, timings = prepared
-    t = time.perf_counter()
-    result = get_strategy(spec.mode)(candidates, rules, elig.forbidden_pairs, seed=spec.seed,
-                                     time_limit_s=spec.time_limit_s)
-    timings["solve"] = time.perf_counter() - t
+    # Tens of thousands of long-lived objects (experts, the graph): the cyclic collector would walk
+    # them again and again for nothing.
+    with gc_paused():
+        experts, elig, relevance, candidates, rules, projects, timings = _prepare(store, spec)
+        t = time.perf_counter()
+        result = get_strategy(spec.mode)(candidates, rules, elig.forbidden_pairs, seed=spec.seed,
+                                         time_limit_s=spec.time_limit_s)
+        timings["solve"] = time.perf_counter() - t
     by_id = {e.id: e for e in elig.candidates}
     probs = result.probabilities or {}
     lottery = result.probabilities is not None
