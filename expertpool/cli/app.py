@@ -112,6 +112,14 @@ class State:
 
         return acting_user()
 
+    def authorise(self, permission: str, what: str):
+        """(store, actor) for the acting user, if they hold `permission`; else PermissionDenied naming
+        `what` was refused. Every command starts here."""
+        from expertpool.services.access import require
+
+        store = self.store()
+        return store, require(store, self.user(), permission, what)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()

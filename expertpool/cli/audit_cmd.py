@@ -24,12 +24,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool audit log --expert SC-000123 --since 2026-01-01
         """
-        from expertpool.services.access import require
         from expertpool.services.audit import audit_log
 
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "audit.read", "查看审计日志")
+        store, actor = state(ctx).authorise("audit.read", "查看审计日志")
         entries = audit_log(store, expert, since, actor=actor, action=action)
         if json_output:
             print_json([e.model_dump(mode="json") for e in entries])
@@ -47,13 +44,10 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool audit verify --anchor 120:3f9a0c… --json
         """
-        from expertpool.services.access import require
         from expertpool.services.audit import parse_anchor, verify_audit
 
         anchors = dict(parse_anchor(a) for a in anchor)
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "audit.read", "校验审计日志")
+        store, actor = state(ctx).authorise("audit.read", "校验审计日志")
         result = verify_audit(store, anchors, actor=actor)
         if json_output:
             print_json(result.to_json())

@@ -33,12 +33,9 @@ def check(
 
     Example: expertpool coi check --project projects.jsonl --review-date 2025-06-01
     """
-    from expertpool.services.access import require
     from expertpool.services.conflicts import check_command
 
-    st = state(ctx)
-    store = st.store()
-    require(store, st.user(), "coi", "审查利益冲突")
+    store, _ = state(ctx).authorise("coi", "审查利益冲突")
     report = check_command(store, project, expert=expert, review_date=review_date, policy_path=policy)
     if json_output:
         print_json(report.to_json())

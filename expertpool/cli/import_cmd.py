@@ -25,12 +25,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool import data/samples/sichuan_experts.csv data/samples/chongqing_experts.xlsx
         """
-        from expertpool.services.access import require
         from expertpool.services.importing import import_files
 
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "import", "导入数据")
+        store, actor = state(ctx).authorise("import", "导入数据")
         report = import_files(store, files, actor, kind=kind, source=source, dry_run=dry_run,
                               progress=progress_for(ctx, json_output), rejects_dir=rejects_dir)
         if json_output:

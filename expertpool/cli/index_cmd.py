@@ -18,12 +18,9 @@ def rebuild(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
 
     Example: expertpool --backend elasticsearch index rebuild
     """
-    from expertpool.services.access import require
     from expertpool.services.indexing import rebuild_index
 
-    st = state(ctx)
-    store = st.store()
-    actor = require(store, st.user(), "import", "重建检索索引")
+    store, actor = state(ctx).authorise("import", "重建检索索引")
     result = rebuild_index(store, actor, progress_for(ctx, json_output))
     if json_output:
         print_json({"backend": store.backend, "index": result.index, "previous": result.previous,

@@ -36,12 +36,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool integrity add SC-000123 --category 抄袭剽窃 --severity 一般 --start 2026-01-01 --end 2029-01-01 --issuer 四川省科学技术厅 --doc-no 川科监〔2025〕12号 --reason 依据处理决定录入
         """
-        from expertpool.services.access import require
         from expertpool.services.integrity import add_record
 
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "integrity.write", "录入科研诚信记录")
+        store, actor = state(ctx).authorise("integrity.write", "录入科研诚信记录")
         change = add_record(store, actor, expert_id, category=category, severity=severity, start=start, end=end,
                             sanctions=sanction, issuer=issuer, document_no=doc_no, decision_date=decision_date,
                             record_id=record_id, reason=reason)
@@ -78,7 +75,6 @@ def register(app: typer.Typer) -> None:
         Example: expertpool integrity amend IR-2026-000001 --end 2027-06-30 --reason 复核后缩短处理期限 --expected-version 1
         """
         from expertpool.errors import InputError
-        from expertpool.services.access import require
         from expertpool.services.integrity import amend_record
 
         if permanent and end is not None:
@@ -93,9 +89,7 @@ def register(app: typer.Typer) -> None:
             changes["end"] = None
         if sanction:
             changes["sanctions"] = sanction
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "integrity.write", "修改科研诚信记录")
+        store, actor = state(ctx).authorise("integrity.write", "修改科研诚信记录")
         change = amend_record(store, actor, record_id, changes, reason=reason, expected_version=expected_version)
         if json_output:
             print_json(change.to_json())
@@ -115,12 +109,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool integrity revoke IR-2026-000001 --reason 处理决定已被复核撤销
         """
-        from expertpool.services.access import require
         from expertpool.services.integrity import revoke_record
 
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "integrity.write", "撤销科研诚信记录")
+        store, actor = state(ctx).authorise("integrity.write", "撤销科研诚信记录")
         change = revoke_record(store, actor, record_id, reason=reason, expected_version=expected_version)
         if json_output:
             print_json(change.to_json())
@@ -139,13 +130,10 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool integrity list --expert SC-000123 --active-on 2026-12-01
         """
-        from expertpool.services.access import require
         from expertpool.services.integrity import list_records, record_view
         from expertpool.services.eligibility import parse_review_date
 
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "integrity.read", "查看科研诚信记录")
+        store, actor = state(ctx).authorise("integrity.read", "查看科研诚信记录")
         records = list_records(store, actor, expert_id=expert, status=status, active_on=active_on)
         day = parse_review_date(active_on, "--active-on") if active_on else None
         if json_output:
@@ -163,12 +151,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool integrity show IR-2026-000001 --json
         """
-        from expertpool.services.access import require
         from expertpool.services.integrity import record_history
 
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "integrity.read", "查看科研诚信记录")
+        store, actor = state(ctx).authorise("integrity.read", "查看科研诚信记录")
         history = record_history(store, actor, record_id)
         if json_output:
             print_json(history.to_json())

@@ -37,12 +37,9 @@ def build(
 
     Example: expertpool panel build --spec data/samples/panel.toml --seed 20261201
     """
-    from expertpool.services.access import require
     from expertpool.services.panels import build_panel, load_spec
 
-    st = state(ctx)
-    store = st.store()
-    actor = require(store, st.user(), "panel", "抽取评审专家组")
+    store, actor = state(ctx).authorise("panel", "抽取评审专家组")
     overrides = {"projects": tuple(projects) or None, "review_date": review_date, "size": size, "mode": mode,
                  "seed": seed, "backups": backups, "max_per_institution": max_per_institution,
                  "max_probability": max_probability, "min_full_senior_share": min_senior,
@@ -70,12 +67,9 @@ def show(
 
     Example: expertpool panel show PNL-20261201-20261201-1a2b3c4d --reproduce
     """
-    from expertpool.services.access import require
     from expertpool.services.panels import get_panel, reproduce_panel
 
-    st = state(ctx)
-    store = st.store()
-    actor = require(store, st.user(), "panel", "查看评审专家组")
+    store, actor = state(ctx).authorise("panel", "查看评审专家组")
     if reproduce:
         saved, redrawn, same = reproduce_panel(store, actor, panel_id)
         if json_output:
@@ -102,12 +96,9 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     """
     from rich.table import Table
 
-    from expertpool.services.access import require
     from expertpool.services.panels import list_panels
 
-    st = state(ctx)
-    store = st.store()
-    actor = require(store, st.user(), "panel", "查看评审专家组")
+    store, actor = state(ctx).authorise("panel", "查看评审专家组")
     panels = list_panels(store, actor)
     if json_output:
         print_json(panels)
@@ -133,12 +124,9 @@ def replace(
 
     Example: expertpool panel replace PNL-20261201-20261201-1a2b3c4d SC-000123 --reason 本人因病无法参加
     """
-    from expertpool.services.access import require
     from expertpool.services.panels import replace_member
 
-    st = state(ctx)
-    store = st.store()
-    actor = require(store, st.user(), "panel", "替换评审专家")
+    store, actor = state(ctx).authorise("panel", "替换评审专家")
     document = replace_member(store, actor, panel_id, expert_id, reason)
     last = document["replaced"][-1]
     if json_output:
@@ -158,12 +146,9 @@ def export(
 
     Example: expertpool panel export PNL-20261201-20261201-1a2b3c4d --out 专家组.xlsx
     """
-    from expertpool.services.access import require
     from expertpool.services.panels import export_panel
 
-    st = state(ctx)
-    store = st.store()
-    actor = require(store, st.user(), "panel", "导出评审专家组")
+    store, actor = state(ctx).authorise("panel", "导出评审专家组")
     path = export_panel(store, actor, panel_id, out)
     console().print(f"已导出到 {path}")
 

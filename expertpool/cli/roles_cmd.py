@@ -20,12 +20,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool roles list --json
         """
-        from expertpool.services.access import require
         from expertpool.services.roles import list_roles, role_permissions
 
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "read", "查看角色")
+        store, actor = state(ctx).authorise("read", "查看角色")
         users = list_roles(store, actor)
         if json_output:
             print_json({"users": users, "permissions": role_permissions(), "current_user": actor.user})
@@ -44,12 +41,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool roles grant zhangsan reviewer --reason 调入诚信办公室
         """
-        from expertpool.services.access import require
         from expertpool.services.roles import grant_role
 
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "roles", "授予角色")
+        store, actor = state(ctx).authorise("roles", "授予角色")
         change = grant_role(store, actor, user, role, reason=reason)
         if json_output:
             print_json(change.to_json())
@@ -68,12 +62,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool roles revoke zhangsan reviewer --reason 调离
         """
-        from expertpool.services.access import require
         from expertpool.services.roles import revoke_role
 
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "roles", "撤销角色")
+        store, actor = state(ctx).authorise("roles", "撤销角色")
         change = revoke_role(store, actor, user, role, reason=reason)
         if json_output:
             print_json(change.to_json())

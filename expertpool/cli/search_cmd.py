@@ -28,12 +28,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool search "锂离子电池 正极材料" --region 重庆 --title 正高级
         """
-        from expertpool.services.access import require
         from expertpool.services.search import SearchRequest, hit_view, search_experts
 
-        st = state(ctx)
-        store = st.store()
-        require(store, st.user(), "read", "检索专家")
+        store, _ = state(ctx).authorise("read", "检索专家")
         exclude = None
         if eligible_on:
             from expertpool.services.eligibility import barred_on
@@ -58,12 +55,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool show SC-000123 --on 2026-12-01 --json
         """
-        from expertpool.services.access import require
         from expertpool.services.profile import expert_profile
 
-        st = state(ctx)
-        store = st.store()
-        actor = require(store, st.user(), "read", "查看专家")
+        store, actor = state(ctx).authorise("read", "查看专家")
         profile = expert_profile(store, expert_id, actor, on)
         if json_output:
             print_json(profile)
@@ -76,12 +70,9 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool stats
         """
-        from expertpool.services.access import require
         from expertpool.services.search import pool_stats
 
-        st = state(ctx)
-        store = st.store()
-        require(store, st.user(), "read", "查看统计")
+        store, _ = state(ctx).authorise("read", "查看统计")
         result = pool_stats(store)
         if json_output:
             print_json(result.to_json())
