@@ -256,3 +256,42 @@ def test_import_audit_entry_names_the_experts_it_touched(tmp_path, store, admin)
     [entry] = [e for e in store.iter_audit() if e.action == "import.experts"]
     assert entry.after["imported"] == 2 and entry.after["expert_ids"] == ["SC-000001", "SC-000002"]
     assert [e.action for e in audit_log(store, "SC-000002")] == ["import.experts"]
+
+
+def test_a_number_already_held_by_another_person_is_rejected_not_overwritten(tmp_path, store, admin):
+    # A Sichuan-list expert working in Chongqing gets CQ-000067 when the list's source is inferred
+    # from the row; the Chongqing list's own 000067 is somebody else.
+    sc = write_csv(tmp_path / "sc.csv", [expert_row(专家编号="000067", 姓名="王五", 所在地区="重庆",
+                                                    **{"市州/区县": "渝中区"}, 证件号码="")])
+    cq = write_csv(tmp_path / "cq.csv", [expert_row(专家编号="000067", 姓名="李四", 所在地区="重庆",
+                                                    **{"市州/区县": "渝中区"}, 出生年份="1980", 证件号码="")])
+    import_file(store, sc, admin)
+    report = import_file(store, cq, admin)
+    assert report.rejected == 1 and report.rejects[0].column == "专家编号" and "王五" in report.rejects[0].reason
+    assert store.get_expert("CQ-000067").name == "王五"
+
+
+def test_the_second_list_can_make_a_merged_expert_more_restricted(tmp_path, store, admin):
+    number = id_number()
+    import_file(store, write_csv(tmp_path / "sc.csv", [expert_row(证件号码=number)]), admin, source="四川")
+    cq_row = expert_row(专家编号="000777", 所在地区="重庆", **{"市州/区县": "沙坪坝区"}, 证件号码=number)
+    import_file(store, write_csv(tmp_path / "cq.csv", [cq_row]), admin, source="重庆")
+    report = import_file(store, write_csv(tmp_path / "cq2.csv", [{**cq_row, "状态": "出库"}]), admin, source="重庆")
+    assert report.updated == 1
+    assert store.get_expert("CQ-000777").status == "出库"
+
+
+def test_a_prefix_contradicting_the_source_is_rejected(tmp_path, store, admin):
+    report = import_file(store, write_csv(tmp_path / "a.csv", [expert_row(专家编号="SC-000001")]), admin,
+                         source="重庆")
+    assert [(r.column, r.reason) for r in report.rejects] == [("专家编号", "编号前缀表明来自四川名单，与 --source 重庆 不符")]
+
+
+def test_dry_run_of_related_files_counts_without_writing(tmp_path, store, admin):
+    import_file(store, write_csv(tmp_path / "a.csv", [expert_row()]), admin)
+    history = write_csv(tmp_path / "h.csv", [{"专家编号": "SC-000001", "评审活动": "评审", "评审日期": "2025-06-01"}],
+                        headers=["专家编号", "评审活动", "评审日期"])
+    report = import_file(store, history, admin, dry_run=True)
+    assert (report.imported, report.rejected) == (1, 0) and list(store.iter_records("history")) == []
+    import_file(store, history, admin)
+    assert import_file(store, history, admin, dry_run=True).unchanged == 1

@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from expertpool.domain.models import Expert
-from expertpool.errors import InputError
+from expertpool.errors import ExpertPoolError, InputError
 from expertpool.services import readers, rows
 from expertpool.services.access import Actor, audit
-from expertpool.stores.base import ExpertStore, NullProgress, Progress
+from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
 
 SALT_KEY = "id_salt"
 
@@ -144,14 +144,35 @@ def _resolver(index: _ExpertIndex) -> Callable[[str, str], str]:
     return resolve
 
 
+#: status precedence when the two provinces' lists disagree: the more restrictive one applies
+_STATUS_RANK = {"在库": 0, "暂停": 1, "出库": 2}
+
+
+def _same_person(existing: Expert, draft: Expert) -> str | None:
+    """Why `draft` cannot be the person stored under the same number, or None when it can be."""
+    if existing.id_hash and draft.id_hash and existing.id_hash != draft.id_hash:
+        return f"专家编号 {draft.id} 已属于另一位专家（{existing.name}，证件号码不同）；请核对编号或用 --source 指明名单"
+    if existing.name != draft.name or (existing.birth_year and draft.birth_year
+                                       and existing.birth_year != draft.birth_year):
+        return (f"专家编号 {draft.id} 已属于 {existing.name}（{existing.birth_year or '出生年份不详'}），"
+                f"与本行的 {draft.name}（{draft.birth_year or '出生年份不详'}）不是同一人；请核对编号或用 --source 指明名单")
+    return None
+
+
 def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str, Expert | None, str | None]:
     """(outcome, expert to write or None, existing id for reporting). Outcomes: imported, updated,
     unchanged, merged; raises RowError for a conflicting identity."""
     existing_id = index.resolve(draft.id)
     if existing_id is not None:
         existing = index.by_id[existing_id]
+        problem = _same_person(existing, draft)
+        if problem:
+            raise rows.RowError("source_id", problem)
         if existing.id != draft.id:
-            # This row is the second list's entry of a person already merged: nothing to change.
+            # The second list's entry of a person already merged: the first list's record stands,
+            # except that a more restrictive status (暂停/出库) in either list applies.
+            if _STATUS_RANK[draft.status] > _STATUS_RANK[existing.status]:
+                return "updated", existing.model_copy(update={"status": draft.status}), existing.id
             return "unchanged", None, existing.id
         if draft.id_hash and index.by_hash.get(draft.id_hash, existing.id) != existing.id:
             other = index.by_hash[draft.id_hash]
@@ -170,6 +191,8 @@ def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str
         if source in other.source_ids:
             raise rows.RowError("id_number", f"证件号码与同一来源（{source}）中的专家 {other.id} 重复")
         merged = other.model_copy(update={"source_ids": {**other.source_ids, source: draft.id}})
+        if _STATUS_RANK[draft.status] > _STATUS_RANK[other.status]:
+            merged = merged.model_copy(update={"status": draft.status})
         return "merged", merged, other.id
     return "imported", draft, None
 
@@ -200,19 +223,24 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
         resolve = _resolver(index)
         progress.start(f"检查 {path.name}", len(table.rows))
         if table.kind == "experts":
-            writes = _collect_experts(table, index, source, id_salt(store), report, reject, progress)
+            salt = store.get_meta(SALT_KEY) or (secrets.token_hex(16) if dry_run else id_salt(store))
+            writes = _collect_experts(table, index, source, salt, report, reject, progress)
             if not dry_run and writes:
                 store.upsert_experts(list(writes.values()), progress)
             touched = {"expert_ids": sorted(writes)}
         else:
             records = _collect_records(table, index, resolve, actor, now, report, reject, progress)
-            if not dry_run:
+            if dry_run:
+                _count_records(store, table.kind, records, report)
+            else:
                 _write_records(store, table.kind, records, report)
             touched = {"expert_ids": sorted({getattr(r, "expert_id", None) or "" for _, r in records} - {""})}
             if table.kind in ("integrity", "projects"):
                 touched["record_ids"] = sorted(r.id for _, r in records)
         report.rejected = len(report.rejects)
-        assert report.accepted + report.rejected == report.rows_read, "every row is accepted or rejected"
+        if report.accepted + report.rejected != report.rows_read:  # a bug, never an input problem
+            raise ExpertPoolError(f"{path}: 内部错误：接受 {report.accepted} + 拒绝 {report.rejected} ≠ 读取 "
+                                  f"{report.rows_read}；已回滚，未写入任何数据")
         if not dry_run and report.changed:
             # The ids the file touched make `audit log --expert` and `integrity show` find imports.
             counts = {k: getattr(report, k) for k in ("rows_read", "imported", "updated", "unchanged", "merged",
@@ -313,6 +341,30 @@ def _write_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, o
     report.unchanged += counts.unchanged
 
 
+def _count_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, object]], report: FileReport):
+    """--dry-run: what `_write_records` would count, without writing."""
+    if kind == "integrity":
+        for _, record in records:
+            current = store.get_integrity(record.id)
+            if current is None:
+                report.imported += 1
+            elif current.content_hash(_INTEGRITY_VOLATILE) == record.content_hash(_INTEGRITY_VOLATILE):
+                report.unchanged += 1
+            else:
+                report.updated += 1
+        return
+    store_kind = _STORE_KIND[kind]
+    stored = {record_key(store_kind, r): r.content_hash() for r in store.iter_records(store_kind)}
+    for _, record in records:
+        before = stored.get(record_key(store_kind, record))
+        if before is None:
+            report.imported += 1
+        elif before == record.content_hash():
+            report.unchanged += 1
+        else:
+            report.updated += 1
+
+
 def write_rejects(report: FileReport, directory: Path) -> Path:
     """`<file>.rejects.csv` (UTF-8 with BOM so Excel opens it) listing every rejected row."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -328,7 +380,7 @@ def write_rejects(report: FileReport, directory: Path) -> Path:
 
 
 def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
-    """Import files in order (experts first is the caller's job; the CLI sorts by kind)."""
+    """Import files in the order given: expert lists must come before the files that refer to them."""
     report = ImportReport()
     # One look-up index for all files: it follows what each file adds (a failed file raises and
     # aborts the run, so the index never holds rolled-back experts that later files could see).

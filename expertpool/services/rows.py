@@ -145,7 +145,10 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
             raise RowError("id_number", f"证件号码中的出生年份 {number[6:10]} 与出生年份 {birth_year} 不一致")
         hashed, last4 = id_hash(number, salt), number[-4:]
     status = _apply("status", taxonomy.normalise_status, text["status"]) if text["status"] else "在库"
-    list_source = source or source_from_id(source_id) or region
+    prefixed = source_from_id(source_id)
+    if source and prefixed and prefixed != source:
+        raise RowError("source_id", f"编号前缀表明来自{prefixed}名单，与 --source {source} 不符")
+    list_source = source or prefixed or region
     expert_id = expert_id_for(list_source, source_id)
     try:
         return Expert(
