@@ -295,3 +295,10 @@ def test_dry_run_of_related_files_counts_without_writing(tmp_path, store, admin)
     assert (report.imported, report.rejected) == (1, 0) and list(store.iter_records("history")) == []
     import_file(store, history, admin)
     assert import_file(store, history, admin, dry_run=True).unchanged == 1
+
+
+def test_unknown_jsonl_keys_are_reported(tmp_path, store, admin):
+    path = write_jsonl(tmp_path / "x.jsonl", [{"id": "SC-1", "name": "王芳", "region": "四川", "institution": "四川大学",
+                                               "title": "教授", "fields": ["新材料"], "emial": "w@scu.edu.cn"}])
+    report = import_file(store, path, admin)
+    assert report.imported == 1 and report.ignored_columns == ["emial"]

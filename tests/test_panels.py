@@ -73,7 +73,8 @@ def test_spec_file_accepts_the_template_with_bare_chinese_keys():
     loaded = spec()
     assert loaded.regions == {"四川": (0.4, 0.6), "重庆": (0.4, 0.6)}
     assert loaded.size == 15 and loaded.mode == "lottery" and str(loaded.review_date) == "2026-12-01"
-    assert Path(loaded.projects).name == "projects.jsonl"
+    assert len(loaded.projects) == 1 and Path(loaded.projects[0]).is_absolute()
+    assert Path(loaded.projects[0]).name == "projects.jsonl"
 
 
 def test_spec_errors_name_the_file_and_key(tmp_path):
@@ -195,3 +196,19 @@ def test_cli_build_show_reproduce(store, tmp_path, monkeypatch):
     assert "偶数" in even.stderr
     missing = runner.invoke(app, ["panel", "show", "PNL-404"])
     assert missing.exit_code == 1 and "PNL-404" in missing.stderr
+
+
+def test_replace_respects_relations_added_since_the_draw(store, admin, tmp_path):
+    from expertpool.services.importing import import_file
+    from tests.helpers import write_csv
+
+    doc = build_panel(store, admin, spec(mode="best", seed=3)).document
+    leaving, first_choice = next((m, r[0]) for m, r in doc["replacements"].items() if r)
+    relative = next(m["id"] for m in doc["members"] if m["id"] != leaving)
+    relations = write_csv(tmp_path / "family.csv", [{"专家编号": first_choice, "关联专家编号": relative, "关系类型": "亲属",
+                                                     "备注": "配偶"}],
+                          headers=["专家编号", "关联专家编号", "关联人姓名", "关联人单位", "关系类型", "起始年份", "结束年份", "备注"])
+    assert import_file(store, relations, admin).imported == 1
+    replaced = replace_member(store, admin, doc["id"], leaving, "本人回避")
+    assert replaced["replaced"][-1]["in"] != first_choice
+    assert first_choice not in [m["id"] for m in replaced["members"]]

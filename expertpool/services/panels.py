@@ -103,7 +103,7 @@ def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = No
             # A relative projects path in a spec file is relative to the spec file.
             candidate = Path(path).parent / data["projects"]
             if candidate.exists():
-                data["projects"] = str(candidate)
+                data["projects"] = str(candidate.resolve())
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value
@@ -121,8 +121,13 @@ def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = No
                     raise InputError(f"{where}: regions.{name} 应为 [下限, 上限]，如 [0.4, 0.6]")
                 regions[taxonomy.normalise_region(name)] = (float(bounds[0]), float(bounds[1]))
             data["regions"] = regions
-        if isinstance(data.get("projects"), list):
+        if isinstance(data.get("projects"), (list, tuple)):
             data["projects"] = tuple(str(p) for p in data["projects"])
+        # Saved with the panel: an absolute path lets `panel show --reproduce` run from anywhere.
+        if isinstance(data.get("projects"), str):
+            data["projects"] = (data["projects"],)
+        if data.get("projects"):
+            data["projects"] = tuple(str(Path(p).resolve()) if Path(p).exists() else p for p in data["projects"])
         spec = PanelSpec(**data)
     except taxonomy.UnknownValue as exc:
         raise InputError(f"{where}: {exc}") from None
@@ -419,79 +424,64 @@ def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[di
 
 def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: str, reason: str,
                    now: dt.datetime | None = None) -> dict:
-    """Swap `expert_id` out for the best-ranked valid backup (checked against every rule with the
-    independent checker) and record why."""
-    from expertpool.domain.panel import Candidate, PanelRules, check_panel
+    """Swap `expert_id` out and record why. Eligibility, conflicts and forbidden pairs are checked
+    again on the current store (a backup may have been sanctioned, or related to a member seated
+    by an earlier replacement). The saved backups are tried first in their ranked order; if none
+    keeps every rule, the seat is re-solved with the other members fixed: the most relevant
+    eligible expert with whom the panel meets every rule (checked by the independent checker)."""
+    from expertpool.domain.conflicts import gc_paused
+    from expertpool.domain.panel import check_panel
 
     check(actor, "panel", "替换评审专家")
     if not reason or not reason.strip():
         raise InputError("替换专家必须说明理由（--reason）")
-    with store.batch():
-        document = get_panel(store, actor, panel_id)
-        members = {m["id"]: m for m in document["members"]}
-        if expert_id not in members:
-            raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
-        spec = document["spec"]
-        pool = {v["id"]: v for v in [*document["members"], *document["backups"], *document.get("alternates", [])]}
-        candidates = [Candidate(id=v["id"], name=v["name"], region=v["region"], fields=tuple(v["fields"]),
-                                title=v["title"], institution=v["legal_unit"], relevance=v.get("relevance", 0.0),
-                                high_level=v.get("high_level", False)) for v in pool.values()]
-        fields = taxonomy.FIELDS if spec["fields"] == "all" else tuple(spec["fields"])
-        rules = PanelRules(size=spec["size"], fields=fields, min_per_field=spec["min_per_field"],
-                           coverage=spec["coverage"], region_bounds={k: tuple(v) for k, v in spec["regions"].items()},
-                           min_full_senior_share=spec["min_full_senior_share"],
-                           max_per_institution=spec["max_per_institution"])
-        preferred = document.get("replacements", {}).get(expert_id, [])
-        order = [b for b in preferred if b in pool] + [b["id"] for b in document["backups"] if b["id"] not in preferred]
-        remaining = [m for m in members if m != expert_id]
-        chosen = None
-        for backup in order:
-            if backup in members:
+    document = get_panel(store, actor, panel_id)
+    members = {m["id"]: m for m in document["members"]}
+    if expert_id not in members:
+        raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
+    with gc_paused():
+        _, elig, relevance, candidates, rules, _, _ = _prepare(store, load_spec(None, document["spec"]))
+    by_id = {c.id: c for c in candidates}
+    remaining = [m for m in members if m != expert_id]
+    no_longer = [m for m in remaining if m not in by_id]
+    if no_longer:
+        raise ExpertPoolError(f"成员 {'、'.join(no_longer)} 在评审日期已不符合条件（诚信、状态、冲突或工作量），"
+                              "请重新抽取（expertpool panel build …）")
+    fixed = [by_id[m] for m in remaining]
+    taken = set(members) | {r["out"] for r in document.get("replaced", [])}
+    preferred = document.get("replacements", {}).get(expert_id, [])
+    saved_order = list(dict.fromkeys([*preferred, *(b["id"] for b in document["backups"])]))
+    by_relevance = sorted((c.id for c in candidates), key=lambda i: (-by_id[i].relevance, i))
+    chosen, method = None, "backup"
+    for order, label in ((saved_order, "backup"), (by_relevance, "re-solve")):
+        for candidate_id in order:
+            if candidate_id in taken or candidate_id not in by_id:
                 continue
-            if not check_panel(remaining + [backup], candidates, rules):
-                chosen = backup
+            if not check_panel(remaining + [candidate_id], fixed + [by_id[candidate_id]], rules, elig.forbidden_pairs):
+                chosen, method = candidate_id, label
                 break
-        method = "backup"
-        if chosen is None:
-            chosen, view = _resolve_seat(store, document, remaining, expert_id)
-            if chosen is not None:
-                pool[chosen] = view
-                method = "re-solve"
-        if chosen is None:
-            raise ExpertPoolError(f"没有能替换 {expert_id} 且满足全部规则的备选专家；请调整规则后重新抽取"
-                                  f"（expertpool panel build …）")
-        before = [m["id"] for m in document["members"]]
-        document.setdefault("drawn_members", document["members"])
-        document["members"] = [pool[chosen] if m["id"] == expert_id else m for m in document["members"]]
-        document["backups"] = [b for b in document["backups"] if b["id"] != chosen]
-        at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
-        document["replaced"].append({"out": expert_id, "in": chosen, "reason": reason.strip(), "by": actor.user,
-                                     "at": at.isoformat(), "method": method})
+        if chosen:
+            break
+    if chosen is None:
+        raise ExpertPoolError(f"没有能替换 {expert_id} 且满足全部规则的专家（其他成员保持不变）；"
+                              "请放宽规则后重新抽取（expertpool panel build …）")
+    expert = next(e for e in elig.candidates if e.id == chosen)
+    view = _member_view(expert, elig.institutions[chosen], relevance.get(chosen, 0.0),
+                        next((v.get("probability") for v in [*document["backups"], *document.get("alternates", [])]
+                              if v["id"] == chosen), None))
+    before = [m["id"] for m in document["members"]]
+    document.setdefault("drawn_members", document["members"])
+    document["members"] = [view if m["id"] == expert_id else m for m in document["members"]]
+    document["backups"] = [b for b in document["backups"] if b["id"] != chosen]
+    at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+    document["replaced"].append({"out": expert_id, "in": chosen, "reason": reason.strip(), "by": actor.user,
+                                 "at": at.isoformat(), "method": method})
+    with store.batch():
         store.save_panel(panel_id, document)
         audit(store, actor, "panel.replace", target=panel_id, reason=reason.strip(), now=now,
               before={"members": before}, after={"members": [m["id"] for m in document["members"]],
-                                                  "out": expert_id, "in": chosen})
+                                                  "out": expert_id, "in": chosen, "method": method})
     return document
-
-
-def _resolve_seat(store: ExpertStore, document: dict, remaining: list[str], leaving: str):
-    """No saved backup fits: re-check eligibility on the current store and, with the other members
-    fixed, take the most relevant eligible expert with whom the panel meets every rule."""
-    from expertpool.domain.panel import check_panel
-
-    spec = load_spec(None, document["spec"])
-    experts, elig, relevance, candidates, rules, projects, _ = _prepare(store, spec)
-    by_id = {c.id: c for c in candidates}
-    fixed = [by_id[m] for m in remaining if m in by_id]
-    if len(fixed) != len(remaining):
-        return None, None  # a remaining member is no longer eligible: the panel needs a new draw
-    taken = set(remaining) | {leaving} | {r["out"] for r in document.get("replaced", [])}
-    order = sorted((c for c in candidates if c.id not in taken), key=lambda c: (-c.relevance, c.id))
-    for c in order:
-        if not check_panel(remaining + [c.id], fixed + [c], rules, elig.forbidden_pairs):
-            expert = next(e for e in elig.candidates if e.id == c.id)
-            return c.id, _member_view(expert, elig.institutions[c.id], relevance.get(c.id, 0.0), None)
-    return None, None
 
 
 EXPORT_HEADERS = ("角色", "序号", "专家编号", "姓名", "所在地区", "市州/区县", "工作单位", "职称", "专业领域", "相关度",

@@ -215,6 +215,7 @@ def read_jsonl(path: Path, kind: str | None) -> Table:
         kind = detect_kind(list(first)) or ("experts" if "name" in first else None)
         if kind is None:
             raise InputError(f"{path}: 无法从字段判断文件类型；请用 --kind 指定（{'/'.join(KINDS)}）")
+    ignored: dict[str, None] = {}
     if kind != "projects":
         mapping = HEADERS[kind]
         english = set(mapping.values())
@@ -228,9 +229,11 @@ def read_jsonl(path: Path, kind: str | None) -> Table:
                 mapped = mapping.get(key) or (key if key in english else None)
                 if mapped:
                     out[mapped] = value
+                else:
+                    ignored.setdefault(key, None)  # reported like an unknown CSV column, never silently
             mapped_rows.append((number, out))
         rows = mapped_rows
-    return Table(path, kind, rows, encoding)
+    return Table(path, kind, rows, encoding, list(ignored))
 
 
 def read_table(path: Path, kind: str | None = None) -> Table:
