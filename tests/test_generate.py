@@ -9,7 +9,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -398,8 +397,7 @@ def test_committed_samples_are_reproducible(tmp_path):
 
 
 @pytest.mark.slow
-def test_full_size_pool_is_fast(tmp_path):
-    started = time.perf_counter()
+def test_full_size_pool(tmp_path):
+    # Its speed is measured by bench/bench_store.py (which generates this pool), not asserted here.
     report = generate_pool(32000, 1, tmp_path)
     assert report.counts["people"] == 32000
-    assert time.perf_counter() - started < 40   # ~6–10 s on an idle machine; generous for loaded CI
