@@ -17,6 +17,17 @@ from collections.abc import Iterable, Sequence
 from expertpool.domain.panel.encoder import Bounds, Pool
 
 
+def _member_partners(pool: Pool, member_set: set[int]) -> dict[int, set[int]]:
+    """candidate → the members it may not sit with (forbidden pairs touching the panel)."""
+    partners: dict[int, set[int]] = {}
+    for a, b in pool.pairs:
+        if a in member_set:
+            partners.setdefault(b, set()).add(a)
+        if b in member_set:
+            partners.setdefault(a, set()).add(b)
+    return partners
+
+
 def rank_backups(pool: Pool, bounds: Bounds, members: Sequence[int], order: Iterable[int],
                  count: int) -> list[int]:
     """The first `count` candidates of `order` (pool indices) that can replace any member."""
@@ -35,12 +46,7 @@ def rank_backups(pool: Pool, bounds: Bounds, members: Sequence[int], order: Iter
     senior_spare = seniors - 1 >= bounds.senior_min
     capped = bounds.inst_cap is not None
     inst_count = Counter(pool.inst[m] for m in members)
-    partners: dict[int, set[int]] = {}
-    for a, b in pool.pairs:
-        if a in member_set:
-            partners.setdefault(b, set()).add(a)
-        if b in member_set:
-            partners.setdefault(a, set()).add(b)
+    partners = _member_partners(pool, member_set)
 
     def region_ok(rb: int) -> bool:
         others = member_regions - {rb}
@@ -89,12 +95,7 @@ def rank_replacements(pool: Pool, bounds: Bounds, members: Sequence[int], order:
     region_count = Counter(pool.region[m] for m in members)
     seniors = sum(1 for m in members if pool.senior[m])
     inst_count = Counter(pool.inst[m] for m in members)
-    partners: dict[int, set[int]] = {}
-    for a, b in pool.pairs:
-        if a in member_set:
-            partners.setdefault(b, set()).add(a)
-        if b in member_set:
-            partners.setdefault(a, set()).add(b)
+    partners = _member_partners(pool, member_set)
     out: dict[int, list[int]] = {}
     for m in members:
         need = 0
