@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,20 +85,43 @@ class SQLiteStore:
             # Autocommit mode: transactions are opened explicitly by `batch()`.
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
                                        check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=30000")
+            self._enable_wal()
+            self._db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise InputError(f"{self.path}: 无法打开数据库（{exc}）") from None
         try:
+            if self.get_meta("schema_version") is None:
+                self._create_schema()
             version = self.get_meta("schema_version")
-            if version is None:
-                self._db.executescript(_SCHEMA)  # every statement is IF NOT EXISTS
-                self.set_meta("schema_version", SCHEMA_VERSION)
-            elif version != SCHEMA_VERSION:
+            if version != SCHEMA_VERSION:
                 raise InputError(f"{self.path}: 数据库版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path}: 不是 ExpertPool 数据库（{exc}）") from None
+
+    def _enable_wal(self) -> None:
+        """Switching a new file to WAL needs it to ourselves, and SQLite may answer 'locked' at once
+        instead of waiting when another process is opening the same new store: retry for a while."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _create_schema(self) -> None:
+        """Create the tables in one IMMEDIATE transaction, so two processes creating the same new
+        store at once do it one after the other (the second finds it done)."""
+        with self.batch():
+            if self.get_meta("schema_version") is not None:
+                return
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self.set_meta("schema_version", SCHEMA_VERSION)
 
     # ---- transactions ----
     _depth = 0
