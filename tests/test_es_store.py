@@ -2,14 +2,19 @@
 behind an alias, connection errors. The shared behaviour is in tests/contract/."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
+import elastic_transport
 import pytest
+from elasticsearch import ApiError
 
 from expertpool.config import StoreConfig
+from expertpool.domain.models import ReviewEvent
 from expertpool.errors import InputError, StoreUnavailable
 from expertpool.stores import es as es_module
 from expertpool.stores import open_store
+from expertpool.stores.base import DATA_GENERATION_KEY, AuditDraft
 from expertpool.stores.es import BulkIndexingFailed, ElasticsearchStore
 
 from tests.contract.harness import ids, query, snapshot
@@ -211,3 +216,89 @@ class TestRollbackKeepsTheAuditChain:
                 raise RuntimeError("boom")
         assert [e.seq for e in store.iter_audit()] == [1]
         assert store.append_audit(entry).seq == 2
+
+
+class TestDataVersion:
+    """What the contract cannot see from outside: when the Elasticsearch store changes the token."""
+
+    def test_a_new_generation_comes_only_once_the_writes_are_searchable(self, es_store, monkeypatch):
+        store = es_store()
+        other = es_store(store.prefix)
+        store.upsert_experts([make_expert("SC-000001")])
+        seen = []
+        real = store._set_generation
+
+        def watch(value):
+            settled = not value.startswith(es_module._CHANGING)
+            seen.append((settled, ids(other.search(query("拓扑绝缘体")))))
+            real(value)
+
+        monkeypatch.setattr(store, "_set_generation", watch)
+        store.upsert_experts([make_expert("SC-000002", keywords=["拓扑绝缘体"])])
+        assert seen == [(False, []), (True, ["SC-000002"])]
+
+    def test_while_a_change_is_under_way_every_token_is_new(self, es_store):
+        store = es_store()
+        other = es_store(store.prefix)
+        before = other.data_version()
+        with store.batch():
+            store.append_audit(AuditDraft(at=dt.datetime(2024, 1, 1), user="lin", role="admin", action="x"))
+            assert other.data_version() == before  # no data changed yet
+            store.upsert_experts([make_expert("SC-000001")])
+            during = {other.data_version() for _ in range(3)}
+            assert len(during) == 3 and before not in during
+        after = other.data_version()
+        assert after == other.data_version() == store.data_version()
+        assert after not in during | {before}
+
+    def test_an_interrupted_change_leaves_the_store_uncacheable_until_the_next_one(self, es_store, monkeypatch):
+        store = es_store()
+        other = es_store(store.prefix)
+
+        def unreachable():
+            raise elastic_transport.ConnectionError("connection refused")
+
+        monkeypatch.setattr(store, "_replace_generation", unreachable)
+        with pytest.raises(StoreUnavailable):
+            store.upsert_experts([make_expert("SC-000001")])
+        assert other.get_expert("SC-000001") is not None  # written, but the new generation is not
+        assert len({other.data_version() for _ in range(3)}) == 3
+        other.upsert_records("history", [ReviewEvent(expert_id="SC-000001", activity="评审", date=dt.date(2024, 1, 1))])
+        assert other.data_version() == other.data_version() == store.data_version()
+
+    def test_a_store_made_before_data_versions_is_uncacheable_until_its_next_change(self, es_store):
+        store = es_store()
+        store._es.delete(index=store.ix["meta"], id=DATA_GENERATION_KEY, refresh=True)
+        assert store.data_version() != store.data_version()
+        store.upsert_experts([make_expert("SC-000001")])
+        assert store.data_version() == store.data_version()
+
+    def test_a_rebuild_changes_it(self, es_store):
+        store = es_store()
+        store.upsert_experts([make_expert("SC-000001")])
+        before = store.data_version()
+        store.rebuild_index()
+        assert store.data_version() != before
+
+
+class TestRankMany:
+    def test_a_failing_query_raises_what_search_raises(self, es_store, monkeypatch):
+        store = es_store()
+        store.upsert_experts(generate_experts(20, seed=1))
+        real = es_module.es_query.search_body
+
+        def body(q, *args, **kwargs):
+            out = real(q, *args, **kwargs)
+            if q.limit == 7:  # sorting on a field the index does not have fails on every shard
+                out["sort"] = [{"no_such_field": {"order": "asc"}}]
+            return out
+
+        monkeypatch.setattr(es_module.es_query, "search_body", body)
+        bad = query("机器学习", limit=7)
+        with pytest.raises(ApiError) as by_search:
+            store.search(bad)
+        with pytest.raises(ApiError) as by_rank:
+            store.rank_many([query("机器学习"), bad, query()])
+        assert type(by_rank.value) is type(by_search.value)
+        assert by_rank.value.status_code == by_search.value.status_code == 400
+        assert by_rank.value.message == by_search.value.message

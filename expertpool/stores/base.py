@@ -34,6 +34,10 @@ RECORD_KINDS: dict[str, tuple[type[Record], object]] = {
 }
 
 
+#: Meta key of the random generation behind `ExpertStore.data_version` (written by the stores only).
+DATA_GENERATION_KEY = "data_generation"
+
+
 def record_key(kind: str, record: Record) -> str:
     return RECORD_KINDS[kind][1](record)  # type: ignore[operator]
 
@@ -168,6 +172,38 @@ class ExpertStore(Protocol):
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """Ranked experts for `query`; see `SearchQuery` for matching and ordering."""
+        ...
+
+    def rank_many(self, queries: Sequence[SearchQuery]) -> list[list[tuple[str, float]]]:
+        """For each query, in input order, the (expert id, score) pairs `search(query)` returns:
+        the same hits in the same order with the same scores (0.0 without terms).
+
+        Cheaper than searching one query at a time: no expert documents are read or validated,
+        no matched words computed, and the queries may run side by side. It reads what `search`
+        would read at that moment (SQLite: inside an open batch, that batch's own writes too).
+        An error in any query is raised as `search` would raise it.
+        """
+        ...
+
+    def data_version(self) -> str:
+        """An opaque token for this store and the state of its data, for keying derived caches
+        (the conflict graph, the expert list).
+
+        It changes with every change to experts, records of any kind or integrity records
+        (SQLite: in the transaction that makes the change, once per changing batch), and after a
+        batch that changed them rolls back (its writes were visible meanwhile: on Elasticsearch
+        to everyone, on SQLite to threads sharing the connection). It stays the same when
+        nothing changed: re-imports that change nothing, and audit, role, panel and meta writes.
+        Two stores never share a token. `rebuild_index` (same data, new index) may change it
+        (Elasticsearch does; SQLite does not).
+
+        Read the token *before* the data it keys: a writer changes the token only once its
+        changes are visible (Elasticsearch: after the documents are written and refreshed), so
+        data read after the token is at least as new as the token, never older. A store that
+        cannot vouch for its state (a write still under way, or interrupted; a store made before
+        tokens existed, until its next change) returns a new token on every call: uncacheable,
+        never stale.
+        """
         ...
 
     def rebuild_index(self, progress: Progress | None = None) -> RebuildResult:

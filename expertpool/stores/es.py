@@ -21,6 +21,16 @@ whether someone else changed them in between. One exception keeps the audit chai
 audit entry that another writer has already chained onto is left in place (the exception
 raised out of the batch carries a note saying so).
 
+Data version (`data_version`): a random generation in the meta index (`DATA_GENERATION_KEY`).
+The first change to experts, records or integrity records in a batch first marks it as
+changing (while marked, every call returns a new token: nothing gets cached); when the batch
+ends, after its documents are written and refreshed (or restored, on a rollback), a new
+generation replaces the mark. A writer that dies half way leaves the mark, so the store stays
+uncacheable until the next completed change rather than stale. With several writers at once,
+the first to finish clears the mark while the others are still writing; each of them replaces
+the generation again when it ends. `rebuild_index` also replaces it: expert writes racing a
+rebuild are lost with the old index.
+
 Ranking: `es_query` (``combined_fields``, i.e. BM25F with the column weights), which agrees
 with SQLite's FTS5 ``bm25()`` on the top 10 for ~0.95 of results on generated data
 (tests/contract/test_contract_ranking_overlap.py).
@@ -31,12 +41,15 @@ one): core analysers, no scripts, no _reindex/_delete_by_query, no ``GET /``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import inspect
+import itertools
 import json
 import re
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -44,12 +57,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import elastic_transport
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, helpers
+from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
 from expertpool import segment
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
 from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreUnavailable
 from expertpool.stores import es_query
 from expertpool.stores.base import (
+    DATA_GENERATION_KEY,
     RebuildResult,
     GENESIS_HASH,
     RECORD_KINDS,
@@ -71,6 +86,8 @@ SCHEMA_VERSION = "1"
 SIMPLE_INDICES: tuple[str, ...] = ("records", "integrity", "integrity-versions", "audit", "roles", "panels", "meta")
 _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,100}$")
 _MISSING = object()
+#: A data generation starting with this marks a change under way (see the module docstring).
+_CHANGING = "changing-"
 
 
 class BulkIndexingFailed(ExpertPoolError):
@@ -199,8 +216,12 @@ class ElasticsearchStore:
         self._depth = 0
         self._journal: dict[tuple[str, str], dict | None] | None = None
         self._owner: int | None = None  # the thread whose batch the journal belongs to
+        self._changing = False  # the open batch has marked the data generation as changing
         self.experts_alias = f"{prefix}-experts"
         self.ix = {name: f"{prefix}-{name}" for name in SIMPLE_INDICES}
+        #: the indices whose documents `data_version` speaks for
+        self._data_indices = frozenset({self.experts_alias, self.ix["records"], self.ix["integrity"],
+                                        self.ix["integrity-versions"]})
         try:
             self.created = self._ensure_indices()
         except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
@@ -267,6 +288,7 @@ class ElasticsearchStore:
         created = self.ix["meta"] not in existing and self._create_index(self.ix["meta"], load_index_body("meta"))
         if created:
             self.set_meta("schema_version", SCHEMA_VERSION)
+            self._replace_generation()
         else:
             version = self.get_meta("schema_version")
             if version is not None and version != SCHEMA_VERSION:
@@ -322,18 +344,37 @@ class ElasticsearchStore:
                 yield
             except BaseException as exc:
                 journal, self._journal, self._depth = self._journal, None, 0
+                changing, self._changing = self._changing, False
                 try:
                     for note in self._restore(journal):
                         exc.add_note(note)
                 except Exception as failure:  # report, but let the original error through
                     exc.add_note(_scrub(f"回滚未能完成，部分写入可能残留：{_reason(failure)}", self._secrets))
+                if changing:
+                    # Others saw the batch's writes before the rollback: they get a new version too.
+                    try:
+                        self._replace_generation()
+                    except Exception as failure:  # the mark stays: uncacheable, never stale
+                        exc.add_note(_scrub(f"数据版本未能更新：{_reason(failure)}", self._secrets))
                 raise
             else:
                 self._journal, self._depth = None, 0
+                changing, self._changing = self._changing, False
+                if changing:  # the batch's writes are refreshed by now: readers can see them
+                    self._replace_generation()
 
     def _remember(self, index: str, doc_id: str, previous: object = _MISSING) -> None:
-        """Inside a batch, note a document's source before its first change (None: did not exist)."""
-        if self._journal is None or self._owner != threading.get_ident() or (index, doc_id) in self._journal:
+        """Inside a batch, note a document's source before its first change (None: did not exist).
+
+        Every write of a batch passes here before it is sent, so this is also where the first
+        change to the data marks the data generation as changing.
+        """
+        if self._journal is None or self._owner != threading.get_ident():
+            return
+        if index in self._data_indices and not self._changing:
+            self._set_generation(f"{_CHANGING}{uuid.uuid4().hex}")
+            self._changing = True
+        if (index, doc_id) in self._journal:
             return
         if previous is _MISSING:
             previous = self._get_source(index, doc_id)
@@ -460,6 +501,22 @@ class ElasticsearchStore:
     def set_meta(self, key: str, value: str) -> None:
         self._put(self.ix["meta"], key, {"value": value})
 
+    # ---- data version ----
+    def _set_generation(self, value: str) -> None:
+        # Not journalled: a rollback must never bring back a token readers may have used meanwhile.
+        self._es.index(index=self.ix["meta"], id=DATA_GENERATION_KEY, document={"value": value}, refresh=True)
+
+    def _replace_generation(self) -> None:
+        self._set_generation(uuid.uuid4().hex)
+
+    @_guarded
+    def data_version(self) -> str:
+        generation = self.get_meta(DATA_GENERATION_KEY)  # a real-time get: the latest write
+        if generation is None or generation.startswith(_CHANGING):
+            # A change under way or interrupted, or a store made before data versions.
+            generation = f"unsettled-{uuid.uuid4().hex}"
+        return f"elasticsearch:{','.join(self._hosts)}/{self.experts_alias}#{generation}"
+
     # ---- experts ----
     @_guarded
     def upsert_experts(self, experts: Sequence[Expert], progress: Progress | None = None) -> UpsertCounts:
@@ -545,6 +602,33 @@ class ElasticsearchStore:
         return out
 
     @_guarded
+    def rank_many(self, queries: Sequence[SearchQuery]) -> list[list[tuple[str, float]]]:
+        """One msearch with the bodies `search` sends, without sources; queries deeper than one
+        request may go are paged through one by one, as `search` does."""
+        queries = list(queries)
+        out: list[list[tuple[str, float]]] = [[] for _ in queries]
+        shallow: list[int] = []
+        searches: list[dict] = []
+        for i, query in enumerate(queries):
+            body = es_query.search_body(query, self.mode)
+            body["_source"] = False
+            if "from" in body:
+                shallow.append(i)
+                searches += [{"index": self.experts_alias}, body]
+            else:
+                scan = self._scan(self.experts_alias, body["query"], body["sort"], False)
+                page = itertools.islice(scan, query.offset, query.offset + query.limit)
+                out[i] = [_ranked(query, hit) for hit in page]
+                scan.close()
+        if searches:
+            response = self._es.msearch(searches=searches)
+            for i, item in zip(shallow, response["responses"]):
+                if "error" in item:
+                    raise _item_error(response, item)
+                out[i] = [_ranked(queries[i], hit) for hit in item["hits"]["hits"]]
+        return out
+
+    @_guarded
     def rebuild_index(self, progress: Progress | None = None) -> RebuildResult:
         """Build a new experts index from the stored experts (current mappings and segmentation),
         then swap the alias to it in one atomic step and delete the old one.
@@ -590,6 +674,8 @@ class ElasticsearchStore:
             self._es.indices.delete(index=name, ignore_unavailable=True)
             raise
         self._es.indices.delete(index=old, ignore_unavailable=True)
+        # Same data, unless expert writes raced the rebuild and were lost with the old index.
+        self._replace_generation()
         progress.finish()
         return RebuildResult(index=name, previous=old, experts=done)
 
@@ -762,6 +848,20 @@ class ElasticsearchStore:
     def iter_panels(self) -> Iterator[dict]:
         for hit in self._scan(self.ix["panels"], {"match_all": {}}, [{"id": "asc"}], ["doc"]):
             yield hit["_source"]["doc"]
+
+
+def _ranked(query: SearchQuery, hit: dict) -> tuple[str, float]:
+    """(id, score) of a hit exactly as `search` scores it."""
+    return hit["_id"], (float(hit["_score"] or 0.0) if query.terms else 0.0)
+
+
+def _item_error(response, item: dict) -> ApiError:
+    """The exception the search API raises for the error one msearch item reports."""
+    status = int(item.get("status") or 500)
+    error = item.get("error")
+    message = str(error.get("type", error)) if isinstance(error, dict) else str(error)
+    meta = dataclasses.replace(response.meta, status=status)
+    return HTTP_EXCEPTIONS.get(status, ApiError)(message=message, meta=meta, body=item)
 
 
 def _stale(record_id: str, expected: int | None, current: int | None) -> ConcurrentEdit:

@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 import json
+import queue
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.request import pathname2url
 
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
 from expertpool.errors import ConcurrentEdit, InputError
 from expertpool.stores import fts_query
 from expertpool.stores.base import (
+    DATA_GENERATION_KEY,
     GENESIS_HASH,
     RECORD_KINDS,
     AuditDraft,
@@ -67,17 +72,49 @@ CREATE TABLE IF NOT EXISTS panels (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 """
 
 
+_BM25 = f"bm25(experts_fts, {', '.join(str(COLUMN_WEIGHTS[c]) for c in TEXT_COLUMNS)})"
+
+
 def _dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
+    """The one SQL statement behind `search` and `rank_many`, selecting `select` (over `experts e`,
+    and with terms `experts_fts f`) and, with terms, the bm25 rank as the last column."""
+    where, params = fts_query.filter_sql(query.filters, alias="e")
+    if not query.terms:
+        return (f"SELECT {select} FROM experts e WHERE {where} ORDER BY e.id LIMIT ? OFFSET ?",
+                [*params, query.limit, query.offset])
+    return (f"SELECT {select}, {_BM25} AS rank FROM experts_fts f JOIN experts e ON e.n = f.rowid "
+            f"WHERE experts_fts MATCH ? AND {where} ORDER BY rank, e.id LIMIT ? OFFSET ?",
+            [fts_query.match_expression(query.terms), *params, query.limit, query.offset])
+
+
+def _rank(db: sqlite3.Connection, query: SearchQuery) -> list[tuple[str, float]]:
+    sql, params = _search_sql(query, "e.id")
+    if not query.terms:
+        return [(expert_id, 0.0) for (expert_id,) in db.execute(sql, params)]
+    return [(expert_id, -rank) for expert_id, rank in db.execute(sql, params)]
+
+
 class SQLiteStore:
-    """`ExpertStore` on one SQLite file. Safe for several processes (WAL, IMMEDIATE transactions)."""
+    """`ExpertStore` on one SQLite file. Safe for several processes (WAL, IMMEDIATE transactions).
+
+    Data version: a random generation in the meta table (`DATA_GENERATION_KEY`), replaced in the
+    transaction of the first change to experts, records or integrity records of each batch, so
+    it commits with the change, and replaced once more after a rollback of such a batch.
+    `rebuild_index` leaves it alone (same data, one transaction).
+    """
 
     backend = "sqlite"
+    #: most read-only connections `rank_many` runs its queries on side by side
+    RANK_WORKERS = 4
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        # Resolved once: the file this store reads, whatever the working directory becomes.
+        self._file = self.path.resolve()
         self._lock = threading.RLock()  # the outermost batch owns the connection until it ends
         self.created = not self.path.exists() or self.path.stat().st_size == 0
         try:
@@ -91,7 +128,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise InputError(f"{self.path}: 无法打开数据库（{exc}）") from None
         try:
-            if self.get_meta("schema_version") is None:
+            if self.get_meta("schema_version") is None or self.get_meta(DATA_GENERATION_KEY) is None:
                 self._create_schema()
             version = self.get_meta("schema_version")
             if version != SCHEMA_VERSION:
@@ -117,14 +154,19 @@ class SQLiteStore:
         store at once do it one after the other (the second finds it done)."""
         with self.batch():
             if self.get_meta("schema_version") is not None:
+                if self.get_meta(DATA_GENERATION_KEY) is None:
+                    # a store made before data versions: give it one, so caches can key on it
+                    self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
                 return
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
             self.set_meta("schema_version", SCHEMA_VERSION)
+            self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
 
     # ---- transactions ----
     _depth = 0
+    _generation_replaced = False  # by the batch now open
 
     @contextmanager
     def batch(self):
@@ -140,13 +182,36 @@ class SQLiteStore:
             self._depth = 1
             try:
                 yield
-            except BaseException:
-                self._depth = 0
+            except BaseException as exc:
+                changed = self._generation_replaced
+                self._depth, self._generation_replaced = 0, False
                 self._db.execute("ROLLBACK")
+                if changed:
+                    # Threads sharing this connection may have read the uncommitted changes after
+                    # reading the old token: retire it, so nothing cached meanwhile is used again.
+                    try:
+                        self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
+                    except sqlite3.Error as failure:
+                        exc.add_note(f"数据版本未能更新：{failure}")
                 raise
             else:
-                self._depth = 0
+                self._depth, self._generation_replaced = 0, False
                 self._db.execute("COMMIT")
+
+    def _data_changed(self) -> None:
+        """Call inside the batch, before a write to experts, records or integrity records: the new
+        data generation is written in the same transaction (once per batch)."""
+        if not self._depth:
+            raise RuntimeError("a data write outside a batch would not be atomic with its new data version")
+        if not self._generation_replaced:
+            self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
+            self._generation_replaced = True
+
+    def data_version(self) -> str:
+        generation = self.get_meta(DATA_GENERATION_KEY)
+        if generation is None:  # only if someone deleted it: then nothing may be cached
+            generation = f"unsettled-{uuid.uuid4().hex}"
+        return f"sqlite:{self._file}#{generation}"
 
     def close(self) -> None:
         self._db.close()
@@ -177,6 +242,7 @@ class SQLiteStore:
                     counts.unchanged += 1
                     progress.advance()
                     continue
+                self._data_changed()
                 doc = expert.model_dump_json()
                 cols = index_columns(expert)
                 values = (expert.id, doc, digest, expert.region, expert.title, expert.status,
@@ -244,23 +310,60 @@ class SQLiteStore:
         return self._db.execute("SELECT count(*) FROM experts").fetchone()[0]
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        where, params = fts_query.filter_sql(query.filters, alias="e")
         if not query.terms:
-            sql = (f"SELECT e.doc FROM experts e WHERE {where} ORDER BY e.id LIMIT ? OFFSET ?")
-            rows = self._db.execute(sql, (*params, query.limit, query.offset)).fetchall()
-            return [SearchHit(Expert.model_validate_json(doc), 0.0, ()) for (doc,) in rows]
-        match = fts_query.match_expression(query.terms)
-        weights = ", ".join(str(COLUMN_WEIGHTS[c]) for c in TEXT_COLUMNS)
-        sql = (f"SELECT e.doc, bm25(experts_fts, {weights}) AS rank, "
-               f"{', '.join('f.' + c for c in TEXT_COLUMNS)} "
-               f"FROM experts_fts f JOIN experts e ON e.n = f.rowid "
-               f"WHERE experts_fts MATCH ? AND {where} ORDER BY rank, e.id LIMIT ? OFFSET ?")
-        rows = self._db.execute(sql, (match, *params, query.limit, query.offset)).fetchall()
+            sql, params = _search_sql(query, "e.doc")
+            return [SearchHit(Expert.model_validate_json(doc), 0.0, ())
+                    for (doc,) in self._db.execute(sql, params).fetchall()]
+        sql, params = _search_sql(query, ", ".join(["e.doc", *("f." + c for c in TEXT_COLUMNS)]))
         hits = []
-        for doc, rank, *cols in rows:
+        for doc, *cols, rank in self._db.execute(sql, params).fetchall():
             columns = dict(zip(TEXT_COLUMNS, cols))
             hits.append(SearchHit(Expert.model_validate_json(doc), -rank, matched_words(query.terms, columns)))
         return hits
+
+    def rank_many(self, queries: Sequence[SearchQuery]) -> list[list[tuple[str, float]]]:
+        """The queries run side by side, each on a read-only connection of its worker (sqlite3
+        releases the GIL while SQLite works). Those connections see committed data only, so
+        while a batch is open on this store the queries run here, one by one, like `search`."""
+        queries = list(queries)
+        workers = min(self.RANK_WORKERS, len(queries))
+        readers = self._open_readers(workers) if workers > 1 and not self._depth else []
+        if not readers:
+            return [_rank(self._db, q) for q in queries]
+        idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        for reader in readers:
+            idle.put(reader)
+
+        def run(query: SearchQuery) -> list[tuple[str, float]]:
+            db = idle.get()
+            try:
+                return _rank(db, query)
+            finally:
+                idle.put(db)
+
+        try:
+            with ThreadPoolExecutor(max_workers=len(readers)) as pool:
+                return list(pool.map(run, queries))  # in input order
+        finally:
+            for reader in readers:
+                reader.close()
+
+    def _open_readers(self, n: int) -> list[sqlite3.Connection]:
+        """`n` read-only connections to this store's file; none when it has no file a second
+        connection can open (an in-memory database) or they cannot read it."""
+        if str(self.path) in ("", ":memory:"):
+            return []
+        uri = f"file:{pathname2url(str(self._file))}?mode=ro"
+        readers: list[sqlite3.Connection] = []
+        try:
+            for _ in range(n):
+                readers.append(sqlite3.connect(uri, uri=True, timeout=30.0, check_same_thread=False))
+                readers[-1].execute("SELECT 1 FROM experts LIMIT 1").fetchall()
+        except sqlite3.Error:
+            for reader in readers:
+                reader.close()
+            return []
+        return readers
 
     # ---- generic records ----
     def upsert_records(self, kind: RecordKind, records: Sequence) -> UpsertCounts:
@@ -276,6 +379,7 @@ class SQLiteStore:
                 if row and row[0] == digest:
                     counts.unchanged += 1
                     continue
+                self._data_changed()
                 self._db.execute(
                     "INSERT OR REPLACE INTO records(kind, key, expert_id, doc, content_hash) VALUES (?,?,?,?,?)",
                     (kind, key, record_expert_id(record), record.model_dump_json(), digest))
@@ -312,6 +416,7 @@ class SQLiteStore:
                     f"诚信记录 {record.id} 已被他人修改（读取时为版本 {expected_version}，现为版本 {current}）；"
                     "请重新读取后再修改")
             stored = record.model_copy(update={"version": (expected_version or 0) + 1})
+            self._data_changed()
             self._db.execute("UPDATE integrity SET current = 0 WHERE id = ?", (record.id,))
             self._db.execute("INSERT INTO integrity(id, version, expert_id, doc, current) VALUES (?,?,?,?,1)",
                              (stored.id, stored.version, stored.expert_id, stored.model_dump_json()))

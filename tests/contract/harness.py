@@ -33,6 +33,10 @@ class Harness:
         """What another process needs to open the same store (see `open_from_spec`)."""
         raise NotImplementedError
 
+    def another(self) -> "Harness":
+        """A harness for a different store of the same backend (the caller cleans it up)."""
+        raise NotImplementedError
+
     def cleanup(self) -> None:
         for store in self._opened:
             try:
@@ -54,9 +58,9 @@ class Harness:
 class SQLiteHarness(Harness):
     backend = "sqlite"
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, name: str = "store.sqlite3"):
         super().__init__()
-        self.path = directory / "store.sqlite3"
+        self.path = directory / name
 
     def _connect(self):
         from expertpool.stores.sqlite import SQLiteStore
@@ -65,6 +69,9 @@ class SQLiteHarness(Harness):
 
     def spec(self) -> dict:
         return {"backend": "sqlite", "db_path": str(self.path)}
+
+    def another(self) -> "SQLiteHarness":
+        return SQLiteHarness(self.path.parent, f"other-{uuid.uuid4().hex[:8]}.sqlite3")
 
 
 class ElasticsearchHarness(Harness):
@@ -80,6 +87,9 @@ class ElasticsearchHarness(Harness):
 
     def spec(self) -> dict:
         return {"backend": "elasticsearch", "es_url": self.url, "es_index_prefix": self.prefix}
+
+    def another(self) -> "ElasticsearchHarness":
+        return ElasticsearchHarness(self.url)
 
     def shrink_pages(self, store, size: int) -> None:
         store.PAGE = size
@@ -138,3 +148,8 @@ def query(text: str = "", limit: int = 20, offset: int = 0, **filters) -> Search
 
 def ids(hits: list[SearchHit]) -> list[str]:
     return [h.expert.id for h in hits]
+
+
+def pairs(hits: list[SearchHit]) -> list[tuple[str, float]]:
+    """(id, score) of each hit: what `rank_many` returns for the query."""
+    return [(h.expert.id, h.score) for h in hits]
