@@ -37,3 +37,16 @@ def actors(store):
     from tests.access_helpers import seed
 
     return seed(store)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """Pool snapshots cached by panel draws and conflict checks go to a directory of this run,
+    never to the user's own cache (subprocess CLI tests inherit it through the environment)."""
+    previous = os.environ.get("EXPERTPOOL_CACHE_DIR")
+    os.environ["EXPERTPOOL_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("EXPERTPOOL_CACHE_DIR", None)
+    else:
+        os.environ["EXPERTPOOL_CACHE_DIR"] = previous

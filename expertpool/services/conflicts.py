@@ -312,7 +312,9 @@ def check_command(store: ExpertStore, project: str, *, expert: str | None = None
     """`coi check`: `project` is a projects JSONL file or the id of a stored project."""
     chosen = load_policy(policy_path)
     day = _day(review_date, "--review-date")
-    graph = load_conflict_graph(store)
+    from expertpool.services.snapshot import pool_snapshot
+
+    graph = pool_snapshot(store).graph   # cached per data version: repeated checks skip the build
     path = Path(project)
     if path.exists():
         projects = read_projects(path, graph)

@@ -1,0 +1,180 @@
+"""A cached snapshot of what conflict checks and panel draws read from the whole pool.
+
+Building the conflict graph means reading every expert, affiliation, relation and project and
+linking them (≈ 6 s on 32,000 experts); counting the workload cap reads 165k review-history rows.
+Neither changes between two panel draws on the same data, so the snapshot is kept on disk,
+keyed by the store's `data_version()` (which changes with any expert or record write), the
+alias table's contents and the snapshot format. The first draw after an import pays for the
+build; later draws load it.
+
+The cache is a pickle in the user's cache directory (`EXPERTPOOL_CACHE_DIR`, else the platform's
+user cache dir): only this user writes it, as with any local cache. A file that cannot be read
+(truncated, older format) is rebuilt, never trusted. Integrity records are NOT in the snapshot:
+reviewers change them often and reading them is cheap, so callers read them fresh.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import pickle
+import tempfile
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from expertpool.domain.conflicts import ConflictGraph, gc_paused
+from expertpool.domain.models import Expert
+from expertpool.stores.base import ExpertStore
+
+#: bump when the snapshot's contents or the graph's internals change shape
+SNAPSHOT_FORMAT = 1
+#: snapshots kept per store (older data versions are deleted)
+KEEP_PER_STORE = 2
+
+
+class ExpertBrief(NamedTuple):
+    """The part of an expert that eligibility, the solver and panel tables use (cheap to load)."""
+
+    id: str
+    name: str
+    status: str
+    birth_year: int | None
+    region: str
+    sub_region: str | None
+    institution: str
+    title: str
+    fields: tuple[str, ...]
+    high_level: bool
+
+    @classmethod
+    def of(cls, e: Expert) -> "ExpertBrief":
+        return cls(e.id, e.name, e.status, e.birth_year, e.region, e.sub_region, e.institution, e.title,
+                   tuple(e.fields), e.high_level)
+
+    def age_on(self, day: dt.date) -> int | None:
+        # the same rule as Expert.age_on: age in whole calendar years
+        return None if self.birth_year is None else day.year - self.birth_year
+
+
+@dataclass
+class PoolSnapshot:
+    version: str
+    experts: list[ExpertBrief]                # in id order
+    graph: ConflictGraph
+    review_days: dict[str, array]             # expert id → sorted ordinal days of past reviews
+    loaded_from_cache: bool = False
+
+    def reviews_between(self, start: dt.date, end: dt.date) -> Counter:
+        """Reviews per expert with start ≤ date < end."""
+        lo, hi = start.toordinal(), end.toordinal()
+        counts: Counter = Counter()
+        for expert_id, days in self.review_days.items():
+            n = bisect_left(days, hi) - bisect_left(days, lo)
+            if n:
+                counts[expert_id] = n
+        return counts
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get("EXPERTPOOL_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("expertpool", appauthor=False))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _table_fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "none"
+
+
+def build_snapshot(store: ExpertStore, version: str = "") -> PoolSnapshot:
+    """Read the store and build the snapshot (no cache involved)."""
+    from expertpool.services.conflicts import load_conflict_graph
+
+    with gc_paused():
+        experts = list(store.iter_experts())
+        graph = load_conflict_graph(store, experts=experts)
+        days: dict[str, list[int]] = {}
+        for event in store.iter_records("history"):
+            days.setdefault(event.expert_id, []).append(event.date.toordinal())
+    return PoolSnapshot(version, [ExpertBrief.of(e) for e in experts], graph,
+                        {k: array("i", sorted(v)) for k, v in days.items()})
+
+
+def _paths(version: str) -> tuple[Path, Path, str]:
+    from expertpool.services.conflicts import default_institutions_path
+
+    store_key = _digest(version.rsplit("#", 1)[0])[:16]
+    key = _digest(f"{SNAPSHOT_FORMAT}|{version}|{_table_fingerprint(default_institutions_path())}")[:32]
+    folder = cache_dir() / "snapshots"
+    return folder, folder / f"{store_key}-{key}.pickle", f"{store_key}-"
+
+
+def cached_snapshot(version: str) -> PoolSnapshot | None:
+    """The cached snapshot of this data version, if there is a good one. Touches no store, so it
+    can run while another thread queries the store."""
+    _, path, _ = _paths(version)
+    try:
+        with path.open("rb") as fh, gc_paused():
+            snapshot = pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is rebuilt, never trusted
+        return None
+    if not isinstance(snapshot, PoolSnapshot) or snapshot.version != version:
+        return None
+    snapshot.loaded_from_cache = True
+    return snapshot
+
+
+def fresh_snapshot(store: ExpertStore, version: str) -> PoolSnapshot:
+    """Build the snapshot from the store and file it under `version` (read before the data)."""
+    snapshot = build_snapshot(store, version)
+    folder, path, prefix = _paths(version)
+    _write(folder, path, snapshot, prefix)
+    return snapshot
+
+
+def pool_snapshot(store: ExpertStore, *, use_cache: bool = True) -> PoolSnapshot:
+    """The snapshot of `store`'s current data, from the cache when it holds this data version."""
+    # Read the version BEFORE the data: a write landing meanwhile changes the version afterwards,
+    # so a snapshot can only ever be filed under an older version than the data it holds.
+    version = store.data_version()
+    if not use_cache:
+        return build_snapshot(store, version)
+    return cached_snapshot(version) or fresh_snapshot(store, version)
+
+
+def _write(folder: Path, path: Path, snapshot: PoolSnapshot, prefix: str) -> None:
+    """Write atomically (temp file + rename) and drop this store's older snapshots. A cache that
+    cannot be written (read-only home, full disk) only costs speed, so errors are swallowed."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".partial-", suffix=".pickle")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(snapshot, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        older = sorted((p for p in folder.glob(f"{prefix}*.pickle") if p != path),
+                       key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in older[KEEP_PER_STORE - 1:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+__all__: Sequence[str] = ("ExpertBrief", "PoolSnapshot", "build_snapshot", "cache_dir", "cached_snapshot",
+                          "fresh_snapshot", "pool_snapshot")

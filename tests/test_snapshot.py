@@ -1,0 +1,125 @@
+"""The cached pool snapshot: reused while the data is unchanged, rebuilt as soon as it changes."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from hypothesis import given, settings, strategies as st
+
+from expertpool.domain.models import Relation, ReviewEvent
+from expertpool.services import snapshot as snap
+from expertpool.services.snapshot import ExpertBrief, pool_snapshot
+from tests.factories import make_expert
+
+
+def _seed(store):
+    store.upsert_experts([make_expert("SC-000001", name="张伟", institution="四川大学"),
+                          make_expert("SC-000002", name="王芳", institution="四川大学"),
+                          make_expert("CQ-000003", name="李娜", region="重庆", sub_region=None,
+                                      institution="重庆大学")])
+
+
+def _family(a: str, b: str) -> Relation:
+    return Relation.model_validate({"expert_id": a, "other": {"name": "某人", "expert_id": b}, "kind": "亲属"})
+
+
+def test_second_load_comes_from_the_cache_with_the_same_content(store):
+    _seed(store)
+    first = pool_snapshot(store)
+    second = pool_snapshot(store)
+    assert not first.loaded_from_cache and second.loaded_from_cache
+    assert second.experts == first.experts
+    assert [e.id for e in second.experts] == ["CQ-000003", "SC-000001", "SC-000002"]
+
+
+def test_an_expert_write_invalidates_the_cache(store):
+    _seed(store)
+    pool_snapshot(store)
+    store.upsert_experts([make_expert("SC-000009", name="赵强", institution="电子科技大学")])
+    fresh = pool_snapshot(store)
+    assert not fresh.loaded_from_cache
+    assert "SC-000009" in {e.id for e in fresh.experts}
+
+
+def test_a_new_relation_reaches_the_cached_graph(store):
+    _seed(store)
+    from expertpool.services.conflicts import panel_exclusions
+
+    def pairs(graph):
+        return {tuple(sorted(p)) for p in panel_exclusions(graph, [], "2026-12-01").forbidden_pairs}
+
+    assert ("CQ-000003", "SC-000001") not in pairs(pool_snapshot(store).graph)
+    store.upsert_records("relation", [_family("SC-000001", "CQ-000003")])
+    after = pool_snapshot(store)
+    assert not after.loaded_from_cache
+    assert ("CQ-000003", "SC-000001") in pairs(after.graph)
+
+
+def test_a_no_op_rewrite_keeps_the_cache(store):
+    _seed(store)
+    pool_snapshot(store)
+    store.upsert_experts([make_expert("SC-000001", name="张伟", institution="四川大学")])
+    assert pool_snapshot(store).loaded_from_cache
+
+
+def test_a_damaged_cache_file_is_rebuilt_not_trusted(store):
+    _seed(store)
+    pool_snapshot(store)
+    files = list((snap.cache_dir() / "snapshots").glob("*.pickle"))
+    assert files
+    for path in files:
+        path.write_bytes(b"not a pickle")
+    again = pool_snapshot(store)
+    assert not again.loaded_from_cache and len(again.experts) == 3
+    assert pool_snapshot(store).loaded_from_cache  # and the rebuilt file is good
+
+
+def test_two_stores_never_share_a_snapshot(tmp_path):
+    from expertpool.stores.sqlite import SQLiteStore
+
+    a, b = SQLiteStore(tmp_path / "a.sqlite3"), SQLiteStore(tmp_path / "b.sqlite3")
+    try:
+        a.upsert_experts([make_expert("SC-000001")])
+        b.upsert_experts([make_expert("SC-000002")])
+        assert [e.id for e in pool_snapshot(a).experts] == ["SC-000001"]
+        assert [e.id for e in pool_snapshot(b).experts] == ["SC-000002"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_brief_keeps_what_eligibility_reads():
+    expert = make_expert("SC-000001", birth_year=1960, honours=["长江学者"])
+    brief = ExpertBrief.of(expert)
+    day = dt.date(2026, 12, 1)
+    assert brief.age_on(day) == expert.age_on(day) == 66
+    assert brief.high_level == expert.high_level is True
+    assert (brief.status, brief.institution, brief.fields) == (expert.status, expert.institution, tuple(expert.fields))
+
+
+@settings(max_examples=60, deadline=None)
+@given(days=st.lists(st.dates(dt.date(2024, 1, 1), dt.date(2027, 12, 31)), max_size=30),
+       start=st.dates(dt.date(2024, 1, 1), dt.date(2027, 12, 31)), span=st.integers(0, 800))
+def test_review_counts_match_a_direct_count(days, start, span):
+    rng = random.Random(len(days))
+    events = [(rng.choice(["SC-000001", "SC-000002"]), d) for d in days]
+    review_days = {}
+    for expert_id, d in events:
+        review_days.setdefault(expert_id, []).append(d.toordinal())
+    from array import array
+
+    snapshot = snap.PoolSnapshot("v", [], None, {k: array("i", sorted(v)) for k, v in review_days.items()})
+    end = start + dt.timedelta(days=span)
+    expected: dict[str, int] = {}
+    for expert_id, d in events:
+        if start <= d < end:
+            expected[expert_id] = expected.get(expert_id, 0) + 1
+    assert dict(snapshot.reviews_between(start, end)) == expected
+
+
+def test_history_rows_become_review_days(store):
+    _seed(store)
+    store.upsert_records("history", [ReviewEvent(expert_id="SC-000001", activity="项目评审", date=dt.date(2026, 3, 1)),
+                                     ReviewEvent(expert_id="SC-000001", activity="奖励评审", date=dt.date(2025, 3, 1))])
+    counts = pool_snapshot(store).reviews_between(dt.date(2025, 12, 1), dt.date(2026, 12, 1))
+    assert counts == {"SC-000001": 1}
