@@ -11,6 +11,7 @@ import json
 import re
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields as dc_fields
@@ -20,10 +21,11 @@ from typing import Any
 from expertpool import segment
 from expertpool.domain import taxonomy
 from expertpool.domain.eligibility import barred_experts
-from expertpool.domain.models import Expert, Project
+from expertpool.domain.models import Project
 from expertpool.domain.text import parse_date
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.services.access import Actor, audit, check
+from expertpool.services.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot
 from expertpool.stores.base import ExpertStore, NullProgress, Progress, SearchFilters, SearchQuery
 
 #: exclusion reasons, in the order they are tested (each expert is counted under the first that applies)
@@ -152,21 +154,16 @@ def strategy_names() -> tuple[str, ...]:
 
 @dataclass
 class Eligibility:
-    candidates: list[Expert]
+    candidates: list[ExpertBrief]
     excluded: dict[str, list[str]]         # reason key → expert ids
     conflict_evidence: dict[str, list[str]]  # expert id → evidence lines
     forbidden_pairs: set[tuple[str, str]]
     institutions: dict[str, str]           # expert id → legal unit
 
 
-def reviews_in_year(store: ExpertStore, day: dt.date) -> Counter:
+def reviews_in_year(snapshot: PoolSnapshot, day: dt.date) -> Counter:
     """Reviews each expert did in the 12 months before `day` (the workload cap's window)."""
-    start = day - dt.timedelta(days=365)
-    counts: Counter = Counter()
-    for event in store.iter_records("history"):
-        if start <= event.date < day:
-            counts[event.expert_id] += 1
-    return counts
+    return snapshot.reviews_between(day - dt.timedelta(days=365), day)
 
 
 def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
@@ -190,16 +187,19 @@ def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
     return projects
 
 
-def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[Project], graph,
-                        experts: Sequence[Expert]) -> Eligibility:
+def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[Project],
+                        snapshot: PoolSnapshot) -> Eligibility:
     """Apply status, age, integrity, workload and conflict rules on the review date."""
     from expertpool.services.conflicts import load_institutions, panel_exclusions
 
     day = spec.review_date
+    graph = snapshot.graph
+    experts = snapshot.experts
+    # integrity is read fresh: reviewers change it between draws, and it is small
     barred = barred_experts(store.iter_integrity(), day)
-    workload = reviews_in_year(store, day) if spec.max_reviews_per_year is not None else Counter()
+    workload = reviews_in_year(snapshot, day) if spec.max_reviews_per_year is not None else Counter()
     excluded: dict[str, list[str]] = {k: [] for k in REASONS}
-    remaining: list[Expert] = []
+    remaining: list[ExpertBrief] = []
     for e in experts:
         age = e.age_on(day)
         limit = spec.max_age_high_level if e.high_level else spec.max_age
@@ -233,25 +233,76 @@ def project_query_text(project: Project) -> str:
     return " ".join([project.title, " ".join(project.keywords), project.abstract])
 
 
-def relevance_scores(store: ExpertStore, projects: Sequence[Project], candidate_ids: set[str],
-                     depth: int = 300) -> dict[str, float]:
+def _relevance_queries(texts: Sequence[str]) -> list[SearchQuery | None]:
+    queries: list[SearchQuery | None] = []
+    for text in texts:
+        terms = segment.query_terms(text)
+        queries.append(SearchQuery(tuple(terms), SearchFilters(statuses=("在库",)), limit=RELEVANCE_DEPTH)
+                       if terms else None)
+    return queries
+
+
+def _rank_projects(store: ExpertStore, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
+    """The store's ranking (ids and scores) for each project text, all in one call."""
+    queries = _relevance_queries(texts)
+    asked = [q for q in queries if q is not None]
+    answers = iter(store.rank_many(asked) if asked else [])
+    return [next(answers) if q is not None else [] for q in queries]
+
+
+def _relevance_from(rankings: Sequence[Sequence[tuple[str, float]]], candidate_ids: set[str]) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for ranked in rankings:
+        top = max((score for _, score in ranked), default=0.0)
+        if top <= 0:
+            continue
+        for expert_id, score in ranked:
+            if expert_id in candidate_ids:
+                scores[expert_id] = max(scores.get(expert_id, 0.0), score / top)
+    return scores
+
+
+#: experts beyond this rank for every project score 0
+RELEVANCE_DEPTH = 300
+
+
+def relevance_scores(store: ExpertStore, projects: Sequence[Project], candidate_ids: set[str]) -> dict[str, float]:
     """Each candidate's relevance in 0..1: for every project, the search store ranks experts by the
     project's title, keywords and abstract; an expert's score is relative to that project's best,
     and their relevance is the best over the projects (an expert qualifies by fitting at least one
-    project under review). Experts beyond the top `depth` of every project score 0."""
-    scores: dict[str, float] = {}
-    for project in projects:
-        terms = segment.query_terms(project_query_text(project))
-        if not terms:
-            continue
-        hits = store.search(SearchQuery(tuple(terms), SearchFilters(statuses=("在库",)), limit=depth))
-        top = max((h.score for h in hits), default=0.0)
-        if top <= 0:
-            continue
-        for hit in hits:
-            if hit.expert.id in candidate_ids:
-                scores[hit.expert.id] = max(scores.get(hit.expert.id, 0.0), hit.score / top)
-    return scores
+    project under review). Experts beyond the top RELEVANCE_DEPTH of every project score 0."""
+    return _relevance_from(_rank_projects(store, [project_query_text(p) for p in projects]), candidate_ids)
+
+
+def _project_texts(store: ExpertStore, spec: PanelSpec) -> list[str]:
+    """The projects' query texts, read without the conflict graph so ranking can start early.
+    Rows are not validated here: `_load_projects` does that (and reports errors) afterwards;
+    an unreadable reference just contributes no text."""
+    from expertpool.services import readers, rows
+
+    refs = spec.projects
+    if isinstance(refs, str):
+        refs = (refs,)
+    stored: dict[str, Project] | None = None
+    texts: list[str] = []
+    for ref in refs:
+        path = Path(ref)
+        if path.suffix in (".jsonl", ".json", ".ndjson") or path.exists():
+            try:
+                table = readers.read_table(path, "projects")
+            except ExpertPoolError:
+                continue
+            for _, row in table.rows:
+                try:
+                    texts.append(project_query_text(rows.project_from_row(row, lambda _column, value: value)))
+                except rows.RowError:
+                    continue
+        else:
+            if stored is None:
+                stored = {p.id: p for p in store.iter_records("project")}
+            if ref in stored:
+                texts.append(project_query_text(stored[ref]))
+    return texts
 
 
 @dataclass
@@ -261,7 +312,7 @@ class PanelOutcome:
     has_panel: bool
 
 
-def _member_view(e: Expert, unit: str, relevance: float, probability: float | None) -> dict:
+def _member_view(e: ExpertBrief, unit: str, relevance: float, probability: float | None) -> dict:
     view = {"id": e.id, "name": e.name, "region": e.region, "sub_region": e.sub_region,
             "institution": e.institution, "legal_unit": unit, "title": e.title, "fields": list(e.fields),
             "high_level": e.high_level, "relevance": round(relevance, 4)}
@@ -279,20 +330,32 @@ def _panel_id(spec: PanelSpec, members: Sequence[str]) -> str:
 def _prepare(store: ExpertStore, spec: PanelSpec):
     """Everything a draw needs: eligible candidates with relevance, the solver's rules, timings."""
     from expertpool.domain.panel import Candidate, PanelRules
-    from expertpool.services.conflicts import load_conflict_graph
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    experts = list(store.iter_experts())
-    graph = load_conflict_graph(store, experts=experts)
-    projects = _load_projects(store, spec, graph)
+    # Read the data version first (see ExpertStore.data_version), then start ranking the project
+    # texts on the store's own threads while this one loads the cached snapshot, which touches no
+    # store: the two halves of the wait overlap.
+    version = store.data_version()
+    texts = _project_texts(store, spec)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ranking = pool.submit(_rank_projects, store, texts)
+        snapshot = cached_snapshot(version)
+        rankings = ranking.result()
+    if snapshot is None:
+        snapshot = fresh_snapshot(store, version)
+    experts = snapshot.experts
+    projects = _load_projects(store, spec, snapshot.graph)
     timings["load"] = time.perf_counter() - t0
     t = time.perf_counter()
-    elig = eligible_candidates(store, spec, projects, graph, experts)
+    elig = eligible_candidates(store, spec, projects, snapshot)
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()
     ids = {e.id for e in elig.candidates}
-    relevance = relevance_scores(store, projects, ids) if projects else {}
+    if [project_query_text(p) for p in projects] != texts:
+        # the early read saw other text than the validated projects (cannot happen on valid input)
+        rankings = _rank_projects(store, [project_query_text(p) for p in projects])
+    relevance = _relevance_from(rankings, ids) if projects else {}
     timings["relevance"] = time.perf_counter() - t
     candidates = [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
                             institution=elig.institutions[e.id], relevance=relevance.get(e.id, 0.0),
