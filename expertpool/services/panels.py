@@ -166,16 +166,22 @@ def reviews_in_year(snapshot: PoolSnapshot, day: dt.date) -> Counter:
     return snapshot.reviews_between(day - dt.timedelta(days=365), day)
 
 
+def _project_refs(spec: PanelSpec) -> list[tuple[str, Path | None]]:
+    """The spec's project references: (ref, path) for a projects file, (ref, None) for a stored id."""
+    refs = (spec.projects,) if isinstance(spec.projects, str) else spec.projects
+    out: list[tuple[str, Path | None]] = []
+    for ref in refs:
+        path = Path(ref)
+        out.append((ref, path if path.suffix in (".jsonl", ".json", ".ndjson") or path.exists() else None))
+    return out
+
+
 def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
     from expertpool.services.conflicts import read_projects
 
-    refs = spec.projects
-    if isinstance(refs, str):
-        refs = (refs,)
     projects: list[Project] = []
-    for ref in refs:
-        path = Path(ref)
-        if path.suffix in (".jsonl", ".json", ".ndjson") or path.exists():
+    for ref, path in _project_refs(spec):
+        if path is not None:
             if not path.exists():
                 raise InputError(f"{ref}: 申报项目文件不存在（projects）")
             projects.extend(read_projects(path, graph))
@@ -233,24 +239,24 @@ def project_query_text(project: Project) -> str:
     return " ".join([project.title, " ".join(project.keywords), project.abstract])
 
 
-def _relevance_queries(texts: Sequence[str]) -> list[SearchQuery | None]:
-    queries: list[SearchQuery | None] = []
-    for text in texts:
-        terms = segment.query_terms(text)
-        queries.append(SearchQuery(tuple(terms), SearchFilters(statuses=("在库",)), limit=RELEVANCE_DEPTH)
-                       if terms else None)
-    return queries
+#: experts beyond this rank for every project score 0
+RELEVANCE_DEPTH = 300
 
 
 def _rank_projects(store: ExpertStore, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
     """The store's ranking (ids and scores) for each project text, all in one call."""
-    queries = _relevance_queries(texts)
+    queries = [SearchQuery(tuple(terms), SearchFilters(statuses=("在库",)), limit=RELEVANCE_DEPTH) if terms else None
+               for terms in (segment.query_terms(text) for text in texts)]
     asked = [q for q in queries if q is not None]
     answers = iter(store.rank_many(asked) if asked else [])
     return [next(answers) if q is not None else [] for q in queries]
 
 
 def _relevance_from(rankings: Sequence[Sequence[tuple[str, float]]], candidate_ids: set[str]) -> dict[str, float]:
+    """Each candidate's relevance in 0..1: for every project, the search store ranks experts by the
+    project's title, keywords and abstract; an expert's score is relative to that project's best,
+    and their relevance is the best over the projects (an expert qualifies by fitting at least one
+    project under review). Experts beyond the top RELEVANCE_DEPTH of every project score 0."""
     scores: dict[str, float] = {}
     for ranked in rankings:
         top = max((score for _, score in ranked), default=0.0)
@@ -262,32 +268,16 @@ def _relevance_from(rankings: Sequence[Sequence[tuple[str, float]]], candidate_i
     return scores
 
 
-#: experts beyond this rank for every project score 0
-RELEVANCE_DEPTH = 300
-
-
-def relevance_scores(store: ExpertStore, projects: Sequence[Project], candidate_ids: set[str]) -> dict[str, float]:
-    """Each candidate's relevance in 0..1: for every project, the search store ranks experts by the
-    project's title, keywords and abstract; an expert's score is relative to that project's best,
-    and their relevance is the best over the projects (an expert qualifies by fitting at least one
-    project under review). Experts beyond the top RELEVANCE_DEPTH of every project score 0."""
-    return _relevance_from(_rank_projects(store, [project_query_text(p) for p in projects]), candidate_ids)
-
-
 def _project_texts(store: ExpertStore, spec: PanelSpec) -> list[str]:
     """The projects' query texts, read without the conflict graph so ranking can start early.
     Rows are not validated here: `_load_projects` does that (and reports errors) afterwards;
     an unreadable reference just contributes no text."""
     from expertpool.services import readers, rows
 
-    refs = spec.projects
-    if isinstance(refs, str):
-        refs = (refs,)
     stored: dict[str, Project] | None = None
     texts: list[str] = []
-    for ref in refs:
-        path = Path(ref)
-        if path.suffix in (".jsonl", ".json", ".ndjson") or path.exists():
+    for ref, path in _project_refs(spec):
+        if path is not None:
             try:
                 table = readers.read_table(path, "projects")
             except ExpertPoolError:
@@ -352,9 +342,10 @@ def _prepare(store: ExpertStore, spec: PanelSpec):
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()
     ids = {e.id for e in elig.candidates}
-    if [project_query_text(p) for p in projects] != texts:
+    validated = [project_query_text(p) for p in projects]
+    if validated != texts:
         # the early read saw other text than the validated projects (cannot happen on valid input)
-        rankings = _rank_projects(store, [project_query_text(p) for p in projects])
+        rankings = _rank_projects(store, validated)
     relevance = _relevance_from(rankings, ids) if projects else {}
     timings["relevance"] = time.perf_counter() - t
     candidates = [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
