@@ -16,12 +16,13 @@ FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 @FAST
 @given(seed=st.integers(0, 10 ** 6), n=st.integers(4, 12), size=st.integers(3, 5), npairs=st.integers(0, 3),
-       threshold=st.sampled_from([0.0, 0.0, 3.0]), capped=st.booleans())
-def test_maximin_matches_brute_force_lp(seed, n, size, npairs, threshold, capped):
+       threshold=st.sampled_from([0.0, 0.0, 3.0]), cap=st.sampled_from([None, None, 0.9, 0.7, 0.55, 0.45]))
+def test_maximin_matches_brute_force_lp(seed, n, size, npairs, threshold, cap):
+    # tight caps bind for some people (their rows are added lazily) or make the spec infeasible
     rng = random.Random(seed)
     pool = make_pool(rng, n)
     rules = make_rules(rng, size, mode="lottery", relevance_threshold=threshold, backups=2,
-                       max_probability=0.9 if capped else None)
+                       max_probability=cap)
     pairs = make_pairs(rng, pool, npairs)
     expected = brute_maximin(pool, rules, pairs)
     result = STRATEGIES["lottery"](pool, rules, pairs, seed=seed, time_limit_s=20)
@@ -37,8 +38,8 @@ def test_maximin_matches_brute_force_lp(seed, n, size, npairs, threshold, capped
     assert set(result.unreachable) == qualified - reach
     assert all(result.probabilities[i] == 0 for i in result.unreachable)
     assert sum(result.probabilities.values()) == pytest.approx(size, abs=1e-6)
-    if capped:
-        assert max(result.probabilities.values()) <= 0.9 + 1e-6
+    if cap is not None:
+        assert max(result.probabilities.values()) <= cap + 1e-6
     assert set(result.members) <= qualified
     assert_panel_ok(result, [c for c in pool if c.id in qualified], rules, pairs)
 

@@ -134,7 +134,13 @@ class _PanelState:
 
 
 class _Master:
-    """The restricted master LP, grown one column at a time."""
+    """The restricted master LP, grown one column at a time.
+
+    The max_probability rows start out absent and are added for the types that break the cap
+    (`add_cap_rows`): the cap rarely binds for more than a few types, and rows that never bind
+    only slow every solve down. A master without some cap rows is a relaxation, so the pricing
+    bound stays valid.
+    """
 
     def __init__(self, sizes: Sequence[int], reachable: Sequence[int], cap: float | None):
         from ortools.linear_solver import pywraplp
@@ -146,21 +152,46 @@ class _Master:
         s.Objective().SetMaximization()
         self.one = s.Constraint(1.0, 1.0)
         self.sizes = sizes
+        self.cap = cap
         self.cover = {}
         self.caprow = {}
         for t in reachable:
             row = s.Constraint(0.0, s.infinity())
             row.SetCoefficient(self.z, -float(sizes[t]))
             self.cover[t] = row
-            if cap is not None:
-                crow = s.Constraint(-s.infinity(), cap * sizes[t])
-                slack = s.NumVar(0.0, s.infinity(), "")
-                crow.SetCoefficient(slack, -1.0)
-                s.Objective().SetCoefficient(slack, -_PENALTY)
-                self.caprow[t] = (crow, slack)
         self.lams: list = []
         self.columns: list[dict[int, int]] = []
         self.seen: set[tuple] = set()
+
+    def add_cap_rows(self, types: Iterable[int]) -> int:
+        """Add the max_probability rows of `types` (Σ λ a_t ≤ π·|t| + slack, slack penalised)."""
+        s = self.solver
+        added = 0
+        for t in types:
+            if self.cap is None or t in self.caprow or t not in self.cover:
+                continue
+            crow = s.Constraint(-s.infinity(), self.cap * self.sizes[t])
+            slack = s.NumVar(0.0, s.infinity(), "")
+            crow.SetCoefficient(slack, -1.0)
+            s.Objective().SetCoefficient(slack, -_PENALTY)
+            for lam, comp in zip(self.lams, self.columns):
+                if t in comp:
+                    crow.SetCoefficient(lam, float(comp[t]))
+            self.caprow[t] = (crow, slack)
+            added += 1
+        return added
+
+    def over_cap(self, lam: np.ndarray, tol: float = 1e-9) -> list[int]:
+        """Types whose expected share under `lam` exceeds the cap and that have no cap row yet."""
+        if self.cap is None:
+            return []
+        expected: dict[int, float] = {}
+        for weight, comp in zip(lam, self.columns):
+            if weight > 0:
+                for t, k in comp.items():
+                    expected[t] = expected.get(t, 0.0) + weight * k
+        return sorted(t for t, x in expected.items()
+                      if t not in self.caprow and x > self.cap * self.sizes[t] * (1 + tol) + 1e-12)
 
     def add(self, comp: dict[int, int]) -> bool:
         key = tuple(sorted(comp.items()))
@@ -234,6 +265,59 @@ def _improving_columns(units: Units, bounds: Bounds, partners: dict[int, set[int
             found.append(dict(state.comp))
             if len(found) >= limit:
                 break
+    return found
+
+
+def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], w: np.ndarray, mu: float,
+                    master: "_Master", lam: np.ndarray, rng: random.Random, rounds: int = 3) -> list[dict[int, int]]:
+    """Cheap pricing aimed at the binding types: swap as many of them as fit into copies of the
+    columns in use, each replacing a member whose type the duals value less.
+
+    Column generation on the maximin master is slow when each new column serves one set of
+    binding types (each round moves z a little). Packing every binding type into some copy of
+    the current support gives, per round, columns that together reach all of them, and the
+    master mixes them. Only improving columns are kept, so when none is found the exact pricing
+    still decides. Every swap is checked, so every column is a feasible panel.
+    """
+    hot = [t for t in range(len(units)) if w[t] > 0]
+    if not hot:
+        return []
+    rng.shuffle(hot)
+    hot.sort(key=lambda t: -w[t])
+    support = [int(k) for k in np.argsort(-lam, kind="stable") if lam[k] > 0]
+    if not support:
+        return []
+    threshold = mu * (1 + 1e-9) + 1e-15
+    found: list[dict[int, int]] = []
+    left = hot
+    for _ in range(rounds):
+        todo, left, tried = left, [], 0
+        while todo and tried < 4 * len(support):
+            state = _PanelState(units, bounds, master.columns[support[tried % len(support)]], partners)
+            tried += 1
+            placed_here: set[int] = set()
+            rest = []
+            for t in todo:
+                placed = False
+                if state.comp.get(t, 0) < units.ub[t]:
+                    for out in sorted((o for o in state.comp if o not in placed_here), key=w.__getitem__):
+                        if w[out] >= w[t]:
+                            break
+                        if state.can_swap(out, t):
+                            state.swap(out, t)
+                            placed_here.add(t)
+                            placed = True
+                            break
+                if not placed:
+                    rest.append(t)
+            if placed_here and sum(w[t] * k for t, k in state.comp.items()) > threshold:
+                found.append(dict(state.comp))
+            if len(rest) == len(todo):
+                left.extend(rest)
+                break
+            todo = rest
+        if not left:
+            break
     return found
 
 
@@ -433,6 +517,8 @@ def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
             break
         result = attempt
         z, y, v, mu, lam, slack = result
+        if master.add_cap_rows(master.over_cap(lam)):
+            continue
         capped_ok = slack <= 1e-9
         if (capped_ok and z >= upper * (1 - _REL_TOL)) or time.monotonic() > deadline:
             break
@@ -441,8 +527,11 @@ def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
             break
         w = y - v
         added = 0
-        for comp in _improving_columns(units, bounds, partners, w, mu, master, lam):
+        for comp in _packed_columns(units, bounds, partners, w, mu, master, lam, jitter):
             added += master.add(comp)
+        if not added:
+            for comp in _improving_columns(units, bounds, partners, w, mu, master, lam):
+                added += master.add(comp)
         if added:
             continue
         # exact pricing; a tiny non-negative tie-break makes LP vertices less degenerate, and
@@ -465,6 +554,8 @@ def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
     if not status_ok or result is None:
         return infeasible(None, SolveStatus.TIMEOUT, **stats)
     z, y, v, mu, lam, slack = result
+    if master.over_cap(lam, tol=1e-6):     # out of time before the cap rows it needed were added
+        return infeasible(None, SolveStatus.TIMEOUT, **stats)
     if cap is not None and slack > 1e-7:
         need = bounds.size / n_reach if n_reach else 1.0
         message = (f"每人入选概率上限 {cap:.4f} 无法满足：{n_reach} 名可入选专家平均入选概率已为 {need:.4f}，"
