@@ -11,21 +11,33 @@ forbidden pair — form a TYPE. Candidates in forbidden pairs are singleton type
 gives everyone in a type the same probability, so we optimise over type counts and draw the
 individuals within a type uniformly: probability = expected count / type size.
 
-Column generation. The master LP (GLOP) has one column per panel composition a (type counts):
-    max z  s.t.  Σ_k λ_k = 1,  Σ_k λ_k a_kt ≥ z·|t|  (every reachable type t),
-                 [Σ_k λ_k a_kt ≤ π·|t| + s_t, objective − M·Σ s]   (with max_probability π).
-Pricing maximises Σ_t (y_t − v_t)·a_t over feasible compositions with the exact
-LP-bound/reduced-cost/CP-SAT routine of `solve.maximise`. With Σ y_t|t| = 1 the pricing bound
-P gives z* ≤ P + π·Σ v_t|t|, so every round has a proven upper bound; we stop when the master
-reaches it (relative 1e-6), or reaches the trivial bound min(size/N, π).
+Phase one: the counting bound. Simple counting gives an upper bound U on the minimum
+probability (an institution of m qualified people with a cap of c seats: someone there has at
+most c/m; likewise regions, juniors, the panel size; `_simple_bound`). Phase one looks for a
+distribution giving every type at least U (`_TargetMaster`: minimise the total shortfall). Its
+duals are 1 on the types still short, so each round packs every short type into copies of the
+panels in use (`_packed_columns`) and the LP mixes them. Reaching U proves the distribution
+optimal and every type reachable at once; with an institution cap the largest institution
+usually sets the optimum, and this ends in a few rounds. Phase one gets at most half the time.
 
-Reachability. A type is reachable if some feasible panel contains it. Cheap swap-insertions into
-known panels prove most types reachable; for the rest we maximise the number of their members on
-a panel: when the exact optimum is 0 none of them is on any feasible panel, and they get
-probability 0 (reported as `unreachable`).
+Phase two: maximin column generation, when U is not attainable (or phase one ran out of time).
+The master LP (GLOP) has one column per panel composition a (type counts):
+    max z  s.t.  Σ_k λ_k = 1,  Σ_k λ_k a_kt ≥ z·|t|  (every reachable type t),
+                 [Σ_k λ_k a_kt ≤ π·|t| + s_t, objective − M·Σ s]   (with max_probability π;
+                 these rows are added only for the types that break the cap).
+Cheap pricing (packing, swaps) runs first; when it finds nothing the exact pricing maximises
+Σ_t (y_t − v_t)·a_t over feasible compositions with the LP-bound/reduced-cost/CP-SAT routine of
+`solve.maximise`. With Σ y_t|t| = 1 the pricing bound P gives z* ≤ P + π·Σ v_t|t|, so every
+exact round has a proven upper bound; we stop when the master reaches it (relative 1e-6).
+
+Reachability (phase two only). A type is reachable if some feasible panel contains it. Cheap
+swap-insertions into known panels prove most types reachable; for the rest we maximise the
+number of their members on a panel: when the exact optimum is 0 none of them is on any feasible
+panel, and they get probability 0 (reported as `unreachable`).
 """
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections import Counter
@@ -181,17 +193,11 @@ class _Master:
             added += 1
         return added
 
-    def over_cap(self, lam: np.ndarray, tol: float = 1e-9) -> list[int]:
+    def over_cap(self, lam: np.ndarray) -> list[int]:
         """Types whose expected share under `lam` exceeds the cap and that have no cap row yet."""
         if self.cap is None:
             return []
-        expected: dict[int, float] = {}
-        for weight, comp in zip(lam, self.columns):
-            if weight > 0:
-                for t, k in comp.items():
-                    expected[t] = expected.get(t, 0.0) + weight * k
-        return sorted(t for t, x in expected.items()
-                      if t not in self.caprow and x > self.cap * self.sizes[t] * (1 + tol) + 1e-12)
+        return [t for t in _over_cap(self.columns, lam, self.sizes, self.cap) if t not in self.caprow]
 
     def add(self, comp: dict[int, int]) -> bool:
         key = tuple(sorted(comp.items()))
@@ -227,8 +233,67 @@ class _Master:
         return self.z.solution_value(), y, v, self.one.dual_value(), lam, slack
 
 
+class _TargetMaster:
+    """Phase one of column generation: reach a known upper bound U on the minimum probability.
+
+        min Σ_t σ_t  s.t.  Σ_k λ_k = 1,  Σ_k λ_k a_kt + σ_t ≥ U·|t|  (every reachable type).
+
+    Its duals lie in [0, 1] (1 for a type still short of U), so pricing aims at every short type
+    at once instead of chasing the maximin master's degenerate duals. When Σ σ reaches 0 every
+    type has probability ≥ U, which proves the distribution maximin-optimal. U comes from
+    `_simple_bound`; when it is not attainable phase one stalls and the maximin master takes
+    over with the columns found.
+    """
+
+    def __init__(self, sizes: Sequence[int], reachable: Sequence[int], target: float):
+        from ortools.linear_solver import pywraplp
+
+        self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        s = self.solver
+        self.one = s.Constraint(1.0, 1.0)
+        self.cover = {}
+        for t in reachable:
+            row = s.Constraint(target * sizes[t], s.infinity())
+            short = s.NumVar(0.0, s.infinity(), "")
+            row.SetCoefficient(short, 1.0)
+            s.Objective().SetCoefficient(short, 1.0)
+            self.cover[t] = row
+        s.Objective().SetMinimization()
+        self.caprow: dict = {}
+        self.lams: list = []
+        self.columns: list[dict[int, int]] = []
+        self.seen: set[tuple] = set()
+
+    add = _Master.add
+
+    def solve(self, n_types: int, time_limit: float) -> tuple[float, np.ndarray, float, np.ndarray] | None:
+        """(total shortfall, duals y ≥ 0, the value −μ an improving column must exceed, λ)."""
+        from ortools.linear_solver import pywraplp
+
+        self.solver.SetTimeLimit(int(max(1.0, time_limit) * 1000))
+        if self.solver.Solve() != pywraplp.Solver.OPTIMAL:
+            return None
+        y = np.zeros(n_types)
+        for t, row in self.cover.items():
+            y[t] = max(0.0, row.dual_value())
+        lam = np.array([max(0.0, x.solution_value()) for x in self.lams])
+        return self.solver.Objective().Value(), y, -self.one.dual_value(), lam
+
+
+def _over_cap(columns: Sequence[dict[int, int]], lam: np.ndarray, sizes: Sequence[int], cap: float,
+              tol: float = 1e-9) -> list[int]:
+    """Types whose expected share under the weights `lam` exceeds `cap`."""
+    expected: dict[int, float] = {}
+    for weight, comp in zip(lam, columns):
+        if weight > 0:
+            for t, k in comp.items():
+                expected[t] = expected.get(t, 0.0) + weight * k
+    return sorted(t for t, x in expected.items() if x > cap * sizes[t] * (1 + tol) + 1e-12)
+
+
 def _improving_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], w: np.ndarray, mu: float,
-                       master: "_Master", lam: np.ndarray, bases: int = 12, limit: int = 48) -> list[dict[int, int]]:
+                       columns: Sequence[dict[int, int]], lam: np.ndarray, bases: int = 12,
+                       limit: int = 48) -> list[dict[int, int]]:
     """Cheap pricing: local search by swaps from the heaviest columns, keeping improving results.
 
     Only a heuristic — it can miss improving columns, never invents infeasible ones (every swap
@@ -237,12 +302,12 @@ def _improving_columns(units: Units, bounds: Bounds, partners: dict[int, set[int
     hot = [int(t) for t in np.argsort(-w, kind="stable")[:96] if w[t] > 0]
     if not hot:
         return []
-    values = [sum(w[t] * k for t, k in comp.items()) for comp in master.columns]
-    order = sorted(range(len(master.columns)), key=lambda k: (0 if lam[k] > 0 else 1, -values[k]))[:bases]
+    values = [sum(w[t] * k for t, k in comp.items()) for comp in columns]
+    order = sorted(range(len(lam)), key=lambda k: (0 if lam[k] > 0 else 1, -values[k]))[:bases]
     found: list[dict[int, int]] = []
     threshold = mu * (1 + 1e-9) + 1e-15
     for k in order:
-        state = _PanelState(units, bounds, master.columns[k], partners)
+        state = _PanelState(units, bounds, columns[k], partners)
         value = values[k]
         improved = True
         while improved:
@@ -269,7 +334,8 @@ def _improving_columns(units: Units, bounds: Bounds, partners: dict[int, set[int
 
 
 def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], w: np.ndarray, mu: float,
-                    master: "_Master", lam: np.ndarray, rng: random.Random, rounds: int = 3) -> list[dict[int, int]]:
+                    columns: Sequence[dict[int, int]], lam: np.ndarray, rng: random.Random,
+                    rounds: int = 3) -> list[dict[int, int]]:
     """Cheap pricing aimed at the binding types: swap as many of them as fit into copies of the
     columns in use, each replacing a member whose type the duals value less.
 
@@ -293,7 +359,7 @@ def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]],
     for _ in range(rounds):
         todo, left, tried = left, [], 0
         while todo and tried < 4 * len(support):
-            state = _PanelState(units, bounds, master.columns[support[tried % len(support)]], partners)
+            state = _PanelState(units, bounds, columns[support[tried % len(support)]], partners)
             tried += 1
             placed_here: set[int] = set()
             rest = []
@@ -319,6 +385,115 @@ def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]],
         if not left:
             break
     return found
+
+
+def _target_phase(units: Units, bounds: Bounds, partners: dict[int, set[int]], sizes: Sequence[int],
+                  types: Sequence[int], target: float, cap: float | None, columns: list[dict[int, int]],
+                  deadline: float, rng: random.Random) -> tuple[list[dict[int, int]], np.ndarray | None, int]:
+    """Phase one (see `_TargetMaster`): try to give every type in `types` a share ≥ `target`.
+
+    Returns every column found, the weights that reach the target (None when it was not reached
+    within the cap, or stalled: then the maximin master decides), and the rounds run.
+    """
+    n_types = len(units)
+    size_arr = np.array(sizes, dtype=float)
+    idx = np.array(types, dtype=np.int64)
+    phase = _TargetMaster(sizes, types, target)
+    for comp in columns:
+        phase.add(comp)
+    best_short, stalled, rounds = math.inf, 0, 0
+    while time.monotonic() < deadline:
+        rounds += 1
+        got = phase.solve(n_types, deadline - time.monotonic())
+        if got is None:
+            break
+        short, y, mu, lam = got
+        expected = np.zeros(n_types)
+        for weight, comp in zip(lam, phase.columns):
+            if weight > 0:
+                for t, k in comp.items():
+                    expected[t] += weight * k
+        if float(np.min(expected[idx] / size_arr[idx])) >= target * (1 - _REL_TOL / 10):
+            if cap is None or not _over_cap(phase.columns, lam, sizes, cap):
+                return phase.columns, lam, rounds
+            break
+        stalled = 0 if short < best_short * (1 - 1e-6) else stalled + 1
+        best_short = min(best_short, short)
+        if stalled >= 5:         # the target is probably not attainable
+            break
+        added = 0
+        for comp in _packed_columns(units, bounds, partners, y, mu, phase.columns, lam, rng):
+            added += phase.add(comp)
+        if not added:
+            for comp in _improving_columns(units, bounds, partners, y, mu, phase.columns, lam):
+                added += phase.add(comp)
+        if not added:
+            break
+    return phase.columns, None, rounds
+
+
+def _reachability(units: Units, bounds: Bounds, partners: dict[int, set[int]], columns: list[dict[int, int]],
+                  lp: LPRelaxation, deadline: float, rng: random.Random) -> tuple[list[int], list[int], bool]:
+    """Which types are on some feasible panel: (reachable, unreachable, proven).
+
+    Cheap swap-insertions into known panels prove most types reachable (each success adds a
+    column to `columns`); for the rest we maximise the number of their members on a panel: when
+    the exact optimum is 0 none of them is on any feasible panel. `proven` is False when time ran
+    out first (the rest are then treated as unreachable).
+    """
+    n_types = len(units)
+    covered = {t for comp in columns for t in comp}
+
+    def insert_all(targets: list[int], base: dict[int, int]) -> list[int]:
+        """Swap as many targets as possible into copies of `base`; return those left over."""
+        left: list[int] = []
+        state, protected = _PanelState(units, bounds, base, partners), set()
+        for t in targets:
+            if t in covered:
+                continue
+            placed = False
+            for attempt in range(2):
+                for out in list(state.comp):
+                    if out not in protected and state.can_swap(out, t):
+                        state.swap(out, t)
+                        protected.add(t)
+                        covered.add(t)
+                        placed = True
+                        break
+                if placed or not protected:
+                    break
+                columns.append(dict(state.comp))
+                state, protected = _PanelState(units, bounds, base, partners), set()
+            if not placed:
+                left.append(t)
+        if protected:
+            columns.append(dict(state.comp))
+        return left
+
+    order = [t for t in range(n_types) if t not in covered]
+    rng.shuffle(order)
+    left = insert_all(order, columns[0])
+    unreachable: list[int] = []
+    proven = True
+    while left and time.monotonic() < deadline:
+        weights = [0.0] * n_types
+        for t in left:
+            weights[t] = 1.0 + 0.5 * rng.random()
+        sol = maximise(units, bounds, weights, deadline=deadline, lp=lp)
+        gained = [t for t in left if sol.x.get(t)]
+        if sol.status in ("optimal", "feasible") and gained:
+            columns.append(_comp_from(sol.x))
+            covered.update(sol.x)
+            left = insert_all([t for t in left if t not in covered], columns[-1])
+            continue
+        if sol.status != "optimal":
+            proven = False
+        unreachable = left
+        break
+    if left and not unreachable:           # ran out of time while proving reachability
+        unreachable, proven = left, False
+    gone = set(unreachable)
+    return [t for t in range(n_types) if t not in gone], unreachable, proven
 
 
 def _simple_bound(units: Units, bounds: Bounds, sizes: Sequence[int], reachable: Sequence[int],
@@ -437,124 +612,96 @@ def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
         partners.setdefault(a, set()).add(b)
         partners.setdefault(b, set()).add(a)
     columns: list[dict[int, int]] = [_comp_from(first.x)]
-    covered = set(columns[0])
-    proven = True
-
-    def insert_all(targets: list[int], base: dict[int, int]) -> list[int]:
-        """Swap as many targets as possible into copies of `base`; return those left over."""
-        left: list[int] = []
-        state, protected = _PanelState(units, bounds, base, partners), set()
-        for t in targets:
-            if t in covered:
-                continue
-            placed = False
-            for attempt in range(2):
-                for out in list(state.comp):
-                    if out not in protected and state.can_swap(out, t):
-                        state.swap(out, t)
-                        protected.add(t)
-                        covered.add(t)
-                        placed = True
-                        break
-                if placed or not protected:
-                    break
-                columns.append(dict(state.comp))
-                state, protected = _PanelState(units, bounds, base, partners), set()
-            if not placed:
-                left.append(t)
-        if protected:
-            columns.append(dict(state.comp))
-        return left
-
-    order = [t for t in range(n_types) if t not in covered]
-    jitter.shuffle(order)
-    left = insert_all(order, columns[0])
-    unreachable: list[int] = []
-    while left and time.monotonic() < deadline:
-        weights = [0.0] * n_types
-        for t in left:
-            weights[t] = 1.0 + 0.5 * jitter.random()
-        sol = maximise(units, bounds, weights, deadline=deadline, lp=lp)
-        gained = [t for t in left if sol.x.get(t)]
-        if sol.status in ("optimal", "feasible") and gained:
-            columns.append(_comp_from(sol.x))
-            covered.update(sol.x)
-            left = insert_all([t for t in left if t not in covered], columns[-1])
-            continue
-        if sol.status != "optimal":
-            proven = False
-        unreachable = left
-        break
-    if left and not unreachable:           # ran out of time while proving reachability
-        unreachable, proven = left, False
-    reachable = [t for t in range(n_types) if t not in set(unreachable)]
-    timings["reach"] = time.monotonic() - started - timings["types"]
-
-    # --- column generation ------------------------------------------------------------------------
     cap = rules.max_probability
-    master = _Master(sizes, reachable, cap)
-    for comp in columns:
-        master.add(comp)
+    everyone = list(range(n_types))
+    timings["reach"] = 0.0
+
+    # --- phase one: aim every type at the counting bound ---------------------------------------------
+    # Reaching it proves the distribution optimal and every type reachable, with no exact pricing.
+    upper = _simple_bound(units, bounds, sizes, everyone, cap)
+    done: tuple[list[dict[int, int]], np.ndarray] | None = None
+    iterations = exact_rounds = 0
+    if upper > 0:
+        # at most half the time: when it does not finish, the maximin master still gets the rest
+        columns, lam, iterations = _target_phase(units, bounds, partners, sizes, everyone, upper, cap, columns,
+                                                 started + (deadline - started) / 2, jitter)
+        if lam is not None:
+            done = (columns, lam)
+    reachable, unreachable, proven = everyone, [], True
+    if done is None:
+        t_reach = time.monotonic()
+        reachable, unreachable, proven = _reachability(units, bounds, partners, columns, lp, deadline, jitter)
+        timings["reach"] = time.monotonic() - t_reach
+        upper = _simple_bound(units, bounds, sizes, reachable, cap)
     n_reach = sum(sizes[t] for t in reachable)
-    upper = _simple_bound(units, bounds, sizes, reachable, cap)
-    iterations = 0
-    exact_rounds = 0
-    z = 0.0
-    result = None
+
+    # phase two: the maximin master, with exact pricing for a proven bound
     status_ok = True
-    tiebreak = np.array([jitter.random() for _ in range(n_types)])
-    last_solve = 0.0
-    while True:
-        iterations += 1
-        # keep time for sampling: stop before a master solve that would likely overrun
-        if result is not None and deadline - time.monotonic() < 1.5 * last_solve:
-            break
-        t_solve = time.monotonic()
-        attempt = master.solve(n_types, deadline - time.monotonic())
-        last_solve = time.monotonic() - t_solve
-        if attempt is None:
-            status_ok = result is not None       # fall back to the last solved master
-            break
-        result = attempt
-        z, y, v, mu, lam, slack = result
-        if master.add_cap_rows(master.over_cap(lam)):
-            continue
-        capped_ok = slack <= 1e-9
-        if (capped_ok and z >= upper * (1 - _REL_TOL)) or time.monotonic() > deadline:
-            break
-        scale = float(np.dot(y, sizes))
-        if scale <= 0:
-            break
-        w = y - v
-        added = 0
-        for comp in _packed_columns(units, bounds, partners, w, mu, master, lam, jitter):
-            added += master.add(comp)
-        if not added:
-            for comp in _improving_columns(units, bounds, partners, w, mu, master, lam):
+    slack = 0.0
+    if done is not None:
+        dist_columns, lam = done
+    else:
+        master = _Master(sizes, reachable, cap)
+        for comp in columns:
+            master.add(comp)
+        z = 0.0
+        result = None
+        tiebreak = np.array([jitter.random() for _ in range(n_types)])
+        last_solve = 0.0
+        while True:
+            iterations += 1
+            # keep time for sampling: stop before a master solve that would likely overrun
+            if result is not None and deadline - time.monotonic() < 1.5 * last_solve:
+                break
+            t_solve = time.monotonic()
+            attempt = master.solve(n_types, deadline - time.monotonic())
+            last_solve = time.monotonic() - t_solve
+            if attempt is None:
+                status_ok = result is not None       # fall back to the last solved master
+                break
+            result = attempt
+            z, y, v, mu, lam, slack = result
+            if master.add_cap_rows(master.over_cap(lam)):
+                continue
+            capped_ok = slack <= 1e-9
+            if (capped_ok and z >= upper * (1 - _REL_TOL)) or time.monotonic() > deadline:
+                break
+            scale = float(np.dot(y, sizes))
+            if scale <= 0:
+                break
+            w = y - v
+            added = 0
+            for comp in _packed_columns(units, bounds, partners, w, mu, master.columns, lam, jitter):
                 added += master.add(comp)
-        if added:
-            continue
-        # exact pricing; a tiny non-negative tie-break makes LP vertices less degenerate, and
-        # since it only raises weights the bound stays valid for w
-        exact_rounds += 1
-        eps = 1e-9 * max(float(np.max(np.abs(w))), 1e-300)
-        price = maximise(units, bounds, w + eps * tiebreak, deadline=deadline, lp=lp)
-        if price.status not in ("optimal", "feasible"):
-            break
-        value = float(sum(w[t] * k for t, k in price.x.items()))
-        bound = (price.bound + (cap * float(np.dot(v, sizes)) if cap is not None else 0.0)) / scale
-        upper = min(upper, bound)
-        if (capped_ok and z >= upper * (1 - _REL_TOL)) or value <= mu + 1e-9 * abs(mu) + 1e-15:
-            break
-        if not master.add(_comp_from(price.x)):
-            break
+            if not added:
+                for comp in _improving_columns(units, bounds, partners, w, mu, master.columns, lam):
+                    added += master.add(comp)
+            if added:
+                continue
+            # exact pricing; a tiny non-negative tie-break makes LP vertices less degenerate, and
+            # since it only raises weights the bound stays valid for w
+            exact_rounds += 1
+            eps = 1e-9 * max(float(np.max(np.abs(w))), 1e-300)
+            price = maximise(units, bounds, w + eps * tiebreak, deadline=deadline, lp=lp)
+            if price.status not in ("optimal", "feasible"):
+                break
+            value = float(sum(w[t] * k for t, k in price.x.items()))
+            bound = (price.bound + (cap * float(np.dot(v, sizes)) if cap is not None else 0.0)) / scale
+            upper = min(upper, bound)
+            if (capped_ok and z >= upper * (1 - _REL_TOL)) or value <= mu + 1e-9 * abs(mu) + 1e-15:
+                break
+            if not master.add(_comp_from(price.x)):
+                break
+        if not status_ok or result is None:
+            timings["columns"] = time.monotonic() - started - timings["types"] - timings["reach"]
+            return infeasible(None, SolveStatus.TIMEOUT, types=n_types, columns=len(master.columns),
+                              iterations=iterations, model_size=n_types)
+        dist_columns = master.columns
     timings["columns"] = time.monotonic() - started - timings["types"] - timings["reach"]
-    stats = dict(types=n_types, columns=len(master.columns), iterations=iterations, model_size=n_types)
+    stats = dict(types=n_types, columns=len(dist_columns), iterations=iterations, model_size=n_types)
     notes_extra = (f"exact pricing rounds: {exact_rounds}",)
-    if not status_ok or result is None:
-        return infeasible(None, SolveStatus.TIMEOUT, **stats)
-    z, y, v, mu, lam, slack = result
-    if master.over_cap(lam, tol=1e-6):     # out of time before the cap rows it needed were added
+    if cap is not None and slack <= 1e-7 and _over_cap(dist_columns, lam, sizes, cap, tol=1e-6):
+        # out of time before the cap rows it needed were added
         return infeasible(None, SolveStatus.TIMEOUT, **stats)
     if cap is not None and slack > 1e-7:
         need = bounds.size / n_reach if n_reach else 1.0
@@ -566,7 +713,7 @@ def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
     total = float(lam.sum())
     lam = lam / total
     expected = np.zeros(n_types)
-    for weight, comp in zip(lam, master.columns):
+    for weight, comp in zip(lam, dist_columns):
         for t, k in comp.items():
             expected[t] += weight * k
     probabilities: dict[str, float] = {}
@@ -575,7 +722,7 @@ def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
         for i in ms:
             probabilities[pool.ids[i]] = p
     used = [k for k, weight in enumerate(lam) if weight > 0]
-    distribution = LotteryDistribution(pool.ids, table.members, tuple(master.columns[k] for k in used),
+    distribution = LotteryDistribution(pool.ids, table.members, tuple(dist_columns[k] for k in used),
                                        tuple(float(lam[k]) for k in used), probabilities)
     if not sample:
         return distribution
