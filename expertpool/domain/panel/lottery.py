@@ -131,6 +131,24 @@ class _PanelState:
             return False
         return True
 
+    def leave_profiles(self, outs: Iterable[int]) -> list[tuple[int, int, int, bool, int, int]]:
+        """For each member type o in `outs`, what `can_swap(o, ·)` asks of the incoming type:
+        (o, fields it must cover, o's region, whether o's region may lose one, senior slack
+        without o, o's institution). Lets a caller test many incoming types cheaply."""
+        u, b = self.u, self.b
+        profiles = []
+        for o in outs:
+            lost, cov, f = 0, u.cov[o], 0
+            while cov:
+                if cov & 1 and self.fields[f] - 1 < b.field_min:
+                    lost |= 1 << f
+                cov >>= 1
+                f += 1
+            ro = u.region[o]
+            leave_ok = ro < 0 or self.regions[ro] - 1 >= b.region_lo[ro]
+            profiles.append((o, lost, ro, leave_ok, self.seniors - u.senior[o] - b.senior_min, u.inst[o]))
+        return profiles
+
     def swap(self, out: int, inn: int) -> None:
         u = self.u
         for t, sign in ((out, -1), (inn, 1)):
@@ -356,25 +374,43 @@ def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]],
     threshold = mu * (1 + 1e-9) + 1e-15
     found: list[dict[int, int]] = []
     left = hot
+    cov, region, senior, inst, ub = units.cov, units.region, units.senior, units.inst, units.ub
+    cap, hi = bounds.effective_cap, bounds.region_hi
     for _ in range(rounds):
         todo, left, tried = left, [], 0
         while todo and tried < 4 * len(support):
             state = _PanelState(units, bounds, columns[support[tried % len(support)]], partners)
             tried += 1
             placed_here: set[int] = set()
+            # members that may leave, cheapest first; `todo` is sorted by w, descending
+            profiles = state.leave_profiles(sorted(state.comp, key=w.__getitem__))
             rest = []
-            for t in todo:
+            for pos, t in enumerate(todo):
+                wt = w[t]
+                if not profiles or w[profiles[0][0]] >= wt:
+                    rest.extend(todo[pos:])      # no member is worth less than t or anyone after it
+                    break
                 placed = False
-                if state.comp.get(t, 0) < units.ub[t]:
-                    for out in sorted((o for o in state.comp if o not in placed_here), key=w.__getitem__):
-                        if w[out] >= w[t]:
+                if state.comp.get(t, 0) < ub[t]:
+                    it, rt, cv, st = inst[t], region[t], cov[t], senior[t]
+                    full = it >= 0 and state.inst[it] + 1 > cap
+                    room = rt < 0 or state.regions[rt] + 1 <= hi[rt]
+                    for o, lost, ro, leave_ok, senior_slack, io in profiles:
+                        if w[o] >= wt:
                             break
-                        if state.can_swap(out, t):
-                            state.swap(out, t)
-                            placed_here.add(t)
-                            placed = True
-                            break
-                if not placed:
+                        if (o == t or (full and io != it) or cv & lost != lost
+                                or (ro != rt and not (room and leave_ok)) or senior_slack + st < 0):
+                            continue
+                        if t in partners and not state.can_swap(o, t):
+                            continue
+                        state.swap(o, t)
+                        placed_here.add(t)
+                        placed = True
+                        break
+                if placed:
+                    profiles = state.leave_profiles(sorted((o for o in state.comp if o not in placed_here),
+                                                           key=w.__getitem__))
+                else:
                     rest.append(t)
             if placed_here and sum(w[t] * k for t, k in state.comp.items()) > threshold:
                 found.append(dict(state.comp))
