@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--projects", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--modes", default="lottery,best", help="comma-separated modes to run (default both)")
     args = parser.parse_args()
     store, out = prepared_store(args.count, args.seed)
     actor = actor_for(store, "bench")
@@ -70,7 +71,7 @@ def main() -> None:
     print("| mode | cold (s) | warm runs | warm median (s) | warm min (s) | load + rank | eligibility | relevance | "
           "solve | status | eligible | qualified | excluded by conflict | min prob | max prob | gap |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for mode in ("lottery", "best"):
+    for mode in args.modes.split(","):
         shutil.rmtree(cache, ignore_errors=True)
         times, docs = [], []
         for run in range(args.runs):
