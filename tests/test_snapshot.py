@@ -123,3 +123,32 @@ def test_history_rows_become_review_days(store):
                                      ReviewEvent(expert_id="SC-000001", activity="奖励评审", date=dt.date(2025, 3, 1))])
     counts = pool_snapshot(store).reviews_between(dt.date(2025, 12, 1), dt.date(2026, 12, 1))
     assert counts == {"SC-000001": 1}
+
+
+def _counting_rank_index(store, monkeypatch) -> list:
+    calls: list = []
+    build = store.rank_index
+    monkeypatch.setattr(store, "rank_index", lambda: calls.append(1) or build())
+    return calls
+
+
+def test_the_rank_index_is_built_once_per_data_version(store, monkeypatch):
+    _seed(store)
+    calls = _counting_rank_index(store, monkeypatch)
+    first = snap.rank_index(store, store.data_version())
+    again = snap.rank_index(store, store.data_version())
+    assert len(calls) == 1 and again.key == first.key
+    store.upsert_experts([make_expert("SC-000009", name="赵强", institution="电子科技大学")])
+    fresh = snap.rank_index(store, store.data_version())
+    assert len(calls) == 2 and fresh.key != first.key
+
+
+def test_a_damaged_rank_index_file_is_rebuilt_not_trusted(store, monkeypatch):
+    _seed(store)
+    snap.rank_index(store, store.data_version())
+    files = list((snap.cache_dir() / "rank-indexes").glob("*.pickle"))
+    assert files
+    for path in files:
+        path.write_bytes(b"not a pickle")
+    calls = _counting_rank_index(store, monkeypatch)
+    assert snap.rank_index(store, store.data_version()) is not None and len(calls) == 1

@@ -33,7 +33,9 @@ from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
 SNAPSHOT_FORMAT = 1
-#: snapshots kept per store (older data versions are deleted)
+#: bump when the store's rank index changes shape
+RANK_INDEX_FORMAT = 1
+#: snapshots (and rank indexes) kept per store (older data versions are deleted)
 KEEP_PER_STORE = 2
 
 
@@ -120,6 +122,31 @@ def _paths(version: str) -> tuple[Path, Path, str]:
     return folder, folder / f"{store_key}-{key}.pickle", f"{store_key}-"
 
 
+def _rank_paths(version: str) -> tuple[Path, Path, str]:
+    store_key = _digest(version.rsplit("#", 1)[0])[:16]
+    key = _digest(f"{RANK_INDEX_FORMAT}|{version}")[:32]
+    folder = cache_dir() / "rank-indexes"
+    return folder, folder / f"{store_key}-{key}.pickle", f"{store_key}-"
+
+
+def rank_index(store: ExpertStore, version: str) -> object | None:
+    """The store's rank index (`ExpertStore.rank_index`) for this data version: from the cache,
+    else built and cached. The store checks it against its state before using it, so a stale
+    or damaged file costs speed, never a wrong ranking. None for stores without one."""
+    folder, path, prefix = _rank_paths(version)
+    try:
+        with path.open("rb") as fh, gc_paused():
+            return pickle.load(fh)
+    except FileNotFoundError:
+        pass
+    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is rebuilt, never trusted
+        pass
+    index = store.rank_index()
+    if index is not None:
+        _write(folder, path, index, prefix)
+    return index
+
+
 def cached_snapshot(version: str) -> PoolSnapshot | None:
     """The cached snapshot of this data version, if there is a good one. Touches no store, so it
     can run while another thread queries the store."""
@@ -155,7 +182,7 @@ def pool_snapshot(store: ExpertStore, *, use_cache: bool = True) -> PoolSnapshot
     return cached_snapshot(version) or fresh_snapshot(store, version)
 
 
-def _write(folder: Path, path: Path, snapshot: PoolSnapshot, prefix: str) -> None:
+def _write(folder: Path, path: Path, snapshot: object, prefix: str) -> None:
     """Write atomically (temp file + rename) and drop this store's older snapshots. A cache that
     cannot be written (read-only home, full disk) only costs speed, so errors are swallowed."""
     try:
@@ -177,4 +204,4 @@ def _write(folder: Path, path: Path, snapshot: PoolSnapshot, prefix: str) -> Non
 
 
 __all__: Sequence[str] = ("ExpertBrief", "PoolSnapshot", "build_snapshot", "cache_dir", "cached_snapshot",
-                          "fresh_snapshot", "pool_snapshot")
+                          "fresh_snapshot", "pool_snapshot", "rank_index")
