@@ -899,7 +899,12 @@ class _Check:
             cur_text = "、".join(dict.fromkeys(p.label for p in current))
             same_tail = f"{unit} —所在单位— {cur_text}"
             tails: dict[tuple, tuple[str, str, str]] = {}
+            # evidence repeats per fact label, and a former member's matches depend only on their
+            # end year: both are worked out once per unit (thousands of members, a few dozen of each)
+            same_texts: dict[str, str] = {}
+            former_by_end: dict[int | None, tuple[str, str, str] | None] = {}
             done: dict[str, str] = {}  # expert → rule already recorded at this unit
+            conflicts = self.conflicts
             for expert_id, start, end, label in members:
                 if only is not None and expert_id not in only:
                     continue
@@ -914,32 +919,41 @@ class _Check:
                     if not same_on:
                         continue
                     if previous is not None:  # former_unit recorded from another fact: upgrade
-                        self.conflicts = [c for c in self.conflicts
-                                          if not (c.expert_id == expert_id and c.rule == "former_unit"
-                                                  and c.path[2] == unit)]
+                        conflicts[:] = [c for c in conflicts
+                                        if not (c.expert_id == expert_id and c.rule == "former_unit"
+                                                and c.path[2] == unit)]
                     done[expert_id] = "same_unit"
-                    self.conflicts.append(Conflict(pid, expert_id, "same_unit", f"{expert_id} —{label}— {same_tail}",
-                                                   same_hard, [expert_id, label, unit, "所在单位", cur_text]))
+                    text = same_texts.get(label)
+                    if text is None:
+                        text = same_texts[label] = f" —{label}— {same_tail}"
+                    conflicts.append(Conflict(pid, expert_id, "same_unit", expert_id + text,
+                                              same_hard, [expert_id, label, unit, "所在单位", cur_text]))
                     continue
                 if previous is not None or not former_on:
                     continue
-                # at least one side has left: last together = the earlier of the two ends
-                hits = [(p, "所在单位" if p_end is None else f"{_WORK} {_years_text(p_start, p_end)}")
-                        for p, p_start, p_end in members_here
-                        if (end is not None or p_end is not None)
-                        and in_window(min(e for e in (end, p_end) if e is not None), day, window)]
-                if not hits:
-                    continue
-                key = tuple(id(p) for p, _ in hits)
-                tail = tails.get(key)
+                if end in former_by_end:
+                    tail = former_by_end[end]
+                else:
+                    # at least one side has left: last together = the earlier of the two ends
+                    hits = [(p, "所在单位" if p_end is None else f"{_WORK} {_years_text(p_start, p_end)}")
+                            for p, p_start, p_end in members_here
+                            if (end is not None or p_end is not None)
+                            and in_window(min(e for e in (end, p_end) if e is not None), day, window)]
+                    tail = None
+                    if hits:
+                        key = tuple(id(p) for p, _ in hits)
+                        tail = tails.get(key)
+                        if tail is None:
+                            edges = {edge for _, edge in hits}
+                            p_edge = edges.pop() if len(edges) == 1 else "所在单位/原单位"
+                            text = "、".join(dict.fromkeys(p.label for p, _ in hits))
+                            tail = tails[key] = (p_edge, text, f"{unit} —{p_edge}— {text}")
+                    former_by_end[end] = tail
                 if tail is None:
-                    edges = {edge for _, edge in hits}
-                    p_edge = edges.pop() if len(edges) == 1 else "所在单位/原单位"
-                    text = "、".join(dict.fromkeys(p.label for p, _ in hits))
-                    tail = tails[key] = (p_edge, text, f"{unit} —{p_edge}— {text}")
+                    continue
                 done[expert_id] = "former_unit"
-                self.conflicts.append(Conflict(pid, expert_id, "former_unit", f"{expert_id} —{label}— {tail[2]}",
-                                               former_hard, [expert_id, label, unit, tail[0], tail[1]]))
+                conflicts.append(Conflict(pid, expert_id, "former_unit", f"{expert_id} —{label}— {tail[2]}",
+                                          former_hard, [expert_id, label, unit, tail[0], tail[1]]))
 
     def relation_rules(self, p: _Participant) -> None:
         if p.node not in self.adj:
