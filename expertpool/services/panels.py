@@ -372,20 +372,25 @@ def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: 
     Returns the panel document: status, members, backups, exclusions by reason, seed, diagnosis,
     solver figures. An infeasible spec is not an exception: the document carries the diagnosis.
     """
-    from expertpool.domain.panel import get_strategy
-
     from expertpool.domain.conflicts import gc_paused
 
     check(actor, "panel", "抽取评审专家组")
-    progress = progress or NullProgress()
-    # Tens of thousands of long-lived objects (experts, the graph): the cyclic collector would walk
-    # them again and again for nothing.
+    # Tens of thousands of long-lived objects (experts, the graph) and ~100,000 conflicts, nearly
+    # all gone by the time the draw returns: the cyclic collector would walk them again and again
+    # for nothing (also while the document is built, were it switched back on before).
     with gc_paused():
-        experts, elig, relevance, candidates, rules, projects, timings = _prepare(store, spec)
-        t = time.perf_counter()
-        result = get_strategy(spec.mode)(candidates, rules, elig.forbidden_pairs, seed=spec.seed,
-                                         time_limit_s=spec.time_limit_s)
-        timings["solve"] = time.perf_counter() - t
+        return _draw(store, actor, spec, progress or NullProgress(), save, now)
+
+
+def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, progress: Progress, save: bool,
+          now: dt.datetime | None) -> PanelOutcome:
+    from expertpool.domain.panel import get_strategy
+
+    experts, elig, relevance, candidates, rules, projects, timings = _prepare(store, spec)
+    t = time.perf_counter()
+    result = get_strategy(spec.mode)(candidates, rules, elig.forbidden_pairs, seed=spec.seed,
+                                     time_limit_s=spec.time_limit_s)
+    timings["solve"] = time.perf_counter() - t
     by_id = {e.id: e for e in elig.candidates}
     probs = result.probabilities or {}
     lottery = result.probabilities is not None
