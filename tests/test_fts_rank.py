@@ -77,3 +77,11 @@ def test_status_filter_and_paging_match_sql(store):
             q = query("机器学习 计算机视觉 新材料", limit=limit, offset=offset)
             q = SearchQuery(q.terms, SearchFilters(statuses=statuses), limit=limit, offset=offset)
             assert index.rank(q) == pairs(store.search(q))
+
+
+def test_empty_and_deep_pages_match_sql(store):
+    store.upsert_experts(generate_experts(40, seed=2))
+    index = store.rank_index()
+    for offset, limit in ((0, 0), (5, 0), (39, 5), (0, 1)):
+        q = query("机器学习 新材料", limit=limit, offset=offset)
+        assert index.rank(q) == pairs(store.search(q))

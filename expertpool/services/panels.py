@@ -26,7 +26,7 @@ from expertpool.domain.text import parse_date
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
-from expertpool.stores.base import ExpertStore, NullProgress, Progress, SearchFilters, SearchQuery
+from expertpool.stores.base import ExpertStore, Progress, SearchFilters, SearchQuery
 
 #: exclusion reasons, in the order they are tested (each expert is counted under the first that applies)
 REASONS: dict[str, str] = {
@@ -379,11 +379,10 @@ def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: 
     # all gone by the time the draw returns: the cyclic collector would walk them again and again
     # for nothing (also while the document is built, were it switched back on before).
     with gc_paused():
-        return _draw(store, actor, spec, progress or NullProgress(), save, now)
+        return _draw(store, actor, spec, save, now)
 
 
-def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, progress: Progress, save: bool,
-          now: dt.datetime | None) -> PanelOutcome:
+def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt.datetime | None) -> PanelOutcome:
     from expertpool.domain.panel import get_strategy
 
     experts, elig, relevance, candidates, rules, projects, timings = _prepare(store, spec)

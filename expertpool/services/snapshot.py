@@ -33,8 +33,6 @@ from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
 SNAPSHOT_FORMAT = 2
-#: bump when the store's rank index changes shape
-RANK_INDEX_FORMAT = 1
 #: snapshots (and rank indexes) kept per store (older data versions are deleted)
 KEEP_PER_STORE = 2
 
@@ -124,25 +122,25 @@ def _paths(version: str) -> tuple[Path, Path, str]:
 
 def _rank_paths(version: str) -> tuple[Path, Path, str]:
     store_key = _digest(version.rsplit("#", 1)[0])[:16]
-    key = _digest(f"{RANK_INDEX_FORMAT}|{version}")[:32]
     folder = cache_dir() / "rank-indexes"
-    return folder, folder / f"{store_key}-{key}.pickle", f"{store_key}-"
+    return folder, folder / f"{store_key}-{_digest(version)[:32]}.pickle", f"{store_key}-"
 
 
 def rank_index(store: ExpertStore, version: str) -> object | None:
-    """The store's rank index (`ExpertStore.rank_index`) for this data version: from the cache,
-    else built and cached. The store checks it against its state before using it, so a stale
-    or damaged file costs speed, never a wrong ranking. None for stores without one."""
+    """The store's rank index (`ExpertStore.rank_index`) for this data version: the cached one
+    while the store finds it current, else a new one, cached in its place. None for stores
+    without one."""
     folder, path, prefix = _rank_paths(version)
+    cached = None
     try:
         with path.open("rb") as fh, gc_paused():
-            return pickle.load(fh)
+            cached = pickle.load(fh)
     except FileNotFoundError:
         pass
     except Exception:  # noqa: BLE001 - a damaged or foreign cache file is rebuilt, never trusted
         pass
-    index = store.rank_index()
-    if index is not None:
+    index = store.rank_index(cached)
+    if index is not None and index is not cached:
         _write(folder, path, index, prefix)
     return index
 

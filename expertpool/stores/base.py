@@ -188,10 +188,11 @@ class ExpertStore(Protocol):
         """
         ...
 
-    def rank_index(self) -> object | None:
+    def rank_index(self, previous: object | None = None) -> object | None:
         """A picklable copy of what ranking reads, making later `rank_many(index=)` calls cheaper,
-        for a caller that ranks many times on the same data and caches it with `data_version`.
-        None when this store has no such thing (Elasticsearch) or cannot make one now."""
+        for a caller that ranks many times on the same data and caches it with `data_version`:
+        `previous` (an earlier answer, say from that cache) when it is still current, else a new
+        one. None when this store has no such thing (Elasticsearch) or cannot make one now."""
         ...
 
     def data_version(self) -> str:

@@ -629,7 +629,7 @@ class ElasticsearchStore:
                 out[i] = [_ranked(queries[i], hit) for hit in item["hits"]["hits"]]
         return out
 
-    def rank_index(self) -> None:
+    def rank_index(self, previous: object | None = None) -> None:
         """Nothing to copy: the server ranks, and one msearch is already cheap."""
         return None
 

@@ -1,20 +1,21 @@
 """FTS5's bm25 ranking computed from a copy of the index, for many rankings on the same data.
 
 A panel draw ranks 20 long project texts; each matches nearly every expert, and FTS5 scores
-every matching row (≈ 100 ms a query on 32,000 experts). `RankIndex` copies what bm25 reads out
+every matching row (≈ 100 ms a query on 32,000 experts). `RankIndex` reads what bm25 reads out
 of the FTS5 index once — per term the rows holding it with their column-weighted frequency, per
-row its length, the row count and average length — and then scores a query with numpy in a
-few milliseconds. The arithmetic is FTS5's own (fts5_aux.c, fts5Bm25Function), operation by
-operation in the same order, so scores are bit-identical to `bm25()`; `build` checks that on a
-probe query against SQLite and gives up (None: rank in SQL) if they differ.
+row its length, the row count and average length — and keeps each (term, row)'s share of the
+score, so a query is a few numpy additions. The arithmetic is FTS5's own (fts5_aux.c,
+fts5Bm25Function), operation by operation in the same order, so scores are bit-identical to
+`bm25()`; `build` checks that on a probe query against SQLite and gives up (None: rank in SQL)
+if they differ.
 
 Only what is certain to be the same is answered here: queries whose every alternative is a plain
 lowercase ASCII/CJK word (one FTS5 token, as written) and whose only filter is on status. Other
 queries return None and the store runs them in SQL.
 
-The index is a snapshot: `key` names the store state it was copied from (data generation, index
-generation and FTS5's structure and averages records), and the store uses it only while its own
-key is the same.
+The index is a snapshot: `key` names the store state it was copied from (this module's format,
+the data generation, FTS5's structure and averages records), and the store uses it only while
+its own key is the same.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 
+#: part of every key: bump when RankIndex changes shape, so older copies are rebuilt, never used
+FORMAT = 1
 #: fts5_aux.c bm25 constants
 K1 = 1.2
 B = 0.75
@@ -57,33 +60,35 @@ def _varints(blob: bytes) -> list[int]:
 
 
 def store_key(db: sqlite3.Connection, table: str, generation_keys: Sequence[str]) -> str:
-    """The state a rank index depends on, read in one statement (one consistent snapshot)."""
+    """The state a rank index depends on (and this module's format), read in one statement, so
+    as of one moment."""
     metas = ", ".join("(SELECT value FROM meta WHERE key = ?)" for _ in generation_keys)
     row = db.execute(f"SELECT {metas}, (SELECT block FROM {table}_data WHERE id = 10), "
                      f"(SELECT block FROM {table}_data WHERE id = 1)", list(generation_keys)).fetchone()
     *generations, structure, averages = row
-    return "|".join([*(str(g) for g in generations), bytes(structure or b"").hex(), bytes(averages or b"").hex()])
+    return "|".join([f"format {FORMAT}", *(str(g) for g in generations), bytes(structure or b"").hex(),
+                     bytes(averages or b"").hex()])
 
 
 @dataclass
 class RankIndex:
     key: str
-    n_rows: int                 # FTS5 row count (idf)
     ids: list[str | None]       # expert id per position (id order; None: no experts row)
     statuses: tuple[str, ...]   # status names; status_codes index them
     status_codes: bytes         # per position
-    k: array                    # per position: K1 * (1 - B + B * D / avgdl), as fts5 computes it
     terms: dict[str, int]       # token → term number
     starts: array               # term number → its first posting; starts[-1] = number of postings
     docs: array                 # postings: positions, ascending within a term
-    freqs: array                # postings: sum of the column weights of the term's instances
+    #: postings: what the term adds to the row's bm25, idf * (f * (k1 + 1)) / (f + k1 * (1 - b + b * D / avgdl))
+    #: with f the column-weighted count in the row and D its length; one product, as fts5 forms it
+    gains: array
 
     def rank(self, query) -> list[tuple[str, float]] | None:
         """(id, score) pairs as `search` orders them, or None when this query must go to SQL."""
         import numpy as np
 
         filters = query.filters
-        if (not query.terms or filters.fields or filters.regions or filters.titles or filters.honours
+        if (not query.terms or query.limit < 0 or query.offset < 0 or filters.fields or filters.regions or filters.titles or filters.honours
                 or filters.institutions or filters.exclude_ids):
             return None
         # the phrases of fts_query.match_expression, in its order (bm25 sums them in that order)
@@ -91,33 +96,27 @@ class RankIndex:
         if not phrases or not all(_PLAIN_WORD.fullmatch(p) for p in phrases):
             return None
         docs = np.frombuffer(self.docs, dtype=np.int32)
-        freqs = np.frombuffer(self.freqs, dtype=np.float64)
-        k = np.frombuffer(self.k, dtype=np.float64)
+        gains = np.frombuffer(self.gains, dtype=np.float64)
         score = np.zeros(len(self.ids), dtype=np.float64)
-        k1_plus_1 = K1 + 1.0
         for phrase in phrases:
             term = self.terms.get(phrase)
-            if term is None:
-                continue  # no row holds it: it adds 0.0 to every score
-            lo, hi = self.starts[term], self.starts[term + 1]
-            rows, f = docs[lo:hi], freqs[lo:hi]
-            hits = hi - lo
-            idf = math.log((self.n_rows - hits + 0.5) / (hits + 0.5))
-            if idf <= 0.0:
-                idf = 1e-6
-            score[rows] += idf * ((f * k1_plus_1) / (f + k[rows]))
+            if term is not None:  # else no row holds it: it adds 0.0 to every score
+                lo, hi = self.starts[term], self.starts[term + 1]
+                score[docs[lo:hi]] += gains[lo:hi]
         codes = np.frombuffer(self.status_codes, dtype=np.uint8)
         if filters.statuses:
-            wanted = [i for i, s in enumerate(self.statuses) if s in filters.statuses]
-            keep = np.isin(codes, wanted)
+            keep = np.isin(codes, [i for i, s in enumerate(self.statuses) if s in filters.statuses])
         else:
             keep = codes != _NOT_JOINED
         matched = np.flatnonzero((score > 0.0) & keep)  # every match scores > 0
+        wanted = query.offset + query.limit
+        if 0 < wanted < len(matched):  # only the rows scoring at least the wanted-th best need sorting
+            top = score[matched]
+            matched = matched[top >= np.partition(top, len(top) - wanted)[len(top) - wanted]]
         # ORDER BY rank (= -score), id: positions are in id order and the sort is stable
         order = matched[np.argsort(-score[matched], kind="stable")]
-        page = order[query.offset:query.offset + query.limit]
         ids = self.ids
-        return [(ids[p], float(score[p])) for p in page.tolist()]
+        return [(ids[p], float(score[p])) for p in order[query.offset:wanted].tolist()]
 
 
 def build(db: sqlite3.Connection, table: str, columns: Sequence[str], weights: Sequence[float],
@@ -244,11 +243,19 @@ def _build(db, table, columns, weights, generation_keys) -> RankIndex | None:
     sizes = [*doc_count[kept].tolist(), *(len(x) for x in extra_docs)]
     starts = array("q", [0])
     starts.extend(np.cumsum(sizes, dtype=np.int64).tolist())
-    index = RankIndex(key=key, n_rows=n_rows, ids=ids, statuses=statuses, status_codes=bytes(codes),
-                      k=array("d", k.tobytes()), terms=numbering, starts=starts,
-                      docs=array("i", np.concatenate([post_doc[in_kept], *extra_docs]).astype(np.int32).tobytes()),
-                      freqs=array("d", np.concatenate([post_freq[in_kept], *extra_freqs]).tobytes()))
+    docs = np.concatenate([post_doc[in_kept], *extra_docs]).astype(np.int32)
+    f = np.concatenate([post_freq[in_kept], *extra_freqs])
+    idf = np.array([_idf(n_rows, hits) for hits in sizes], dtype=np.float64)
+    gains = np.repeat(idf, sizes) * ((f * (K1 + 1.0)) / (f + k[docs]))
+    index = RankIndex(key=key, ids=ids, statuses=statuses, status_codes=bytes(codes), terms=numbering,
+                      starts=starts, docs=array("i", docs.tobytes()), gains=array("d", gains.tobytes()))
     return index if _agrees(db, table, weights, index, position) else None
+
+
+def _idf(n_rows: int, hits: int) -> float:
+    """fts5's idf of a phrase held by `hits` of `n_rows` rows (math.log is the C library's log)."""
+    idf = math.log((n_rows - hits + 0.5) / (hits + 0.5))
+    return 1e-6 if idf <= 0.0 else idf
 
 
 def _plain_words(text: str) -> list[str]:
