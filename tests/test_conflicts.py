@@ -426,6 +426,28 @@ def test_checking_leaves_the_graph_unchanged(table):
     assert graph.stats() == before
 
 
+def test_a_pickled_graph_checks_the_same_and_shows_as_networkx(table):
+    """The graph is pickled into the pool snapshot; its adjacency is rebuilt node by node on use."""
+    import pickle
+
+    experts = [expert("SC-000001", "王伟", "电子科技大学"), expert("SC-000002", "李娜", "西南交通大学"),
+               expert("SC-000003", "赵六", "四川大学")]
+    stored = project(person("李娜", expert_id="SC-000002"), person("张三", "四川大学"), person("无名"), id="P0")
+    relations = [rel("SC-000001", ZHANG, "项目合作", 2019, 2022), rel("SC-000001", person("无名"), "合著", 2024),
+                 rel("SC-000003", ZHANG, "合著", 2023), rel("SC-000003", ZHANG, "合著", 2024),
+                 rel("SC-000002", person("赵六", expert_id="SC-000003"), "亲属", note="配偶")]
+    graph = build(table, experts, relations, projects=[stored])
+    copy = pickle.loads(pickle.dumps(graph))
+    for checked in (project(ZHANG), stored, project(person("赵六", expert_id="SC-000003"))):
+        assert [c.to_json() for c in copy.check(checked, DAY)] == [c.to_json() for c in graph.check(checked, DAY)]
+    assert copy.stats() == graph.stats() == {"experts": 3, "people": 3, "units": 3, "projects": 1, "edges": 10,
+                                             "facts": 8}
+    g = graph.networkx()
+    assert list(g.nodes) == copy._adj.nodes and g.number_of_edges() == 10
+    assert all(dict(g.adj[node]) == copy._adj[node] for node in g)
+    assert g.nodes[("P", "张三", "四川大学")]["name"] == "张三"
+
+
 def test_evidence_text():
     assert evidence_text(["E1", "合著 2024", "张三 (申报人)"]) == "E1 —合著 2024— 张三 (申报人)"
     assert evidence_text(["E1"]) == "E1"

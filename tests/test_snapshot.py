@@ -123,3 +123,49 @@ def test_history_rows_become_review_days(store):
                                      ReviewEvent(expert_id="SC-000001", activity="奖励评审", date=dt.date(2025, 3, 1))])
     counts = pool_snapshot(store).reviews_between(dt.date(2025, 12, 1), dt.date(2026, 12, 1))
     assert counts == {"SC-000001": 1}
+
+
+def _counting_builds(monkeypatch) -> list:
+    from expertpool.stores import fts_rank
+
+    calls: list = []
+    build = fts_rank.build
+    monkeypatch.setattr(fts_rank, "build", lambda *a, **kw: calls.append(1) or build(*a, **kw))
+    return calls
+
+
+def test_the_rank_index_is_built_once_per_data_version(store, monkeypatch):
+    _seed(store)
+    builds = _counting_builds(monkeypatch)
+    first = snap.rank_index(store, store.data_version())
+    again = snap.rank_index(store, store.data_version())
+    assert len(builds) == 1 and again.key == first.key
+    store.upsert_experts([make_expert("SC-000009", name="赵强", institution="电子科技大学")])
+    fresh = snap.rank_index(store, store.data_version())
+    assert len(builds) == 2 and fresh.key != first.key
+
+
+def test_a_cached_rank_index_the_store_finds_stale_is_replaced(store, monkeypatch):
+    _seed(store)
+    old_version = store.data_version()
+    snap.rank_index(store, old_version)
+    store.rebuild_index()
+    # as if the old copy had been filed under the new version
+    _, old_path, _ = snap._rank_paths(old_version)
+    _, new_path, _ = snap._rank_paths(store.data_version())
+    new_path.write_bytes(old_path.read_bytes())
+    builds = _counting_builds(monkeypatch)
+    index = snap.rank_index(store, store.data_version())
+    assert len(builds) == 1 and store.rank_index(index) is index
+    assert snap.rank_index(store, store.data_version()).key == index.key and len(builds) == 1
+
+
+def test_a_damaged_rank_index_file_is_rebuilt_not_trusted(store, monkeypatch):
+    _seed(store)
+    snap.rank_index(store, store.data_version())
+    files = list((snap.cache_dir() / "rank-indexes").glob("*.pickle"))
+    assert files
+    for path in files:
+        path.write_bytes(b"not a pickle")
+    builds = _counting_builds(monkeypatch)
+    assert snap.rank_index(store, store.data_version()) is not None and len(builds) == 1

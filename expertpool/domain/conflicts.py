@@ -1,7 +1,8 @@
 """Conflicts of interest: who may not review whom, with the evidence.
 
-Pure: records, an institution table, a policy and a review date in; `Conflict`s out. networkx is
-used inside `ConflictGraph` and never handed to callers.
+Pure: records, an institution table, a policy and a review date in; `Conflict`s out. The graph
+is kept as compact adjacency arrays read like networkx's `Graph.adj` (a cached pool graph then
+loads fast); `ConflictGraph.networkx()` gives it as a networkx graph for analysis.
 
 The graph
     nodes  experts (by canonical expert id; every source id of a merged expert maps to it),
@@ -55,6 +56,7 @@ import datetime as dt
 import gc
 import itertools
 import re
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -406,15 +408,65 @@ def _record_key(record: object) -> str:
     return record if isinstance(record, str) else record.key()  # type: ignore[union-attr]
 
 
+class _Adjacency:
+    """The graph's neighbours, read like networkx's `Graph.adj` (`adj[node]` → {neighbour: edge
+    data}, `node in adj`), kept as arrays and made into dicts node by node on first use: a pickled
+    pool graph loads in milliseconds, and a check only looks at the few nodes around a project's
+    people. Edge data dicts are shared between edges with equal data: read-only."""
+
+    __slots__ = ("nodes", "_offsets", "_targets", "_refs", "_table", "_index", "_made")
+
+    def __init__(self, nodes: list[tuple], offsets: array, targets: array, refs: array, table: list[dict]):
+        self.nodes = nodes
+        self._offsets, self._targets, self._refs, self._table = offsets, targets, refs, table
+        self._index: dict[tuple, int] | None = None
+        self._made: dict[tuple, dict[tuple, dict]] = {}
+
+    def __getstate__(self):
+        return self.nodes, self._offsets, self._targets, self._refs, self._table
+
+    def __setstate__(self, state) -> None:
+        self.__init__(*state)
+
+    def _position(self) -> dict[tuple, int]:
+        if self._index is None:
+            self._index = {node: i for i, node in enumerate(self.nodes)}
+        return self._index
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._position()
+
+    def __getitem__(self, node: tuple) -> dict[tuple, dict]:
+        made = self._made.get(node)
+        if made is None:
+            i = self._position()[node]
+            lo, hi = self._offsets[i], self._offsets[i + 1]
+            nodes, table = self.nodes, self._table
+            made = self._made[node] = {nodes[t]: table[r] for t, r in zip(self._targets[lo:hi], self._refs[lo:hi])}
+        return made
+
+    def edges(self) -> Iterator[tuple[tuple, tuple, dict]]:
+        """Each edge once (u before v in node order), with its data."""
+        nodes, offsets, targets, refs, table = self.nodes, self._offsets, self._targets, self._refs, self._table
+        for i, u in enumerate(nodes):
+            for k in range(offsets[i], offsets[i + 1]):
+                if targets[k] > i:
+                    yield u, nodes[targets[k]], table[refs[k]]
+
+    def edge_count(self) -> int:
+        return len(self._targets) // 2
+
+
 class ConflictGraph:
     """The conflict graph of a pool. Build once (`ConflictGraph.build`), then check any number of
     projects against any review date and policy; checking does not change the graph."""
 
     def __init__(self, institutions: InstitutionTable | None = None):
-        import networkx as nx
-
         self.institutions = institutions if institutions is not None else InstitutionTable()
-        self._g = nx.Graph()
+        #: node → {neighbour: edge data}, as networkx's Graph.adj (made in `_finish`)
+        self._adj = _Adjacency([], array("i", [0]), array("i"), array("i"), [])
+        #: outside person node → their name as written
+        self._person_names: dict[tuple, str] = {}
         self._alias: dict[str, str] = {}
         self._names: dict[str, str] = {}
         self._current_units: dict[str, set[str]] = defaultdict(set)
@@ -434,6 +486,8 @@ class ConflictGraph:
         self._people_nodes: dict[tuple, str] = {}
         self._name_keys: dict[str, str] = {}
         self._work: list[tuple[str, str, _Fact]] = []
+        # equal facts are one object: the pickled snapshot then holds ~2,000 facts, not ~200,000
+        self._facts: dict[_Fact, _Fact] = {}
 
     # ---- building ----
     @classmethod
@@ -464,13 +518,42 @@ class ConflictGraph:
         graph._finish()
 
     def _finish(self) -> None:
-        g = self._g
-        g.add_nodes_from(("E", e) for e in self._names)
-        g.add_nodes_from(("I", u) for u in self._unit_labels)
-        g.add_nodes_from((node, {"name": name}) for node, name in self._people_nodes.items())
-        g.add_nodes_from(("J", p) for p in self._projects)
-        g.add_edges_from((u, v, {"facts": facts}) for (u, v), facts in self._edges.items())
-        g.add_edges_from((u, v, {"role": role}) for (u, v), role in self._roles.items())
+        # Nodes in networkx's order (added kind by kind, then edge ends not yet seen: anonymous
+        # outside people), neighbours in the order their edges were added, as Graph.adj gives them.
+        nodes = [("E", e) for e in self._names]
+        nodes += [("I", u) for u in self._unit_labels]
+        nodes += self._people_nodes
+        nodes += [("J", p) for p in self._projects]
+        index = {node: i for i, node in enumerate(nodes)}
+        neighbours: list[list[int]] = [[] for _ in nodes]
+        table: list[dict] = []
+        shared: dict[object, int] = {}  # equal edge data is one (read-only) dict
+        edges = itertools.chain((((u, v), ("facts", tuple(facts))) for (u, v), facts in self._edges.items()),
+                                (((u, v), ("role", role)) for (u, v), role in self._roles.items()))
+        for (u, v), (key, value) in edges:
+            ref = shared.get((key, value))
+            if ref is None:
+                ref = shared[(key, value)] = len(table)
+                table.append({key: value})
+            for a, b in ((u, v), (v, u)):
+                i = index.get(a)
+                if i is None:
+                    i = index[a] = len(nodes)
+                    nodes.append(a)
+                    neighbours.append([])
+                j = index.get(b)
+                if j is None:
+                    j = index[b] = len(nodes)
+                    nodes.append(b)
+                    neighbours.append([])
+                neighbours[i] += (j, ref)
+        offsets, targets, refs = array("i", [0]), array("i"), array("i")
+        for pairs in neighbours:
+            targets.extend(pairs[0::2])
+            refs.extend(pairs[1::2])
+            offsets.append(len(targets))
+        self._adj = _Adjacency(nodes, offsets, targets, refs, table)
+        self._person_names = self._people_nodes
         labels: dict[_Fact, str] = {}
         members: dict[str, list] = defaultdict(list)
         for expert_id, ukey, fact in self._work:
@@ -480,6 +563,7 @@ class ConflictGraph:
             members[ukey].append((expert_id, fact.start, fact.end, label))
         self._members = dict(members)
         self._edges, self._roles, self._people_nodes, self._work, self._name_keys = {}, {}, {}, [], {}
+        self._facts = {}
 
     def _edge(self, u: tuple, v: tuple, fact: _Fact) -> bool:
         """Add a fact to the edge u–v (u < v when both are experts); False if it was there."""
@@ -491,6 +575,9 @@ class ConflictGraph:
         else:
             facts.append(fact)
         return True
+
+    def _fact(self, fact: _Fact) -> _Fact:
+        return self._facts.setdefault(fact, fact)
 
     def _ukey(self, name: str) -> str:
         key = self._unit_keys.get(name)
@@ -536,7 +623,7 @@ class ConflictGraph:
         current = self._current_units[expert_id]
         if a.end_year is None and a.start_year is None and ukey in current:
             return  # the expert record's own institution again
-        fact = _Fact(_WORK, a.start_year, a.end_year)
+        fact = self._fact(_Fact(_WORK, a.start_year, a.end_year))
         if self._edge(("E", expert_id), ("I", ukey), fact):
             self._work.append((expert_id, ukey, fact))
         if a.end_year is None and ukey not in current:
@@ -573,7 +660,7 @@ class ConflictGraph:
         source = ("E", expert_id)
         if other == source:
             return
-        fact = _Fact(r.kind, r.start_year, r.end_year, r.note, r.author_count)
+        fact = self._fact(_Fact(r.kind, r.start_year, r.end_year, r.note, r.author_count))
         if other_id is not None and other < source:
             source, other = other, source
         if self._edge(source, other, fact) and other_id is not None:
@@ -617,11 +704,22 @@ class ConflictGraph:
     def stats(self) -> dict[str, int]:
         counts = {"experts": 0, "people": 0, "units": 0, "projects": 0}
         names = {"E": "experts", "P": "people", "I": "units", "J": "projects"}
-        for node in self._g:
+        for node in self._adj.nodes:
             counts[names[node[0]]] += 1
-        counts["edges"] = self._g.number_of_edges()
-        counts["facts"] = sum(len(d["facts"]) for _, _, d in self._g.edges(data=True) if "facts" in d)
+        counts["edges"] = self._adj.edge_count()
+        counts["facts"] = sum(len(d["facts"]) for _, _, d in self._adj.edges() if "facts" in d)
         return counts
+
+    def networkx(self):
+        """The graph as a networkx `Graph` (nodes, edges and their data as the checks see them), for
+        analysis and inspection; built on each call, the checks do not need it."""
+        import networkx as nx
+
+        g = nx.Graph()
+        g.add_nodes_from((node, {"name": self._person_names[node]} if node in self._person_names else {})
+                         for node in self._adj.nodes)
+        g.add_edges_from((u, v, dict(d)) for u, v, d in self._adj.edges())
+        return g
 
     # ---- checking ----
     def check(self, project: Project, review_date: dt.date, policy: ConflictPolicy | None = None,
@@ -706,7 +804,7 @@ class _Check:
     def __init__(self, graph: ConflictGraph, project: Project, day: dt.date, policy: ConflictPolicy,
                  only: set[str] | None):
         self.g = graph
-        self.adj = graph._g.adj
+        self.adj = graph._adj
         self.project = project
         self.day = day
         self.policy = policy
@@ -801,7 +899,12 @@ class _Check:
             cur_text = "、".join(dict.fromkeys(p.label for p in current))
             same_tail = f"{unit} —所在单位— {cur_text}"
             tails: dict[tuple, tuple[str, str, str]] = {}
+            # evidence repeats per fact label, and a former member's matches depend only on their
+            # end year: both are worked out once per unit (thousands of members, a few dozen of each)
+            same_texts: dict[str, str] = {}
+            former_by_end: dict[int | None, tuple[str, str, str] | None] = {}
             done: dict[str, str] = {}  # expert → rule already recorded at this unit
+            conflicts = self.conflicts
             for expert_id, start, end, label in members:
                 if only is not None and expert_id not in only:
                     continue
@@ -816,32 +919,41 @@ class _Check:
                     if not same_on:
                         continue
                     if previous is not None:  # former_unit recorded from another fact: upgrade
-                        self.conflicts = [c for c in self.conflicts
-                                          if not (c.expert_id == expert_id and c.rule == "former_unit"
-                                                  and c.path[2] == unit)]
+                        conflicts[:] = [c for c in conflicts
+                                        if not (c.expert_id == expert_id and c.rule == "former_unit"
+                                                and c.path[2] == unit)]
                     done[expert_id] = "same_unit"
-                    self.conflicts.append(Conflict(pid, expert_id, "same_unit", f"{expert_id} —{label}— {same_tail}",
-                                                   same_hard, [expert_id, label, unit, "所在单位", cur_text]))
+                    text = same_texts.get(label)
+                    if text is None:
+                        text = same_texts[label] = f" —{label}— {same_tail}"
+                    conflicts.append(Conflict(pid, expert_id, "same_unit", expert_id + text,
+                                              same_hard, [expert_id, label, unit, "所在单位", cur_text]))
                     continue
                 if previous is not None or not former_on:
                     continue
-                # at least one side has left: last together = the earlier of the two ends
-                hits = [(p, "所在单位" if p_end is None else f"{_WORK} {_years_text(p_start, p_end)}")
-                        for p, p_start, p_end in members_here
-                        if (end is not None or p_end is not None)
-                        and in_window(min(e for e in (end, p_end) if e is not None), day, window)]
-                if not hits:
-                    continue
-                key = tuple(id(p) for p, _ in hits)
-                tail = tails.get(key)
+                if end in former_by_end:
+                    tail = former_by_end[end]
+                else:
+                    # at least one side has left: last together = the earlier of the two ends
+                    hits = [(p, "所在单位" if p_end is None else f"{_WORK} {_years_text(p_start, p_end)}")
+                            for p, p_start, p_end in members_here
+                            if (end is not None or p_end is not None)
+                            and in_window(min(e for e in (end, p_end) if e is not None), day, window)]
+                    tail = None
+                    if hits:
+                        key = tuple(id(p) for p, _ in hits)
+                        tail = tails.get(key)
+                        if tail is None:
+                            edges = {edge for _, edge in hits}
+                            p_edge = edges.pop() if len(edges) == 1 else "所在单位/原单位"
+                            text = "、".join(dict.fromkeys(p.label for p, _ in hits))
+                            tail = tails[key] = (p_edge, text, f"{unit} —{p_edge}— {text}")
+                    former_by_end[end] = tail
                 if tail is None:
-                    edges = {edge for _, edge in hits}
-                    p_edge = edges.pop() if len(edges) == 1 else "所在单位/原单位"
-                    text = "、".join(dict.fromkeys(p.label for p, _ in hits))
-                    tail = tails[key] = (p_edge, text, f"{unit} —{p_edge}— {text}")
+                    continue
                 done[expert_id] = "former_unit"
-                self.conflicts.append(Conflict(pid, expert_id, "former_unit", f"{expert_id} —{label}— {tail[2]}",
-                                               former_hard, [expert_id, label, unit, tail[0], tail[1]]))
+                conflicts.append(Conflict(pid, expert_id, "former_unit", f"{expert_id} —{label}— {tail[2]}",
+                                          former_hard, [expert_id, label, unit, tail[0], tail[1]]))
 
     def relation_rules(self, p: _Participant) -> None:
         if p.node not in self.adj:
@@ -921,9 +1033,8 @@ class _Check:
     def node_label(self, node: tuple) -> str:
         if node[0] == "E":
             return f"{self.g._names[node[1]]} ({node[1]})"
-        attrs = self.g._g.nodes[node]
         unit = self.unit_label(node[2]) if node[2] else None
-        return f"{attrs.get('name', node[1])} ({unit or '单位不详'})"
+        return f"{self.g._person_names.get(node, node[1])} ({unit or '单位不详'})"
 
     def results(self) -> list[Conflict]:
         hard_experts = {c.expert_id for c in self.conflicts if c.hard}

@@ -25,8 +25,8 @@ from expertpool.domain.models import Project
 from expertpool.domain.text import parse_date
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.services.access import Actor, audit, check
-from expertpool.services.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot
-from expertpool.stores.base import ExpertStore, NullProgress, Progress, SearchFilters, SearchQuery
+from expertpool.services.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
+from expertpool.stores.base import ExpertStore, Progress, SearchFilters, SearchQuery
 
 #: exclusion reasons, in the order they are tested (each expert is counted under the first that applies)
 REASONS: dict[str, str] = {
@@ -243,12 +243,16 @@ def project_query_text(project: Project) -> str:
 RELEVANCE_DEPTH = 300
 
 
-def _rank_projects(store: ExpertStore, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
-    """The store's ranking (ids and scores) for each project text, all in one call."""
+def _rank_projects(store: ExpertStore, texts: Sequence[str], version: str | None = None) -> list[list[tuple[str, float]]]:
+    """The store's ranking (ids and scores) for each project text, all in one call; with the
+    data `version`, from the store's rank index of that version (cached like the snapshot)."""
     queries = [SearchQuery(tuple(terms), SearchFilters(statuses=("在库",)), limit=RELEVANCE_DEPTH) if terms else None
                for terms in (segment.query_terms(text) for text in texts)]
     asked = [q for q in queries if q is not None]
-    answers = iter(store.rank_many(asked) if asked else [])
+    if not asked:
+        return [[] for _ in queries]
+    index = rank_index(store, version) if version is not None else None
+    answers = iter(store.rank_many(asked, index=index))
     return [next(answers) if q is not None else [] for q in queries]
 
 
@@ -324,12 +328,12 @@ def _prepare(store: ExpertStore, spec: PanelSpec):
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     # Read the data version first (see ExpertStore.data_version), then start ranking the project
-    # texts on the store's own threads while this one loads the cached snapshot, which touches no
-    # store: the two halves of the wait overlap.
+    # texts (from the store's rank index of this version, or on the store's own threads) while
+    # this one loads the cached snapshot, which touches no store: the two halves of the wait overlap.
     version = store.data_version()
     texts = _project_texts(store, spec)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ranking = pool.submit(_rank_projects, store, texts)
+        ranking = pool.submit(_rank_projects, store, texts, version)
         snapshot = cached_snapshot(version)
         rankings = ranking.result()
     if snapshot is None:
@@ -345,7 +349,7 @@ def _prepare(store: ExpertStore, spec: PanelSpec):
     validated = [project_query_text(p) for p in projects]
     if validated != texts:
         # the early read saw other text than the validated projects (cannot happen on valid input)
-        rankings = _rank_projects(store, validated)
+        rankings = _rank_projects(store, validated, version)
     relevance = _relevance_from(rankings, ids) if projects else {}
     timings["relevance"] = time.perf_counter() - t
     candidates = [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
@@ -368,20 +372,24 @@ def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: 
     Returns the panel document: status, members, backups, exclusions by reason, seed, diagnosis,
     solver figures. An infeasible spec is not an exception: the document carries the diagnosis.
     """
-    from expertpool.domain.panel import get_strategy
-
     from expertpool.domain.conflicts import gc_paused
 
     check(actor, "panel", "抽取评审专家组")
-    progress = progress or NullProgress()
-    # Tens of thousands of long-lived objects (experts, the graph): the cyclic collector would walk
-    # them again and again for nothing.
+    # Tens of thousands of long-lived objects (experts, the graph) and ~100,000 conflicts, nearly
+    # all gone by the time the draw returns: the cyclic collector would walk them again and again
+    # for nothing (also while the document is built, were it switched back on before).
     with gc_paused():
-        experts, elig, relevance, candidates, rules, projects, timings = _prepare(store, spec)
-        t = time.perf_counter()
-        result = get_strategy(spec.mode)(candidates, rules, elig.forbidden_pairs, seed=spec.seed,
-                                         time_limit_s=spec.time_limit_s)
-        timings["solve"] = time.perf_counter() - t
+        return _draw(store, actor, spec, save, now)
+
+
+def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt.datetime | None) -> PanelOutcome:
+    from expertpool.domain.panel import get_strategy
+
+    experts, elig, relevance, candidates, rules, projects, timings = _prepare(store, spec)
+    t = time.perf_counter()
+    result = get_strategy(spec.mode)(candidates, rules, elig.forbidden_pairs, seed=spec.seed,
+                                     time_limit_s=spec.time_limit_s)
+    timings["solve"] = time.perf_counter() - t
     by_id = {e.id: e for e in elig.candidates}
     probs = result.probabilities or {}
     lottery = result.probabilities is not None

@@ -32,8 +32,8 @@ from expertpool.domain.models import Expert
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
-SNAPSHOT_FORMAT = 1
-#: snapshots kept per store (older data versions are deleted)
+SNAPSHOT_FORMAT = 2
+#: snapshots (and rank indexes) kept per store (older data versions are deleted)
 KEEP_PER_STORE = 2
 
 
@@ -120,6 +120,31 @@ def _paths(version: str) -> tuple[Path, Path, str]:
     return folder, folder / f"{store_key}-{key}.pickle", f"{store_key}-"
 
 
+def _rank_paths(version: str) -> tuple[Path, Path, str]:
+    store_key = _digest(version.rsplit("#", 1)[0])[:16]
+    folder = cache_dir() / "rank-indexes"
+    return folder, folder / f"{store_key}-{_digest(version)[:32]}.pickle", f"{store_key}-"
+
+
+def rank_index(store: ExpertStore, version: str) -> object | None:
+    """The store's rank index (`ExpertStore.rank_index`) for this data version: the cached one
+    while the store finds it current, else a new one, cached in its place. None for stores
+    without one."""
+    folder, path, prefix = _rank_paths(version)
+    cached = None
+    try:
+        with path.open("rb") as fh, gc_paused():
+            cached = pickle.load(fh)
+    except FileNotFoundError:
+        pass
+    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is rebuilt, never trusted
+        pass
+    index = store.rank_index(cached)
+    if index is not None and index is not cached:
+        _write(folder, path, index, prefix)
+    return index
+
+
 def cached_snapshot(version: str) -> PoolSnapshot | None:
     """The cached snapshot of this data version, if there is a good one. Touches no store, so it
     can run while another thread queries the store."""
@@ -155,7 +180,7 @@ def pool_snapshot(store: ExpertStore, *, use_cache: bool = True) -> PoolSnapshot
     return cached_snapshot(version) or fresh_snapshot(store, version)
 
 
-def _write(folder: Path, path: Path, snapshot: PoolSnapshot, prefix: str) -> None:
+def _write(folder: Path, path: Path, snapshot: object, prefix: str) -> None:
     """Write atomically (temp file + rename) and drop this store's older snapshots. A cache that
     cannot be written (read-only home, full disk) only costs speed, so errors are swallowed."""
     try:
@@ -177,4 +202,4 @@ def _write(folder: Path, path: Path, snapshot: PoolSnapshot, prefix: str) -> Non
 
 
 __all__: Sequence[str] = ("ExpertBrief", "PoolSnapshot", "build_snapshot", "cache_dir", "cached_snapshot",
-                          "fresh_snapshot", "pool_snapshot")
+                          "fresh_snapshot", "pool_snapshot", "rank_index")

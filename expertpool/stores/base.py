@@ -174,7 +174,7 @@ class ExpertStore(Protocol):
         """Ranked experts for `query`; see `SearchQuery` for matching and ordering."""
         ...
 
-    def rank_many(self, queries: Sequence[SearchQuery]) -> list[list[tuple[str, float]]]:
+    def rank_many(self, queries: Sequence[SearchQuery], index: object | None = None) -> list[list[tuple[str, float]]]:
         """For each query, in input order, the (expert id, score) pairs `search(query)` returns:
         the same hits in the same order with the same scores (0.0 without terms).
 
@@ -182,7 +182,17 @@ class ExpertStore(Protocol):
         no matched words computed, and the queries may run side by side. It reads what `search`
         would read at that moment (SQLite: inside an open batch, that batch's own writes too).
         An error in any query is raised as `search` would raise it.
+
+        `index`: what `rank_index` returned, to rank from it while it matches the store's
+        current state; one of another state (or None) is ignored. The answer is the same.
         """
+        ...
+
+    def rank_index(self, previous: object | None = None) -> object | None:
+        """A picklable copy of what ranking reads, making later `rank_many(index=)` calls cheaper,
+        for a caller that ranks many times on the same data and caches it with `data_version`:
+        `previous` (an earlier answer, say from that cache) when it is still current, else a new
+        one. None when this store has no such thing (Elasticsearch) or cannot make one now."""
         ...
 
     def data_version(self) -> str:
@@ -195,7 +205,7 @@ class ExpertStore(Protocol):
         to everyone, on SQLite to threads sharing the connection). It stays the same when
         nothing changed: re-imports that change nothing, and audit, role, panel and meta writes.
         Two stores never share a token. `rebuild_index` (same data, new index) may change it
-        (Elasticsearch does; SQLite does not).
+        (both stores do).
 
         Read the token *before* the data it keys: a writer changes the token only once its
         changes are visible (Elasticsearch: after the documents are written and refreshed), so

@@ -602,9 +602,10 @@ class ElasticsearchStore:
         return out
 
     @_guarded
-    def rank_many(self, queries: Sequence[SearchQuery]) -> list[list[tuple[str, float]]]:
+    def rank_many(self, queries: Sequence[SearchQuery], index: object | None = None) -> list[list[tuple[str, float]]]:
         """One msearch with the bodies `search` sends, without sources; queries deeper than one
-        request may go are paged through one by one, as `search` does."""
+        request may go are paged through one by one, as `search` does. (`index` is always None
+        here: the server ranks.)"""
         queries = list(queries)
         out: list[list[tuple[str, float]]] = [[] for _ in queries]
         shallow: list[int] = []
@@ -627,6 +628,10 @@ class ElasticsearchStore:
                     raise _item_error(response, item)
                 out[i] = [_ranked(queries[i], hit) for hit in item["hits"]["hits"]]
         return out
+
+    def rank_index(self, previous: object | None = None) -> None:
+        """Nothing to copy: the server ranks, and one msearch is already cheap."""
+        return None
 
     @_guarded
     def rebuild_index(self, progress: Progress | None = None) -> RebuildResult:

@@ -1,6 +1,7 @@
 """The embedded store: one SQLite file (WAL), FTS5 over pre-segmented text, ranked by bm25."""
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import sqlite3
@@ -15,7 +16,7 @@ from urllib.request import pathname2url
 
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
 from expertpool.errors import ConcurrentEdit, InputError
-from expertpool.stores import fts_query
+from expertpool.stores import fts_query, fts_rank
 from expertpool.stores.base import (
     DATA_GENERATION_KEY,
     GENESIS_HASH,
@@ -104,7 +105,8 @@ class SQLiteStore:
     Data version: a random generation in the meta table (`DATA_GENERATION_KEY`), replaced in the
     transaction of the first change to experts, records or integrity records of each batch, so
     it commits with the change, and replaced once more after a rollback of such a batch.
-    `rebuild_index` leaves it alone (same data, one transaction).
+    `rebuild_index` replaces it too: the data is the same, but a `rank_index` of the old text
+    index is not.
     """
 
     backend = "sqlite"
@@ -281,6 +283,7 @@ class SQLiteStore:
         progress.start("重建检索索引", total)
         cols = ", ".join(TEXT_COLUMNS)
         with self.batch():
+            self._data_changed()  # rankings (and rank indexes) of the old index are stale
             self._db.execute("DROP TABLE IF EXISTS experts_fts_new")
             self._db.execute(f"CREATE VIRTUAL TABLE experts_fts_new USING fts5({cols}, "
                              "tokenize = 'unicode61 remove_diacritics 0')")
@@ -321,11 +324,23 @@ class SQLiteStore:
             hits.append(SearchHit(Expert.model_validate_json(doc), -rank, matched_words(query.terms, columns)))
         return hits
 
-    def rank_many(self, queries: Sequence[SearchQuery]) -> list[list[tuple[str, float]]]:
+    def rank_many(self, queries: Sequence[SearchQuery],
+                  index: fts_rank.RankIndex | None = None) -> list[list[tuple[str, float]]]:
+        """With an `index` of this store's current committed state (see `rank_index`) the queries
+        it can answer are scored from it, outside any batch; the others go to SQL."""
+        queries = list(queries)
+        answers: list[list[tuple[str, float]] | None] = [None] * len(queries)
+        if self._current(index):
+            answers = [index.rank(q) for q in queries]  # type: ignore[union-attr]
+        todo = [i for i, answer in enumerate(answers) if answer is None]
+        for i, ranked in zip(todo, self._rank_sql([queries[i] for i in todo])):
+            answers[i] = ranked
+        return answers  # type: ignore[return-value]
+
+    def _rank_sql(self, queries: list[SearchQuery]) -> list[list[tuple[str, float]]]:
         """The queries run side by side, each on a read-only connection of its worker (sqlite3
         releases the GIL while SQLite works). Those connections see committed data only, so
         while a batch is open on this store the queries run here, one by one, like `search`."""
-        queries = list(queries)
         workers = min(self.RANK_WORKERS, len(queries))
         readers = self._open_readers(workers) if workers > 1 and not self._depth else []
         if not readers:
@@ -347,6 +362,43 @@ class SQLiteStore:
         finally:
             for reader in readers:
                 reader.close()
+
+    def rank_index(self, previous: object | None = None) -> fts_rank.RankIndex | None:
+        """A copy of what bm25 reads from the text index, for `rank_many(index=)`: rankings from
+        it cost milliseconds and score exactly as SQLite does. Worth building (≈ 1.5 s on 32,000
+        experts) when many rankings will run on the same data; callers cache it with
+        `data_version`. `previous` is returned as it is while it is still current. None inside an
+        open batch, or when the copy cannot vouch for equal scores."""
+        if self._current(previous):
+            return previous  # type: ignore[return-value]
+        readers = self._open_readers(1)
+        if readers:
+            db, lock = readers[0], contextlib.nullcontext()
+        elif self._depth:
+            return None
+        else:
+            db, lock = self._db, self._lock
+        try:
+            with lock:
+                db.execute("BEGIN")  # one read transaction: every table as of one moment
+                try:
+                    return fts_rank.build(db, "experts_fts", TEXT_COLUMNS, [COLUMN_WEIGHTS[c] for c in TEXT_COLUMNS],
+                                          [DATA_GENERATION_KEY])
+                finally:
+                    db.execute("COMMIT")
+        finally:
+            for reader in readers:
+                reader.close()
+
+    @staticmethod
+    def _rank_key(db: sqlite3.Connection) -> str:
+        return fts_rank.store_key(db, "experts_fts", [DATA_GENERATION_KEY])
+
+    def _current(self, index: object | None) -> bool:
+        """Whether `index` was copied from this store's committed state as it is now (outside a
+        batch: inside one, this connection also sees the batch's uncommitted writes)."""
+        return (isinstance(index, fts_rank.RankIndex) and not self._depth
+                and index.key == self._rank_key(self._db))
 
     def _open_readers(self, n: int) -> list[sqlite3.Connection]:
         """`n` read-only connections to this store's file; none when it has no file a second

@@ -117,6 +117,14 @@ class TestDataVersion:
             filled.put_integrity(integrity(), None)
         assert filled.data_version() == before
 
+    def test_an_index_rebuild_changes_it(self, filled, harness):
+        """Rankings of the old index (and caches of them) must not be taken for the new one."""
+        before = filled.data_version()
+        filled.rebuild_index()
+        after = filled.data_version()
+        assert after != before
+        assert filled.data_version() == after == harness.open().data_version()
+
     def test_each_change_gives_a_new_token(self, filled):
         seen = [filled.data_version()]
         for change in CHANGES.values():

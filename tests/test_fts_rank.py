@@ -1,0 +1,87 @@
+"""The SQLite rank index: FTS5's bm25 computed outside SQLite, bit for bit, or not at all."""
+from __future__ import annotations
+
+from expertpool.segment import QueryTerm
+from expertpool.stores import fts_rank
+from expertpool.stores.base import SearchFilters, SearchQuery
+from tests.contract.harness import pairs, query
+from tests.factories import generate_experts, make_expert
+
+
+def _q(*alternatives: str, **kw) -> SearchQuery:
+    return SearchQuery(tuple(QueryTerm(a, (a,)) for a in alternatives), **kw)
+
+
+def test_the_index_itself_answers_plain_queries_with_sqlites_scores(store):
+    store.upsert_experts(generate_experts(240, seed=11) + [make_expert("SC-900001", status="出库")])
+    index = store.rank_index()
+    assert isinstance(index, fts_rank.RankIndex)
+    queries = [query("锂离子电池 储能技术 光伏发电 机器学习 深度学习 水稻育种", limit=300, statuses="在库"),
+               query("机器学习", limit=300), query("机器学习", statuses=("在库", "暂停"), limit=7, offset=3),
+               query("量子引力")]
+    for q in queries:
+        answer = index.rank(q)
+        assert answer is not None
+        assert answer == pairs(store.search(q))  # same ids, order and float scores
+    assert "SC-900001" in [i for i, _ in index.rank(queries[1])]
+    assert "SC-900001" not in [i for i, _ in index.rank(query("机器学习", limit=300, statuses="在库"))]
+
+
+def test_it_leaves_to_sql_what_it_cannot_vouch_for(store):
+    store.upsert_experts(generate_experts(60, seed=3))
+    index = store.rank_index()
+    assert index.rank(_q("c++")) is None          # FTS5 splits it
+    assert index.rank(_q("Ai")) is None           # FTS5 folds it
+    assert index.rank(query("机器学习", regions="重庆")) is None  # filters other than status
+    assert index.rank(query(limit=5)) is None     # no terms: an id-ordered listing
+
+
+def test_words_fts5_splits_or_folds_in_the_text_are_read_from_fts5(store):
+    """Text tokens that are not plain words (C++, 5G-NR, 居里·夫人, upper case) are indexed by FTS5
+    in pieces; the index takes those terms' postings from FTS5 itself."""
+    store.upsert_experts(generate_experts(60, seed=3) + [
+        make_expert("SC-900001", name="玛丽·居里", keywords=["C++", "5G-NR", "MOF材料"], research="C++ 与 5G-NR 的研究"),
+        make_expert("SC-900002", keywords=["c", "5g", "nr", "mof材料"], research="c 语言"),
+    ])
+    index = store.rank_index()
+    assert index is not None
+    queries = [_q("c", "5g", "nr", "机器学习", limit=100), _q("mof材料", "居里", "玛丽", limit=100),
+               query("C++ 5G-NR 玛丽·居里", limit=100)]
+    expected = [pairs(store.search(q)) for q in queries]
+    assert expected[0][:2] and expected[1]
+    assert store.rank_many(queries, index=index) == expected
+    assert index.rank(queries[0]) == expected[0] and index.rank(queries[1]) == expected[1]
+
+
+def test_a_stale_index_is_refused_by_its_key(store):
+    store.upsert_experts(generate_experts(30, seed=1))
+    index = store.rank_index()
+    store.rebuild_index()  # same text, a new FTS table: the old copy is not trusted
+    assert index.key != store._rank_key(store._db)
+    assert store.rank_index().key == store._rank_key(store._db)
+
+
+def test_no_index_of_an_empty_store(store):
+    assert store.rank_index() is None
+    assert store.rank_many([query("机器学习")], index=None) == [[]]
+
+
+def test_status_filter_and_paging_match_sql(store):
+    experts = generate_experts(120, seed=7)
+    experts += [make_expert(f"SC-9000{i:02d}", status=status)
+                for i, status in enumerate(["出库", "暂停", "在库", "出库"])]
+    store.upsert_experts(experts)
+    index = store.rank_index()
+    for statuses in ((), ("在库",), ("出库", "暂停")):
+        for offset, limit in ((0, 5), (3, 10), (0, 1000), (500, 10)):
+            q = query("机器学习 计算机视觉 新材料", limit=limit, offset=offset)
+            q = SearchQuery(q.terms, SearchFilters(statuses=statuses), limit=limit, offset=offset)
+            assert index.rank(q) == pairs(store.search(q))
+
+
+def test_empty_and_deep_pages_match_sql(store):
+    store.upsert_experts(generate_experts(40, seed=2))
+    index = store.rank_index()
+    for offset, limit in ((0, 0), (5, 0), (39, 5), (0, 1)):
+        q = query("机器学习 新材料", limit=limit, offset=offset)
+        assert index.rank(q) == pairs(store.search(q))
