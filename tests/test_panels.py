@@ -212,3 +212,22 @@ def test_replace_respects_relations_added_since_the_draw(store, admin, tmp_path)
     replaced = replace_member(store, admin, doc["id"], leaving, "本人回避")
     assert replaced["replaced"][-1]["in"] != first_choice
     assert first_choice not in [m["id"] for m in replaced["members"]]
+
+
+def test_a_sanction_recorded_after_the_snapshot_excludes_the_expert_at_once(store, admin):
+    """Integrity records do not change the data version (the snapshot stays warm for reviewers'
+    frequent edits), so a draw must read them fresh: a member sanctioned since is excluded."""
+    import datetime as dt
+
+    from expertpool.domain.models import IntegrityRecord
+    from expertpool.services.snapshot import pool_snapshot
+
+    first = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
+    member = first["members"][0]["id"]
+    version = store.data_version()
+    store.put_integrity(IntegrityRecord(id="IR-NEW-1", expert_id=member, category="伪造篡改", severity="严重",
+                                        start=dt.date(2026, 1, 1), document_no="川科诚〔2026〕9号"), None)
+    assert store.data_version() == version and pool_snapshot(store).loaded_from_cache
+    again = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
+    assert member not in [m["id"] for m in again["members"]]
+    assert member in again["excluded_ids"]["科研诚信处理期内"]

@@ -199,11 +199,13 @@ class ExpertStore(Protocol):
         """An opaque token for this store and the state of its data, for keying derived caches
         (the conflict graph, the expert list).
 
-        It changes with every change to experts, records of any kind or integrity records
-        (SQLite: in the transaction that makes the change, once per changing batch), and after a
-        batch that changed them rolls back (its writes were visible meanwhile: on Elasticsearch
-        to everyone, on SQLite to threads sharing the connection). It stays the same when
-        nothing changed: re-imports that change nothing, and audit, role, panel and meta writes.
+        It changes with every change to experts or records of any kind (SQLite: in the
+        transaction that makes the change, once per changing batch), and after a batch that
+        changed them rolls back (its writes were visible meanwhile: on Elasticsearch to everyone,
+        on SQLite to threads sharing the connection). It stays the same when nothing changed:
+        re-imports that change nothing, and audit, role, panel and meta writes. Integrity records
+        are left out on purpose: reviewers amend them often, reading them is cheap, and a draw
+        reads them fresh, so they must not throw away the caches keyed by this token.
         Two stores never share a token. `rebuild_index` (same data, new index) may change it
         (both stores do).
 

@@ -22,7 +22,7 @@ audit entry that another writer has already chained onto is left in place (the e
 raised out of the batch carries a note saying so).
 
 Data version (`data_version`): a random generation in the meta index (`DATA_GENERATION_KEY`).
-The first change to experts, records or integrity records in a batch first marks it as
+The first change to experts or records in a batch first marks it as
 changing (while marked, every call returns a new token: nothing gets cached); when the batch
 ends, after its documents are written and refreshed (or restored, on a rollback), a new
 generation replaces the mark. A writer that dies half way leaves the mark, so the store stays
@@ -219,9 +219,8 @@ class ElasticsearchStore:
         self._changing = False  # the open batch has marked the data generation as changing
         self.experts_alias = f"{prefix}-experts"
         self.ix = {name: f"{prefix}-{name}" for name in SIMPLE_INDICES}
-        #: the indices whose documents `data_version` speaks for
-        self._data_indices = frozenset({self.experts_alias, self.ix["records"], self.ix["integrity"],
-                                        self.ix["integrity-versions"]})
+        #: the indices whose documents `data_version` speaks for (not integrity: see base.py)
+        self._data_indices = frozenset({self.experts_alias, self.ix["records"]})
         try:
             self.created = self._ensure_indices()
         except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:

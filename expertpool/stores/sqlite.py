@@ -468,7 +468,6 @@ class SQLiteStore:
                     f"诚信记录 {record.id} 已被他人修改（读取时为版本 {expected_version}，现为版本 {current}）；"
                     "请重新读取后再修改")
             stored = record.model_copy(update={"version": (expected_version or 0) + 1})
-            self._data_changed()
             self._db.execute("UPDATE integrity SET current = 0 WHERE id = ?", (record.id,))
             self._db.execute("INSERT INTO integrity(id, version, expert_id, doc, current) VALUES (?,?,?,?,1)",
                              (stored.id, stored.version, stored.expert_id, stored.model_dump_json()))

@@ -55,6 +55,10 @@ CHANGES = {
     "changed status": lambda s: s.upsert_experts([make_expert("CQ-000001", status="出库")]),
     **{f"new {kind}": (lambda s, kind=kind: s.upsert_records(kind, [NEW[kind]])) for kind in RECORDS},
     **{f"changed {kind}": (lambda s, kind=kind: s.upsert_records(kind, [CHANGED[kind]])) for kind in CHANGED},
+}
+
+#: integrity writes change data but not the version: callers read integrity records fresh
+INTEGRITY_WRITES = {
     "new integrity record": lambda s: s.put_integrity(integrity("IR-2"), None),
     "amended integrity record": lambda s: s.put_integrity(integrity(status="revoked"), 1),
 }
@@ -103,6 +107,14 @@ class TestDataVersion:
         assert filled.data_version() == before
         assert harness.open().data_version() == before
 
+    @pytest.mark.parametrize("write", INTEGRITY_WRITES)
+    def test_integrity_writes_leave_it(self, filled, harness, write):
+        before = filled.data_version()
+        INTEGRITY_WRITES[write](filled)
+        assert filled.data_version() == before
+        assert harness.open().data_version() == before
+        assert len(filled.integrity_versions("IR-1")) + len(list(filled.iter_integrity())) > 1  # it did write
+
     def test_idempotent_upserts_count_and_keep_it(self, filled):
         before = filled.data_version()
         assert filled.upsert_experts([make_expert("SC-000001")]) == UpsertCounts(unchanged=1)
@@ -137,7 +149,7 @@ class TestDataVersion:
         with filled.batch():
             filled.set_meta("salt", "abc")
             CHANGES["new expert"](filled)
-            CHANGES["amended integrity record"](filled)
+            INTEGRITY_WRITES["amended integrity record"](filled)
             filled.save_panel("PN-1", {})
         after = filled.data_version()
         assert after != before
@@ -149,6 +161,7 @@ class TestDataVersion:
             NO_CHANGES["same experts again"](filled)
             NO_CHANGES["audit entry"](filled)
             NO_CHANGES["panel"](filled)
+            INTEGRITY_WRITES["new integrity record"](filled)
         with pytest.raises(Boom):
             with filled.batch():
                 NO_CHANGES["roles"](filled)
