@@ -72,10 +72,11 @@ def actor_for(store: ExpertStore, user: str) -> Actor:
     roles = store.get_roles()
     if not roles:
         with store.batch():
-            roles = store.get_roles()  # re-read under the batch: two first users, one administrator
-            if not roles:
+            roles = store.get_roles()
+            # Two first users at once: the store's atomic claim picks one (Elasticsearch batches
+            # do not isolate, so re-reading the roles would not).
+            if not roles and store.claim_meta("created_by", user):
                 store.set_roles(user, ["administrator"])
-                store.set_meta("created_by", user)
                 first = Actor(user, frozenset({"administrator"}))
                 audit(store, first, "roles.bootstrap", target=user, reason="新建数据库的创建者成为首位管理员",
                       before={"user": user, "roles": []}, after={"user": user, "roles": ["administrator"]})

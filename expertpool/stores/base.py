@@ -155,6 +155,12 @@ class ExpertStore(Protocol):
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
 
+    def claim_meta(self, key: str, value: str) -> bool:
+        """Set `key` to `value` only if it has no value yet, atomically against every other
+        connection and process: True for the one call that set it. Inside a batch that fails, a
+        claim made by the batch is undone."""
+        ...
+
     # ---- experts ----
     def upsert_experts(self, experts: Sequence[Expert], progress: Progress | None = None) -> UpsertCounts:
         """Insert or replace experts by id and (re)index their text. Counts by content hash."""

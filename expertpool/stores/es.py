@@ -500,6 +500,15 @@ class ElasticsearchStore:
     def set_meta(self, key: str, value: str) -> None:
         self._put(self.ix["meta"], key, {"value": value})
 
+    @_guarded
+    def claim_meta(self, key: str, value: str) -> bool:
+        try:  # op_type=create: Elasticsearch refuses the document if the id exists
+            self._es.index(index=self.ix["meta"], id=key, document={"value": value}, op_type="create", refresh=True)
+        except ConflictError:
+            return False
+        self._remember(self.ix["meta"], key, previous=None)  # journalled only once won: a rollback removes it
+        return True
+
     # ---- data version ----
     def _set_generation(self, value: str) -> None:
         # Not journalled: a rollback must never bring back a token readers may have used meanwhile.

@@ -18,3 +18,25 @@ class TestRoles:
     def test_roles_are_shared_between_connections(self, store, harness):
         store.set_roles("张三", ("officer",))
         assert harness.open().get_roles() == {"张三": {"officer"}}
+
+    def test_two_first_users_at_once_make_one_administrator(self, harness):
+        """Two processes open a store nobody has used and ask for their roles at the same moment."""
+        import multiprocessing
+
+        from tests.access_helpers import bootstrap_after_barrier
+
+        ctx = multiprocessing.get_context("spawn")
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        children = [ctx.Process(target=bootstrap_after_barrier, args=(harness.spec(), user, barrier, results))
+                    for user in ("lin", "wang")]
+        for child in children:
+            child.start()
+        outcomes = dict(results.get(timeout=180) for _ in children)
+        for child in children:
+            child.join(timeout=60)
+        assert sorted(outcomes.values()) == [[], ["administrator"]], outcomes
+        store = harness.open()
+        winner = next(user for user, roles in outcomes.items() if roles)
+        assert store.get_roles() == {winner: {"administrator"}}
+        assert store.get_meta("created_by") == winner
+        assert [e.action for e in store.iter_audit()] == ["roles.bootstrap"]
