@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing as mp
-import random
 import statistics
 import sys
 import time
@@ -25,43 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from expertpool.domain import taxonomy  # noqa: E402
-from expertpool.domain.panel import STRATEGIES, Candidate, PanelRules, check_panel  # noqa: E402
-
-FIELD_WEIGHTS = (22, 12, 4, 14, 6, 4, 14, 8, 6, 5, 5)   # uneven: 航空航天 and 仪器仪表 are rare
-
-
-def synthetic_pool(n: int, seed: int = 1, n_inst: int = 60, pairs: int = 300
-                   ) -> tuple[list[Candidate], list[tuple[str, str]]]:
-    rng = random.Random(seed)
-    insts = [(f"单位{k:02d}", "四川" if k % 20 < 11 else "重庆") for k in range(n_inst)]
-    weight = [1.0 / (k + 1) ** 0.9 for k in range(n_inst)]          # skewed institution sizes
-    by_region = {r: [k for k, (_, reg) in enumerate(insts) if reg == r] for r in ("四川", "重庆")}
-    out = []
-    for i in range(n):
-        region = "四川" if rng.random() < 0.55 else "重庆"
-        inst = insts[rng.choices(by_region[region], weights=[weight[k] for k in by_region[region]])[0]][0]
-        k = rng.choices((1, 2, 3), weights=(5, 3, 2))[0]
-        fields: list[str] = []
-        while len(fields) < k:
-            f = rng.choices(taxonomy.FIELDS, weights=FIELD_WEIGHTS)[0]
-            if f not in fields:
-                fields.append(f)
-        t = rng.random()
-        title = "正高级" if t < 0.5 else "副高级" if t < 0.93 else "中级" if t < 0.98 else "其他"
-        out.append(Candidate(f"E{i:05d}", f"专家{i}", region, tuple(fields), title, inst,
-                             round(rng.lognormvariate(0, 0.5), 4)))
-    ids = [c.id for c in out]
-    return out, [tuple(rng.sample(ids, 2)) for _ in range(pairs)]
-
-
-MAIN_RULES = dict(size=15, fields=taxonomy.FIELDS, min_per_field=1, coverage="any",
-                  region_bounds={"四川": (0.4, 0.6), "重庆": (0.4, 0.6)}, min_full_senior_share=0.6,
-                  max_per_institution=1, backups=5)
-# the quotas sortition-algorithms can express: one value per feature
-COMPARE_RULES = dict(size=15, fields=taxonomy.FIELDS, min_per_field=1, coverage="primary",
-                     region_bounds={"四川": (0.4, 0.6), "重庆": (0.4, 0.6)}, min_full_senior_share=0.6,
-                     max_per_institution=None)
-
+from expertpool.domain.panel import STRATEGIES, PanelRules, check_panel  # noqa: E402
+from expertpool.services.synthetic import COMPARE_RULES, MAIN_RULES, synthetic_pool  # noqa: E402
 
 def timed(fn, runs: int):
     times, result = [], None
