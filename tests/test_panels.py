@@ -231,3 +231,17 @@ def test_a_sanction_recorded_after_the_snapshot_excludes_the_expert_at_once(stor
     again = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
     assert member not in [m["id"] for m in again["members"]]
     assert member in again["excluded_ids"]["科研诚信处理期内"]
+
+
+def test_without_universal_backups_the_summary_lists_each_members_replacements(store, admin, capsys):
+    """With every field covered once, often nobody can replace ANY member; the summary must then
+    say so and show each member's own replacements instead of printing nothing."""
+    from expertpool.cli.panel_cmd import render_panel
+
+    doc = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
+    assert any(doc["replacements"].values())
+    render_panel({**doc, "backups": []})
+    shown = capsys.readouterr().out
+    assert "没有能替换任一成员的通用备选" in shown and "专属替补" in shown
+    member, replacements = next((m, r) for m, r in doc["replacements"].items() if r)
+    assert member in shown and replacements[0] in shown

@@ -196,6 +196,19 @@ def render_panel(doc: dict) -> None:
         out.print(grid)
     if doc["backups"]:
         out.print("备选（依次替补）：" + "、".join(f"{b['id']} {b['name']}" for b in doc["backups"]), highlight=False)
+    elif spec.get("backups") and doc["members"]:
+        out.print("没有能替换任一成员的通用备选（规则较紧：例如某领域只有一名成员覆盖）；"
+                  "下表为每位成员的专属替补，panel replace 按此顺序选用。", highlight=False)
+    replacements = doc.get("replacements") or {}
+    if doc["members"] and not doc["backups"] and any(replacements.values()):
+        names = {v["id"]: v["name"] for v in (*doc.get("alternates", []), *doc["members"])}
+        table = Table(title="专属替补（依次）")
+        table.add_column("成员", no_wrap=True)
+        table.add_column("可替补", overflow="fold")
+        for m in doc["members"]:
+            table.add_row(f"{m['id']} {m['name']}",
+                          "、".join(f"{r} {names.get(r, '')}".strip() for r in replacements.get(m["id"], [])) or "—")
+        out.print(table)
     for r in doc.get("replaced", []):
         out.print(f"替换记录：{r['out']} → {r['in']}（{r['reason']}，{r['by']}，{r['at']}）", highlight=False)
     diagnosis = doc.get("diagnosis")
