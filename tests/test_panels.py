@@ -161,11 +161,18 @@ def test_export_csv_and_xlsx(store, admin, tmp_path):
     doc = build_panel(store, admin, spec()).document
     out = export_panel(store, admin, doc["id"], tmp_path / "panel.csv")
     rows = list(csv.reader(out.open(encoding="utf-8-sig")))
-    assert rows[0][:3] == ["角色", "序号", "专家编号"] and len(rows) == 1 + len(doc["members"]) + len(doc["backups"])
+    n_replacements = sum(len(r) for r in doc["replacements"].values())
+    assert n_replacements > 0
+    assert rows[0][:3] == ["角色", "序号", "专家编号"] and rows[0][-1] == "替补对象"
+    assert len(rows) == 1 + len(doc["members"]) + len(doc["backups"]) + n_replacements
+    member = doc["members"][0]
+    first = doc["replacements"][member["id"]][0]
+    assert ["替补", "1", first] == rows[1 + len(doc["members"]) + len(doc["backups"])][:3]
+    assert rows[1 + len(doc["members"]) + len(doc["backups"])][-1].startswith(member["id"])
     from openpyxl import load_workbook
 
     ws = load_workbook(export_panel(store, admin, doc["id"], tmp_path / "panel.xlsx")).active
-    assert ws.max_row == 2 + len(doc["members"]) + len(doc["backups"])
+    assert ws.max_row == 2 + len(doc["members"]) + len(doc["backups"]) + n_replacements
     with pytest.raises(InputError, match=".pdf"):
         export_panel(store, admin, doc["id"], tmp_path / "panel.pdf")
 

@@ -142,7 +142,7 @@ def export(
     panel_id: str = typer.Argument(..., help="专家组编号"),
     out: Path = typer.Option(..., "--out", "-o", help="输出文件：.xlsx 或 .csv"),
 ) -> None:
-    """把评审专家组（成员与备选）导出为 Excel 或 CSV。
+    """把评审专家组（成员、备选与各成员的替补）导出为 Excel 或 CSV。
 
     Example: expertpool panel export PNL-20261201-20261201-1a2b3c4d --out 专家组.xlsx
     """

@@ -547,20 +547,28 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
 
 
 EXPORT_HEADERS = ("角色", "序号", "专家编号", "姓名", "所在地区", "市州/区县", "工作单位", "职称", "专业领域", "相关度",
-                  "入选概率")
+                  "入选概率", "替补对象")
 
 
 def export_rows(document: dict) -> list[list[object]]:
-    rows = []
-    for role, items in (("成员", document["members"]), ("备选", document["backups"])):
-        for i, m in enumerate(items, 1):
-            rows.append([role, i, m["id"], m["name"], m["region"], m.get("sub_region") or "", m["institution"],
-                         m["title"], "、".join(m["fields"]), m.get("relevance", ""), m.get("probability", "")])
+    """Members, universal backups (can replace anyone), then each member's own replacements in
+    the order `panel replace` tries them (替补对象 names the member)."""
+    def row(role: str, i: int, m: dict, replaces: str) -> list[object]:
+        return [role, i, m["id"], m["name"], m["region"], m.get("sub_region") or "", m["institution"], m["title"],
+                "、".join(m["fields"]), m.get("relevance", ""), m.get("probability", ""), replaces]
+
+    rows = [row("成员", i, m, "") for i, m in enumerate(document["members"], 1)]
+    rows += [row("备选", i, m, "任一成员") for i, m in enumerate(document["backups"], 1)]
+    views = {v["id"]: v for v in (*document.get("alternates", []), *document["backups"])}
+    for member in document["members"]:
+        for i, rid in enumerate(document.get("replacements", {}).get(member["id"], []), 1):
+            if rid in views:
+                rows.append(row("替补", i, views[rid], f"{member['id']} {member['name']}"))
     return rows
 
 
 def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> Path:
-    """Write members and backups to XLSX or CSV (by the file's suffix), atomically."""
+    """Write members, backups and replacements (see `export_rows`) to XLSX or CSV (by suffix), atomically."""
     document = get_panel(store, actor, panel_id)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
