@@ -134,3 +134,19 @@ def test_lottery_on_a_medium_pool_with_institution_cap():
     assert result.probability_min == pytest.approx(result.bound, rel=1e-5)
     assert sum(result.probabilities.values()) == pytest.approx(15, abs=1e-6)
     assert_panel_ok(result, pool, rules, pairs)
+
+
+def test_when_phase_two_gets_nowhere_the_draw_uses_phase_ones_distribution(monkeypatch):
+    """Fault injection: the counting bound is out of reach (phase one ends short of it) and every
+    maximin master solve runs out of time. The draw must still come from a valid distribution,
+    reported as feasible with its gap, rather than no panel at all."""
+    import expertpool.domain.panel.lottery as lottery
+
+    pool, rules, pairs = _small_case()
+    monkeypatch.setattr(lottery, "_simple_bound", lambda *a, **k: 0.99)   # nobody can reach it
+    monkeypatch.setattr(lottery._Master, "solve", lambda self, n_types, time_limit: None)
+    result = STRATEGIES["lottery"](pool, rules, pairs, seed=5, time_limit_s=10)
+    assert result.status is SolveStatus.FEASIBLE
+    assert check_panel(result.members, pool, rules, pairs) == []
+    assert sum(result.probabilities.values()) == pytest.approx(rules.size, abs=1e-6)
+    assert 0 < result.gap <= 1 and result.bound == pytest.approx(0.99)

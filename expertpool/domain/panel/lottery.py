@@ -18,7 +18,9 @@ distribution giving every type at least U (`_TargetMaster`: minimise the total s
 duals are 1 on the types still short, so each round packs every short type into copies of the
 panels in use (`_packed_columns`) and the LP mixes them. Reaching U proves the distribution
 optimal and every type reachable at once; with an institution cap the largest institution
-usually sets the optimum, and this ends in a few rounds. Phase one gets at most half the time.
+usually sets the optimum, and this ends in a few rounds. Phase one stops after 5 rounds
+without gain, or at 85 % of the time limit; if phase two then finds nothing better in time, the
+draw uses phase one's last distribution (feasible, with its gap).
 
 Phase two: maximin column generation, when U is not attainable (or phase one ran out of time).
 The master LP (GLOP) has one column per panel composition a (type counts):
@@ -351,7 +353,7 @@ def _improving_columns(units: Units, bounds: Bounds, partners: dict[int, set[int
     return found
 
 
-def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], w: np.ndarray, mu: float,
+def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], w: np.ndarray, mu: float | None,
                     columns: Sequence[dict[int, int]], lam: np.ndarray, rng: random.Random,
                     rounds: int = 3) -> list[dict[int, int]]:
     """Cheap pricing aimed at the binding types: swap as many of them as fit into copies of the
@@ -360,8 +362,10 @@ def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]],
     Column generation on the maximin master is slow when each new column serves one set of
     binding types (each round moves z a little). Packing every binding type into some copy of
     the current support gives, per round, columns that together reach all of them, and the
-    master mixes them. Only improving columns are kept, so when none is found the exact pricing
-    still decides. Every swap is checked, so every column is a feasible panel.
+    master mixes them. With `mu`, only improving columns (Σ w·a > mu) are kept, so when none is
+    found the exact pricing still decides; phase one passes None and keeps them all (a column
+    that does not pay at these duals often does a round later, and phase one ends on a stall,
+    not on pricing). Every swap is checked, so every column is a feasible panel.
     """
     hot = [t for t in range(len(units)) if w[t] > 0]
     if not hot:
@@ -371,7 +375,7 @@ def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]],
     support = [int(k) for k in np.argsort(-lam, kind="stable") if lam[k] > 0]
     if not support:
         return []
-    threshold = mu * (1 + 1e-9) + 1e-15
+    threshold = -math.inf if mu is None else mu * (1 + 1e-9) + 1e-15
     found: list[dict[int, int]] = []
     left = hot
     cov, region, senior, inst, ub = units.cov, units.region, units.senior, units.inst, units.ub
@@ -425,11 +429,13 @@ def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]],
 
 def _target_phase(units: Units, bounds: Bounds, partners: dict[int, set[int]], sizes: Sequence[int],
                   types: Sequence[int], target: float, cap: float | None, columns: list[dict[int, int]],
-                  deadline: float, rng: random.Random) -> tuple[list[dict[int, int]], np.ndarray | None, int]:
+                  deadline: float, rng: random.Random
+                  ) -> tuple[list[dict[int, int]], np.ndarray | None, bool, int]:
     """Phase one (see `_TargetMaster`): try to give every type in `types` a share ≥ `target`.
 
-    Returns every column found, the weights that reach the target (None when it was not reached
-    within the cap, or stalled: then the maximin master decides), and the rounds run.
+    Returns every column found, the weights of the last solve (None if none finished), whether
+    they reach the target within the cap (if not, the maximin master decides; the weights are
+    still a valid distribution to fall back on), and the rounds run.
     """
     n_types = len(units)
     size_arr = np.array(sizes, dtype=float)
@@ -438,12 +444,14 @@ def _target_phase(units: Units, bounds: Bounds, partners: dict[int, set[int]], s
     for comp in columns:
         phase.add(comp)
     best_short, stalled, rounds = math.inf, 0, 0
+    last = None
     while time.monotonic() < deadline:
         rounds += 1
         got = phase.solve(n_types, deadline - time.monotonic())
         if got is None:
             break
         short, y, mu, lam = got
+        last = lam
         expected = np.zeros(n_types)
         for weight, comp in zip(lam, phase.columns):
             if weight > 0:
@@ -451,21 +459,21 @@ def _target_phase(units: Units, bounds: Bounds, partners: dict[int, set[int]], s
                     expected[t] += weight * k
         if float(np.min(expected[idx] / size_arr[idx])) >= target * (1 - _REL_TOL / 10):
             if cap is None or not _over_cap(phase.columns, lam, sizes, cap):
-                return phase.columns, lam, rounds
+                return phase.columns, lam, True, rounds
             break
         stalled = 0 if short < best_short * (1 - 1e-6) else stalled + 1
         best_short = min(best_short, short)
         if stalled >= 5:         # the target is probably not attainable
             break
         added = 0
-        for comp in _packed_columns(units, bounds, partners, y, mu, phase.columns, lam, rng):
+        for comp in _packed_columns(units, bounds, partners, y, None, phase.columns, lam, rng):
             added += phase.add(comp)
         if not added:
             for comp in _improving_columns(units, bounds, partners, y, mu, phase.columns, lam):
                 added += phase.add(comp)
         if not added:
             break
-    return phase.columns, None, rounds
+    return phase.columns, last, False, rounds
 
 
 def _reachability(units: Units, bounds: Bounds, partners: dict[int, set[int]], columns: list[dict[int, int]],
@@ -656,13 +664,18 @@ def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
     # Reaching it proves the distribution optimal and every type reachable, with no exact pricing.
     upper = _simple_bound(units, bounds, sizes, everyone, cap)
     done: tuple[list[dict[int, int]], np.ndarray] | None = None
+    fallback: tuple[list[dict[int, int]], np.ndarray] | None = None
     iterations = exact_rounds = 0
     if upper > 0:
-        # at most half the time: when it does not finish, the maximin master still gets the rest
-        columns, lam, iterations = _target_phase(units, bounds, partners, sizes, everyone, upper, cap, columns,
-                                                 started + (deadline - started) / 2, jitter)
-        if lam is not None:
+        # Phase one ends by itself within a few rounds once it stops gaining (an unattainable bound);
+        # while it gains it is the faster way to the optimum, so it may use most of the time. Its
+        # last distribution is kept in case the maximin master gets nowhere in the rest.
+        columns, lam, reached, iterations = _target_phase(units, bounds, partners, sizes, everyone, upper, cap,
+                                                          columns, started + (deadline - started) * 0.85, jitter)
+        if reached:
             done = (columns, lam)
+        elif lam is not None and (cap is None or not _over_cap(columns, lam, sizes, cap)):
+            fallback = (list(columns[:len(lam)]), lam)   # a valid distribution, if phase two gets nowhere
     reachable, unreachable, proven = everyone, [], True
     if done is None:
         t_reach = time.monotonic()
@@ -728,11 +741,15 @@ def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
                 break
             if not master.add(_comp_from(price.x)):
                 break
-        if not status_ok or result is None:
+        if (not status_ok or result is None) and fallback is None:
             timings["columns"] = time.monotonic() - started - timings["types"] - timings["reach"]
             return infeasible(None, SolveStatus.TIMEOUT, types=n_types, columns=len(master.columns),
                               iterations=iterations, model_size=n_types)
-        dist_columns = master.columns
+        if not status_ok or result is None:
+            dist_columns, lam = fallback   # type: ignore[misc]
+            slack = 0.0
+        else:
+            dist_columns = master.columns
     timings["columns"] = time.monotonic() - started - timings["types"] - timings["reach"]
     stats = dict(types=n_types, columns=len(dist_columns), iterations=iterations, model_size=n_types)
     notes_extra = (f"exact pricing rounds: {exact_rounds}",)
