@@ -479,7 +479,7 @@ class ConflictGraph:
         #: relation kind → (expert a, expert b, fact) for relations between two experts, a < b
         self._pair_facts: dict[str, list[tuple[str, str, _Fact]]] = defaultdict(list)
         self._projects: dict[str, Project] = {}
-        self._anon = itertools.count()
+        self._anon = 0  # numbers people without a unit apart (a plain int pickles on every Python)
         # while building: edges as plain dicts, handed to networkx in one call at the end
         self._edges: dict[tuple[tuple, tuple], list[_Fact]] = {}
         self._roles: dict[tuple[tuple, tuple], str] = {}
@@ -642,7 +642,8 @@ class ConflictGraph:
         if name is None:
             name = self._name_keys[person.name] = _name_key(person.name)
         if unit is None:
-            return ("P", name, None, next(self._anon)), None, None, None, None
+            self._anon += 1
+            return ("P", name, None, self._anon), None, None, None, None
         ukey = self._ukey(unit)
         unit = self._unit_labels.get(ukey, unit)
         matches = self._by_name_unit.get((name, ukey), ())

@@ -32,7 +32,7 @@ from expertpool.domain.models import Expert
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 #: snapshots (and rank indexes) kept per store (older data versions are deleted)
 KEEP_PER_STORE = 2
 
