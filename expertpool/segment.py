@@ -173,16 +173,50 @@ def _short_index_tokens(text: str, engine: str | None) -> tuple[str, ...]:
     return tuple(_index_tokens(text, engine))
 
 
-def _index_tokens(text: str, engine: str | None) -> list[str]:
-    seg = get_segmenter(engine)
+# Both engines cut each run of word characters (CJK, ASCII letters and digits, +#&._%-) on its
+# own and emit whatever lies between runs one character at a time, and `_keep` drops those
+# characters. So a text cut at these separators gives the same tokens piece by piece, and the
+# pieces (clauses, keywords) repeat across experts far more than whole texts do.
+_PIECE_SEPARATORS = re.compile(r"[\s,;:!?()\[\]{}<>\"'/|、。；：，！？（）【】《》〈〉「」『』“”‘’·…—~]+")
+#: engine → piece → ((token, long parts of it), ...); bounded like `_TOKEN_CACHE`
+_PIECE_CACHE: dict[str | None, dict[str, tuple[tuple[str, tuple[str, ...]], ...]]] = {}
+
+
+def _piece_tokens(piece: str, engine: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    cache = _PIECE_CACHE.setdefault(engine, {})
+    try:
+        return cache[piece]
+    except KeyError:
+        pass
     long_words = _long_user_words()
     out = []
-    for raw in seg.cut_for_search(to_halfwidth(text)):
+    for raw in get_segmenter(engine).cut_for_search(piece):
         token = _index_form(raw)
         if token is not None:
-            if len(token) >= 5:
-                out.extend(p for p in _long_parts(token, long_words) if p not in out)
+            out.append((token, tuple(_long_parts(token, long_words)) if len(token) >= 5 else ()))
+    result = tuple(out)
+    if len(cache) < 500_000:
+        cache[piece] = result
+    return result
+
+
+def _index_tokens(text: str, engine: str | None) -> list[str]:
+    out: list[str] = []
+    seen: set[str] | None = None  # built only once a long part needs de-duplicating against `out`
+    for piece in _PIECE_SEPARATORS.split(to_halfwidth(text)):
+        if not piece:
+            continue
+        for token, parts in _piece_tokens(piece, engine):
+            if parts:
+                if seen is None:
+                    seen = set(out)
+                for part in parts:
+                    if part not in seen:
+                        out.append(part)
+                        seen.add(part)
             out.append(token)
+            if seen is not None:
+                seen.add(token)
     return out
 
 
