@@ -33,7 +33,13 @@ class Record(BaseModel):
         """Stable hash of the record's content, used to tell 'unchanged' on re-import."""
         # pydantic's own JSON (fields in declaration order) is deterministic and much faster than
         # json.dumps of a dump; the hash only tells 'unchanged', it is not a security feature.
-        return hashlib.sha1(self.model_dump_json(exclude=exclude).encode()).hexdigest()
+        return content_digest(self.model_dump_json(exclude=exclude))
+
+
+def content_digest(json_text: str) -> str:
+    """`content_hash` of the record whose `model_dump_json()` is `json_text` (for a caller that
+    serialises it anyway)."""
+    return hashlib.sha1(json_text.encode()).hexdigest()
 
 
 class Expert(Record):
