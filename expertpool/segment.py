@@ -178,23 +178,25 @@ def _short_index_tokens(text: str, engine: str | None) -> tuple[str, ...]:
 # characters. So a text cut at these separators gives the same tokens piece by piece, and the
 # pieces (clauses, keywords) repeat across experts far more than whole texts do.
 _PIECE_SEPARATORS = re.compile(r"[\s,;:!?()\[\]{}<>\"'/|、。；：，！？（）【】《》〈〉「」『』“”‘’·…—~]+")
-#: engine → piece → ((token, long parts of it), ...); bounded like `_TOKEN_CACHE`
-_PIECE_CACHE: dict[str | None, dict[str, tuple[tuple[str, tuple[str, ...]], ...]]] = {}
+#: engine → piece → (its tokens, or None when one has long parts; ((token, long parts), ...));
+#: bounded like `_TOKEN_CACHE`
+_PIECE_CACHE: dict[str | None, dict[str, tuple[tuple[str, ...] | None, tuple[tuple[str, tuple[str, ...]], ...]]]] = {}
 
 
-def _piece_tokens(piece: str, engine: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _piece_tokens(piece: str, engine: str | None):
     cache = _PIECE_CACHE.setdefault(engine, {})
     try:
         return cache[piece]
     except KeyError:
         pass
     long_words = _long_user_words()
-    out = []
+    items = []
     for raw in get_segmenter(engine).cut_for_search(piece):
         token = _index_form(raw)
         if token is not None:
-            out.append((token, tuple(_long_parts(token, long_words)) if len(token) >= 5 else ()))
-    result = tuple(out)
+            items.append((token, tuple(_long_parts(token, long_words)) if len(token) >= 5 else ()))
+    plain = None if any(parts for _, parts in items) else tuple(token for token, _ in items)
+    result = (plain, tuple(items))
     if len(cache) < 500_000:
         cache[piece] = result
     return result
@@ -206,7 +208,13 @@ def _index_tokens(text: str, engine: str | None) -> list[str]:
     for piece in _PIECE_SEPARATORS.split(to_halfwidth(text)):
         if not piece:
             continue
-        for token, parts in _piece_tokens(piece, engine):
+        plain, items = _piece_tokens(piece, engine)
+        if plain is not None:
+            out.extend(plain)
+            if seen is not None:
+                seen.update(plain)
+            continue
+        for token, parts in items:
             if parts:
                 if seen is None:
                     seen = set(out)
