@@ -163,32 +163,21 @@ def index_tokens(text: str, engine: str | None = None) -> list[str]:
     """Tokens to index for `text` (search mode: long words plus their dictionary sub-words)."""
     if not text:
         return []
-    if len(text) <= 40:  # institutions, fields, disciplines and names repeat across thousands of experts
-        return list(_short_index_tokens(text, engine))
     return _index_tokens(text, engine)
-
-
-@lru_cache(maxsize=65536)
-def _short_index_tokens(text: str, engine: str | None) -> tuple[str, ...]:
-    return tuple(_index_tokens(text, engine))
 
 
 # Both engines cut each run of word characters (CJK, ASCII letters and digits, +#&._%-) on its
 # own and emit whatever lies between runs one character at a time, and `_keep` drops those
 # characters. So a text cut at these separators gives the same tokens piece by piece, and the
-# pieces (clauses, keywords) repeat across experts far more than whole texts do.
+# pieces (institutions, fields, keywords, clauses of a research text) repeat across experts far
+# more than whole texts do.
 _PIECE_SEPARATORS = re.compile(r"[\s,;:!?()\[\]{}<>\"'/|、。；：，！？（）【】《》〈〉「」『』“”‘’·…—~]+")
 #: engine → piece → (its tokens, or None when one has long parts; ((token, long parts), ...));
 #: bounded like `_TOKEN_CACHE`
 _PIECE_CACHE: dict[str | None, dict[str, tuple[tuple[str, ...] | None, tuple[tuple[str, tuple[str, ...]], ...]]]] = {}
 
 
-def _piece_tokens(piece: str, engine: str | None):
-    cache = _PIECE_CACHE.setdefault(engine, {})
-    try:
-        return cache[piece]
-    except KeyError:
-        pass
+def _cut_piece(piece: str, engine: str | None, cache: dict):
     long_words = _long_user_words()
     items = []
     for raw in get_segmenter(engine).cut_for_search(piece):
@@ -203,12 +192,16 @@ def _piece_tokens(piece: str, engine: str | None):
 
 
 def _index_tokens(text: str, engine: str | None) -> list[str]:
+    cache = _PIECE_CACHE.get(engine)
+    if cache is None:
+        cache = _PIECE_CACHE.setdefault(engine, {"": ((), ())})  # split() leaves "" at the ends
     out: list[str] = []
     seen: set[str] | None = None  # built only once a long part needs de-duplicating against `out`
     for piece in _PIECE_SEPARATORS.split(to_halfwidth(text)):
-        if not piece:
-            continue
-        plain, items = _piece_tokens(piece, engine)
+        entry = cache.get(piece)
+        if entry is None:
+            entry = _cut_piece(piece, engine, cache)
+        plain, items = entry
         if plain is not None:
             out.extend(plain)
             if seen is not None:
