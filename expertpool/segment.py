@@ -163,26 +163,61 @@ def index_tokens(text: str, engine: str | None = None) -> list[str]:
     """Tokens to index for `text` (search mode: long words plus their dictionary sub-words)."""
     if not text:
         return []
-    if len(text) <= 40:  # institutions, fields, disciplines and names repeat across thousands of experts
-        return list(_short_index_tokens(text, engine))
     return _index_tokens(text, engine)
 
 
-@lru_cache(maxsize=65536)
-def _short_index_tokens(text: str, engine: str | None) -> tuple[str, ...]:
-    return tuple(_index_tokens(text, engine))
+# Both engines cut each run of word characters (CJK, ASCII letters and digits, +#&._%-) on its
+# own and emit whatever lies between runs one character at a time, and `_keep` drops those
+# characters. So a text cut at these separators gives the same tokens piece by piece, and the
+# pieces (institutions, fields, keywords, clauses of a research text) repeat across experts far
+# more than whole texts do.
+_PIECE_SEPARATORS = re.compile(r"[\s,;:!?()\[\]{}<>\"'/|、。；：，！？（）【】《》〈〉「」『』“”‘’·…—~]+")
+#: engine → piece → (its tokens, or None when one has long parts; ((token, long parts), ...));
+#: bounded like `_TOKEN_CACHE`
+_PIECE_CACHE: dict[str | None, dict[str, tuple[tuple[str, ...] | None, tuple[tuple[str, tuple[str, ...]], ...]]]] = {}
+
+
+def _cut_piece(piece: str, engine: str | None, cache: dict):
+    long_words = _long_user_words()
+    items = []
+    for raw in get_segmenter(engine).cut_for_search(piece):
+        token = _index_form(raw)
+        if token is not None:
+            items.append((token, tuple(_long_parts(token, long_words)) if len(token) >= 5 else ()))
+    plain = None if any(parts for _, parts in items) else tuple(token for token, _ in items)
+    result = (plain, tuple(items))
+    if len(cache) < 500_000:
+        cache[piece] = result
+    return result
 
 
 def _index_tokens(text: str, engine: str | None) -> list[str]:
-    seg = get_segmenter(engine)
-    long_words = _long_user_words()
-    out = []
-    for raw in seg.cut_for_search(to_halfwidth(text)):
-        token = _index_form(raw)
-        if token is not None:
-            if len(token) >= 5:
-                out.extend(p for p in _long_parts(token, long_words) if p not in out)
+    cache = _PIECE_CACHE.get(engine)
+    if cache is None:
+        cache = _PIECE_CACHE.setdefault(engine, {"": ((), ())})  # split() leaves "" at the ends
+    out: list[str] = []
+    seen: set[str] | None = None  # built only once a long part needs de-duplicating against `out`
+    for piece in _PIECE_SEPARATORS.split(to_halfwidth(text)):
+        entry = cache.get(piece)
+        if entry is None:
+            entry = _cut_piece(piece, engine, cache)
+        plain, items = entry
+        if plain is not None:
+            out.extend(plain)
+            if seen is not None:
+                seen.update(plain)
+            continue
+        for token, parts in items:
+            if parts:
+                if seen is None:
+                    seen = set(out)
+                for part in parts:
+                    if part not in seen:
+                        out.append(part)
+                        seen.add(part)
             out.append(token)
+            if seen is not None:
+                seen.add(token)
     return out
 
 

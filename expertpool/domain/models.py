@@ -23,6 +23,9 @@ RelationKind = Literal["合著", "项目合作", "师生", "亲属", "同单位"
 RELATION_KINDS: tuple[str, ...] = ("合著", "项目合作", "师生", "亲属", "同单位", "申报人", "其他")
 
 
+_HONOUR_NAMES = frozenset(h.name for h in taxonomy.HONOURS)
+
+
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
 
@@ -30,7 +33,13 @@ class Record(BaseModel):
         """Stable hash of the record's content, used to tell 'unchanged' on re-import."""
         # pydantic's own JSON (fields in declaration order) is deterministic and much faster than
         # json.dumps of a dump; the hash only tells 'unchanged', it is not a security feature.
-        return hashlib.sha1(self.model_dump_json(exclude=exclude).encode()).hexdigest()
+        return content_digest(self.model_dump_json(exclude=exclude))
+
+
+def content_digest(json_text: str) -> str:
+    """`content_hash` of the record whose `model_dump_json()` is `json_text` (for a caller that
+    serialises it anyway)."""
+    return hashlib.sha1(json_text.encode()).hexdigest()
 
 
 class Expert(Record):
@@ -69,9 +78,8 @@ class Expert(Record):
     @field_validator("honours")
     @classmethod
     def _known_honours(cls, value: list[str]) -> list[str]:
-        known = {h.name for h in taxonomy.HONOURS}
         for name in value:
-            if name not in known:
+            if name not in _HONOUR_NAMES:
                 raise ValueError(f"未知的人才称号「{name}」")
         return value
 

@@ -169,13 +169,6 @@ def read_csv(path: Path, kind: str | None) -> Table:
     return _rows_from_grid(path, kind, iter(grid), encoding=encoding)
 
 
-def _xlsx_value(value: object) -> object:
-    """Excel stores every number as a float; 1971.0 is the year 1971 and 13800000001.0 a phone number."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def read_xlsx(path: Path, kind: str | None) -> Table:
     """The first worksheet. Read with calamine (Rust): ~10× faster than openpyxl on a 15,000-row
     province list, which is most of an XLSX import's time. openpyxl still writes our exports."""
@@ -188,7 +181,9 @@ def read_xlsx(path: Path, kind: str | None) -> Table:
         grid = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except (CalamineError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: 不是有效的 XLSX 文件（可能已损坏或不完整：{exc}）") from None
-    return _rows_from_grid(path, kind, iter([[_xlsx_value(v) for v in row] for row in grid]))
+    # Excel stores every number as a float; 1971.0 is the year 1971 and 13800000001.0 a phone number.
+    return _rows_from_grid(path, kind, iter([[int(v) if isinstance(v, float) and v.is_integer() else v for v in row]
+                                             for row in grid]))
 
 
 def read_jsonl(path: Path, kind: str | None) -> Table:

@@ -69,6 +69,45 @@ def _multi(row: dict, key: str) -> list[str]:
     return split_multi(value)
 
 
+# A province list repeats a few hundred values in its vocabulary columns (region, title, fields,
+# honours …) over tens of thousands of rows, and the normalisers are pure: each distinct value is
+# checked once. Bounded, so a long-running process cannot grow it without limit.
+_MEMO_MAX = 100_000
+_VOCAB_MEMO: dict[tuple, tuple[object, str | None]] = {}
+_SPLIT_MEMO: dict[str, tuple[str, ...]] = {}
+
+
+def _vocab(key: str, fn, value: str, *args):
+    """`_apply(key, fn, value)` for a vocabulary normaliser, memoised (the reason too)."""
+    memo_key = (fn, value, *args)
+    try:
+        result, reason = _VOCAB_MEMO[memo_key]
+    except KeyError:
+        try:
+            result, reason = fn(value, *args), None
+        except ValueError as exc:  # taxonomy.UnknownValue is one
+            result, reason = None, str(exc)
+        if len(_VOCAB_MEMO) < _MEMO_MAX:
+            _VOCAB_MEMO[memo_key] = (result, reason)
+    if reason is not None:
+        raise RowError(key, reason)
+    return result
+
+
+def _vocab_multi(row: dict, key: str, fn) -> list:
+    """`[_apply(key, fn, part) for part in _multi(row, key)]`, with the split memoised per cell."""
+    value = row.get(key)
+    if type(value) is str:
+        parts = _SPLIT_MEMO.get(value)
+        if parts is None:
+            parts = tuple(split_multi(value))
+            if len(_SPLIT_MEMO) < _MEMO_MAX:
+                _SPLIT_MEMO[value] = parts
+    else:
+        parts = _multi(row, key)
+    return [_vocab(key, fn, part) for part in parts]
+
+
 def _year(row: dict, key: str) -> int | None:
     value = row.get(key)
     if value is None or clean(value) == "":
@@ -118,33 +157,36 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
         raise RowError("(整行)", str(row["__invalid__"]))
     if "__extra__" in row:
         raise RowError("(整行)", f"单元格多于表头列数（多出：{row['__extra__']}）；可能有未加引号的逗号")
-    text = {key: _text(row, key) for key in ("sub_region", "gender", "phone", "email", "id_number", "status")}
+    # Checked in this order: the first problem of a row is the one reported.
+    sub_region_text, gender_text = _text(row, "sub_region"), _text(row, "gender")
+    phone_text, email_text = _text(row, "phone"), _text(row, "email")
+    id_text, status_text = _text(row, "id_number"), _text(row, "status")
     source_id = _text(row, "source_id", required=True)
     name = _text(row, "name", required=True)
-    region = _apply("region", taxonomy.normalise_region, _text(row, "region", required=True))
+    region = _vocab("region", taxonomy.normalise_region, _text(row, "region", required=True))
     sub_region = None
-    if text["sub_region"]:
-        _, sub_region = _apply("sub_region", lambda v: taxonomy.normalise_subregion(v, region), text["sub_region"])
-    gender = _apply("gender", taxonomy.normalise_gender, text["gender"]) if text["gender"] else None
+    if sub_region_text:
+        _, sub_region = _vocab("sub_region", taxonomy.normalise_subregion, sub_region_text, region)
+    gender = _vocab("gender", taxonomy.normalise_gender, gender_text) if gender_text else None
     birth_year = _year(row, "birth_year")
     if birth_year is not None and not 1920 <= birth_year <= 2010:
         raise RowError("birth_year", f"出生年份 {birth_year} 不合理")
-    title = _apply("title", taxonomy.normalise_title, _text(row, "title", required=True))
-    honours = [_apply("honours", taxonomy.normalise_honour, h) for h in _multi(row, "honours")]
-    fields = list(dict.fromkeys(_apply("fields", taxonomy.normalise_field, f) for f in _multi(row, "fields")))
+    title = _vocab("title", taxonomy.normalise_title, _text(row, "title", required=True))
+    honours = _vocab_multi(row, "honours", taxonomy.normalise_honour)
+    fields = list(dict.fromkeys(_vocab_multi(row, "fields", taxonomy.normalise_field)))
     if not fields:
         raise RowError("fields", "必填项为空")
     if len(fields) > 3:
         raise RowError("fields", f"最多 3 个专业领域，实有 {len(fields)} 个")
-    phone = _apply("phone", normalise_phone, text["phone"]) if text["phone"] else None
-    email = _apply("email", normalise_email, text["email"]) if text["email"] else None
+    phone = _apply("phone", normalise_phone, phone_text) if phone_text else None
+    email = _apply("email", normalise_email, email_text) if email_text else None
     hashed = last4 = None
-    if text["id_number"]:
-        number = _apply("id_number", normalise_id_number, text["id_number"])
+    if id_text:
+        number = _apply("id_number", normalise_id_number, id_text)
         if birth_year is not None and int(number[6:10]) != birth_year:
             raise RowError("id_number", f"证件号码中的出生年份 {number[6:10]} 与出生年份 {birth_year} 不一致")
         hashed, last4 = id_hash(number, salt), number[-4:]
-    status = _apply("status", taxonomy.normalise_status, text["status"]) if text["status"] else "在库"
+    status = _vocab("status", taxonomy.normalise_status, status_text) if status_text else "在库"
     prefixed = source_from_id(source_id)
     if source and prefixed and prefixed != source:
         raise RowError("source_id", f"编号前缀表明来自{prefixed}名单，与 --source {source} 不符")
@@ -163,8 +205,11 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
         raise _validation_error(exc, "source_id") from None
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def _is_cjk(text: str) -> bool:
-    return bool(re.search(r"[\u4e00-\u9fff]", text))
+    return _CJK.search(text) is not None
 
 
 def affiliation_from_row(row: dict, resolve) -> Affiliation:

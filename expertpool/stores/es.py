@@ -134,6 +134,26 @@ def expert_source(expert: Expert) -> dict:
     }
 
 
+def _json(source: dict) -> str:
+    """`source` as the client would serialise it (a str body is sent as it is)."""
+    return json.dumps(source, ensure_ascii=False, separators=(",", ":"))
+
+
+def _prepared_ahead(prepare, chunks: Iterable) -> Iterator:
+    """Yield from `prepare(chunk)` for each chunk, `prepare` running on a worker thread one chunk
+    ahead: segmenting and serialising the next documents overlaps with waiting for the cluster
+    to index the current ones. `chunks` itself is advanced in the caller's thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = None
+        for chunk in chunks:
+            future = pool.submit(prepare, chunk)
+            if ahead is not None:
+                yield from ahead.result()
+            ahead = future
+        if ahead is not None:
+            yield from ahead.result()
+
+
 def record_doc_id(kind: str, key: str) -> str:
     """``kind|key``; keys too long for an _id (512 bytes) are replaced by their SHA-1."""
     doc_id = f"{kind}|{key}"
@@ -534,32 +554,38 @@ class ElasticsearchStore:
         written: dict[str, str] = {}  # id → content hash written by this call (ids may repeat)
         progress.start("写入专家库", len(experts))
 
-        def actions() -> Iterator[dict]:
-            for start in range(0, len(experts), self.BULK_CHUNK):
-                chunk = experts[start:start + self.BULK_CHUNK]
-                lookup = sorted({e.id for e in chunk} - written.keys())
-                stored = {}
-                if lookup:
-                    for doc in self._es.mget(index=alias, ids=lookup)["docs"]:
-                        if doc.get("found"):
-                            stored[doc["_id"]] = doc["_source"]
-                for expert in chunk:
-                    digest = expert.content_hash()
-                    before = written.get(expert.id) or (stored[expert.id]["content_hash"] if expert.id in stored else None)
-                    if before == digest:
-                        counts.unchanged += 1
-                        progress.advance()
-                        continue
-                    if before is None:
-                        counts.inserted += 1
-                    else:
-                        counts.updated += 1
-                    self._remember(alias, expert.id, stored.get(expert.id))
-                    written[expert.id] = digest
-                    yield {"_op_type": "index", "_index": alias, "_id": expert.id, "_source": expert_source(expert)}
+        def to_write(chunk: Sequence[Expert]) -> list[Expert]:
+            """The experts of `chunk` that change, journalled and counted (in the batch's thread)."""
+            lookup = sorted({e.id for e in chunk} - written.keys())
+            stored = {}
+            if lookup:
+                for doc in self._es.mget(index=alias, ids=lookup)["docs"]:
+                    if doc.get("found"):
+                        stored[doc["_id"]] = doc["_source"]
+            out = []
+            for expert in chunk:
+                digest = expert.content_hash()
+                before = written.get(expert.id) or (stored[expert.id]["content_hash"] if expert.id in stored else None)
+                if before == digest:
+                    counts.unchanged += 1
+                    progress.advance()
+                    continue
+                if before is None:
+                    counts.inserted += 1
+                else:
+                    counts.updated += 1
+                self._remember(alias, expert.id, stored.get(expert.id))
+                written[expert.id] = digest
+                out.append(expert)
+            return out
 
+        def actions(chunk: list[Expert]) -> list[dict]:
+            return [{"_op_type": "index", "_index": alias, "_id": expert.id, "_source": _json(expert_source(expert))}
+                    for expert in chunk]
+
+        chunks = (to_write(experts[start:start + self.BULK_CHUNK]) for start in range(0, len(experts), self.BULK_CHUNK))
         with self.batch(), self._bulk_settings(alias, len(experts) >= self.BULK_SETTINGS_MIN):
-            self._bulk(actions(), "位专家", on_ok=progress.advance)
+            self._bulk(_prepared_ahead(actions, chunks), "位专家", on_ok=progress.advance)
         progress.finish()
         return counts
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import pathname2url
 
-from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
+from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord, content_digest
 from expertpool.errors import ConcurrentEdit, InputError
 from expertpool.stores import fts_query, fts_rank
 from expertpool.stores.base import (
@@ -78,6 +78,52 @@ _BM25 = f"bm25(experts_fts, {', '.join(str(COLUMN_WEIGHTS[c]) for c in TEXT_COLU
 
 def _dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+_LIST_JSON: dict[tuple[str, ...], str] = {}
+
+
+def _dumps_list(items: list[str]) -> str:
+    """`_dumps` of a list of strings; the fields and honours lists repeat across experts."""
+    key = tuple(items)
+    text = _LIST_JSON.get(key)
+    if text is None:
+        text = _dumps(items)
+        if len(_LIST_JSON) < 10_000:
+            _LIST_JSON[key] = text
+    return text
+
+
+class _ExpertWrites:
+    """Writes of `upsert_experts` for distinct experts, sent in bulk. Between distinct experts
+    the order of writes does not matter (each touches its own rows; an alias delete only removes
+    its own expert's rows), so they go table by table, deletes before inserts."""
+
+    def __init__(self):
+        self.ids: set[str] = set()
+        self.inserts: list[tuple] = []
+        self.updates: list[tuple] = []
+        self.fts_deletes: list[tuple] = []
+        self.fts_inserts: list[tuple] = []
+        self.alias_deletes: list[tuple] = []
+        self.aliases: list[tuple] = []
+
+    def flush(self, db: sqlite3.Connection) -> None:
+        if self.inserts:
+            db.executemany("INSERT INTO experts(n, id, doc, content_hash, region, title, status, institution, "
+                           "fields, honours) VALUES (?,?,?,?,?,?,?,?,?,?)", self.inserts)
+        if self.updates:
+            db.executemany("UPDATE experts SET id=?, doc=?, content_hash=?, region=?, title=?, status=?, "
+                           "institution=?, fields=?, honours=? WHERE n=?", self.updates)
+        if self.fts_deletes:
+            db.executemany("DELETE FROM experts_fts WHERE rowid = ?", self.fts_deletes)
+        if self.fts_inserts:
+            db.executemany(f"INSERT INTO experts_fts(rowid, {', '.join(TEXT_COLUMNS)}) "
+                           f"VALUES (?{', ?' * len(TEXT_COLUMNS)})", self.fts_inserts)
+        if self.alias_deletes:
+            db.executemany("DELETE FROM expert_aliases WHERE expert_id = ?", self.alias_deletes)
+        if self.aliases:
+            db.executemany("INSERT OR REPLACE INTO expert_aliases(alias, expert_id) VALUES (?, ?)", self.aliases)
 
 
 def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
@@ -240,41 +286,44 @@ class SQLiteStore:
                     self._db.execute("SELECT id, n, content_hash FROM experts")}
         progress.start("写入专家库", len(experts))
         with self.batch():
+            next_n = self._db.execute("SELECT coalesce(max(n), 0) + 1 FROM experts").fetchone()[0]
+            pending = _ExpertWrites()
             for expert in experts:
-                digest = expert.content_hash()
+                doc = expert.model_dump_json()
+                digest = content_digest(doc)  # == expert.content_hash(), from the JSON we store anyway
                 found = existing.get(expert.id)
                 if found and found[1] == digest:
                     counts.unchanged += 1
                     progress.advance()
                     continue
                 self._data_changed()
-                doc = expert.model_dump_json()
+                if expert.id in pending.ids:
+                    # The same id twice in one call: write what came before first, so this
+                    # occurrence sees it, exactly as one-by-one writes would.
+                    pending.flush(self._db)
+                    pending = _ExpertWrites()
                 cols = index_columns(expert)
                 values = (expert.id, doc, digest, expert.region, expert.title, expert.status,
-                          expert.institution, _dumps(expert.fields), _dumps(expert.honours))
+                          expert.institution, _dumps_list(expert.fields), _dumps_list(expert.honours))
                 if found:
                     n = found[0]
-                    self._db.execute(
-                        "UPDATE experts SET id=?, doc=?, content_hash=?, region=?, title=?, status=?, "
-                        "institution=?, fields=?, honours=? WHERE n=?", (*values, n))
-                    self._db.execute("DELETE FROM experts_fts WHERE rowid = ?", (n,))
-                    self._db.execute("DELETE FROM expert_aliases WHERE expert_id = ?", (expert.id,))
+                    pending.updates.append((*values, n))
+                    pending.fts_deletes.append((n,))
+                    pending.alias_deletes.append((expert.id,))
                     counts.updated += 1
                 else:
-                    cur = self._db.execute(
-                        "INSERT INTO experts(id, doc, content_hash, region, title, status, institution, "
-                        "fields, honours) VALUES (?,?,?,?,?,?,?,?,?)", values)
-                    n = cur.lastrowid
+                    # The rowid SQLite would pick (max + 1: no AUTOINCREMENT, nothing deleted
+                    # within the transaction), given up front so the rows can go in bulk.
+                    n, next_n = next_n, next_n + 1
+                    pending.inserts.append((n, *values))
                     existing[expert.id] = (n, digest)
                     counts.inserted += 1
-                self._db.execute(
-                    f"INSERT INTO experts_fts(rowid, {', '.join(TEXT_COLUMNS)}) "
-                    f"VALUES (?{', ?' * len(TEXT_COLUMNS)})", (n, *(cols[c] for c in TEXT_COLUMNS)))
-                for alias in expert.source_ids.values():
-                    if alias != expert.id:
-                        self._db.execute("INSERT OR REPLACE INTO expert_aliases(alias, expert_id) VALUES (?, ?)",
-                                         (alias, expert.id))
+                pending.ids.add(expert.id)
+                pending.fts_inserts.append((n, *(cols[c] for c in TEXT_COLUMNS)))
+                pending.aliases.extend((alias, expert.id) for alias in expert.source_ids.values()
+                                       if alias != expert.id)
                 progress.advance()
+            pending.flush(self._db)
         progress.finish()
         return counts
 
