@@ -93,6 +93,17 @@ def test_bad_rows_are_rejected_with_file_row_column_reason(tmp_path, store, admi
     assert "量子玄学" in reject_file and reject_file.count("\n") == 9
 
 
+def test_a_repeated_bad_value_gets_the_same_reject_every_time(tmp_path, store, admin):
+    """Vocabulary checks are memoised per value: the reason must come back for every row."""
+    rows = [expert_row(专家编号=f"{i:06d}", 专业领域="量子玄学", 证件号码="") for i in (1, 2)]
+    rows += [expert_row(专家编号=f"{i:06d}", 所在地区="重庆", 证件号码="") for i in (3, 4)]
+    report = import_file(store, write_csv(tmp_path / "a.csv", rows), admin)
+    assert [(r.row, r.column) for r in report.rejects] == [(2, "专业领域"), (3, "专业领域"), (4, "市州/区县"),
+                                                          (5, "市州/区县")]
+    assert report.rejects[0].reason == report.rejects[1].reason and "量子玄学" in report.rejects[0].reason
+    assert report.rejects[2].reason == report.rejects[3].reason and "不属于重庆" in report.rejects[2].reason
+
+
 @pytest.mark.parametrize("content, message", [
     (b"", "文件为空"),
     ("专家编号,姓名\n1,张伟\n".encode("utf-16"), "UTF-16"),

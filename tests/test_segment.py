@@ -70,3 +70,26 @@ def test_long_dictionary_parts_of_a_compound_are_indexed():
     tokens = set(segment.index_tokens("锂离子电池正极材料的研究"))
     assert {"锂离子电池正极材料", "锂离子电池", "正极材料"} <= tokens
     assert "语言模型" in set(segment.index_tokens("大语言模型"))
+
+
+def _whole_text_tokens(text: str, engine: str) -> list[str]:
+    """The reference for `index_tokens`: the whole text cut at once, long parts de-duplicated
+    against everything before them."""
+    seg, long_words, out = segment.get_segmenter(engine), segment._long_user_words(), []
+    for raw in seg.cut_for_search(segment.to_halfwidth(text)):
+        token = segment.normalise_token(raw)
+        if segment._keep(token):
+            if len(token) >= 5:
+                out.extend(p for p in segment._long_parts(token, long_words) if p not in out)
+            out.append(token)
+    return out
+
+
+def test_cutting_at_separators_first_gives_the_tokens_of_the_whole_text():
+    """index_tokens caches tokens per clause; cut whole, the text must give the same tokens."""
+    tricky = ["锂离子电池正极材料、锂离子电池正极材料；高熵合金。锂离子电池", "Ｌｉ-ion　电池（正极）研究；ＡＩ芯片",
+              "a.b_c%d+e#f&g-h 5G通信,,，  大语言模型\t\r\n深度学习", "①②³·…—~鿖鿿𠀀é「知识图谱」【边缘计算】"]
+    for text in sample_corpus() + tricky:
+        for engine in ("rjieba", "jieba"):
+            assert segment.index_tokens(text, engine) == _whole_text_tokens(text, engine), (engine, text)
+

@@ -157,7 +157,7 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
         raise RowError("(整行)", str(row["__invalid__"]))
     if "__extra__" in row:
         raise RowError("(整行)", f"单元格多于表头列数（多出：{row['__extra__']}）；可能有未加引号的逗号")
-    # Checked in this order: the first problem of a row is the one reported.
+    # The first problem of a row is the one reported: the checks below keep their order.
     sub_region_text, gender_text = _text(row, "sub_region"), _text(row, "gender")
     phone_text, email_text = _text(row, "phone"), _text(row, "email")
     id_text, status_text = _text(row, "id_number"), _text(row, "status")

@@ -158,6 +158,8 @@ class SQLiteStore:
     backend = "sqlite"
     #: most read-only connections `rank_many` runs its queries on side by side
     RANK_WORKERS = 4
+    #: experts per bulk write in `upsert_experts` (bounds memory; keeps progress moving)
+    WRITE_CHUNK = 2000
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -297,7 +299,7 @@ class SQLiteStore:
                     progress.advance()
                     continue
                 self._data_changed()
-                if expert.id in pending.ids:
+                if expert.id in pending.ids or len(pending.ids) >= self.WRITE_CHUNK:
                     # The same id twice in one call: write what came before first, so this
                     # occurrence sees it, exactly as one-by-one writes would.
                     pending.flush(self._db)
@@ -312,8 +314,8 @@ class SQLiteStore:
                     pending.alias_deletes.append((expert.id,))
                     counts.updated += 1
                 else:
-                    # The rowid SQLite would pick (max + 1: no AUTOINCREMENT, nothing deleted
-                    # within the transaction), given up front so the rows can go in bulk.
+                    # The rowid SQLite would pick (max(n) + 1, as n is not AUTOINCREMENT), given
+                    # up front so the rows can go in bulk.
                     n, next_n = next_n, next_n + 1
                     pending.inserts.append((n, *values))
                     existing[expert.id] = (n, digest)

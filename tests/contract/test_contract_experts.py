@@ -28,6 +28,28 @@ class TestExperts:
         assert counts == UpsertCounts(inserted=1, updated=1, unchanged=1)
         assert store.get_expert("SC-000001").name == "王芳"
 
+    def test_an_id_repeated_in_one_call_ends_with_its_last_source_ids(self, store):
+        merged = make_expert("SC-000007", source_ids={"四川": "SC-000007", "重庆": "CQ-000321"})
+        alone = merged.model_copy(update={"source_ids": {"四川": "SC-000007"}})
+        assert store.upsert_experts([merged, make_expert("SC-000001"), alone]) == UpsertCounts(inserted=2, updated=1)
+        assert store.get_expert("CQ-000321") is None
+        assert store.get_expert("SC-000007") == alone
+
+    def test_a_load_written_in_several_chunks(self, store, monkeypatch):
+        from expertpool.stores.es import ElasticsearchStore
+        from expertpool.stores.sqlite import SQLiteStore
+
+        monkeypatch.setattr(SQLiteStore, "WRITE_CHUNK", 3)
+        monkeypatch.setattr(ElasticsearchStore, "BULK_CHUNK", 3)
+        experts = [make_expert(f"SC-{i:06d}", keywords=["石墨烯"], source_ids={"四川": f"SC-{i:06d}", "重庆": f"CQ-{i:06d}"})
+                   for i in range(1, 11)]
+        renamed = experts[0].model_copy(update={"name": "王芳"})
+        assert store.upsert_experts([*experts, renamed]) == UpsertCounts(inserted=10, updated=1)
+        assert [e.id for e in store.iter_experts()] == [e.id for e in experts]
+        assert store.get_expert("CQ-000004") == experts[3]
+        assert store.get_expert("SC-000001") == renamed
+        assert sorted(ids(store.search(query("石墨烯")))) == [e.id for e in experts]
+
     def test_get_by_id_and_by_source_id(self, store):
         merged = make_expert("SC-000007", source_ids={"四川": "SC-000007", "重庆": "CQ-000321"})
         store.upsert_experts([merged, make_expert("SC-000001")])
