@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gc
 import secrets
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.services import readers, rows
@@ -381,23 +380,10 @@ def write_rejects(report: FileReport, directory: Path) -> Path:
     return target
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """An import keeps every row, record and expert it reads alive to the end, so the cyclic
-    collector would walk the whole growing heap again and again for nothing (1–2 s of a
-    32,000-expert import); it makes no cycles worth collecting half way."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
     """Import files in the order given: expert lists must come before the files that refer to them."""
-    with _gc_paused():
+    # every row, record and expert read stays alive to the end: nothing for the collector to free
+    with gc_paused():
         return _import_files(store, paths, actor, **options)
 
 

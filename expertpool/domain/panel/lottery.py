@@ -446,6 +446,20 @@ def _packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]],
     return found
 
 
+def _add_cheap_columns(master: "_Master | _TargetMaster", units: Units, bounds: Bounds,
+                       partners: dict[int, set[int]], w: np.ndarray, pack_mu: float | None, mu: float,
+                       lam: np.ndarray, rng: random.Random) -> int:
+    """Cheap pricing for either master: packed columns, else swap-improved ones. Returns how
+    many new columns were added (0: the caller decides what comes next)."""
+    added = 0
+    for comp in _packed_columns(units, bounds, partners, w, pack_mu, master.columns, lam, rng):
+        added += master.add(comp)
+    if not added:
+        for comp in _improving_columns(units, bounds, partners, w, mu, master.columns, lam):
+            added += master.add(comp)
+    return added
+
+
 def _target_phase(units: Units, bounds: Bounds, partners: dict[int, set[int]], sizes: Sequence[int],
                   types: Sequence[int], target: float, cap: float | None, columns: list[dict[int, int]],
                   deadline: float, rng: random.Random
@@ -484,13 +498,7 @@ def _target_phase(units: Units, bounds: Bounds, partners: dict[int, set[int]], s
         best_short = min(best_short, short)
         if stalled >= 5:         # the target is probably not attainable
             break
-        added = 0
-        for comp in _packed_columns(units, bounds, partners, y, None, phase.columns, lam, rng):
-            added += phase.add(comp)
-        if not added:
-            for comp in _improving_columns(units, bounds, partners, y, mu, phase.columns, lam):
-                added += phase.add(comp)
-        if not added:
+        if not _add_cheap_columns(phase, units, bounds, partners, y, None, mu, lam, rng):
             break
     return phase.columns, last, False, rounds
 
@@ -738,13 +746,7 @@ def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
             if scale <= 0:
                 break
             w = y - v
-            added = 0
-            for comp in _packed_columns(units, bounds, partners, w, mu, master.columns, lam, jitter):
-                added += master.add(comp)
-            if not added:
-                for comp in _improving_columns(units, bounds, partners, w, mu, master.columns, lam):
-                    added += master.add(comp)
-            if added:
+            if _add_cheap_columns(master, units, bounds, partners, w, mu, mu, lam, jitter):
                 continue
             # exact pricing; a tiny non-negative tie-break makes LP vertices less degenerate, and
             # since it only raises weights the bound stays valid for w
