@@ -22,11 +22,16 @@ from expertpool.domain.text import to_halfwidth
 
 INDEXES_DIR = Path(os.environ.get("EXPERTPOOL_INDEXES", Path(__file__).resolve().parent.parent / "indexes"))
 
-# Tokens that carry no topical meaning. Punctuation and whitespace are dropped separately.
-STOPWORDS = frozenset(
-    "的 了 和 与 及 或 等 在 对 为 以 其 中 于 上 下 是 有 并 将 由 从 及其 以及 基于 面向 相关 方面 "
-    "进行 开展 一种 一些 我们 通过 关于 其他 方法".split()
-)
+
+def load_stopwords(path: Path | None = None) -> frozenset[str]:
+    """Words that carry no topic (`indexes/stopwords.txt`: whitespace-separated, '#' comments)."""
+    path = path or INDEXES_DIR / "stopwords.txt"
+    words: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words.update(normalise_token(w) for w in line.split("#", 1)[0].split())
+    return frozenset(words)
+
+
 _WORD_CHAR = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 
@@ -140,6 +145,11 @@ def normalise_token(token: str) -> str:
     return to_halfwidth(token).strip().lower()
 
 
+#: Tokens that carry no topical meaning (punctuation and whitespace are dropped separately); kept
+#: as data, so the word index and the query side always drop the same words.
+STOPWORDS = load_stopwords()
+
+
 def _keep(token: str) -> bool:
     return bool(token) and token not in STOPWORDS and bool(_WORD_CHAR.search(token))
 
@@ -230,6 +240,15 @@ def query_tokens(text: str, engine: str | None = None) -> list[str]:
     return list(dict.fromkeys(t for t in tokens if _keep(t)))
 
 
+def ignored_words(text: str, engine: str | None = None) -> list[str]:
+    """The stop words a query contains (precise mode): not searched for, but reported."""
+    if not text:
+        return []
+    seg = get_segmenter(engine)
+    tokens = (normalise_token(t) for t in seg.cut(to_halfwidth(text)))
+    return list(dict.fromkeys(t for t in tokens if t in STOPWORDS))
+
+
 @dataclass(frozen=True)
 class QueryTerm:
     """One query word and the alternatives any of which satisfies it (the word first)."""
@@ -247,11 +266,20 @@ def query_terms(text: str, engine: str | None = None) -> list[QueryTerm]:
     return terms
 
 
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
 def char_bigrams(text: str) -> list[str]:
-    """Overlapping CJK character bigrams, a recall fallback for words the dictionary lacks."""
+    """Overlapping CJK character bigrams (a lone character as itself), what Elasticsearch's `cjk`
+    analyser makes of Chinese: the recall path for words the dictionary lacks."""
     out: list[str] = []
-    for run in re.findall(r"[\u4e00-\u9fff]+", to_halfwidth(text)):
+    for run in _CJK_RUN.findall(to_halfwidth(text)):
         if len(run) == 1:
             out.append(run)
         out.extend(run[i:i + 2] for i in range(len(run) - 1))
     return out
+
+
+def query_grams(text: str) -> list[str]:
+    """The distinct character bigrams of a query, in order."""
+    return list(dict.fromkeys(char_bigrams(text)))

@@ -28,14 +28,26 @@ from expertpool.stores.base import (
     RecordKind,
     SearchHit,
     SearchQuery,
+    TermCounts,
     UpsertCounts,
     record_expert_id,
     record_key,
     seal_audit,
 )
-from expertpool.stores.textindex import COLUMN_WEIGHTS, TEXT_COLUMNS, index_columns, matched_words
+from expertpool.stores.textindex import (
+    GRAM_WEIGHT,
+    NAME_SCORE,
+    TEXT_INDEX_VERSION,
+    index_text,
+    matches,
+)
 
 SCHEMA_VERSION = "1"
+#: meta key: the `textindex.TEXT_INDEX_VERSION` the text tables were built with
+TEXT_INDEX_KEY = "text_index_version"
+#: the text tables (words, bigrams), in the order `fts_rank` reads them
+TEXT_TABLES = ("experts_fts", "experts_grams")
+_TOKENIZE = "tokenize = 'unicode61 remove_diacritics 0'"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,14 +61,15 @@ CREATE TABLE IF NOT EXISTS experts (
     status TEXT NOT NULL,
     institution TEXT NOT NULL,
     fields TEXT NOT NULL,
-    honours TEXT NOT NULL
+    honours TEXT NOT NULL,
+    name_key TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS experts_region ON experts(region);
 CREATE INDEX IF NOT EXISTS experts_institution ON experts(institution);
+CREATE INDEX IF NOT EXISTS experts_name_key ON experts(name_key);
 CREATE TABLE IF NOT EXISTS expert_aliases (alias TEXT PRIMARY KEY, expert_id TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS experts_fts USING fts5(
-    {", ".join(TEXT_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 0'
-);
+CREATE VIRTUAL TABLE IF NOT EXISTS experts_fts USING fts5(words, {_TOKENIZE});
+CREATE VIRTUAL TABLE IF NOT EXISTS experts_grams USING fts5(grams, {_TOKENIZE});
 CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, key TEXT NOT NULL, expert_id TEXT, doc TEXT NOT NULL, content_hash TEXT NOT NULL,
     PRIMARY KEY (kind, key)
@@ -71,9 +84,6 @@ CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS roles (user TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (user, role));
 CREATE TABLE IF NOT EXISTS panels (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 """
-
-
-_BM25 = f"bm25(experts_fts, {', '.join(str(COLUMN_WEIGHTS[c]) for c in TEXT_COLUMNS)})"
 
 
 def _dumps(obj) -> str:
@@ -105,21 +115,23 @@ class _ExpertWrites:
         self.updates: list[tuple] = []
         self.fts_deletes: list[tuple] = []
         self.fts_inserts: list[tuple] = []
+        self.gram_inserts: list[tuple] = []
         self.alias_deletes: list[tuple] = []
         self.aliases: list[tuple] = []
 
     def flush(self, db: sqlite3.Connection) -> None:
         if self.inserts:
             db.executemany("INSERT INTO experts(n, id, doc, content_hash, region, title, status, institution, "
-                           "fields, honours) VALUES (?,?,?,?,?,?,?,?,?,?)", self.inserts)
+                           "fields, honours, name_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)", self.inserts)
         if self.updates:
             db.executemany("UPDATE experts SET id=?, doc=?, content_hash=?, region=?, title=?, status=?, "
-                           "institution=?, fields=?, honours=? WHERE n=?", self.updates)
+                           "institution=?, fields=?, honours=?, name_key=? WHERE n=?", self.updates)
         if self.fts_deletes:
             db.executemany("DELETE FROM experts_fts WHERE rowid = ?", self.fts_deletes)
+            db.executemany("DELETE FROM experts_grams WHERE rowid = ?", self.fts_deletes)
         if self.fts_inserts:
-            db.executemany(f"INSERT INTO experts_fts(rowid, {', '.join(TEXT_COLUMNS)}) "
-                           f"VALUES (?{', ?' * len(TEXT_COLUMNS)})", self.fts_inserts)
+            db.executemany("INSERT INTO experts_fts(rowid, words) VALUES (?, ?)", self.fts_inserts)
+            db.executemany("INSERT INTO experts_grams(rowid, grams) VALUES (?, ?)", self.gram_inserts)
         if self.alias_deletes:
             db.executemany("DELETE FROM expert_aliases WHERE expert_id = ?", self.alias_deletes)
         if self.aliases:
@@ -127,22 +139,51 @@ class _ExpertWrites:
 
 
 def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
-    """The one SQL statement behind `search` and `rank_many`, selecting `select` (over `experts e`,
-    and with terms `experts_fts f`) and, with terms, the bm25 rank as the last column."""
+    """The one SQL statement behind `search` and `rank_many`, selecting `select` (over `experts e`)
+    and, when the query ranks, the score as the last column: `(words + GRAM_WEIGHT * grams) + name`
+    (see `textindex`), each part over the experts it matches."""
     where, params = fts_query.filter_sql(query.filters, alias="e")
-    if not query.terms:
+    if not query.ranked:
         return (f"SELECT {select} FROM experts e WHERE {where} ORDER BY e.id LIMIT ? OFFSET ?",
                 [*params, query.limit, query.offset])
-    return (f"SELECT {select}, {_BM25} AS rank FROM experts_fts f JOIN experts e ON e.n = f.rowid "
-            f"WHERE experts_fts MATCH ? AND {where} ORDER BY rank, e.id LIMIT ? OFFSET ?",
-            [fts_query.match_expression(query.terms), *params, query.limit, query.offset])
+    words = fts_query.match_expression(query.terms)
+    grams = fts_query.any_of(query.grams)
+    names = list(query.names)
+    ctes, sources, cte_params = [], [], []
+    if words:
+        ctes.append("w AS MATERIALIZED (SELECT rowid AS n, -bm25(experts_fts) AS s FROM experts_fts "
+                    "WHERE experts_fts MATCH ?)")
+        sources.append("SELECT n FROM w")
+        cte_params.append(words)
+    if grams:
+        ctes.append("g AS MATERIALIZED (SELECT rowid AS n, -bm25(experts_grams) AS s FROM experts_grams "
+                    "WHERE experts_grams MATCH ?)")
+        sources.append("SELECT n FROM g")
+        cte_params.append(grams)
+    name_in = f"e.name_key IN ({', '.join('?' * len(names))})" if names else ""
+    if names:
+        sources.append(f"SELECT n FROM experts WHERE name_key IN ({', '.join('?' * len(names))})")
+        cte_params.extend(names)
+    if not sources:  # terms were given but all are blank: nothing can match
+        return (f"SELECT {select}, 0.0 FROM experts e WHERE 0 LIMIT ? OFFSET ?", [query.limit, query.offset])
+    ctes.append(f"m AS ({' UNION '.join(sources)})")
+    # the same operations in the same order as fts_rank.RankIndex.rank, so the scores are equal
+    score = "coalesce(w.s, 0.0)" if words else "0.0"
+    if grams:
+        score = f"({score} + {GRAM_WEIGHT!r} * coalesce(g.s, 0.0))"
+    if names:
+        score = f"({score} + (CASE WHEN {name_in} THEN {NAME_SCORE!r} ELSE 0.0 END))"
+    joins = (" LEFT JOIN w ON w.n = m.n" if words else "") + (" LEFT JOIN g ON g.n = m.n" if grams else "")
+    return (f"WITH {', '.join(ctes)} SELECT {select}, {score} AS score FROM m JOIN experts e ON e.n = m.n{joins} "
+            f"WHERE {where} ORDER BY score DESC, e.id LIMIT ? OFFSET ?",
+            [*cte_params, *names, *params, query.limit, query.offset])
 
 
 def _rank(db: sqlite3.Connection, query: SearchQuery) -> list[tuple[str, float]]:
     sql, params = _search_sql(query, "e.id")
-    if not query.terms:
+    if not query.ranked:
         return [(expert_id, 0.0) for (expert_id,) in db.execute(sql, params)]
-    return [(expert_id, -rank) for expert_id, rank in db.execute(sql, params)]
+    return [(expert_id, score) for expert_id, score in db.execute(sql, params)]
 
 
 class SQLiteStore:
@@ -183,6 +224,8 @@ class SQLiteStore:
             version = self.get_meta("schema_version")
             if version != SCHEMA_VERSION:
                 raise InputError(f"{self.path}: 数据库版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
+            if self.get_meta(TEXT_INDEX_KEY) != TEXT_INDEX_VERSION:
+                self._upgrade_text_index()
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path}: 不是 ExpertPool 数据库（{exc}）") from None
 
@@ -212,7 +255,22 @@ class SQLiteStore:
                 if statement.strip():
                     self._db.execute(statement)
             self.set_meta("schema_version", SCHEMA_VERSION)
+            self.set_meta(TEXT_INDEX_KEY, TEXT_INDEX_VERSION)
             self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
+
+    def _upgrade_text_index(self) -> None:
+        """A store whose text index another version of ExpertPool built (other tables, other
+        tokens): rebuild it from the stored experts, once, in one transaction (whoever opens the
+        store first does it; the others find it done)."""
+        with self.batch():
+            if self.get_meta(TEXT_INDEX_KEY) == TEXT_INDEX_VERSION:
+                return
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(experts)")}
+            if "name_key" not in columns:
+                self._db.execute("ALTER TABLE experts ADD COLUMN name_key TEXT NOT NULL DEFAULT ''")
+                self._db.execute("CREATE INDEX IF NOT EXISTS experts_name_key ON experts(name_key)")
+            self._rebuild_text_tables(NullProgress())
+            self.set_meta(TEXT_INDEX_KEY, TEXT_INDEX_VERSION)
 
     # ---- transactions ----
     _depth = 0
@@ -304,9 +362,9 @@ class SQLiteStore:
                     # occurrence sees it, exactly as one-by-one writes would.
                     pending.flush(self._db)
                     pending = _ExpertWrites()
-                cols = index_columns(expert)
+                text = index_text(expert)
                 values = (expert.id, doc, digest, expert.region, expert.title, expert.status,
-                          expert.institution, _dumps_list(expert.fields), _dumps_list(expert.honours))
+                          expert.institution, _dumps_list(expert.fields), _dumps_list(expert.honours), text.name)
                 if found:
                     n = found[0]
                     pending.updates.append((*values, n))
@@ -321,7 +379,8 @@ class SQLiteStore:
                     existing[expert.id] = (n, digest)
                     counts.inserted += 1
                 pending.ids.add(expert.id)
-                pending.fts_inserts.append((n, *(cols[c] for c in TEXT_COLUMNS)))
+                pending.fts_inserts.append((n, text.words))
+                pending.gram_inserts.append((n, text.grams))
                 pending.aliases.extend((alias, expert.id) for alias in expert.source_ids.values()
                                        if alias != expert.id)
                 progress.advance()
@@ -330,26 +389,33 @@ class SQLiteStore:
         return counts
 
     def rebuild_index(self, progress: Progress | None = None) -> RebuildResult:
-        """Re-segment every expert into a fresh FTS table (after a dictionary or synonym change) and
-        swap it in within one transaction, so readers see the old index until the commit."""
+        """Re-segment every expert into fresh text tables (after a dictionary or synonym change) and
+        swap them in within one transaction, so readers see the old index until the commit."""
         progress = progress or NullProgress()
         total = self.count_experts()
-        progress.start("重建检索索引", total)
-        cols = ", ".join(TEXT_COLUMNS)
         with self.batch():
-            self._data_changed()  # rankings (and rank indexes) of the old index are stale
-            self._db.execute("DROP TABLE IF EXISTS experts_fts_new")
-            self._db.execute(f"CREATE VIRTUAL TABLE experts_fts_new USING fts5({cols}, "
-                             "tokenize = 'unicode61 remove_diacritics 0')")
-            for n, doc in self._db.execute("SELECT n, doc FROM experts ORDER BY n").fetchall():
-                columns = index_columns(Expert.model_validate_json(doc))
-                self._db.execute(f"INSERT INTO experts_fts_new(rowid, {cols}) VALUES (?{', ?' * len(TEXT_COLUMNS)})",
-                                 (n, *(columns[c] for c in TEXT_COLUMNS)))
-                progress.advance()
-            self._db.execute("DROP TABLE experts_fts")
-            self._db.execute("ALTER TABLE experts_fts_new RENAME TO experts_fts")
-        progress.finish()
+            self._rebuild_text_tables(progress)
         return RebuildResult(index="experts_fts", previous="experts_fts", experts=total)
+
+    def _rebuild_text_tables(self, progress: Progress) -> None:
+        """Inside a batch: new text tables from the stored experts, swapped in for the old ones."""
+        progress.start("重建检索索引", self.count_experts())
+        self._data_changed()  # rankings (and rank indexes) of the old index are stale
+        for table, column in zip(TEXT_TABLES, ("words", "grams")):
+            self._db.execute(f"DROP TABLE IF EXISTS {table}_new")
+            self._db.execute(f"CREATE VIRTUAL TABLE {table}_new USING fts5({column}, {_TOKENIZE})")
+        names = []
+        for n, doc in self._db.execute("SELECT n, doc FROM experts ORDER BY n").fetchall():
+            text = index_text(Expert.model_validate_json(doc))
+            self._db.execute("INSERT INTO experts_fts_new(rowid, words) VALUES (?, ?)", (n, text.words))
+            self._db.execute("INSERT INTO experts_grams_new(rowid, grams) VALUES (?, ?)", (n, text.grams))
+            names.append((text.name, n))
+            progress.advance()
+        self._db.executemany("UPDATE experts SET name_key = ? WHERE n = ?", names)
+        for table in TEXT_TABLES:
+            self._db.execute(f"DROP TABLE IF EXISTS {table}")
+            self._db.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+        progress.finish()
 
     def get_expert(self, expert_id: str) -> Expert | None:
         row = self._db.execute("SELECT doc FROM experts WHERE id = ?", (expert_id,)).fetchone()
@@ -367,16 +433,54 @@ class SQLiteStore:
         return self._db.execute("SELECT count(*) FROM experts").fetchone()[0]
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        if not query.terms:
+        if not query.ranked:
             sql, params = _search_sql(query, "e.doc")
             return [SearchHit(Expert.model_validate_json(doc), 0.0, ())
                     for (doc,) in self._db.execute(sql, params).fetchall()]
-        sql, params = _search_sql(query, ", ".join(["e.doc", *("f." + c for c in TEXT_COLUMNS)]))
+        sql, params = _search_sql(query, "e.n, e.doc, e.name_key")
+        rows = self._db.execute(sql, params).fetchall()
+        texts = self._texts([n for n, *_ in rows])
         hits = []
-        for doc, *cols, rank in self._db.execute(sql, params).fetchall():
-            columns = dict(zip(TEXT_COLUMNS, cols))
-            hits.append(SearchHit(Expert.model_validate_json(doc), -rank, matched_words(query.terms, columns)))
+        for n, doc, name, score in rows:
+            words, grams = texts.get(n, ("", ""))
+            found = matches(query.terms, words, grams, name in query.names)
+            hits.append(SearchHit(Expert.model_validate_json(doc), score, found.words, found.partial, found.name))
         return hits
+
+    def _texts(self, rows: list[int]) -> dict[int, tuple[str, str]]:
+        """The indexed words and bigrams of these rows (for the matched words of a page of hits)."""
+        out: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(rows), 500):
+            chunk = rows[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for n, words, grams in self._db.execute(
+                    f"SELECT f.rowid, f.words, g.grams FROM experts_fts f JOIN experts_grams g ON g.rowid = f.rowid "
+                    f"WHERE f.rowid IN ({marks})", chunk):
+                out[n] = (words or "", grams or "")
+        return out
+
+    def term_counts(self, words: Sequence[str], grams: Sequence[str]) -> TermCounts:
+        return TermCounts(self._counts("experts_fts", words), self._counts("experts_grams", grams))
+
+    def _counts(self, table: str, tokens: Sequence[str]) -> dict[str, int]:
+        tokens = list(dict.fromkeys(t for t in tokens if t.strip()))
+        counts = dict.fromkeys(tokens, 0)
+        plain = [t for t in tokens if fts_rank.is_plain(t)]
+        if plain:
+            self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_row USING fts5vocab(main, {table}, row)")
+            for start in range(0, len(plain), 500):
+                chunk = plain[start:start + 500]
+                for term, docs in self._db.execute(
+                        f"SELECT term, doc FROM temp.{table}_row WHERE term IN ({', '.join('?' * len(chunk))})", chunk):
+                    counts[term] = docs
+        for token in tokens:
+            if not fts_rank.is_plain(token):  # FTS5 splits or folds it: count the rows matching it
+                counts[token] = self._db.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?",
+                                                 (fts_query.quote(token),)).fetchone()[0]
+        return counts
+
+    def institution_names(self) -> list[str]:
+        return [name for (name,) in self._db.execute("SELECT DISTINCT institution FROM experts ORDER BY institution")]
 
     def rank_many(self, queries: Sequence[SearchQuery],
                   index: fts_rank.RankIndex | None = None) -> list[list[tuple[str, float]]]:
@@ -436,8 +540,7 @@ class SQLiteStore:
             with lock:
                 db.execute("BEGIN")  # one read transaction: every table as of one moment
                 try:
-                    return fts_rank.build(db, "experts_fts", TEXT_COLUMNS, [COLUMN_WEIGHTS[c] for c in TEXT_COLUMNS],
-                                          [DATA_GENERATION_KEY])
+                    return fts_rank.build(db, TEXT_TABLES, [DATA_GENERATION_KEY], lambda q: _rank(db, q))
                 finally:
                     db.execute("COMMIT")
         finally:
@@ -446,7 +549,7 @@ class SQLiteStore:
 
     @staticmethod
     def _rank_key(db: sqlite3.Connection) -> str:
-        return fts_rank.store_key(db, "experts_fts", [DATA_GENERATION_KEY])
+        return fts_rank.store_key(db, TEXT_TABLES, [DATA_GENERATION_KEY])
 
     def _current(self, index: object | None) -> bool:
         """Whether `index` was copied from this store's committed state as it is now (outside a

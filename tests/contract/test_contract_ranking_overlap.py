@@ -28,7 +28,7 @@ def test_top10_overlap_between_sqlite_and_elasticsearch(tmp_path, es_url):
             assert len(a) == 10 and len(b) == 10, text
             overlaps.append(len(set(a) & set(b)) / 10)
         mean = sum(overlaps) / len(overlaps)
-        print(f"\ntop-10 overlap SQLite FTS5 vs Elasticsearch ({es.mode}): mean {mean:.2f}, "
+        print(f"\ntop-10 overlap SQLite FTS5 vs Elasticsearch: mean {mean:.2f}, "
               f"per query {[round(o, 1) for o in overlaps]}")
         assert mean >= 0.8  # measured 0.96 with bm25f (most_fields: 0.77)
     finally:
