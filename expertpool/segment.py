@@ -266,7 +266,9 @@ def query_terms(text: str, engine: str | None = None) -> list[QueryTerm]:
     return terms
 
 
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+# CJK ideographs of Unicode 1.1 (what FTS5's tokenizer keeps as written everywhere); rarer ones
+# are left out of the bigrams at index and query time alike
+_CJK_RUN = re.compile(r"[\u4e00-\u9fa5]+")
 
 
 def char_bigrams(text: str) -> list[str]:

@@ -142,6 +142,9 @@ def word_report(store: ExpertStore, terms: list[segment.QueryTerm], ignored: lis
     counts = store.term_counts(alternatives, grams)
     out: list[WordReport] = []
     for term in terms:
+        if not term.alternatives:  # nothing FTS5 would keep of it (a number, a stray symbol)
+            out.append(WordReport(term.word, "ignored"))
+            continue
         if counts.words.get(term.word, 0):
             out.append(WordReport(term.word, "matched", (), counts.words[term.word]))
             continue

@@ -86,6 +86,10 @@ class Postings:
     #: with f the count in the row and D its length; one product, as fts5 forms it
     gains: array
 
+    def rows_holding(self, term: str) -> int:
+        number = self.terms.get(term)
+        return 0 if number is None else self.starts[number + 1] - self.starts[number]
+
     def add(self, score, phrases: Sequence[str]) -> None:
         """Add the phrases' bm25 to `score`, phrase by phrase in order, as fts5 sums them."""
         import numpy as np

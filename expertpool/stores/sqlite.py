@@ -197,6 +197,7 @@ class SQLiteStore:
     """
 
     backend = "sqlite"
+    _kept: fts_rank.RankIndex | None = None  # see `rank_index`
     #: most read-only connections `rank_many` runs its queries on side by side
     RANK_WORKERS = 4
     #: experts per bulk write in `upsert_experts` (bounds memory; keeps progress moving)
@@ -437,8 +438,12 @@ class SQLiteStore:
             sql, params = _search_sql(query, "e.doc")
             return [SearchHit(Expert.model_validate_json(doc), 0.0, ())
                     for (doc,) in self._db.execute(sql, params).fetchall()]
-        sql, params = _search_sql(query, "e.n, e.doc, e.name_key")
-        rows = self._db.execute(sql, params).fetchall()
+        ranked = self._kept.rank(query) if self._current(self._kept) else None  # type: ignore[union-attr]
+        if ranked is not None:
+            rows = self._rows(ranked)
+        else:
+            sql, params = _search_sql(query, "e.n, e.doc, e.name_key")
+            rows = self._db.execute(sql, params).fetchall()
         texts = self._texts([n for n, *_ in rows])
         hits = []
         for n, doc, name, score in rows:
@@ -447,17 +452,28 @@ class SQLiteStore:
             hits.append(SearchHit(Expert.model_validate_json(doc), score, found.words, found.partial, found.name))
         return hits
 
+    def _rows(self, ranked: list[tuple[str, float]]) -> list[tuple[int, str, str, float]]:
+        """(n, doc, name_key, score) of ranked experts, in their order."""
+        found: dict[str, tuple] = {}
+        ids = [expert_id for expert_id, _ in ranked]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in self._db.execute(f"SELECT id, n, doc, name_key FROM experts WHERE id IN ({', '.join('?' * len(chunk))})",
+                                        chunk):
+                found[row[0]] = row[1:]
+        return [(*found[expert_id], score) for expert_id, score in ranked]
+
     def _texts(self, rows: list[int]) -> dict[int, tuple[str, str]]:
-        """The indexed words and bigrams of these rows (for the matched words of a page of hits)."""
-        out: dict[int, tuple[str, str]] = {}
+        """The indexed words and bigrams of these rows (for the matched words of a page of hits),
+        read from the FTS5 tables' content tables (an IN over an FTS5 table's rowid scans it)."""
+        words: dict[int, str] = {}
+        grams: dict[int, str] = {}
         for start in range(0, len(rows), 500):
             chunk = rows[start:start + 500]
             marks = ", ".join("?" * len(chunk))
-            for n, words, grams in self._db.execute(
-                    f"SELECT f.rowid, f.words, g.grams FROM experts_fts f JOIN experts_grams g ON g.rowid = f.rowid "
-                    f"WHERE f.rowid IN ({marks})", chunk):
-                out[n] = (words or "", grams or "")
-        return out
+            words.update(self._db.execute(f"SELECT id, c0 FROM experts_fts_content WHERE id IN ({marks})", chunk))
+            grams.update(self._db.execute(f"SELECT id, c0 FROM experts_grams_content WHERE id IN ({marks})", chunk))
+        return {n: (words.get(n) or "", grams.get(n) or "") for n in rows}
 
     def term_counts(self, words: Sequence[str], grams: Sequence[str]) -> TermCounts:
         return TermCounts(self._counts("experts_fts", words), self._counts("experts_grams", grams))
@@ -466,13 +482,15 @@ class SQLiteStore:
         tokens = list(dict.fromkeys(t for t in tokens if t.strip()))
         counts = dict.fromkeys(tokens, 0)
         plain = [t for t in tokens if fts_rank.is_plain(t)]
-        if plain:
+        kept = self._kept if self._current(self._kept) else None
+        if plain and kept is not None:  # the rank index knows how many rows hold each plain word
+            postings = kept.words if table == "experts_fts" else kept.grams
+            counts.update({t: postings.rows_holding(t) for t in plain})
+        elif plain:
             self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_row USING fts5vocab(main, {table}, row)")
-            for start in range(0, len(plain), 500):
-                chunk = plain[start:start + 500]
-                for term, docs in self._db.execute(
-                        f"SELECT term, doc FROM temp.{table}_row WHERE term IN ({', '.join('?' * len(chunk))})", chunk):
-                    counts[term] = docs
+            for term in plain:  # one lookup each: fts5vocab answers term = ? without a scan
+                row = self._db.execute(f"SELECT doc FROM temp.{table}_row WHERE term = ?", (term,)).fetchone()
+                counts[term] = row[0] if row else 0
         for token in tokens:
             if not fts_rank.is_plain(token):  # FTS5 splits or folds it: count the rows matching it
                 counts[token] = self._db.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?",
@@ -523,11 +541,16 @@ class SQLiteStore:
 
     def rank_index(self, previous: object | None = None) -> fts_rank.RankIndex | None:
         """A copy of what bm25 reads from the text index, for `rank_many(index=)`: rankings from
-        it cost milliseconds and score exactly as SQLite does. Worth building (≈ 1.5 s on 32,000
+        it cost milliseconds and score exactly as SQLite does. Worth building (≈ 2 s on 32,000
         experts) when many rankings will run on the same data; callers cache it with
         `data_version`. `previous` is returned as it is while it is still current. None inside an
-        open batch, or when the copy cannot vouch for equal scores."""
+        open batch, or when the copy cannot vouch for equal scores.
+
+        The store keeps the last index it returned: while it is current, `search` ranks from it
+        too (a long-running process searching the same data pays the copy once; a one-off search
+        runs in SQL)."""
         if self._current(previous):
+            self._kept = previous
             return previous  # type: ignore[return-value]
         readers = self._open_readers(1)
         if readers:
@@ -540,9 +563,12 @@ class SQLiteStore:
             with lock:
                 db.execute("BEGIN")  # one read transaction: every table as of one moment
                 try:
-                    return fts_rank.build(db, TEXT_TABLES, [DATA_GENERATION_KEY], lambda q: _rank(db, q))
+                    index = fts_rank.build(db, TEXT_TABLES, [DATA_GENERATION_KEY], lambda q: _rank(db, q))
                 finally:
                     db.execute("COMMIT")
+            if index is not None:
+                self._kept = index  # `search` and `term_counts` use it too while it is current
+            return index
         finally:
             for reader in readers:
                 reader.close()

@@ -19,8 +19,10 @@ Text arrives pre-segmented in both stores: space-separated tokens.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from expertpool import segment
 from expertpool.domain.models import Expert
@@ -99,10 +101,15 @@ def matches(terms: Sequence[segment.QueryTerm], words: str, grams: str, name_mat
         if any(a in tokens for a in term.alternatives):
             whole.append(term.word)
             continue
-        found = tuple(g for g in dict.fromkeys(segment.char_bigrams(term.word)) if g in pairs)
+        found = tuple(g for g in _word_grams(term.word) if g in pairs)
         if found:
             partial.append((term.word, found))
     return Matches(tuple(whole), tuple(partial), name_matched)
+
+
+@lru_cache(maxsize=4096)
+def _word_grams(word: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(segment.char_bigrams(word)))
 
 
 def word_alternatives(terms: Iterable[segment.QueryTerm]) -> list[str]:
@@ -115,6 +122,23 @@ def query_for(text: str, filters=None, limit: int = 20, offset: int = 0, *, gram
     bigrams, and the whole names it may be. `grams=False` leaves the bigram part out."""
     from expertpool.stores.base import SearchFilters, SearchQuery
 
-    return SearchQuery(tuple(segment.query_terms(text)), filters or SearchFilters(), limit, offset,
+    terms = tuple(segment.QueryTerm(t.word, _plain_alternatives(t.alternatives)) for t in segment.query_terms(text))
+    return SearchQuery(terms, filters or SearchFilters(), limit, offset,
                        grams=tuple(segment.query_grams(text)) if grams else (),
                        names=name_candidates(text) if text.strip() else ())
+
+
+_PLAIN_PIECES = re.compile(r"[0-9a-z\u4e00-\u9fa5]+")
+
+
+def _plain_alternatives(alternatives: Sequence[str]) -> tuple[str, ...]:
+    """Alternatives as the tokens FTS5 keeps whole (lower-case ASCII letters and digits, CJK): a word
+    such as β-乳球蛋白 or 0.5 becomes its pieces (乳球蛋白), bare numbers dropped. FTS5 would cut it so
+    anyway, and with plain words only both stores (and the SQLite rank index) score every query."""
+    out: list[str] = []
+    for alt in alternatives:
+        if " " in alt.strip() or _PLAIN_PIECES.fullmatch(alt):
+            out.append(alt)  # a phrase of several tokens stays a phrase
+            continue
+        out += [p for p in _PLAIN_PIECES.findall(alt) if not p.isdigit()]
+    return tuple(dict.fromkeys(out))
