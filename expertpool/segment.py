@@ -8,6 +8,9 @@ expanded with its synonyms. The domain dictionary and the synonym groups are dat
 The engine is rjieba (the jieba-rs binding, ~15× faster) fed the same user dictionary;
 `jieba` is the reference implementation, and `tests/test_segment.py` checks that both give
 identical tokens on the sample corpus. `EXPERTPOOL_SEGMENTER=jieba` forces the reference.
+Besides the curated `userdict.txt`, word lists from outside sources live under
+`indexes/dictionaries/` (e.g. CC-CEDICT's technical vocabulary jieba lacks), each with its
+provenance and licence in its header.
 """
 from __future__ import annotations
 
@@ -75,6 +78,18 @@ def load_synonyms(path: Path | None = None) -> dict[str, tuple[str, ...]]:
     return groups
 
 
+def load_dictionaries() -> list[UserWord]:
+    """Every dictionary the segmenter uses: the word lists under `indexes/dictionaries/` (real
+    vocabulary from outside sources, each file naming its provenance), then the curated domain
+    dictionary `indexes/userdict.txt`, whose frequencies win where a word is in both."""
+    words: list[UserWord] = []
+    folder = INDEXES_DIR / "dictionaries"
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.txt")):
+            words += load_user_dictionary(path)
+    return words + load_user_dictionary()
+
+
 class _JiebaSegmenter:
     """The reference: jieba with its own tokenizer instance (no global state shared)."""
 
@@ -120,7 +135,7 @@ def get_segmenter(engine: str | None = None) -> Segmenter:
     engine = engine or os.environ.get("EXPERTPOOL_SEGMENTER", "rjieba")
     if engine not in ENGINES:
         raise ValueError(f"unknown segmenter {engine!r}; choose one of {sorted(ENGINES)}")
-    return ENGINES[engine](load_user_dictionary())
+    return ENGINES[engine](load_dictionaries())
 
 
 @lru_cache(maxsize=1)
@@ -130,7 +145,7 @@ def synonyms() -> dict[str, tuple[str, ...]]:
 
 @lru_cache(maxsize=1)
 def _long_user_words() -> frozenset[str]:
-    return frozenset(normalise_token(w.word) for w in load_user_dictionary() if len(w.word) >= 4)
+    return frozenset(normalise_token(w.word) for w in load_dictionaries() if len(w.word) >= 4)
 
 
 def _long_parts(token: str, words: frozenset[str]) -> list[str]:
