@@ -31,11 +31,11 @@ from expertpool.domain.conflicts import (
     PanelPair,
     PolicyError,
     UnknownReference,
-    gc_paused,
 )
 from expertpool.domain.institutions import InstitutionTable, InstitutionTableError
 from expertpool.domain.models import Expert, Project
 from expertpool.errors import InputError, NotFound
+from expertpool.gcpause import gc_paused
 from expertpool.services import readers, rows
 from expertpool.services.eligibility import parse_review_date
 from expertpool.stores.base import ExpertStore
@@ -269,14 +269,13 @@ def panel_exclusions(store_or_graph: ExpertStore | ConflictGraph, projects: Sequ
     chosen = _policy(policy)
     resolved = _resolve_projects(graph, projects)
     result = PanelExclusions(day, [p.id for p in resolved], chosen)
-    with gc_paused():
-        for conflict in check_projects(graph, resolved, day, chosen):
-            target = result.excluded if conflict.hard else result.soft
-            target.setdefault(conflict.expert_id, []).append(conflict)
-        for pair in graph.panel_pairs(chosen, day, candidates):
-            key = (pair.a, pair.b)
-            result.forbidden_pairs.add(key)
-            result.pair_evidence.setdefault(key, []).append(pair)
+    for conflict in check_projects(graph, resolved, day, chosen):
+        target = result.excluded if conflict.hard else result.soft
+        target.setdefault(conflict.expert_id, []).append(conflict)
+    for pair in graph.panel_pairs(chosen, day, candidates):
+        key = (pair.a, pair.b)
+        result.forbidden_pairs.add(key)
+        result.pair_evidence.setdefault(key, []).append(pair)
     return result
 
 
@@ -310,6 +309,13 @@ class CheckReport:
 def check_command(store: ExpertStore, project: str, *, expert: str | None = None,
                   review_date: str | dt.date | None = None, policy_path: str | Path | None = None) -> CheckReport:
     """`coi check`: `project` is a projects JSONL file or the id of a stored project."""
+    # the graph and the conflicts are hundreds of thousands of objects that all stay alive
+    with gc_paused():
+        return _check_command(store, project, expert, review_date, policy_path)
+
+
+def _check_command(store: ExpertStore, project: str, expert: str | None, review_date: str | dt.date | None,
+                   policy_path: str | Path | None) -> CheckReport:
     chosen = load_policy(policy_path)
     day = _day(review_date, "--review-date")
     from expertpool.services.snapshot import pool_snapshot

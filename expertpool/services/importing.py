@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert
 from expertpool.errors import ExpertPoolError, InputError
+from expertpool.gcpause import gc_paused
 from expertpool.services import readers, rows
 from expertpool.services.access import Actor, audit
 from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key

@@ -24,6 +24,7 @@ from expertpool.domain.eligibility import barred_experts
 from expertpool.domain.models import Project
 from expertpool.domain.text import parse_date
 from expertpool.errors import ExpertPoolError, InputError, NotFound
+from expertpool.gcpause import gc_paused
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
 from expertpool.stores.base import ExpertStore, Progress, SearchFilters, SearchQuery
@@ -372,8 +373,6 @@ def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: 
     Returns the panel document: status, members, backups, exclusions by reason, seed, diagnosis,
     solver figures. An infeasible spec is not an exception: the document carries the diagnosis.
     """
-    from expertpool.domain.conflicts import gc_paused
-
     check(actor, "panel", "抽取评审专家组")
     # Tens of thousands of long-lived objects (experts, the graph) and ~100,000 conflicts, nearly
     # all gone by the time the draw returns: the cyclic collector would walk them again and again
@@ -491,7 +490,6 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     by an earlier replacement). The saved backups are tried first in their ranked order; if none
     keeps every rule, the seat is re-solved with the other members fixed: the most relevant
     eligible expert with whom the panel meets every rule (checked by the independent checker)."""
-    from expertpool.domain.conflicts import gc_paused
     from expertpool.domain.panel import check_panel
 
     check(actor, "panel", "替换评审专家")

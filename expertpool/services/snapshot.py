@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from expertpool.domain.conflicts import ConflictGraph, gc_paused
+from expertpool.domain.conflicts import ConflictGraph
 from expertpool.domain.models import Expert
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
-SNAPSHOT_FORMAT = 3
+SNAPSHOT_FORMAT = 4
 #: snapshots (and rank indexes) kept per store (older data versions are deleted)
 KEEP_PER_STORE = 2
 
@@ -101,12 +101,11 @@ def build_snapshot(store: ExpertStore, version: str = "") -> PoolSnapshot:
     """Read the store and build the snapshot (no cache involved)."""
     from expertpool.services.conflicts import load_conflict_graph
 
-    with gc_paused():
-        experts = list(store.iter_experts())
-        graph = load_conflict_graph(store, experts=experts)
-        days: dict[str, list[int]] = {}
-        for event in store.iter_records("history"):
-            days.setdefault(event.expert_id, []).append(event.date.toordinal())
+    experts = list(store.iter_experts())
+    graph = load_conflict_graph(store, experts=experts)
+    days: dict[str, list[int]] = {}
+    for event in store.iter_records("history"):
+        days.setdefault(event.expert_id, []).append(event.date.toordinal())
     return PoolSnapshot(version, [ExpertBrief.of(e) for e in experts], graph,
                         {k: array("i", sorted(v)) for k, v in days.items()})
 
@@ -133,7 +132,7 @@ def rank_index(store: ExpertStore, version: str) -> object | None:
     folder, path, prefix = _rank_paths(version)
     cached = None
     try:
-        with path.open("rb") as fh, gc_paused():
+        with path.open("rb") as fh:
             cached = pickle.load(fh)
     except FileNotFoundError:
         pass
@@ -150,7 +149,7 @@ def cached_snapshot(version: str) -> PoolSnapshot | None:
     can run while another thread queries the store."""
     _, path, _ = _paths(version)
     try:
-        with path.open("rb") as fh, gc_paused():
+        with path.open("rb") as fh:
             snapshot = pickle.load(fh)
     except FileNotFoundError:
         return None
