@@ -125,7 +125,7 @@ def test_infeasible_max_probability_is_reported():
 
 @pytest.mark.slow
 def test_lottery_on_a_medium_pool_with_institution_cap():
-    from expertpool.services.synthetic import MAIN_RULES, synthetic_pool
+    from expertpool.synthetic.candidates import MAIN_RULES, synthetic_pool
 
     pool, pairs = synthetic_pool(300, seed=5, pairs=20)
     rules = PanelRules(mode="lottery", **MAIN_RULES)

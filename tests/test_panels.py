@@ -227,7 +227,7 @@ def test_a_sanction_recorded_after_the_snapshot_excludes_the_expert_at_once(stor
     import datetime as dt
 
     from expertpool.domain.models import IntegrityRecord
-    from expertpool.services.snapshot import pool_snapshot
+    from expertpool.cache.snapshot import pool_snapshot
 
     first = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
     member = first["members"][0]["id"]

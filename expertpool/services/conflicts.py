@@ -36,7 +36,7 @@ from expertpool.domain.institutions import InstitutionTable, InstitutionTableErr
 from expertpool.domain.models import Expert, Project
 from expertpool.errors import InputError, NotFound
 from expertpool.gcpause import gc_paused
-from expertpool.services import readers, rows
+from expertpool.io import readers, rows
 from expertpool.services.eligibility import parse_review_date
 from expertpool.stores.base import ExpertStore
 
@@ -318,7 +318,7 @@ def _check_command(store: ExpertStore, project: str, expert: str | None, review_
                    policy_path: str | Path | None) -> CheckReport:
     chosen = load_policy(policy_path)
     day = _day(review_date, "--review-date")
-    from expertpool.services.snapshot import pool_snapshot
+    from expertpool.cache.snapshot import pool_snapshot
 
     graph = pool_snapshot(store).graph   # cached per data version: repeated checks skip the build
     path = Path(project)

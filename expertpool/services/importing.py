@@ -17,7 +17,7 @@ from pathlib import Path
 from expertpool.domain.models import Expert
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.gcpause import gc_paused
-from expertpool.services import readers, rows
+from expertpool.io import readers, rows
 from expertpool.services.access import Actor, audit
 from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
 

@@ -26,7 +26,7 @@ from expertpool.domain.text import parse_date
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.gcpause import gc_paused
 from expertpool.services.access import Actor, audit, check
-from expertpool.services.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
+from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
 from expertpool.stores.base import ExpertStore, Progress, SearchFilters, SearchQuery
 
 #: exclusion reasons, in the order they are tested (each expert is counted under the first that applies)
@@ -277,7 +277,7 @@ def _project_texts(store: ExpertStore, spec: PanelSpec) -> list[str]:
     """The projects' query texts, read without the conflict graph so ranking can start early.
     Rows are not validated here: `_load_projects` does that (and reports errors) afterwards;
     an unreadable reference just contributes no text."""
-    from expertpool.services import readers, rows
+    from expertpool.io import readers, rows
 
     stored: dict[str, Project] | None = None
     texts: list[str] = []

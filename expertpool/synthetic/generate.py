@@ -35,7 +35,7 @@ from expertpool.domain import taxonomy
 from expertpool.domain.models import INTEGRITY_CATEGORIES
 from expertpool.domain.text import id_check_char
 from expertpool.segment import INDEXES_DIR
-from expertpool.services import vocabulary as V
+from expertpool.synthetic import vocabulary as V
 
 #: "Today" for the generated data: integrity sanctions are past, current or permanent against it.
 REFERENCE_DATE = dt.date(2026, 12, 1)
