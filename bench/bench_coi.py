@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from expertpool.domain.conflicts import ConflictGraph
     from expertpool.services.access import actor_for
-    from expertpool.services.conflicts import load_conflict_graph, load_institutions, load_policy, panel_exclusions
+    from expertpool.cache.snapshot import load_conflict_graph
+    from expertpool.io.datafiles import load_institutions, load_policy
+    from expertpool.services.conflicts import panel_exclusions
     from expertpool.synthetic.generate import FILE_NAMES, generate_pool
     from expertpool.services.importing import import_file
     from expertpool.stores.sqlite import SQLiteStore

@@ -19,13 +19,8 @@ from expertpool.domain.conflicts import (
 )
 from expertpool.domain.models import Affiliation, Person, Project, Relation
 from expertpool.errors import InputError, NotFound
-from expertpool.services.conflicts import (
-    check_projects,
-    default_policy_path,
-    load_institutions,
-    load_policy,
-    panel_exclusions,
-)
+from expertpool.io.datafiles import default_policy_path, load_institutions, load_policy
+from expertpool.services.conflicts import check_projects, panel_exclusions
 from tests.factories import make_expert
 
 DAY = dt.date(2025, 6, 1)
@@ -481,7 +476,7 @@ def store(tmp_path):
 
 
 def test_panel_exclusions_from_a_store(store):
-    from expertpool.services.conflicts import load_conflict_graph
+    from expertpool.cache.snapshot import load_conflict_graph
 
     store.upsert_experts([
         expert("SC-000001", "王伟", "四川大学华西医院"),

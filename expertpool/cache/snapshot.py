@@ -27,8 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from expertpool.domain.conflicts import ConflictGraph
+from expertpool.domain.conflicts import ConflictGraph, UnknownReference
+from expertpool.domain.institutions import InstitutionTable
 from expertpool.domain.models import Expert
+from expertpool.errors import InputError
+from expertpool.io.datafiles import default_institutions_path, load_institutions
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
@@ -97,10 +100,27 @@ def _table_fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "none"
 
 
+def load_conflict_graph(store: ExpertStore, institutions: InstitutionTable | None = None,
+                        experts: Iterable[Expert] | None = None) -> ConflictGraph:
+    """The conflict graph of everything in the store: experts, affiliations, relations, projects.
+    `experts`: the store's experts when the caller has already read them (saves reading twice)."""
+    table = institutions if institutions is not None else load_institutions()
+    try:
+        return ConflictGraph.build(
+            experts if experts is not None else store.iter_experts(),
+            relations=store.iter_records("relation"),
+            affiliations=store.iter_records("affiliation"),
+            projects=store.iter_records("project"),
+            institutions=table,
+        )
+    except UnknownReference as exc:
+        raise InputError(f"库中记录 {exc.record}: {exc.where} 的专家编号「{exc.value}」不在专家库中；"
+                         "请重新导入该专家或删除这条记录") from None
+
+
+
 def build_snapshot(store: ExpertStore, version: str = "") -> PoolSnapshot:
     """Read the store and build the snapshot (no cache involved)."""
-    from expertpool.services.conflicts import load_conflict_graph
-
     experts = list(store.iter_experts())
     graph = load_conflict_graph(store, experts=experts)
     days: dict[str, list[int]] = {}
@@ -111,8 +131,6 @@ def build_snapshot(store: ExpertStore, version: str = "") -> PoolSnapshot:
 
 
 def _paths(version: str) -> tuple[Path, Path, str]:
-    from expertpool.services.conflicts import default_institutions_path
-
     store_key = _digest(version.rsplit("#", 1)[0])[:16]
     key = _digest(f"{SNAPSHOT_FORMAT}|{version}|{_table_fingerprint(default_institutions_path())}")[:32]
     folder = cache_dir() / "snapshots"

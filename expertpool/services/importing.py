@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from expertpool.domain.models import Expert
+from expertpool.domain.taxonomy import UnknownValue, normalise_region
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
@@ -209,7 +210,6 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
                         ignored_columns=table.ignored_columns, dry_run=dry_run)
     now = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if source is not None:
-        from expertpool.domain.taxonomy import UnknownValue, normalise_region
         try:
             source = normalise_region(source)
         except UnknownValue as exc:

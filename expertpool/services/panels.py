@@ -19,14 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from expertpool import segment
+from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
 from expertpool.domain import taxonomy
 from expertpool.domain.eligibility import barred_experts
 from expertpool.domain.models import Project
+from expertpool.domain.panel import STRATEGIES, Candidate, PanelRules, check_panel, get_strategy
 from expertpool.domain.text import parse_date
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.gcpause import gc_paused
+from expertpool.io import readers, rows
+from expertpool.io.datafiles import load_institutions
 from expertpool.services.access import Actor, audit, check
-from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
+from expertpool.services.conflicts import panel_exclusions, read_projects
 from expertpool.stores.base import ExpertStore, Progress, SearchFilters, SearchQuery
 
 #: exclusion reasons, in the order they are tested (each expert is counted under the first that applies)
@@ -138,19 +142,13 @@ def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = No
         raise InputError(f"{where}: {exc}") from None
     except TypeError as exc:
         raise InputError(f"{where}: 规则项类型错误（{exc}）") from None
-    if spec.mode not in _strategies():
-        raise InputError(f"{where}: 未知的抽取方式「{spec.mode}」；可选：{'、'.join(_strategies())}（--mode）")
+    if spec.mode not in STRATEGIES:
+        raise InputError(f"{where}: 未知的抽取方式「{spec.mode}」；可选：{'、'.join(STRATEGIES)}（--mode）")
     return spec
 
 
-def _strategies():
-    from expertpool.domain.panel import STRATEGIES
-
-    return STRATEGIES
-
-
 def strategy_names() -> tuple[str, ...]:
-    return tuple(_strategies())
+    return tuple(STRATEGIES)
 
 
 @dataclass
@@ -178,8 +176,6 @@ def _project_refs(spec: PanelSpec) -> list[tuple[str, Path | None]]:
 
 
 def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
-    from expertpool.services.conflicts import read_projects
-
     projects: list[Project] = []
     for ref, path in _project_refs(spec):
         if path is not None:
@@ -197,8 +193,6 @@ def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
 def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[Project],
                         snapshot: PoolSnapshot) -> Eligibility:
     """Apply status, age, integrity, workload and conflict rules on the review date."""
-    from expertpool.services.conflicts import load_institutions, panel_exclusions
-
     day = spec.review_date
     graph = snapshot.graph
     experts = snapshot.experts
@@ -277,8 +271,6 @@ def _project_texts(store: ExpertStore, spec: PanelSpec) -> list[str]:
     """The projects' query texts, read without the conflict graph so ranking can start early.
     Rows are not validated here: `_load_projects` does that (and reports errors) afterwards;
     an unreadable reference just contributes no text."""
-    from expertpool.io import readers, rows
-
     stored: dict[str, Project] | None = None
     texts: list[str] = []
     for ref, path in _project_refs(spec):
@@ -324,8 +316,6 @@ def _panel_id(spec: PanelSpec, members: Sequence[str]) -> str:
 
 def _prepare(store: ExpertStore, spec: PanelSpec):
     """Everything a draw needs: eligible candidates with relevance, the solver's rules, timings."""
-    from expertpool.domain.panel import Candidate, PanelRules
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     # Read the data version first (see ExpertStore.data_version), then start ranking the project
@@ -382,8 +372,6 @@ def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: 
 
 
 def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt.datetime | None) -> PanelOutcome:
-    from expertpool.domain.panel import get_strategy
-
     experts, elig, relevance, candidates, rules, projects, timings = _prepare(store, spec)
     t = time.perf_counter()
     result = get_strategy(spec.mode)(candidates, rules, elig.forbidden_pairs, seed=spec.seed,
@@ -490,8 +478,6 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     by an earlier replacement). The saved backups are tried first in their ranked order; if none
     keeps every rule, the seat is re-solved with the other members fixed: the most relevant
     eligible expert with whom the panel meets every rule (checked by the independent checker)."""
-    from expertpool.domain.panel import check_panel
-
     check(actor, "panel", "替换评审专家")
     if not reason or not reason.strip():
         raise InputError("替换专家必须说明理由（--reason）")
