@@ -21,7 +21,14 @@ from typing import Any
 from expertpool import segment
 from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
 from expertpool.domain import taxonomy
-from expertpool.domain.eligibility import barred_experts
+from expertpool.domain.eligibility import (
+    PANEL_RULES,
+    REASONS,
+    EligibilityFacts,
+    EligibilityRules,
+    barred_experts,
+    sort_out,
+)
 from expertpool.domain.models import Project
 from expertpool.domain.panel import STRATEGIES, Candidate, PanelRules, check_panel, get_strategy
 from expertpool.domain.text import parse_date
@@ -32,16 +39,6 @@ from expertpool.io.datafiles import load_institutions
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
 from expertpool.stores.base import ExpertStore, Progress, SearchFilters, SearchQuery
-
-#: exclusion reasons, in the order they are tested (each expert is counted under the first that applies)
-REASONS: dict[str, str] = {
-    "status": "状态非在库",
-    "age": "超过年龄上限",
-    "integrity": "科研诚信处理期内",
-    "workload": "评审次数已达年度上限",
-    "conflict": "与申报项目有利益冲突",
-}
-
 
 @dataclass(frozen=True)
 class PanelSpec:
@@ -72,6 +69,11 @@ class PanelSpec:
         if self.fields == "all":
             return taxonomy.FIELDS
         return tuple(self.fields)
+
+    def eligibility_rules(self) -> EligibilityRules:
+        """Who may sit on this panel: every eligibility rule, with this spec's limits."""
+        return EligibilityRules(PANEL_RULES, max_age=self.max_age, max_age_high_level=self.max_age_high_level,
+                                max_reviews_per_year=self.max_reviews_per_year)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -192,39 +194,21 @@ def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
 
 def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[Project],
                         snapshot: PoolSnapshot) -> Eligibility:
-    """Apply status, age, integrity, workload and conflict rules on the review date."""
+    """The panel's eligibility rules (`domain.eligibility`, all five) on the review date, and the
+    forbidden pairs among those left."""
     day = spec.review_date
     graph = snapshot.graph
-    experts = snapshot.experts
-    # integrity is read fresh: reviewers change it between draws, and it is small
-    barred = barred_experts(store.iter_integrity(), day)
-    workload = reviews_in_year(snapshot, day) if spec.max_reviews_per_year is not None else Counter()
-    excluded: dict[str, list[str]] = {k: [] for k in REASONS}
-    remaining: list[ExpertBrief] = []
-    for e in experts:
-        age = e.age_on(day)
-        limit = spec.max_age_high_level if e.high_level else spec.max_age
-        if e.status != "在库":
-            excluded["status"].append(e.id)
-        elif age is not None and age > limit:
-            excluded["age"].append(e.id)
-        elif e.id in barred:
-            excluded["integrity"].append(e.id)
-        elif spec.max_reviews_per_year is not None and workload.get(e.id, 0) >= spec.max_reviews_per_year:
-            excluded["workload"].append(e.id)
-        else:
-            remaining.append(e)
-    exclusions = panel_exclusions(graph, list(projects), day, spec.policy, candidates=[e.id for e in remaining])
-    evidence: dict[str, list[str]] = {}
-    candidates = []
-    for e in remaining:
-        if exclusions.is_excluded(e.id):
-            excluded["conflict"].append(e.id)
-            evidence[e.id] = [c.evidence for c in exclusions.excluded[e.id]]
-        else:
-            candidates.append(e)
-    ids = {e.id for e in candidates}
-    pairs = {(a, b) for a, b in exclusions.forbidden_pairs if a in ids and b in ids}
+    # the conflicts of the whole pool; pairs only among the candidates, once they are known
+    exclusions = panel_exclusions(graph, list(projects), day, spec.policy, candidates=())
+    facts = EligibilityFacts(
+        day,
+        # integrity is read fresh: reviewers change it between draws, and it is small
+        barred=barred_experts(store.iter_integrity(), day),
+        reviews=reviews_in_year(snapshot, day) if spec.max_reviews_per_year is not None else Counter(),
+        conflicted=exclusions.excluded)
+    candidates, excluded = sort_out(snapshot.experts, spec.eligibility_rules(), facts)
+    evidence = {expert_id: [c.evidence for c in exclusions.excluded[expert_id]] for expert_id in excluded["conflict"]}
+    pairs = {(p.a, p.b) for p in graph.panel_pairs(exclusions.policy, day, [e.id for e in candidates])}
     table = load_institutions()
     units = {e.id: table.normalise(e.institution) or e.institution for e in candidates}
     return Eligibility(candidates, excluded, evidence, pairs, units)
