@@ -16,14 +16,13 @@ from urllib.request import pathname2url
 
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord, content_digest
 from expertpool.errors import ConcurrentEdit, InputError, StoreFailed
+from expertpool.progress import NullProgress, Progress
 from expertpool.stores import fts_query, fts_rank
 from expertpool.stores.base import (
     DATA_GENERATION_KEY,
     GENESIS_HASH,
     RECORD_KINDS,
     AuditDraft,
-    NullProgress,
-    Progress,
     RebuildResult,
     RecordKind,
     SearchHit,
@@ -193,9 +192,10 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path}: 不是 ExpertPool 数据库（{exc}）") from None
 
-    def _failed(self, exc: BaseException) -> StoreFailed:
-        rolled_back = "；本次更改已回滚" if self._depth else ""
-        return StoreFailed(f"{self.path}: 数据库操作失败（{exc}）{rolled_back}")
+    def _failed(self, exc: BaseException, rolled_back: bool | None = None) -> StoreFailed:
+        """Our error for SQLite's `exc`; inside a batch (which then rolls back) it says so."""
+        undone = "；本次更改已回滚" if (self._depth if rolled_back is None else rolled_back) else ""
+        return StoreFailed(f"{self.path}: 数据库操作失败（{exc}）{undone}")
 
     def _enable_wal(self) -> None:
         """Switching a new file to WAL needs it to ourselves, and SQLite may answer 'locked' at once
@@ -255,6 +255,8 @@ class SQLiteStore:
                         self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
                     except StoreFailed as failure:
                         exc.add_note(f"数据版本未能更新：{failure}")
+                if isinstance(exc, sqlite3.Error):
+                    raise self._failed(exc, rolled_back=True) from None
                 raise
             else:
                 self._depth, self._generation_replaced = 0, False
