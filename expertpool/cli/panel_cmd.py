@@ -127,7 +127,7 @@ def replace(
     from expertpool.services.panels import replace_member
 
     store, actor = state(ctx).authorise("panel", "替换评审专家")
-    document = replace_member(store, actor, panel_id, expert_id, reason)
+    document = replace_member(store, actor, panel_id, expert_id, reason, progress=progress_for(ctx, json_output))
     last = document["replaced"][-1]
     if json_output:
         print_json(document)

@@ -20,7 +20,8 @@ from expertpool.errors import ExpertPoolError, InputError
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
 from expertpool.services.access import Actor, audit
-from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
+from expertpool.progress import NullProgress, Progress
+from expertpool.stores.base import ExpertStore, record_key
 
 SALT_KEY = "id_salt"
 

@@ -38,7 +38,8 @@ from expertpool.io import readers, rows
 from expertpool.io.datafiles import load_institutions
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
-from expertpool.stores.base import ExpertStore, Progress, SearchFilters, SearchQuery
+from expertpool.progress import NullProgress, Progress
+from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
 
 @dataclass(frozen=True)
 class PanelSpec:
@@ -298,7 +299,7 @@ def _panel_id(spec: PanelSpec, members: Sequence[str]) -> str:
     return f"PNL-{spec.review_date:%Y%m%d}-{spec.seed}-{digest}"
 
 
-def _prepare(store: ExpertStore, spec: PanelSpec):
+def _prepare(store: ExpertStore, spec: PanelSpec, progress: Progress):
     """Everything a draw needs: eligible candidates with relevance, the solver's rules, timings."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -312,7 +313,10 @@ def _prepare(store: ExpertStore, spec: PanelSpec):
         snapshot = cached_snapshot(version)
         rankings = ranking.result()
     if snapshot is None:
+        # the first draw on this data version reads the whole pool (≈ 10 s on 32,000 experts)
+        progress.start("读取专家库并建立利益冲突图（本数据版本的首次抽取）", None)
         snapshot = fresh_snapshot(store, version)
+        progress.finish()
     experts = snapshot.experts
     projects = _load_projects(store, spec, snapshot.graph)
     timings["load"] = time.perf_counter() - t0
@@ -352,14 +356,17 @@ def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: 
     # all gone by the time the draw returns: the cyclic collector would walk them again and again
     # for nothing (also while the document is built, were it switched back on before).
     with gc_paused():
-        return _draw(store, actor, spec, save, now)
+        return _draw(store, actor, spec, save, now, progress or NullProgress())
 
 
-def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt.datetime | None) -> PanelOutcome:
-    experts, elig, relevance, candidates, rules, projects, timings = _prepare(store, spec)
+def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt.datetime | None,
+          progress: Progress) -> PanelOutcome:
+    experts, elig, relevance, candidates, rules, projects, timings = _prepare(store, spec, progress)
     t = time.perf_counter()
+    progress.start(f"抽取评审专家组（{spec.mode}，时限 {spec.time_limit_s:g} 秒）", None)
     result = get_strategy(spec.mode)(candidates, rules, elig.forbidden_pairs, seed=spec.seed,
                                      time_limit_s=spec.time_limit_s)
+    progress.finish()
     timings["solve"] = time.perf_counter() - t
     by_id = {e.id: e for e in elig.candidates}
     probs = result.probabilities or {}
@@ -456,7 +463,7 @@ def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[di
 
 
 def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: str, reason: str,
-                   now: dt.datetime | None = None) -> dict:
+                   now: dt.datetime | None = None, progress: Progress | None = None) -> dict:
     """Swap `expert_id` out and record why. Eligibility, conflicts and forbidden pairs are checked
     again on the current store (a backup may have been sanctioned, or related to a member seated
     by an earlier replacement). The saved backups are tried first in their ranked order; if none
@@ -470,7 +477,7 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     if expert_id not in members:
         raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
     with gc_paused():
-        _, elig, relevance, candidates, rules, _, _ = _prepare(store, load_spec(None, document["spec"]))
+        _, elig, relevance, candidates, rules, _, _ = _prepare(store, load_spec(None, document["spec"]), progress or NullProgress())
     by_id = {c.id: c for c in candidates}
     remaining = [m for m in members if m != expert_id]
     no_longer = [m for m in remaining if m not in by_id]

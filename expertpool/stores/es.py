@@ -60,6 +60,7 @@ from elasticsearch.exceptions import HTTP_EXCEPTIONS
 from expertpool import segment
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
 from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreUnavailable
+from expertpool.progress import NullProgress, Progress
 from expertpool.stores import es_query
 from expertpool.stores.base import (
     DATA_GENERATION_KEY,
@@ -67,8 +68,6 @@ from expertpool.stores.base import (
     GENESIS_HASH,
     RECORD_KINDS,
     AuditDraft,
-    NullProgress,
-    Progress,
     RecordKind,
     SearchHit,
     SearchQuery,
