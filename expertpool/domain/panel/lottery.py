@@ -44,7 +44,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -630,200 +630,315 @@ class LotteryDistribution:
 def lottery_distribution(candidates: Sequence[Candidate], rules: PanelRules,
                          forbidden_pairs: Iterable[tuple[str, str]] = (), *,
                          time_limit_s: float = 30.0) -> LotteryDistribution | DrawResult:
-    """The maximin distribution itself (a DrawResult when there is none), e.g. to preview
-    probabilities or to sample many panels from one solve."""
-    return _lottery(candidates, rules, forbidden_pairs, seed=0, time_limit_s=time_limit_s, sample=False)
+    """The maximin distribution itself, e.g. to preview probabilities or to sample many panels
+    from one solve; when there is none, the `DrawResult` that says why (status, diagnosis)."""
+    solved = _maximin(candidates, rules, forbidden_pairs, seed=0, time_limit_s=time_limit_s)
+    return solved.failure if solved.failure is not None else solved.distribution  # type: ignore[return-value]
 
 
 def draw_lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]],
                  *, seed: int, time_limit_s: float) -> DrawResult:
     """Draw one panel from the maximin-fair distribution over feasible panels."""
-    result = _lottery(candidates, rules, forbidden_pairs, seed=seed, time_limit_s=time_limit_s, sample=True)
-    assert isinstance(result, DrawResult)
-    return result
+    solved = _maximin(candidates, rules, forbidden_pairs, seed=seed, time_limit_s=time_limit_s)
+    return solved.failure if solved.failure is not None else _sample(solved)
 
 
-def _lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]],
-             *, seed: int, time_limit_s: float, sample: bool) -> DrawResult | LotteryDistribution:
+# --- the steps ------------------------------------------------------------------------------------
+# `_maximin` reads as the method: set up the types, find a first panel, phase one (aim every type
+# at the counting bound), reachability, phase two (the maximin master with exact pricing), the
+# distribution; `_sample` then draws one panel from it.
+
+
+@dataclass
+class _Setup:
+    """What every step of one lottery reads: the qualified pool, its types, the clock."""
+    rules: PanelRules
+    seed: int
+    time_limit_s: float
+    started: float
+    deadline: float
+    qualified: list[Candidate]
+    pairs: list[tuple[str, str]]
+    bounds: Bounds
+    pool: Pool
+    timings: dict[str, float]
+    base_stats: dict
+    table: TypeTable | None = None
+    sizes: list[int] | None = None
+    #: seeded with a constant: the distribution does not depend on the draw seed
+    jitter: random.Random = field(default_factory=lambda: random.Random("lottery-columns"))
+    lp: LPRelaxation | None = None
+    partners: dict[int, set[int]] = field(default_factory=dict)
+
+    @property
+    def units(self) -> Units:
+        return self.table.units  # type: ignore[union-attr]
+
+    def failed(self, diagnosis: Diagnosis | None, status: SolveStatus = SolveStatus.INFEASIBLE,
+               **extra) -> DrawResult:
+        return DrawResult("lottery", status, (), (), self.seed, diagnosis=diagnosis,
+                          stats=DrawStats(timings=self.timings, **self.base_stats, **extra))
+
+    def diagnosis(self) -> Diagnosis:
+        return diagnose(self.qualified, self.rules, self.pairs, time_limit_s=max(5.0, self.time_limit_s))
+
+
+@dataclass
+class _Solved:
+    """The outcome of `_maximin`: a distribution and what sampling reports with it, or `failure`."""
+    setup: _Setup
+    failure: DrawResult | None = None
+    distribution: LotteryDistribution | None = None
+    reachable: list[int] = field(default_factory=list)
+    unreachable: list[int] = field(default_factory=list)
+    proven: bool = True
+    upper: float = 0.0
+    stats: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Columns:
+    """Panel compositions found so far and the weights of the distribution over them."""
+    columns: list[dict[int, int]]
+    lam: np.ndarray | None = None
+    iterations: int = 0
+    exact_rounds: int = 0
+    slack: float = 0.0
+    #: with `lam` None: why there is no distribution
+    failure: DrawResult | None = None
+
+
+def _maximin(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]],
+             *, seed: int, time_limit_s: float) -> _Solved:
+    setup = _set_up(candidates, rules, forbidden_pairs, seed, time_limit_s)
+    if len(setup.pool) < setup.bounds.size:
+        return _Solved(setup, failure=setup.failed(setup.diagnosis()))
+    _build_types(setup)
+    first = _first_panel(setup)
+    if isinstance(first, DrawResult):
+        return _Solved(setup, failure=first)
+    everyone = list(range(len(setup.units)))
+    cap = rules.max_probability
+    upper = _simple_bound(setup.units, setup.bounds, setup.sizes, everyone, cap)
+    found, reached, fallback = _phase_one(setup, first, upper)
+    reachable, unreachable, proven = everyone, [], True
+    if not reached:
+        t_reach = time.monotonic()
+        reachable, unreachable, proven = _reachability(setup.units, setup.bounds, setup.partners, found.columns,
+                                                       setup.lp, setup.deadline, setup.jitter)
+        setup.timings["reach"] = time.monotonic() - t_reach
+        upper = _simple_bound(setup.units, setup.bounds, setup.sizes, reachable, cap)
+        found, upper = _phase_two(setup, found, reachable, upper, fallback)
+        if found.lam is None:
+            return _Solved(setup, failure=found.failure)
+    setup.timings["columns"] = time.monotonic() - setup.started - setup.timings["types"] - setup.timings["reach"]
+    n_types = len(setup.units)
+    stats = dict(types=n_types, columns=len(found.columns), iterations=found.iterations, model_size=n_types)
+    failure = _cap_failure(setup, found, reachable, stats)
+    if failure is not None:
+        return _Solved(setup, failure=failure)
+    return _Solved(setup, distribution=_distribution(setup, found), reachable=reachable, unreachable=unreachable,
+                   proven=proven, upper=upper, stats=stats, notes=(f"exact pricing rounds: {found.exact_rounds}",))
+
+
+def _set_up(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]],
+            seed: int, time_limit_s: float) -> _Setup:
+    """The qualified candidates (relevance ≥ threshold), encoded."""
     started = time.monotonic()
-    deadline = started + time_limit_s
     pairs = list(forbidden_pairs)
     qualified = [c for c in candidates if c.relevance >= rules.relevance_threshold]
     bounds = resolve_bounds(rules)
     pool = encode(qualified, rules, pairs, bounds)
-    timings: dict[str, float] = {}
     base_stats = dict(pool_size=len(candidates), qualified=len(pool), forbidden_pairs=len(pool.pairs),
                       forbidden_pairs_ignored=pool.ignored_pairs)
+    return _Setup(rules, seed, time_limit_s, started, started + time_limit_s, qualified, pairs, bounds, pool, {},
+                  base_stats)
 
-    def infeasible(diagnosis: Diagnosis | None, status: SolveStatus = SolveStatus.INFEASIBLE, **extra) -> DrawResult:
-        return DrawResult("lottery", status, (), (), seed, diagnosis=diagnosis,
-                          stats=DrawStats(timings=timings, **base_stats, **extra))
 
-    if len(pool) < bounds.size:
-        return infeasible(diagnose(qualified, rules, pairs, time_limit_s=max(5.0, time_limit_s)))
-    table = build_types(pool, bounds)
-    units = table.units
-    n_types = len(units)
-    sizes = [len(ms) for ms in table.members]
-    timings["types"] = time.monotonic() - started
-    rng = random.Random(seed)
-    jitter = random.Random("lottery-columns")  # the distribution does not depend on the draw seed
-    lp = LPRelaxation(units, bounds)
+def _build_types(setup: _Setup) -> None:
+    """Interchangeable candidates grouped into types (see the module docstring)."""
+    setup.table = build_types(setup.pool, setup.bounds)
+    setup.sizes = [len(ms) for ms in setup.table.members]
+    setup.timings["types"] = time.monotonic() - setup.started
+    setup.lp = LPRelaxation(setup.units, setup.bounds)
 
-    # --- a first panel, and reachability of every type ---------------------------------------
-    first = maximise(units, bounds, [1.0 + jitter.random() for _ in range(n_types)], deadline=deadline, lp=lp)
+
+def _first_panel(setup: _Setup) -> dict[int, int] | DrawResult:
+    """A first feasible composition (the start of the column pool), or why there is none."""
+    units, n_types = setup.units, len(setup.units)
+    first = maximise(units, setup.bounds, [1.0 + setup.jitter.random() for _ in range(n_types)],
+                     deadline=setup.deadline, lp=setup.lp)
     if first.status == "infeasible":
-        timings["reach"] = time.monotonic() - started
-        return infeasible(diagnose(qualified, rules, pairs, time_limit_s=max(5.0, time_limit_s)),
-                          types=n_types)
+        setup.timings["reach"] = time.monotonic() - setup.started
+        return setup.failed(setup.diagnosis(), types=n_types)
     if first.status == "timeout":
-        return infeasible(None, SolveStatus.TIMEOUT, types=n_types)
-    partners: dict[int, set[int]] = {}
+        return setup.failed(None, SolveStatus.TIMEOUT, types=n_types)
     for a, b in units.pairs:
-        partners.setdefault(a, set()).add(b)
-        partners.setdefault(b, set()).add(a)
-    columns: list[dict[int, int]] = [_comp_from(first.x)]
-    cap = rules.max_probability
-    everyone = list(range(n_types))
-    timings["reach"] = 0.0
+        setup.partners.setdefault(a, set()).add(b)
+        setup.partners.setdefault(b, set()).add(a)
+    setup.timings["reach"] = 0.0
+    return _comp_from(first.x)
 
-    # --- phase one: aim every type at the counting bound ---------------------------------------------
-    # Reaching it proves the distribution optimal and every type reachable, with no exact pricing.
-    upper = _simple_bound(units, bounds, sizes, everyone, cap)
-    done: tuple[list[dict[int, int]], np.ndarray] | None = None
-    fallback: tuple[list[dict[int, int]], np.ndarray] | None = None
-    iterations = exact_rounds = 0
-    if upper > 0:
-        # Phase one ends by itself within a few rounds once it stops gaining (an unattainable bound);
-        # while it gains it is the faster way to the optimum, so it may use most of the time. Its
-        # last distribution is kept in case the maximin master gets nowhere in the rest.
-        columns, lam, reached, iterations = _target_phase(units, bounds, partners, sizes, everyone, upper, cap,
-                                                          columns, started + (deadline - started) * 0.85, jitter)
-        if reached:
-            done = (columns, lam)
-        elif lam is not None and (cap is None or not _over_cap(columns, lam, sizes, cap)):
-            fallback = (list(columns[:len(lam)]), lam)   # a valid distribution, if phase two gets nowhere
-    reachable, unreachable, proven = everyone, [], True
-    if done is None:
-        t_reach = time.monotonic()
-        reachable, unreachable, proven = _reachability(units, bounds, partners, columns, lp, deadline, jitter)
-        timings["reach"] = time.monotonic() - t_reach
-        upper = _simple_bound(units, bounds, sizes, reachable, cap)
-    n_reach = sum(sizes[t] for t in reachable)
 
-    # phase two: the maximin master, with exact pricing for a proven bound
+def _phase_one(setup: _Setup, first: dict[int, int], upper: float
+               ) -> tuple[_Columns, bool, _Columns | None]:
+    """Aim every type at the counting bound `upper` (`_target_phase`). Reaching it proves the
+    distribution optimal and every type reachable, with no exact pricing: (columns and weights,
+    True). Otherwise (columns found, False, and phase one's last distribution when it is valid,
+    for phase two to fall back on)."""
+    found = _Columns([first])
+    if upper <= 0:
+        return found, False, None
+    # Phase one ends by itself within a few rounds once it stops gaining (an unattainable bound);
+    # while it gains it is the faster way to the optimum, so it may use most of the time. Its
+    # last distribution is kept in case the maximin master gets nowhere in the rest.
+    cap, sizes = setup.rules.max_probability, setup.sizes
+    columns, lam, reached, iterations = _target_phase(
+        setup.units, setup.bounds, setup.partners, sizes, list(range(len(setup.units))), upper, cap,
+        found.columns, setup.started + (setup.deadline - setup.started) * 0.85, setup.jitter)
+    found = _Columns(columns, lam, iterations)
+    if reached:
+        return found, True, None
+    fallback = None
+    if lam is not None and (cap is None or not _over_cap(columns, lam, sizes, cap)):
+        fallback = _Columns(list(columns[:len(lam)]), lam)   # a valid distribution, if phase two gets nowhere
+    return _Columns(columns, None, iterations), False, fallback
+
+
+def _phase_two(setup: _Setup, found: _Columns, reachable: list[int], upper: float,
+               fallback: _Columns | None) -> tuple[_Columns, float]:
+    """The maximin master, with exact pricing for a proven bound. Returns the distribution's
+    columns and weights (phase one's fallback when the master got nowhere; `lam` None, with
+    `failure` set, when there is neither) and the proven upper bound."""
+    units, bounds, partners, sizes = setup.units, setup.bounds, setup.partners, setup.sizes
+    cap, n_types, deadline = setup.rules.max_probability, len(setup.units), setup.deadline
+    master = _Master(sizes, reachable, cap)
+    for comp in found.columns:
+        master.add(comp)
+    iterations, exact_rounds = found.iterations, 0
     status_ok = True
     slack = 0.0
-    if done is not None:
-        dist_columns, lam = done
-    else:
-        master = _Master(sizes, reachable, cap)
-        for comp in columns:
-            master.add(comp)
-        z = 0.0
-        result = None
-        tiebreak = np.array([jitter.random() for _ in range(n_types)])
-        last_solve = 0.0
-        while True:
-            iterations += 1
-            # keep time for sampling: stop before a master solve that would likely overrun
-            if result is not None and deadline - time.monotonic() < 1.5 * last_solve:
-                break
-            t_solve = time.monotonic()
-            attempt = master.solve(n_types, deadline - time.monotonic())
-            last_solve = time.monotonic() - t_solve
-            if attempt is None:
-                status_ok = result is not None       # fall back to the last solved master
-                break
-            result = attempt
-            z, y, v, mu, lam, slack = result
-            if master.add_cap_rows(master.over_cap(lam)):
-                continue
-            capped_ok = slack <= 1e-9
-            if (capped_ok and z >= upper * (1 - _REL_TOL)) or time.monotonic() > deadline:
-                break
-            scale = float(np.dot(y, sizes))
-            if scale <= 0:
-                break
-            w = y - v
-            if _add_cheap_columns(master, units, bounds, partners, w, mu, mu, lam, jitter):
-                continue
-            # exact pricing; a tiny non-negative tie-break makes LP vertices less degenerate, and
-            # since it only raises weights the bound stays valid for w
-            exact_rounds += 1
-            eps = 1e-9 * max(float(np.max(np.abs(w))), 1e-300)
-            price = maximise(units, bounds, w + eps * tiebreak, deadline=deadline, lp=lp)
-            if price.status not in ("optimal", "feasible"):
-                break
-            value = float(sum(w[t] * k for t, k in price.x.items()))
-            bound = (price.bound + (cap * float(np.dot(v, sizes)) if cap is not None else 0.0)) / scale
-            upper = min(upper, bound)
-            if (capped_ok and z >= upper * (1 - _REL_TOL)) or value <= mu + 1e-9 * abs(mu) + 1e-15:
-                break
-            if not master.add(_comp_from(price.x)):
-                break
-        if (not status_ok or result is None) and fallback is None:
-            timings["columns"] = time.monotonic() - started - timings["types"] - timings["reach"]
-            return infeasible(None, SolveStatus.TIMEOUT, types=n_types, columns=len(master.columns),
-                              iterations=iterations, model_size=n_types)
-        if not status_ok or result is None:
-            dist_columns, lam = fallback   # type: ignore[misc]
-            slack = 0.0
-        else:
-            dist_columns = master.columns
-    timings["columns"] = time.monotonic() - started - timings["types"] - timings["reach"]
-    stats = dict(types=n_types, columns=len(dist_columns), iterations=iterations, model_size=n_types)
-    notes_extra = (f"exact pricing rounds: {exact_rounds}",)
-    if cap is not None and slack <= 1e-7 and _over_cap(dist_columns, lam, sizes, cap, tol=1e-6):
+    z = 0.0
+    result = None
+    tiebreak = np.array([setup.jitter.random() for _ in range(n_types)])
+    last_solve = 0.0
+    while True:
+        iterations += 1
+        # keep time for sampling: stop before a master solve that would likely overrun
+        if result is not None and deadline - time.monotonic() < 1.5 * last_solve:
+            break
+        t_solve = time.monotonic()
+        attempt = master.solve(n_types, deadline - time.monotonic())
+        last_solve = time.monotonic() - t_solve
+        if attempt is None:
+            status_ok = result is not None       # fall back to the last solved master
+            break
+        result = attempt
+        z, y, v, mu, lam, slack = result
+        if master.add_cap_rows(master.over_cap(lam)):
+            continue
+        capped_ok = slack <= 1e-9
+        if (capped_ok and z >= upper * (1 - _REL_TOL)) or time.monotonic() > deadline:
+            break
+        scale = float(np.dot(y, sizes))
+        if scale <= 0:
+            break
+        w = y - v
+        if _add_cheap_columns(master, units, bounds, partners, w, mu, mu, lam, setup.jitter):
+            continue
+        # exact pricing; a tiny non-negative tie-break makes LP vertices less degenerate, and
+        # since it only raises weights the bound stays valid for w
+        exact_rounds += 1
+        eps = 1e-9 * max(float(np.max(np.abs(w))), 1e-300)
+        price = maximise(units, bounds, w + eps * tiebreak, deadline=deadline, lp=setup.lp)
+        if price.status not in ("optimal", "feasible"):
+            break
+        value = float(sum(w[t] * k for t, k in price.x.items()))
+        bound = (price.bound + (cap * float(np.dot(v, sizes)) if cap is not None else 0.0)) / scale
+        upper = min(upper, bound)
+        if (capped_ok and z >= upper * (1 - _REL_TOL)) or value <= mu + 1e-9 * abs(mu) + 1e-15:
+            break
+        if not master.add(_comp_from(price.x)):
+            break
+    if status_ok and result is not None:
+        return _Columns(master.columns, result[4], iterations, exact_rounds, slack), upper
+    if fallback is not None:
+        return _Columns(fallback.columns, fallback.lam, iterations, exact_rounds, 0.0), upper
+    setup.timings["columns"] = time.monotonic() - setup.started - setup.timings["types"] - setup.timings["reach"]
+    failure = setup.failed(None, SolveStatus.TIMEOUT, types=n_types, columns=len(master.columns),
+                           iterations=iterations, model_size=n_types)
+    return _Columns(master.columns, None, iterations, exact_rounds, failure=failure), upper
+
+
+def _cap_failure(setup: _Setup, found: _Columns, reachable: list[int], stats: dict) -> DrawResult | None:
+    """Why the distribution cannot be used with max_probability, if it cannot."""
+    cap, sizes, lam = setup.rules.max_probability, setup.sizes, found.lam
+    if cap is None:
+        return None
+    if found.slack <= 1e-7 and _over_cap(found.columns, lam, sizes, cap, tol=1e-6):
         # out of time before the cap rows it needed were added
-        return infeasible(None, SolveStatus.TIMEOUT, **stats)
-    if cap is not None and slack > 1e-7:
-        need = bounds.size / n_reach if n_reach else 1.0
+        return setup.failed(None, SolveStatus.TIMEOUT, **stats)
+    if found.slack > 1e-7:
+        n_reach = sum(sizes[t] for t in reachable)
+        need = setup.bounds.size / n_reach if n_reach else 1.0
         message = (f"每人入选概率上限 {cap:.4f} 无法满足：{n_reach} 名可入选专家平均入选概率已为 {need:.4f}，"
                    "或受规则限制部分专家必须更常入选")
-        return infeasible(Diagnosis(messages=[message], clashes=[{"rule": "max_probability", "target": None,
-                                                                   "need": None, "have": cap, "message": message}]),
-                          **stats)
-    total = float(lam.sum())
-    lam = lam / total
-    expected = np.zeros(n_types)
-    for weight, comp in zip(lam, dist_columns):
+        return setup.failed(Diagnosis(messages=[message], clashes=[{"rule": "max_probability", "target": None,
+                                                                     "need": None, "have": cap, "message": message}]),
+                            **stats)
+    return None
+
+
+def _distribution(setup: _Setup, found: _Columns) -> LotteryDistribution:
+    """The weights normalised, and every qualified candidate's probability: their type's
+    expected count over its size."""
+    lam = found.lam / float(found.lam.sum())  # type: ignore[union-attr]
+    table, sizes, pool = setup.table, setup.sizes, setup.pool
+    expected = np.zeros(len(setup.units))
+    for weight, comp in zip(lam, found.columns):
         for t, k in comp.items():
             expected[t] += weight * k
     probabilities: dict[str, float] = {}
-    for t, ms in enumerate(table.members):
+    for t, ms in enumerate(table.members):  # type: ignore[union-attr]
         p = float(expected[t]) / sizes[t]
         for i in ms:
             probabilities[pool.ids[i]] = p
     used = [k for k, weight in enumerate(lam) if weight > 0]
-    distribution = LotteryDistribution(pool.ids, table.members, tuple(dist_columns[k] for k in used),
-                                       tuple(float(lam[k]) for k in used), probabilities)
-    if not sample:
-        return distribution
-    # --- sample --------------------------------------------------------------------------------------
+    return LotteryDistribution(pool.ids, table.members, tuple(found.columns[k] for k in used),  # type: ignore[union-attr]
+                               tuple(float(lam[k]) for k in used), probabilities)
+
+
+def _sample(solved: _Solved) -> DrawResult:
+    """One seeded panel from the distribution, checked by the independent checker, with backups."""
+    setup, distribution = solved.setup, solved.distribution
+    assert distribution is not None
+    pool, table, rules, timings = setup.pool, setup.table, setup.rules, setup.timings
+    rng = random.Random(setup.seed)
     members = distribution.sample_indices(rng)
-    reachable_probs = [probabilities[pool.ids[table.members[t][0]]] for t in reachable]
+    probabilities = distribution.probabilities
+    reachable_probs = [probabilities[pool.ids[table.members[t][0]]] for t in solved.reachable]  # type: ignore[union-attr]
     member_ids = tuple(pool.ids[i] for i in members)
-    problems = check_panel(member_ids, qualified, rules, pairs)
+    problems = check_panel(member_ids, setup.qualified, rules, setup.pairs)
     if problems:  # pragma: no cover - a solver bug, never an input problem
         raise RuntimeError("抽取结果未通过独立校验：" + "；".join(problems))
     order = list(range(len(pool)))
     rng.shuffle(order)
-    backups = rank_backups(pool, bounds, members, order, rules.backups)
-    replacements = rank_replacements(pool, bounds, members, order, rules.backups)
-    timings["sample"] = time.monotonic() - started - sum(timings.values())
+    backups = rank_backups(pool, setup.bounds, members, order, rules.backups)
+    replacements = rank_replacements(pool, setup.bounds, members, order, rules.backups)
+    timings["sample"] = time.monotonic() - setup.started - sum(timings.values())
     z_min = min(reachable_probs) if reachable_probs else 0.0
-    upper = max(upper, z_min)
-    optimal = proven and z_min >= upper * (1 - _REL_TOL) - 1e-12
-    notes = notes_extra + (() if proven else ("部分类型是否可入选未能在时限内证明",))
+    upper = max(solved.upper, z_min)
+    optimal = solved.proven and z_min >= upper * (1 - _REL_TOL) - 1e-12
+    notes = solved.notes + (() if solved.proven else ("部分类型是否可入选未能在时限内证明",))
     return DrawResult(
         "lottery", SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE,
-        members=member_ids, backups=tuple(pool.ids[i] for i in backups), seed=seed,
+        members=member_ids, backups=tuple(pool.ids[i] for i in backups), seed=setup.seed,
         replacements={pool.ids[m]: tuple(pool.ids[i] for i in rs) for m, rs in replacements.items()},
         probabilities=probabilities,
-        unreachable=tuple(sorted(pool.ids[i] for t in unreachable for i in table.members[t])),
+        unreachable=tuple(sorted(pool.ids[i] for t in solved.unreachable for i in table.members[t])),  # type: ignore[union-attr]
         probability_min=z_min, probability_max=max(reachable_probs) if reachable_probs else 0.0,
         objective=z_min, bound=upper, gap=0.0 if optimal else (upper - z_min) / max(upper, 1e-300),
         relevance_sum=sum(pool.relevance[i] for i in members),
-        stats=DrawStats(timings=timings, notes=notes, **base_stats, **stats),
+        stats=DrawStats(timings=timings, notes=notes, **setup.base_stats, **solved.stats),
     )
