@@ -14,11 +14,17 @@ from expertpool.domain.eligibility import (
     EligibilityFacts,
     EligibilityRules,
     barred_by_records,
+    barred_experts,
+    bars_on,
+    covers_review,
     first_bar,
     sort_out,
 )
+from expertpool.services.integrity import in_force_on
+from tests.factories import make_integrity_record as rec
 
 DAY = dt.date(2026, 12, 1)
+D = dt.date
 
 
 @dataclass
@@ -69,3 +75,43 @@ def test_limits_and_unknown_rules():
     assert EligibilityRules(("conflict", "status")).apply == ("status", "conflict")
     with pytest.raises(ValueError, match="unknown"):
         EligibilityRules(("honesty",))
+
+
+# ---- whether an integrity record bars on a date ----
+class TestBarsOn:
+    def test_the_sanction_period_is_start_inclusive_end_exclusive(self):
+        r = rec(start=D(2026, 1, 1), end=D(2027, 1, 1))
+        assert not bars_on(r, D(2025, 12, 31))
+        assert bars_on(r, D(2026, 1, 1))        # starting today: barred today
+        assert bars_on(r, D(2026, 12, 31))
+        assert not bars_on(r, D(2027, 1, 1))    # ending today: free today
+
+    def test_no_end_is_permanent(self):
+        r = rec(end=None)
+        assert bars_on(r, D(2026, 1, 1)) and bars_on(r, D(2099, 12, 31))
+        assert not bars_on(r, D(2025, 12, 31))
+
+    @pytest.mark.parametrize("status", ["revoked", "expired"])
+    def test_only_active_records_bar(self, status):
+        assert not bars_on(rec(status=status, end=None), D(2026, 6, 1))
+
+    @pytest.mark.parametrize("sanctions, bars", [
+        (["取消评审专家资格"], True),
+        (["暂停评审专家资格"], True),
+        (["禁止参与评审"], True),
+        (["取消专家库入库资格"], True),
+        (["三年内不得参与科技计划项目评审活动"], True),   # names review work in its own words
+        (["通报批评", "追回项目经费"], False),           # a sanction, but not on review work
+        (["通报批评", "取消评审专家资格"], True),
+    ])
+    def test_only_sanctions_on_review_work_bar(self, sanctions, bars):
+        r = rec(sanctions=sanctions)
+        assert covers_review(r) is bars
+        assert bars_on(r, D(2026, 6, 1)) is bars
+        assert in_force_on(r, D(2026, 6, 1))  # in force either way
+
+    def test_records_of_either_province_bar_in_both(self):
+        records = [rec(id="IR-1", expert_id="SC-000001", issuer="重庆市科学技术局"),
+                   rec(id="IR-2", expert_id="CQ-000002", issuer="四川省科学技术厅"),
+                   rec(id="IR-3", expert_id="CQ-000002", issuer="科技部", status="revoked")]
+        assert barred_experts(records, D(2026, 6, 1)) == {"SC-000001": ["IR-1"], "CQ-000002": ["IR-2"]}
