@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from expertpool.cli.main import app
+from expertpool.domain.panel.record import PanelRecord
 from expertpool.services.panels import build_panel
 from tests.sample_pool import SAMPLES, admin, spec, store, template  # noqa: F401 (fixtures)
 
@@ -40,8 +41,27 @@ def test_without_universal_backups_the_summary_lists_each_members_replacements(s
 
     doc = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
     assert any(doc["replacements"].values())
-    render_panel({**doc, "backups": []})
+    render_panel(PanelRecord.from_document({**doc, "backups": []}))
     shown = capsys.readouterr().out
     assert "没有能替换任一成员的通用备选" in shown and "专属替补" in shown
     member, replacements = next((m, r) for m, r in doc["replacements"].items() if r)
     assert member in shown and replacements[0] in shown
+
+
+def test_cli_list_replace_and_export(store, admin, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPERTPOOL_DB", str(store.path))
+    monkeypatch.setenv("EXPERTPOOL_USER", "admin")
+    doc = build_panel(store, admin, spec(mode="best", seed=3)).document
+    listed = runner.invoke(app, ["panel", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [p["id"] for p in json.loads(listed.stdout)] == [doc["id"]]
+    assert "评审专家组（1）" in runner.invoke(app, ["panel", "list"]).stdout
+    member = next(m["id"] for m in doc["members"] if doc["backups"] or doc["replacements"].get(m["id"]))
+    replaced = runner.invoke(app, ["panel", "replace", doc["id"], member, "--reason", "本人回避", "--json"])
+    assert replaced.exit_code == 0, replaced.output
+    record = json.loads(replaced.stdout)
+    assert record["replaced"][-1]["out"] == member and record["schema_version"] == 2
+    shown = runner.invoke(app, ["panel", "show", doc["id"]])
+    assert f"替换记录：{member} →" in shown.stdout
+    exported = runner.invoke(app, ["panel", "export", doc["id"], "--out", str(tmp_path / "panel.csv")])
+    assert exported.exit_code == 0 and (tmp_path / "panel.csv").exists()

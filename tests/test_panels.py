@@ -101,7 +101,7 @@ def test_replace_swaps_in_a_valid_expert_and_records_why(store, admin):
     # a member whose seat the draw found refillable: backups fit any seat, each member's own
     # replacements fit theirs (a crash in replace_member fails the test; nothing is skipped)
     member = next(m for m in doc["members"] if doc["backups"] or doc["replacements"].get(m["id"]))
-    replaced = replace_member(store, admin, panel_id, member["id"], "本人回避")
+    replaced = replace_member(store, admin, panel_id, member["id"], "本人回避").to_document()
     last = replaced["replaced"][-1]
     members = [m["id"] for m in replaced["members"]]
     assert last["out"] not in members and last["in"] in members and len(members) == 15
@@ -153,7 +153,7 @@ def test_replace_respects_relations_added_since_the_draw(store, admin, tmp_path)
                                                      "备注": "配偶"}],
                           headers=["专家编号", "关联专家编号", "关联人姓名", "关联人单位", "关系类型", "起始年份", "结束年份", "备注"])
     assert import_file(store, relations, admin).imported == 1
-    replaced = replace_member(store, admin, doc["id"], leaving, "本人回避")
+    replaced = replace_member(store, admin, doc["id"], leaving, "本人回避").to_document()
     assert replaced["replaced"][-1]["in"] != first_choice
     assert first_choice not in [m["id"] for m in replaced["members"]]
 
