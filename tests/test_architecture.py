@@ -45,3 +45,15 @@ def test_the_checker_finds_a_hidden_import(tmp_path):
     module.write_text("import expertpool.errors\n\n\ndef f():\n    from expertpool.services import panels\n"
                       "    import expertpool.cache.snapshot\n    import json\n", encoding="utf-8")
     assert _function_imports(module, tmp_path) == ["m.py:5 expertpool.services", "m.py:6 expertpool.cache.snapshot"]
+
+
+def test_docs_architecture_names_every_package_and_module():
+    """docs/architecture.md has a paragraph per package; a new one must be placed there too."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
+    modules = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+    assert [p for p in packages if f"**`{p}/`**" not in text] == []
+    assert [m for m in modules if f"`{m}" not in text] == []
+    for package in packages:   # and every module of each package is named in its paragraph's text
+        names = [p.stem for p in (PACKAGE / package).rglob("*.py") if p.stem != "__init__"]
+        assert [n for n in names if f"`{n}`" not in text and f"`{n}/`" not in text and f"`{n}." not in text] == [], package
