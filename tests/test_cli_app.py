@@ -14,10 +14,12 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("EXPERTPOOL_DB", str(tmp_path / "pool.sqlite3"))
+def db(tmp_path, monkeypatch):
+    """The CLI's store: a new embedded one, administered by the acting user."""
+    path = tmp_path / "pool.sqlite3"
+    monkeypatch.setenv("EXPERTPOOL_DB", str(path))
     monkeypatch.setenv("EXPERTPOOL_USER", "admin")
-    return tmp_path
+    return path
 
 
 def test_sqlite_errors_become_store_failed_at_the_store(store):
@@ -34,9 +36,9 @@ def test_sqlite_errors_become_store_failed_at_the_store(store):
     assert store.get_meta("note") is None
 
 
-def test_a_failing_sqlite_store_exits_5_with_one_line(env):
+def test_a_failing_sqlite_store_exits_5_with_one_line(db):
     assert runner.invoke(app, ["stats"]).exit_code == 0   # creates the store
-    with sqlite3.connect(env / "pool.sqlite3") as raw:
+    with sqlite3.connect(db) as raw:
         raw.execute("DROP TABLE panels")
     result = runner.invoke(app, ["panel", "list"])
     assert result.exit_code == 5, result.output
@@ -45,7 +47,7 @@ def test_a_failing_sqlite_store_exits_5_with_one_line(env):
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_an_unreachable_elasticsearch_exits_5(env, monkeypatch):
+def test_an_unreachable_elasticsearch_exits_5(db, monkeypatch):
     monkeypatch.setenv("EXPERTPOOL_ES_URL", "http://127.0.0.1:1")
     result = runner.invoke(app, ["--backend", "elasticsearch", "stats"])
     assert result.exit_code == 5, result.output
