@@ -14,7 +14,6 @@ from expertpool.services.eligibility import barred_on
 from expertpool.services.integrity import (
     add_record,
     amend_record,
-    in_force_on,
     list_records,
     record_history,
     revoke_record,

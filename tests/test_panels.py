@@ -12,7 +12,7 @@ from expertpool.errors import InputError, PermissionDenied
 from expertpool.services.access import actor_for
 from expertpool.services.panels import REASONS, build_panel, export_panel, load_spec, replace_member
 from expertpool.services.roles import grant_role
-from tests.sample_pool import SAMPLES, admin, spec, store, template  # noqa: F401 (fixtures)
+from tests.sample_pool import admin, spec, store, template  # noqa: F401 (fixtures)
 
 
 def candidates_of(document) -> list[Candidate]:
