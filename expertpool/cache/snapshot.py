@@ -11,6 +11,9 @@ The cache is a pickle in the user's cache directory (`EXPERTPOOL_CACHE_DIR`, els
 user cache dir): only this user writes it, as with any local cache. A file that cannot be read
 (truncated, older format) is rebuilt, never trusted. Integrity records are NOT in the snapshot:
 reviewers change them often and reading them is cheap, so callers read them fresh.
+
+Also here: `load_conflict_graph` (the graph of the store's records, which the snapshot keeps) and
+`rank_index` (the store's rank index, cached beside the snapshots under the same data version).
 """
 from __future__ import annotations
 
