@@ -319,13 +319,14 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         created_by=actor.user if panel_id else None,
         created_at=_now_text(now) if panel_id else None,
     )
+    outcome = PanelOutcome(panel_id, record, has_panel)
     if panel_id is not None:
         with store.batch():
-            store.save_panel(panel_id, record.to_document())
+            store.save_panel(panel_id, outcome.document)
             audit(store, actor, "panel.build", target=panel_id, now=now,
                   reason=spec.name, after={"members": list(result.members), "backups": list(result.backups),
                                            "seed": spec.seed, "mode": spec.mode, "status": str(result.status)})
-    return PanelOutcome(panel_id, record, has_panel)
+    return outcome
 
 
 def get_panel(store: ExpertStore, actor: Actor, panel_id: str) -> PanelRecord:
