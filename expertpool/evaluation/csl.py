@@ -22,6 +22,7 @@ from pathlib import Path
 
 from expertpool.domain import taxonomy
 from expertpool.domain.models import Expert
+from expertpool.synthetic.generate import generate_experts
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "csl" / "csl_dev.tsv"
 
@@ -120,8 +121,6 @@ def build_pool(papers: list[Paper] | None = None, seed: int = 1, hold_out: float
                id_prefix: str = "CSL") -> CslPool:
     """Pair the papers of each discipline into experts, holding out about `hold_out` of each
     discipline (at least one, where it has 3 papers or more) as discipline queries."""
-    from expertpool.services.generate import generate_experts
-
     papers = load_papers() if papers is None else papers
     rng = random.Random(seed)
     by_discipline: dict[str, list[Paper]] = defaultdict(list)

@@ -3,12 +3,11 @@ import), with their true topics: a quick pool for tests that compare rankings.""
 from __future__ import annotations
 
 from expertpool.domain.models import Expert
+from expertpool.synthetic.generate import generate_experts
 
 
 def generated_experts(count: int, seed: int) -> tuple[list[Expert], dict[str, list[str]]]:
     """`count` experts of both regions and each one's true research topics (id → topics)."""
-    from expertpool.services.generate import generate_experts
-
     experts, topics = [], {}
     for e in generate_experts(count, seed):
         experts.append(Expert(

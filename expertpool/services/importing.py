@@ -14,12 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert
+from expertpool.domain.taxonomy import UnknownValue, normalise_region
 from expertpool.errors import ExpertPoolError, InputError
-from expertpool.services import readers, rows
+from expertpool.gcpause import gc_paused
+from expertpool.io import readers, rows
 from expertpool.services.access import Actor, audit
-from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
+from expertpool.progress import NullProgress, Progress
+from expertpool.stores.base import ExpertStore, record_key
 
 SALT_KEY = "id_salt"
 
@@ -209,7 +211,6 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
                         ignored_columns=table.ignored_columns, dry_run=dry_run)
     now = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if source is not None:
-        from expertpool.domain.taxonomy import UnknownValue, normalise_region
         try:
             source = normalise_region(source)
         except UnknownValue as exc:

@@ -8,6 +8,7 @@ bigrams, not found, or ignored as a stop word — nothing is dropped silently.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -15,7 +16,10 @@ from expertpool import segment
 from expertpool.domain import taxonomy
 from expertpool.domain.models import Expert
 from expertpool.domain.text import mask_email, mask_phone
+from expertpool.domain.institutions import unit_key
 from expertpool.errors import InputError, NotFound
+from expertpool.io.datafiles import load_institutions
+from expertpool.services.eligibility import barred_on
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit
 from expertpool.stores.textindex import query_for
 
@@ -45,6 +49,8 @@ class SearchRequest:
     statuses: tuple[str, ...] = ()
     limit: int = 20
     offset: int = 0
+    #: only experts who may review on this date (`--eligible-on`; the rules of `SEARCH_RULES`)
+    eligible_on: str | dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,6 @@ def resolve_institutions(store: ExpertStore, names: tuple[str, ...]) -> tuple[st
     (川大 and 四川大学华西医院 for 四川大学), plus the names as given."""
     if not names:
         return ()
-    from expertpool.domain.institutions import unit_key
-    from expertpool.services.conflicts import load_institutions
-
     table = load_institutions()
     wanted = {unit_key(unit) for unit in (table.normalise(n) for n in names) if unit}
     stored = [n for n in store.institution_names() if (unit := table.normalise(n)) and unit_key(unit) in wanted]
@@ -119,10 +122,12 @@ def resolve_institutions(store: ExpertStore, names: tuple[str, ...]) -> tuple[st
 
 def search_experts(store: ExpertStore, request: SearchRequest,
                    exclude: dict[str, list[str]] | None = None) -> SearchResult:
-    """Rank experts for the request. `exclude` maps expert ids to the reasons they are left out
-    (the integrity service passes the experts barred on a date)."""
+    """Rank experts for the request. `exclude` maps expert ids to the reasons they are left out;
+    with `request.eligible_on` and no `exclude`, those are the experts barred on that date."""
     if request.limit < 1:
         raise InputError("--limit 应为正整数")
+    if exclude is None and request.eligible_on is not None:
+        exclude = barred_on(store, request.eligible_on)
     exclude = exclude or {}
     filters = build_filters(request, frozenset(exclude), resolve_institutions(store, tuple(request.institutions)))
     query = query_for(request.text, filters, request.limit, request.offset)

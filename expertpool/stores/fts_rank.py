@@ -20,7 +20,6 @@ only while its own key is the same.
 """
 from __future__ import annotations
 
-import gc
 import math
 import re
 import sqlite3
@@ -28,6 +27,11 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
+
+from expertpool.gcpause import gc_paused
+from expertpool.segment import QueryTerm
+from expertpool.stores.base import SearchQuery
+from expertpool.stores.textindex import GRAM_WEIGHT, NAME_SCORE, word_alternatives
 
 #: part of every key: bump when RankIndex changes shape, so older copies are rebuilt, never used
 FORMAT = 2
@@ -127,8 +131,6 @@ class RankIndex:
         """(id, score) pairs as `search` orders them, or None when this query must go to SQL."""
         import numpy as np
 
-        from expertpool.stores.textindex import GRAM_WEIGHT, NAME_SCORE, word_alternatives
-
         filters = query.filters
         if (not query.ranked or query.limit < 0 or query.offset < 0 or filters.fields or filters.regions
                 or filters.titles or filters.honours or filters.institutions or filters.exclude_ids):
@@ -176,13 +178,8 @@ def build(db: sqlite3.Connection, tables: Sequence[str], generation_keys: Sequen
     on n = rowid). Call inside a read transaction, so every statement sees the same state.
     `probe(query)` ranks a query in SQL on the same connection; None when the index and SQL do
     not agree on the probes (see `_agrees`)."""
-    enabled = gc.isenabled()
-    gc.disable()  # hundreds of thousands of short-lived objects, none of them cyclic
-    try:
+    with gc_paused():  # hundreds of thousands of short-lived objects, none of them cyclic
         return _build(db, tables, generation_keys, probe)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _build(db, tables, generation_keys, probe) -> RankIndex | None:
@@ -319,9 +316,6 @@ class _Numbering(dict):
 def _agrees(index: RankIndex, probe) -> bool:
     """SQL and the index give the very same scores on probe queries: words from the most to the
     least common (alone, with bigrams, and with a name), on the first rows SQL returns."""
-    from expertpool.segment import QueryTerm
-    from expertpool.stores.base import SearchQuery
-
     def spread(postings: Postings) -> list[str]:
         by_size = sorted(postings.terms, key=lambda t: postings.starts[postings.terms[t] + 1]
                          - postings.starts[postings.terms[t]], reverse=True)

@@ -26,6 +26,7 @@ from functools import lru_cache
 
 from expertpool import segment
 from expertpool.domain.models import Expert
+from expertpool.stores.base import SearchFilters, SearchQuery
 
 #: Version of what `index_text` produces and how it is scored; a store whose text index was built
 #: by another version rebuilds it (SQLite) or asks for `index rebuild` (Elasticsearch).
@@ -117,11 +118,10 @@ def word_alternatives(terms: Iterable[segment.QueryTerm]) -> list[str]:
     return list(dict.fromkeys(a for t in terms for a in t.alternatives if a.strip()))
 
 
-def query_for(text: str, filters=None, limit: int = 20, offset: int = 0, *, grams: bool = True):
+def query_for(text: str, filters: SearchFilters | None = None, limit: int = 20, offset: int = 0, *,
+              grams: bool = True) -> SearchQuery:
     """The `SearchQuery` for free text: its words (with synonyms, stop words dropped), its
     bigrams, and the whole names it may be. `grams=False` leaves the bigram part out."""
-    from expertpool.stores.base import SearchFilters, SearchQuery
-
     terms = tuple(segment.QueryTerm(t.word, _plain_alternatives(t.alternatives)) for t in segment.query_terms(text))
     return SearchQuery(terms, filters or SearchFilters(), limit, offset,
                        grams=tuple(segment.query_grams(text)) if grams else (),
