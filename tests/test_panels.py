@@ -123,7 +123,7 @@ def test_export_csv_and_xlsx(store, admin, tmp_path):
     assert n_replacements > 0
     assert rows[0][:3] == ["角色", "序号", "专家编号"] and rows[0][-1] == "替补对象"
     assert len(rows) == 1 + len(doc["members"]) + len(doc["backups"]) + n_replacements
-    member = doc["members"][0]
+    member = next(m for m in doc["members"] if doc["replacements"].get(m["id"]))  # the first listed in 替补 rows
     first = doc["replacements"][member["id"]][0]
     assert ["替补", "1", first] == rows[1 + len(doc["members"]) + len(doc["backups"])][:3]
     assert rows[1 + len(doc["members"]) + len(doc["backups"])][-1].startswith(member["id"])
@@ -148,7 +148,8 @@ def test_replace_respects_relations_added_since_the_draw(store, admin, tmp_path)
     from tests.helpers import write_csv
 
     doc = build_panel(store, admin, spec(mode="best", seed=3)).document
-    leaving, first_choice = next((m, r[0]) for m, r in doc["replacements"].items() if r)
+    # a member with a second replacement, so the seat can still be filled once the first is related
+    leaving, first_choice = next((m, r[0]) for m, r in doc["replacements"].items() if len(r) >= 2)
     relative = next(m["id"] for m in doc["members"] if m["id"] != leaving)
     relations = write_csv(tmp_path / "family.csv", [{"专家编号": first_choice, "关联专家编号": relative, "关系类型": "亲属",
                                                      "备注": "配偶"}],

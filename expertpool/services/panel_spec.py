@@ -39,6 +39,8 @@ class PanelSpec:
     mode: str = "lottery"
     max_probability: float | None = None
     relevance_threshold: float = 0.3
+    #: an expert qualifies for a project only sharing one of its fields (services/relevance.py)
+    require_common_field: bool = True
     seed: int = 0
     time_limit_s: float = 30.0
     policy: str | None = None  # conflict-policy TOML overriding indexes/coi_policy.toml
