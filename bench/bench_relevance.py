@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_store import judged_sets, load_truth, open_backend, percentile, pool_dir  # noqa: E402
+from bench_store import generated_judged, open_backend, percentile, pool_dir  # noqa: E402
 
 from expertpool.evaluation import csl as csl_eval  # noqa: E402
 from expertpool.evaluation.baselines import baseline  # noqa: E402
@@ -144,13 +144,7 @@ def main() -> None:
     args = parser.parse_args()
 
     out = pool_dir(args.count, args.seed, args.projects)
-    expert_truth, project_truth = load_truth(out)
-    texts = {}
-    import json
-    for line in (out / "projects.jsonl").read_text(encoding="utf-8").splitlines():
-        p = json.loads(line)
-        texts[p["id"]] = " ".join([p["title"], *p.get("keywords", [])])
-    judged = judged_sets(expert_truth, project_truth, texts, args.judged_topics, args.seed)
+    expert_truth, judged = generated_judged(out, args.judged_topics, args.seed)
     pool = csl_eval.build_pool(seed=args.seed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

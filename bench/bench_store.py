@@ -122,6 +122,17 @@ def judged_sets(expert_truth, project_truth, project_texts, n_topics: int, seed:
     return {"topic": topic_queries, "project": project_queries}
 
 
+def generated_judged(out: Path, n_topics: int, seed: int):
+    """The generated pool's truth (expert id → topics) and its judged query sets (`judged_sets`,
+    projects asked by title and keywords)."""
+    expert_truth, project_truth = load_truth(out)
+    project_texts = {}
+    for line in (out / "projects.jsonl").read_text(encoding="utf-8").splitlines():
+        p = json.loads(line)
+        project_texts[p["id"]] = " ".join([p["title"], *p.get("keywords", [])])
+    return expert_truth, judged_sets(expert_truth, project_truth, project_texts, n_topics, seed)
+
+
 def evaluate(search_fn, judged) -> dict[str, float]:
     ndcg, recall = [], []
     for text, gains in judged:
@@ -208,12 +219,7 @@ def main() -> None:
     args = parser.parse_args()
 
     out = pool_dir(args.count, args.seed, args.projects)
-    expert_truth, project_truth = load_truth(out)
-    project_texts = {}
-    for line in (out / "projects.jsonl").read_text(encoding="utf-8").splitlines():
-        p = json.loads(line)
-        project_texts[p["id"]] = " ".join([p["title"], *p.get("keywords", [])])
-    judged = judged_sets(expert_truth, project_truth, project_texts, args.judged_topics, args.seed)
+    expert_truth, judged = generated_judged(out, args.judged_topics, args.seed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
