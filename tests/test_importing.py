@@ -313,3 +313,18 @@ def test_unknown_jsonl_keys_are_reported(tmp_path, store, admin):
                                                "title": "教授", "fields": ["新材料"], "emial": "w@scu.edu.cn"}])
     report = import_file(store, path, admin)
     assert report.imported == 1 and report.ignored_columns == ["emial"]
+
+
+def test_control_characters_in_cells_are_never_stored(tmp_path, store, admin):
+    """A NUL or a terminal escape in a name or unit (CSV, XLSX or JSONL) is dropped like a zero-width space."""
+    csv_path = write_csv(tmp_path / "sc.csv", [expert_row(姓名="张\x00伟", 工作单位="四川\x1b[2J大学")])
+    jsonl = write_jsonl(tmp_path / "extra.jsonl", [{
+        "id": "SC-100001", "name": "王\u202e芳", "region": "四川", "institution": "电子科技大学\x07",
+        "title": "正高级", "fields": ["人工智能"]}])
+    report = import_files(store, [csv_path, jsonl], admin)
+    assert not report.failed, report.to_json()
+    for expert in store.iter_experts():
+        for value in (expert.name, expert.institution):
+            assert value.isprintable() and "\u202e" not in value, value
+    assert store.get_expert("SC-000001").name == "张伟"
+    assert store.get_expert("SC-100001").institution == "电子科技大学"

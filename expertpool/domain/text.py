@@ -18,26 +18,42 @@ _HALFWIDTH[0x3000] = 0x20
 _HALFWIDTH[0x00A0] = 0x20  # no-break space, common in Excel exports
 _HALFWIDTH[0x200B] = None  # zero-width space
 _HALFWIDTH[0xFEFF] = None  # stray BOM inside a cell
+# Control characters are never data: a NUL, a terminal escape (ESC [ …) or a bidirectional override
+# in a name would be stored, printed to terminals and written into exports. They go, like the
+# zero-width space; tab, CR and LF stay for the whitespace collapsing below (NEL becomes a space).
+_CONTROLS = [*(c for c in range(0x20) if chr(c) not in "\t\n\r"), *range(0x7F, 0xA0),
+             0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_HALFWIDTH.update({code: None for code in _CONTROLS})
+_HALFWIDTH[0x85] = 0x20
 
 
 # translate() looks every character up in the table (µs per cell); most cells need nothing,
-# and a regex search over the same characters says so far sooner.
+# and a regex search over the same characters says so far sooner (for ASCII text, `isprintable`:
+# only tab, CR, LF and the control characters make it false).
 _NEEDS_HALFWIDTH = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_HALFWIDTH)) + "]")
 
 
+def _needs_translation(text: str) -> bool:
+    if text.isascii():
+        return not text.isprintable()
+    return _NEEDS_HALFWIDTH.search(text) is not None
+
+
 def to_halfwidth(value: str) -> str:
-    """Full-width ASCII and the ideographic space become their half-width forms."""
-    if value.isascii() or _NEEDS_HALFWIDTH.search(value) is None:
+    """Full-width ASCII and the ideographic space become their half-width forms; control
+    characters are dropped."""
+    if not _needs_translation(value):
         return value
     return value.translate(_HALFWIDTH)
 
 
 def clean(value: object) -> str:
-    """Half-width, trimmed, inner runs of whitespace collapsed to one space."""
+    """Half-width, without control characters, trimmed, inner runs of whitespace collapsed to one space."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    if not text.isascii() and _NEEDS_HALFWIDTH.search(text) is not None:  # to_halfwidth, inlined (hot)
+    # _needs_translation, inlined (hot)
+    if (not text.isprintable()) if text.isascii() else _NEEDS_HALFWIDTH.search(text) is not None:
         text = text.translate(_HALFWIDTH)
     if "  " in text or "\t" in text or "\n" in text or "\r" in text:
         text = _SPACES.sub(" ", text)
@@ -70,12 +86,27 @@ _DATE_PATTERNS = (
 )
 
 
+#: Every date ExpertPool reads (review dates, sanction periods, decisions, review history, `--since`)
+#: must lie in this range: a year such as 0001 or 9999 is a typing error, and date arithmetic near
+#: the ends of Python's calendar (a year back from the review date, local midnight) would overflow.
+DATE_RANGE: tuple[dt.date, dt.date] = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+
+
+def in_date_range(day: dt.date) -> dt.date:
+    """`day`, if it lies in `DATE_RANGE`; else ValueError saying the range."""
+    low, high = DATE_RANGE
+    if not low <= day <= high:
+        raise ValueError(f"日期 {day.isoformat()} 超出可用范围（{low.isoformat()} 至 {high.isoformat()}）")
+    return day
+
+
 def parse_date(value: object) -> dt.date:
-    """Accept 2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日, or a date/datetime object."""
+    """Accept 2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日, or a date/datetime object, within
+    `DATE_RANGE` (ValueError otherwise)."""
     if isinstance(value, dt.datetime):
-        return value.date()
+        return in_date_range(value.date())
     if isinstance(value, dt.date):
-        return value
+        return in_date_range(value)
     # A time part (ISO "T" or a space, as Excel and JSON exports write) is dropped.
     text = re.split(r"[T ]", clean(value), maxsplit=1)[0]
     for pattern in _DATE_PATTERNS:
@@ -83,9 +114,10 @@ def parse_date(value: object) -> dt.date:
         if match:
             year, month, day = (int(g) for g in match.groups())
             try:
-                return dt.date(year, month, day)
+                parsed = dt.date(year, month, day)
             except ValueError:
                 break
+            return in_date_range(parsed)
     raise ValueError(f"无法识别的日期「{clean(value)}」（应为 2024-03-05、2024/3/5 或 2024年3月5日）")
 
 
