@@ -1285,8 +1285,9 @@ def generate_pool(count: int, seed: int, out_dir: Path, projects: int = 40, *,
     with an integrity record (1.5% by default; small sample sets use more so every case shows)."""
     if count < 1:
         raise ValueError("count must be at least 1")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from expertpool.services.files import output_directory
+
+    out_dir = output_directory(out_dir, "输出目录（--out）")
     pool = _Pool(count, seed, projects, integrity_share)
     pool.build_people()
     pool.build_groups()

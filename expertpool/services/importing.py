@@ -19,6 +19,7 @@ from expertpool.domain.models import Expert
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.services import readers, rows
 from expertpool.services.access import Actor, audit
+from expertpool.services.files import output_directory
 from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
 
 SALT_KEY = "id_salt"
@@ -387,7 +388,24 @@ def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **opti
         return _import_files(store, paths, actor, **options)
 
 
+def _check_options(options: dict) -> None:
+    """Options that apply to every file are checked once, before any file is read: a bad one is
+    bad input for the whole command (InputError), not a failure of each file in turn."""
+    kind = options.get("kind")
+    if kind is not None and kind not in readers.KINDS:
+        raise InputError(f"--kind: 未知的文件类型「{kind}」；可选：{'/'.join(readers.KINDS)}")
+    if options.get("source") is not None:
+        from expertpool.domain.taxonomy import UnknownValue, normalise_region
+        try:
+            normalise_region(options["source"])
+        except UnknownValue as exc:
+            raise InputError(f"--source: {exc}") from None
+    if options.get("rejects_dir") is not None and not options.get("dry_run"):
+        output_directory(options["rejects_dir"], "拒绝清单目录（--rejects-dir）")
+
+
 def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
+    _check_options(options)
     report = ImportReport()
     # One look-up index for all files: it follows what each file adds (a failed file raises and
     # aborts the run, so the index never holds rolled-back experts that later files could see).
