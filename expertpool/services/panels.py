@@ -16,15 +16,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields as dc_fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from expertpool import segment
 from expertpool.domain import taxonomy
 from expertpool.domain.eligibility import barred_experts
 from expertpool.domain.models import Project
-from expertpool.domain.text import parse_date
+from expertpool.domain.text import clean, parse_date
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.services.access import Actor, audit, check
+from expertpool.services.files import output_file, read_input_text
 from expertpool.services.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
 from expertpool.stores.base import ExpertStore, Progress, SearchFilters, SearchQuery
 
@@ -55,6 +58,7 @@ class PanelSpec:
     max_age_high_level: int = 70
     max_reviews_per_year: int | None = 10
     projects: tuple[str, ...] | str = ()  # a projects JSONL path, or ids of stored projects
+    no_projects: bool = False  # draw without projects: no conflict of interest is checked (said on the panel)
     backups: int = 5
     mode: str = "lottery"
     max_probability: float | None = None
@@ -80,28 +84,146 @@ _SPEC_KEYS = {f.name for f in dc_fields(PanelSpec)}
 # template; such keys are quoted before parsing (only outside strings: after `{`, `,` or a line start).
 _BARE_CJK_KEY = re.compile(r'(^|[{,])(\s*)([^\s"\'=\[\]{},#]*[^\x00-\x7f][^\s"\'=\[\]{},#]*)(\s*=)', re.M)
 
+#: Upper bounds that keep every number a person might type within what the solver, SQLite and
+#: Elasticsearch can hold; anything larger is a typing error.
+MAX_PANEL_SIZE = 1000
+SEED_RANGE = (-(2**63), 2**63 - 1)
+
+_Count = Annotated[int, Field(ge=0, le=MAX_PANEL_SIZE)]
+_Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class _SpecEntries(BaseModel):
+    """The type and range of each spec entry as written (TOML values, CLI flags, a saved spec),
+    checked before anything is normalised. None = not given (PanelSpec's default applies)."""
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    review_date: dt.date | None = None
+    size: Annotated[int, Field(ge=1, le=MAX_PANEL_SIZE)] | None = None
+    fields: Literal["all"] | list[str] | None = None
+    min_per_field: _Count | None = None
+    coverage: Literal["any", "primary"] | None = None
+    regions: dict[str, Annotated[list[_Share], Field(min_length=2, max_length=2)]] | None = None
+    min_full_senior_share: _Share | None = None
+    max_per_institution: Annotated[int, Field(ge=1, le=MAX_PANEL_SIZE)] | None = None
+    max_age: Annotated[int, Field(ge=18, le=120)] | None = None
+    max_age_high_level: Annotated[int, Field(ge=18, le=120)] | None = None
+    max_reviews_per_year: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    projects: str | list[str] | None = None
+    no_projects: bool | None = None
+    backups: _Count | None = None
+    mode: str | None = None
+    max_probability: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    relevance_threshold: _Share | None = None
+    seed: Annotated[int, Field(ge=SEED_RANGE[0], le=SEED_RANGE[1])] | None = None
+    time_limit_s: Annotated[float, Field(gt=0.0, le=86_400.0, allow_inf_nan=False)] | None = None
+    policy: str | None = None
+
+
+#: What an entry should be, where pydantic's own complaint would say too little.
+_SPEC_SHAPES = {
+    "fields": '应为 "all" 或领域名称的列表，如 ["人工智能", "新材料"]',
+    "regions": "应为表，每个地区给出 [下限, 上限] 两个 0 到 1 之间的数，如 { 四川 = [0.4, 0.6], 重庆 = [0.4, 0.6] }",
+    "projects": "应为申报项目文件名或库中项目编号（文字），或它们的列表",
+    "coverage": '应为 "any" 或 "primary"',
+}
+_SPEC_PHRASES = {
+    "int_type": "应为整数（不加引号）",
+    "float_type": "应为数字（不加引号）",
+    "string_type": "应为文字（用引号括起）",
+    "bool_type": "应为 true 或 false",
+    "date_type": "应为日期，如 2026-12-01",
+    "finite_number": "应为有限的数",
+    "greater_than_equal": "应不小于 {ge}",
+    "greater_than": "应大于 {gt}",
+    "less_than_equal": "应不大于 {le}",
+    "less_than": "应小于 {lt}",
+    "string_too_short": "不可为空",
+    "string_too_long": "过长（最多 {max_length} 个字符）",
+    "literal_error": "应为 {expected} 之一",
+}
+#: Spec entries that a `panel build` flag sets: errors in a flag's value name the flag.
+SPEC_FLAGS = {"projects": "--projects", "review_date": "--review-date", "size": "--size", "mode": "--mode",
+              "seed": "--seed", "backups": "--backups", "max_per_institution": "--max-per-institution",
+              "max_probability": "--max-probability", "min_full_senior_share": "--min-full-senior-share",
+              "time_limit_s": "--time-limit", "name": "--name", "no_projects": "--no-projects"}
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _spec_problem(key: str, origin: str, value: Any, error: Mapping[str, Any] | None = None,
+                  phrase: str | None = None) -> str:
+    """One line naming where the entry came from (the file and key, or the flag) and what it should be."""
+    label = origin if origin.startswith("--") else f"{origin}: {key}"
+    if phrase is None:
+        error = error or {}
+        template = _SPEC_PHRASES.get(error.get("type", ""))
+        if key in _SPEC_SHAPES or template is None:
+            phrase = _SPEC_SHAPES.get(key) or f"无效（{error.get('msg', '')}）"
+        else:
+            phrase = template.format(**dict(error.get("ctx") or {}))
+    return f"{label} {phrase}（现为 {_shown(value)}）"
+
+
+def _as_written(value: Any) -> Any:
+    """Tuples (from Python callers) as the lists a TOML file would give."""
+    if isinstance(value, tuple):
+        return [_as_written(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _as_written(v) for k, v in value.items()}
+    return value
+
+
+def _check_entries(data: dict[str, Any], origin: Mapping[str, str]) -> None:
+    """Every entry of the right type and range, or InputError listing each wrong one. A review
+    date given as text (flag) or a TOML date is parsed here, with the range every date has."""
+    problems: list[str] = []
+    skip: set[str] = set()
+    value = data.get("review_date")
+    if isinstance(value, (str, dt.date)):
+        try:
+            data["review_date"] = parse_date(value)
+        except ValueError as exc:
+            problems.append(_spec_problem("review_date", origin["review_date"], value, phrase=f"无效：{exc}"))
+            skip.add("review_date")
+    try:
+        _SpecEntries(**{k: _as_written(v) for k, v in data.items() if k not in skip})
+    except ValidationError as exc:
+        reported: set[str] = set()
+        for error in exc.errors():
+            key = str(error["loc"][0]) if error.get("loc") else "?"
+            if key in reported:  # a union reports each alternative; one line per entry is enough
+                continue
+            reported.add(key)
+            where = origin.get(key, "命令行参数")
+            if error["type"] == "extra_forbidden":
+                problems.append(f"{where}: 未知的规则项 {key}；可用：{', '.join(sorted(_SPEC_KEYS))}")
+            else:
+                problems.append(_spec_problem(key, where, data.get(key), error))
+    if problems:
+        raise InputError("；".join(problems))
+
 
 def _quote_cjk_keys(text: str) -> str:
     return _BARE_CJK_KEY.sub(lambda m: f'{m.group(1)}{m.group(2)}"{m.group(3)}"{m.group(4)}', text)
 
 
 def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> PanelSpec:
-    """Read a TOML spec (unknown keys are errors naming the file and key), apply CLI overrides,
-    normalise field and region names through the vocabularies."""
+    """Read a TOML spec, apply CLI overrides (None = not given), check every entry's type and range
+    (InputError naming the file and key, or the flag, and what the entry should be), normalise
+    field and region names through the vocabularies."""
     data: dict[str, Any] = {}
-    where = "命令行参数"
+    origin: dict[str, str] = {}
     if path is not None:
-        where = str(path)
         try:
-            data = tomllib.loads(_quote_cjk_keys(Path(path).read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            raise InputError(f"{path}: 规则文件不存在") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            data = tomllib.loads(_quote_cjk_keys(read_input_text(path, "规则文件")))
+        except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{path}: 不是有效的 TOML（{exc}）") from None
-        unknown = sorted(set(data) - _SPEC_KEYS)
-        if unknown:
-            raise InputError(f"{path}: 未知的规则项 {', '.join(unknown)}；可用：{', '.join(sorted(_SPEC_KEYS))}")
-        if "projects" in data and isinstance(data["projects"], str) and not data["projects"].startswith("/"):
+        origin = {key: str(path) for key in data}
+        if isinstance(data.get("projects"), str) and not data["projects"].startswith("/"):
             # A relative projects path in a spec file is relative to the spec file.
             candidate = Path(path).parent / data["projects"]
             if candidate.exists():
@@ -109,36 +231,49 @@ def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = No
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value
+            origin[key] = SPEC_FLAGS.get(key, "命令行参数")
+    _check_entries(data, origin)
+
+    def where(key: str) -> str:
+        return origin.get(key, "命令行参数")
+
+    if isinstance(data.get("name"), str):
+        data["name"] = clean(data["name"])
+        if not data["name"]:
+            raise InputError(_spec_problem("name", where("name"), overrides.get("name") if overrides else "",
+                                           phrase="不可为空"))
     try:
-        if "review_date" in data:
-            data["review_date"] = parse_date(data["review_date"])
         if isinstance(data.get("fields"), list):
             data["fields"] = tuple(dict.fromkeys(taxonomy.normalise_field(f) for f in data["fields"]))
-        elif "fields" in data and data["fields"] != "all":
-            raise InputError(f"{where}: fields 应为 \"all\" 或领域列表")
-        if "regions" in data:
-            regions = {}
-            for name, bounds in dict(data["regions"]).items():
-                if not (isinstance(bounds, (list, tuple)) and len(bounds) == 2):
-                    raise InputError(f"{where}: regions.{name} 应为 [下限, 上限]，如 [0.4, 0.6]")
-                regions[taxonomy.normalise_region(name)] = (float(bounds[0]), float(bounds[1]))
-            data["regions"] = regions
-        if isinstance(data.get("projects"), (list, tuple)):
-            data["projects"] = tuple(str(p) for p in data["projects"])
-        # Saved with the panel: an absolute path lets `panel show --reproduce` run from anywhere.
-        if isinstance(data.get("projects"), str):
-            data["projects"] = (data["projects"],)
-        if data.get("projects"):
-            data["projects"] = tuple(str(Path(p).resolve()) if Path(p).exists() else p for p in data["projects"])
-        spec = PanelSpec(**data)
     except taxonomy.UnknownValue as exc:
-        raise InputError(f"{where}: {exc}") from None
-    except ValueError as exc:
-        raise InputError(f"{where}: {exc}") from None
-    except TypeError as exc:
-        raise InputError(f"{where}: 规则项类型错误（{exc}）") from None
+        raise InputError(f"{where('fields')}: fields {exc}") from None
+    if "regions" in data:
+        regions = {}
+        for name, (lo, hi) in dict(data["regions"]).items():
+            try:
+                region = taxonomy.normalise_region(name)
+            except taxonomy.UnknownValue as exc:
+                raise InputError(f"{where('regions')}: regions {exc}") from None
+            if lo > hi:
+                raise InputError(_spec_problem(f"regions.{name}", where("regions"), [lo, hi],
+                                               phrase="的下限大于上限"))
+            regions[region] = (float(lo), float(hi))
+        data["regions"] = regions
+    for key in ("min_full_senior_share", "max_probability", "relevance_threshold", "time_limit_s"):
+        if isinstance(data.get(key), int):
+            data[key] = float(data[key])
+    # Saved with the panel: an absolute path lets `panel show --reproduce` run from anywhere.
+    if isinstance(data.get("projects"), str):
+        data["projects"] = (data["projects"],)
+    if data.get("projects"):
+        data["projects"] = tuple(str(Path(p).resolve()) if Path(p).exists() else p for p in data["projects"])
+    elif "projects" in data:
+        data["projects"] = ()
+    spec = PanelSpec(**data)
+    if spec.no_projects and spec.projects:
+        raise InputError(f"{where('no_projects')}: 已给出申报项目（projects），不能同时声明不审查利益冲突（--no-projects）")
     if spec.mode not in _strategies():
-        raise InputError(f"{where}: 未知的抽取方式「{spec.mode}」；可选：{'、'.join(_strategies())}（--mode）")
+        raise InputError(f"{where('mode')}: 未知的抽取方式「{spec.mode}」；可选：{'、'.join(_strategies())}（--mode）")
     return spec
 
 
@@ -321,10 +456,19 @@ def _panel_id(spec: PanelSpec, members: Sequence[str]) -> str:
     return f"PNL-{spec.review_date:%Y%m%d}-{spec.seed}-{digest}"
 
 
+def _require_projects(spec: PanelSpec) -> None:
+    """A panel is drawn for projects: without them no conflict of interest can be checked, so a
+    draw without projects must be asked for (`--no-projects`), and then says so."""
+    if not spec.projects and not spec.no_projects:
+        raise InputError("没有给出申报项目（--projects，或规则文件中的 projects）：没有项目就无法审查利益冲突。"
+                         "确需不针对项目抽取时请加 --no-projects，专家组将注明“未做利益冲突审查”")
+
+
 def _prepare(store: ExpertStore, spec: PanelSpec):
     """Everything a draw needs: eligible candidates with relevance, the solver's rules, timings."""
     from expertpool.domain.panel import Candidate, PanelRules
 
+    _require_projects(spec)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     # Read the data version first (see ExpertStore.data_version), then start ranking the project
@@ -340,6 +484,8 @@ def _prepare(store: ExpertStore, spec: PanelSpec):
         snapshot = fresh_snapshot(store, version)
     experts = snapshot.experts
     projects = _load_projects(store, spec, snapshot.graph)
+    if not projects and not spec.no_projects:  # the references named no project at all
+        _require_projects(PanelSpec(**{**asdict(spec), "projects": ()}))
     timings["load"] = time.perf_counter() - t0
     t = time.perf_counter()
     elig = eligible_candidates(store, spec, projects, snapshot)
@@ -421,6 +567,8 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
                  "qualified": result.stats.qualified, "forbidden_pairs": len(elig.forbidden_pairs),
                  "types": result.stats.types, "columns": result.stats.columns},
         "projects": [p.id for p in projects],
+        # False: drawn with --no-projects, so nobody was excluded for a conflict of interest
+        "conflicts_checked": bool(projects),
         "diagnosis": _diagnosis_json(result.diagnosis),
         "timings": {**timings, **dict(result.stats.timings)},
         "replaced": [],
@@ -436,7 +584,8 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
             store.save_panel(panel_id, document)
             audit(store, actor, "panel.build", target=panel_id, now=now,
                   reason=spec.name, after={"members": list(result.members), "backups": list(result.backups),
-                                           "seed": spec.seed, "mode": spec.mode, "status": str(result.status)})
+                                           "seed": spec.seed, "mode": spec.mode, "status": str(result.status),
+                                           "conflicts_checked": bool(projects)})
     return PanelOutcome(panel_id, document, has_panel)
 
 
@@ -474,11 +623,23 @@ def list_panels(store: ExpertStore, actor: Actor) -> list[dict]:
             for d in store.iter_panels()]
 
 
+def saved_spec(document: dict) -> PanelSpec:
+    """The spec a saved panel was drawn by. A panel saved before `no_projects` existed and drawn
+    without projects counts as drawn with it."""
+    spec = document["spec"]
+    return load_spec(None, {**spec, "no_projects": spec.get("no_projects", not spec.get("projects"))})
+
+
+def conflicts_checked(document: dict) -> bool:
+    """Whether the panel's members were checked for conflicts of interest (False: no projects)."""
+    return document.get("conflicts_checked", bool(document.get("projects")))
+
+
 def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[dict, dict, bool]:
     """Re-run the saved spec and seed on the current store: (saved, redrawn, same members?).
     The same data and seed give the same panel; a difference means the pool changed since."""
     saved = get_panel(store, actor, panel_id)
-    spec = load_spec(None, {**saved["spec"], "regions": saved["spec"]["regions"]})
+    spec = saved_spec(saved)
     redrawn = build_panel(store, actor, spec, save=False).document
     same = [m["id"] for m in redrawn["members"]] == [m["id"] for m in saved.get("drawn_members", saved["members"])]
     return saved, redrawn, same
@@ -495,14 +656,15 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     from expertpool.domain.panel import check_panel
 
     check(actor, "panel", "替换评审专家")
-    if not reason or not reason.strip():
+    reason = clean(reason)
+    if not reason:
         raise InputError("替换专家必须说明理由（--reason）")
     document = get_panel(store, actor, panel_id)
     members = {m["id"]: m for m in document["members"]}
     if expert_id not in members:
         raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
     with gc_paused():
-        _, elig, relevance, candidates, rules, _, _ = _prepare(store, load_spec(None, document["spec"]))
+        _, elig, relevance, candidates, rules, _, _ = _prepare(store, saved_spec(document))
     by_id = {c.id: c for c in candidates}
     remaining = [m for m in members if m != expert_id]
     no_longer = [m for m in remaining if m not in by_id]
@@ -536,11 +698,11 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     document["members"] = [view if m["id"] == expert_id else m for m in document["members"]]
     document["backups"] = [b for b in document["backups"] if b["id"] != chosen]
     at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
-    document["replaced"].append({"out": expert_id, "in": chosen, "reason": reason.strip(), "by": actor.user,
+    document["replaced"].append({"out": expert_id, "in": chosen, "reason": reason, "by": actor.user,
                                  "at": at.isoformat(), "method": method})
     with store.batch():
         store.save_panel(panel_id, document)
-        audit(store, actor, "panel.replace", target=panel_id, reason=reason.strip(), now=now,
+        audit(store, actor, "panel.replace", target=panel_id, reason=reason, now=now,
               before={"members": before}, after={"members": [m["id"] for m in document["members"]],
                                                   "out": expert_id, "in": chosen, "method": method})
     return document
@@ -567,18 +729,32 @@ def export_rows(document: dict) -> list[list[object]]:
     return rows
 
 
+def export_heading(document: dict) -> list[str]:
+    """The lines above the table of a record sheet: what was drawn, and whether it was checked
+    for conflicts of interest."""
+    lines = [f"{document['name']}（{document['id']}）评审日期 {document['spec']['review_date']}，"
+             f"抽取方式 {document['strategy']}，随机种子 {document['seed']}"]
+    if conflicts_checked(document):
+        lines.append(f"利益冲突审查：已按申报项目 {'、'.join(document.get('projects', []))} 排除有利益冲突的专家")
+    else:
+        lines.append("未做利益冲突审查：抽取时没有申报项目（--no-projects），用于评审前须另行审查")
+    return lines
+
+
 def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> Path:
     """Write members, backups and replacements (see `export_rows`) to XLSX or CSV (by suffix), atomically."""
     document = get_panel(store, actor, panel_id)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    output_file(out, "导出文件（--out）")
     tmp = out.with_name(out.name + ".tmp")
     rows = export_rows(document)
+    heading = export_heading(document)
     if suffix == ".csv":
         with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
+            writer.writerows([line] for line in heading)
             writer.writerow(EXPORT_HEADERS)
             writer.writerows(rows)
     else:
@@ -587,8 +763,8 @@ def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> 
         wb = Workbook()
         ws = wb.active
         ws.title = "评审专家组"
-        ws.append([f"{document['name']}（{document['id']}）评审日期 {document['spec']['review_date']}，"
-                   f"抽取方式 {document['strategy']}，随机种子 {document['seed']}"])
+        for line in heading:
+            ws.append([line])
         ws.append(list(EXPORT_HEADERS))
         for row in rows:
             ws.append(row)
