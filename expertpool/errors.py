@@ -46,5 +46,12 @@ class Infeasible(ExpertPoolError):
         self.diagnosis = diagnosis
 
 
+class StoreDamaged(ExpertPoolError):
+    """A stored record can no longer be read as what it should be (edited or corrupted outside the
+    tool): the message names the table (index) and the record's id. Nothing is skipped or guessed."""
+
+    exit_code = 5
+
+
 class StoreUnavailable(ExpertPoolError):
     """The configured store cannot be reached (e.g. Elasticsearch is down)."""
