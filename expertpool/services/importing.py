@@ -400,7 +400,7 @@ def _check_options(options: dict) -> None:
             normalise_region(options["source"])
         except UnknownValue as exc:
             raise InputError(f"--source: {exc}") from None
-    if options.get("rejects_dir") is not None and not options.get("dry_run"):
+    if options.get("rejects_dir") is not None:  # a dry run writes its reject list too
         output_directory(options["rejects_dir"], "拒绝清单目录（--rejects-dir）")
 
 

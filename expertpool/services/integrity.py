@@ -307,6 +307,9 @@ def _change(store: ExpertStore, actor: Actor, record_id: str, action: str, chang
             reason: str, expected_version: int | None, now: dt.datetime | None) -> IntegrityChange:
     why = _reason(reason)
     current = get_record(store, record_id)
+    if expected_version is not None and not 1 <= expected_version <= current.version:
+        raise InputError(f"--expected-version: 诚信记录 {current.id} 没有版本 {expected_version}"
+                         f"（现为版本 {current.version}；见 expertpool integrity show {current.id}）")
     if expected_version is not None and expected_version != current.version:
         raise _stale(store, current.id, expected_version, current)
     updates = _coerce_changes(store, changes)

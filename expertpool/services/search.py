@@ -12,6 +12,10 @@ from expertpool.errors import InputError, NotFound
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit, SearchQuery
 
 
+#: More results than any pool holds; a larger --limit is a typing error (and would overflow SQLite).
+MAX_SEARCH_LIMIT = 100_000
+
+
 @dataclass(frozen=True)
 class SearchRequest:
     text: str = ""
@@ -60,8 +64,10 @@ def search_experts(store: ExpertStore, request: SearchRequest,
                    exclude: dict[str, list[str]] | None = None) -> SearchResult:
     """Rank experts for the request. `exclude` maps expert ids to the reasons they are left out
     (the integrity service passes the experts barred on a date)."""
-    if request.limit < 1:
-        raise InputError("--limit 应为正整数")
+    if not 1 <= request.limit <= MAX_SEARCH_LIMIT:
+        raise InputError(f"--limit 应为 1 到 {MAX_SEARCH_LIMIT} 之间的整数（现为 {request.limit}）")
+    if not 0 <= request.offset <= MAX_SEARCH_LIMIT:
+        raise InputError(f"offset 应为 0 到 {MAX_SEARCH_LIMIT} 之间的整数（现为 {request.offset}）")
     exclude = exclude or {}
     terms = segment.query_terms(request.text)
     if request.text.strip() and not terms:
