@@ -221,7 +221,12 @@ def test_export_csv_and_xlsx(store, admin, tmp_path):
 
     ws = load_workbook(export_panel(store, admin, doc["id"], tmp_path / "panel.xlsx")).active
     xlsx_heading, xlsx_rows = split_sheet([[c for c in row if c is not None] for row in ws.values])
-    assert xlsx_heading == heading and len(xlsx_rows) == len(rows)
+    assert xlsx_heading[:2] == heading[:2] and len(xlsx_rows) == len(rows)
+    # each export is an audit entry, and the sheet carries it as its anchor
+    exports = [e for e in store.iter_audit() if e.action == "panel.export"]
+    assert [e.after["file"] for e in exports] == ["panel.csv", "panel.xlsx"]
+    assert heading[2].startswith(f"审计锚点：{exports[0].seq}:{exports[0].hash}")
+    assert xlsx_heading[2].startswith(f"审计锚点：{exports[1].seq}:{exports[1].hash}")
     with pytest.raises(InputError, match=".pdf"):
         export_panel(store, admin, doc["id"], tmp_path / "panel.pdf")
 
@@ -354,3 +359,65 @@ def test_without_universal_backups_the_summary_lists_each_members_replacements(s
     assert "没有能替换任一成员的通用备选" in shown and "专属替补" in shown
     member, replacements = next((m, r) for m, r in doc["replacements"].items() if r)
     assert member in shown and replacements[0] in shown
+
+
+# ---- anchors: every saved panel and exported sheet carries the chain head it was made at ----
+def delete_audit_from(path, seq: int) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM audit WHERE seq >= ?", (seq,))
+    db.commit()
+    db.close()
+
+
+def test_a_saved_panel_carries_its_anchor_and_verify_checks_it(store, admin):
+    from expertpool.services.audit import verify_audit
+
+    drawn = build_panel(store, admin, spec(mode="best", seed=5))
+    entry = list(store.iter_audit())[-1]
+    assert entry.action == "panel.build" and drawn.document["audit_anchor"] == {"seq": entry.seq, "hash": entry.hash}
+    assert store.get_panel(drawn.panel_id)["audit_anchor"] == drawn.document["audit_anchor"]
+    result = verify_audit(store)
+    assert result.ok and result.anchors_checked == 1, result
+    replaced = replace_member(store, admin, drawn.panel_id, drawn.document["members"][0]["id"], "本人回避")
+    last = list(store.iter_audit())[-1]
+    assert replaced["replaced"][-1]["audit_anchor"] == {"seq": last.seq, "hash": last.hash}
+    assert verify_audit(store).anchors_checked == 2
+    delete_audit_from(store.path, entry.seq)  # the log cut back to before the draw
+    result = verify_audit(store)
+    assert not result.ok and result.first_bad_seq == entry.seq
+    assert f"锚点所指的第 {entry.seq} 条不存在" in result.problem and drawn.panel_id in result.problem
+
+
+def test_panel_members_changed_in_the_store_are_named(store, admin):
+    import sqlite3
+
+    from expertpool.services.audit import verify_audit
+
+    drawn = build_panel(store, admin, spec(mode="best", seed=5))
+    outsider = next(e.id for e in store.iter_experts() if e.id not in {m["id"] for m in drawn.document["members"]})
+    db = sqlite3.connect(store.path)
+    db.execute("UPDATE panels SET doc = json_set(doc, '$.members[0].id', ?) WHERE id = ?", (outsider, drawn.panel_id))
+    db.commit()
+    db.close()
+    result = verify_audit(store)
+    assert not result.ok and f"专家组 {drawn.panel_id} 的成员与审计日志第" in result.problem
+
+
+def test_an_exported_sheet_is_an_anchor_for_verify(store, admin, tmp_path, monkeypatch):
+    drawn = build_panel(store, admin, spec(mode="best", seed=5))
+    sheet = export_panel(store, admin, drawn.panel_id, tmp_path / "专家组.xlsx")
+    export = list(store.iter_audit())[-1]
+    assert export.action == "panel.export" and export.after == {"file": "专家组.xlsx", "rows": export.after["rows"]}
+    monkeypatch.setenv("EXPERTPOOL_DB", str(store.path))
+    monkeypatch.setenv("EXPERTPOOL_USER", "admin")
+    fine = runner.invoke(app, ["audit", "verify", "--anchors", str(sheet)])
+    assert fine.exit_code == 0 and "核对锚点 2 个" in fine.stdout, fine.output  # the panel's and the sheet's
+    delete_audit_from(store.path, export.seq)  # the export entry is gone; the panel's own anchor still holds …
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+    cut = runner.invoke(app, ["audit", "verify", "--anchors", str(sheet)])  # … the sheet's does not
+    assert cut.exit_code == 1 and "专家组.xlsx" in cut.stderr and f"第 {export.seq} 条" in cut.stderr
+    plain = tmp_path / "notes.txt"
+    plain.write_text("no anchors", encoding="utf-8")
+    assert runner.invoke(app, ["audit", "verify", "--anchors", str(plain)]).exit_code == 2

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from expertpool.domain.conflicts import gc_paused
-from expertpool.domain.models import Expert
+from expertpool.domain.models import Expert, record_digest
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.services import readers, rows
 from expertpool.services.access import Actor, audit
@@ -230,12 +230,14 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
             if not dry_run and writes:
                 store.upsert_experts(list(writes.values()), progress)
             touched = {"expert_ids": sorted(writes)}
+            vouched = None if dry_run else {"expert": {i: record_digest(e) for i, e in writes.items()}}
         else:
             records = _collect_records(table, index, resolve, actor, now, report, reject, progress)
+            vouched = None
             if dry_run:
                 _count_records(store, table.kind, records, report)
             else:
-                _write_records(store, table.kind, records, report)
+                vouched = _write_records(store, table.kind, records, report)
             touched = {"expert_ids": sorted({getattr(r, "expert_id", None) or "" for _, r in records} - {""})}
             if table.kind in ("integrity", "projects"):
                 touched["record_ids"] = sorted(r.id for _, r in records)
@@ -247,7 +249,8 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
             # The ids the file touched make `audit log --expert` and `integrity show` find imports.
             counts = {k: getattr(report, k) for k in ("rows_read", "imported", "updated", "unchanged", "merged",
                                                       "rejected")}
-            audit(store, actor, f"import.{table.kind}", target=path.name, now=now, after={**counts, **touched})
+            audit(store, actor, f"import.{table.kind}", target=path.name, now=now, after={**counts, **touched},
+                  records=vouched)
     progress.finish()
     if report.rejects:
         report.reject_file = str(write_rejects(report, rejects_dir or path.parent))
@@ -324,23 +327,29 @@ _STORE_KIND = {"affiliations": "affiliation", "relations": "relation", "history"
 _INTEGRITY_VOLATILE = {"entered_by", "entered_at", "version"}
 
 
-def _write_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, object]], report: FileReport):
+def _write_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, object]],
+                   report: FileReport) -> dict[str, dict[str, str]] | None:
+    """Write and count; for integrity records, the `AuditEntry.records` of the versions written."""
     if kind == "integrity":
+        from expertpool.services.integrity import vouch
+
+        written = []
         for _, record in records:
             current = store.get_integrity(record.id)
             if current is None:
-                store.put_integrity(record, None)
+                written.append(store.put_integrity(record, None))
                 report.imported += 1
             elif current.content_hash(_INTEGRITY_VOLATILE) == record.content_hash(_INTEGRITY_VOLATILE):
                 report.unchanged += 1
             else:
-                store.put_integrity(record, current.version)
+                written.append(store.put_integrity(record, current.version))
                 report.updated += 1
-        return
+        return vouch(written)
     counts = store.upsert_records(_STORE_KIND[kind], [r for _, r in records])
     report.imported += counts.inserted
     report.updated += counts.updated
     report.unchanged += counts.unchanged
+    return None
 
 
 def _count_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, object]], report: FileReport):

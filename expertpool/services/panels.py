@@ -581,12 +581,19 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         document["created_by"] = actor.user
         document["created_at"] = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
         with store.batch():
+            entry = audit(store, actor, "panel.build", target=panel_id, now=now,
+                          reason=spec.name, after={"members": list(result.members), "backups": list(result.backups),
+                                                   "seed": spec.seed, "mode": spec.mode, "status": str(result.status),
+                                                   "conflicts_checked": bool(projects)})
+            document["audit_anchor"] = anchor_of(entry)
             store.save_panel(panel_id, document)
-            audit(store, actor, "panel.build", target=panel_id, now=now,
-                  reason=spec.name, after={"members": list(result.members), "backups": list(result.backups),
-                                           "seed": spec.seed, "mode": spec.mode, "status": str(result.status),
-                                           "conflicts_checked": bool(projects)})
     return PanelOutcome(panel_id, document, has_panel)
+
+
+def anchor_of(entry) -> dict:
+    """The chain head a saved panel (or one of its replacements) was made at: its own audit entry.
+    `audit verify` checks every saved panel's anchors (services.audit.panel_anchors)."""
+    return {"seq": entry.seq, "hash": entry.hash}
 
 
 def _diagnosis_json(diagnosis) -> dict | None:
@@ -698,13 +705,15 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     document["members"] = [view if m["id"] == expert_id else m for m in document["members"]]
     document["backups"] = [b for b in document["backups"] if b["id"] != chosen]
     at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
-    document["replaced"].append({"out": expert_id, "in": chosen, "reason": reason, "by": actor.user,
-                                 "at": at.isoformat(), "method": method})
+    replacement = {"out": expert_id, "in": chosen, "reason": reason, "by": actor.user, "at": at.isoformat(),
+                   "method": method}
+    document["replaced"].append(replacement)
     with store.batch():
+        entry = audit(store, actor, "panel.replace", target=panel_id, reason=reason, now=now,
+                      before={"members": before}, after={"members": [m["id"] for m in document["members"]],
+                                                          "out": expert_id, "in": chosen, "method": method})
+        replacement["audit_anchor"] = anchor_of(entry)
         store.save_panel(panel_id, document)
-        audit(store, actor, "panel.replace", target=panel_id, reason=reason, now=now,
-              before={"members": before}, after={"members": [m["id"] for m in document["members"]],
-                                                  "out": expert_id, "in": chosen, "method": method})
     return document
 
 
@@ -729,28 +738,40 @@ def export_rows(document: dict) -> list[list[object]]:
     return rows
 
 
-def export_heading(document: dict) -> list[str]:
-    """The lines above the table of a record sheet: what was drawn, and whether it was checked
-    for conflicts of interest."""
+def export_heading(document: dict, anchor: dict | None = None) -> list[str]:
+    """The lines above the table of a record sheet: what was drawn, whether it was checked for
+    conflicts of interest, and the audit chain head the sheet was made at (`anchor`)."""
     lines = [f"{document['name']}（{document['id']}）评审日期 {document['spec']['review_date']}，"
              f"抽取方式 {document['strategy']}，随机种子 {document['seed']}"]
     if conflicts_checked(document):
         lines.append(f"利益冲突审查：已按申报项目 {'、'.join(document.get('projects', []))} 排除有利益冲突的专家")
     else:
         lines.append("未做利益冲突审查：抽取时没有申报项目（--no-projects），用于评审前须另行审查")
+    if anchor is not None:
+        lines.append(f"审计锚点：{anchor['seq']}:{anchor['hash']}（本表导出时审计日志的最新条目；"
+                     "用 expertpool audit verify --anchors 本文件 可核对审计日志此后未被删改）")
     return lines
 
 
 def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> Path:
-    """Write members, backups and replacements (see `export_rows`) to XLSX or CSV (by suffix), atomically."""
+    """Write members, backups and replacements (see `export_rows`) to XLSX or CSV (by suffix),
+    atomically, with an audit entry (who exported which panel to which file) whose seq:hash the
+    sheet carries as its anchor. Writing the file fails → the entry is rolled back too."""
     document = get_panel(store, actor, panel_id)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
     output_file(out, "导出文件（--out）")
-    tmp = out.with_name(out.name + ".tmp")
     rows = export_rows(document)
-    heading = export_heading(document)
+    with store.batch():
+        entry = audit(store, actor, "panel.export", target=panel_id, after={"file": out.name, "rows": len(rows)})
+        _write_sheet(document, rows, export_heading(document, anchor_of(entry)), out)
+    return out
+
+
+def _write_sheet(document: dict, rows: list[list[object]], heading: list[str], out: Path) -> None:
+    suffix = out.suffix.lower()
+    tmp = out.with_name(out.name + ".tmp")
     if suffix == ".csv":
         with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
@@ -770,4 +791,3 @@ def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> 
             ws.append(row)
         wb.save(tmp)
     tmp.replace(out)
-    return out

@@ -113,6 +113,7 @@ class AuditDraft:
     reason: str | None = None
     before: dict | None = None
     after: dict | None = None
+    records: dict[str, dict[str, str]] | None = None  # see AuditEntry.records
 
 
 class Progress(Protocol):
@@ -293,7 +294,7 @@ def seal_audit(draft: AuditDraft, seq: int, prev_hash: str) -> AuditEntry:
     """Build the stored entry: sequence number, link to the previous entry, own hash."""
     entry = AuditEntry(seq=seq, at=draft.at, user=draft.user, role=draft.role, action=draft.action,
                        target=draft.target, reason=draft.reason, before=draft.before, after=draft.after,
-                       prev_hash=prev_hash, hash="")
+                       records=draft.records, prev_hash=prev_hash, hash="")
     entry.hash = entry.compute_hash()
     return entry
 
