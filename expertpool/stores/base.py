@@ -264,6 +264,11 @@ class ExpertStore(Protocol):
         """Current versions, by record id."""
         ...
 
+    def iter_integrity_versions(self) -> Iterator[IntegrityRecord]:
+        """Every stored version of every record, by record id then version (what
+        `integrity_versions` gives for each record, in one pass: `audit verify` reads them all)."""
+        ...
+
     # ---- audit trail (append-only, hash-chained) ----
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
         """Seal `draft` with the next sequence number and the previous entry's hash, and append it.

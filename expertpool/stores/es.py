@@ -827,6 +827,14 @@ class ElasticsearchStore:
         for hit in self._scan(self.ix["integrity"], query, [{"id": "asc"}], ["doc"]):
             yield _decode(IntegrityRecord, hit)
 
+    @_guarded
+    def iter_integrity_versions(self) -> Iterator[IntegrityRecord]:
+        """The versions index in one scan. A head whose version a writer stopped before copying
+        into it is not listed here (integrity_versions adds it; iter_integrity has it)."""
+        for hit in self._scan(self.ix["integrity-versions"], {"match_all": {}}, [{"id": "asc"}, {"version": "asc"}],
+                              ["doc"]):
+            yield _decode(IntegrityRecord, hit)
+
     # ---- audit ----
     def _audit_tail(self) -> tuple[int, str]:
         hits = self._es.search(index=self.ix["audit"], sort=[{"seq": "desc"}], size=1,

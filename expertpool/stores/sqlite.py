@@ -549,6 +549,10 @@ class SQLiteStore:
         for row in cur:
             yield _integrity(row)
 
+    def iter_integrity_versions(self) -> Iterator[IntegrityRecord]:
+        for row in self._db.execute("SELECT id, version, doc FROM integrity ORDER BY id, version"):
+            yield _integrity(row)
+
     # ---- audit ----
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
         with self.batch():
