@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from expertpool.services.importing import import_files
 from expertpool.services.panels import build_panel, load_spec
 from expertpool.services.roles import grant_role
 from expertpool.stores.sqlite import SQLiteStore
+from tests.access_helpers import sql
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SAMPLE_FILES = ["sichuan_experts.csv", "chongqing_experts.xlsx", "experts_extra.jsonl", "affiliations.csv",
@@ -238,12 +238,7 @@ def test_a_global_option_out_of_its_vocabulary_is_bad_input(pool):
 
 # ---- one damaged row in the store: exit 5, naming the table and the id ----
 def damage(path: Path, statement: str, *params) -> None:
-    db = sqlite3.connect(path)
-    try:
-        db.execute(statement, params)
-        db.commit()
-    finally:
-        db.close()
+    sql(path, statement, params)
 
 
 @pytest.mark.parametrize("args", [

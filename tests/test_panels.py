@@ -363,12 +363,9 @@ def test_without_universal_backups_the_summary_lists_each_members_replacements(s
 
 # ---- anchors: every saved panel and exported sheet carries the chain head it was made at ----
 def delete_audit_from(path, seq: int) -> None:
-    import sqlite3
+    from tests.access_helpers import sql
 
-    db = sqlite3.connect(path)
-    db.execute("DELETE FROM audit WHERE seq >= ?", (seq,))
-    db.commit()
-    db.close()
+    sql(path, "DELETE FROM audit WHERE seq >= ?", (seq,))
 
 
 def test_a_saved_panel_carries_its_anchor_and_verify_checks_it(store, admin):
@@ -391,16 +388,12 @@ def test_a_saved_panel_carries_its_anchor_and_verify_checks_it(store, admin):
 
 
 def test_panel_members_changed_in_the_store_are_named(store, admin):
-    import sqlite3
-
     from expertpool.services.audit import verify_audit
+    from tests.access_helpers import sql
 
     drawn = build_panel(store, admin, spec(mode="best", seed=5))
     outsider = next(e.id for e in store.iter_experts() if e.id not in {m["id"] for m in drawn.document["members"]})
-    db = sqlite3.connect(store.path)
-    db.execute("UPDATE panels SET doc = json_set(doc, '$.members[0].id', ?) WHERE id = ?", (outsider, drawn.panel_id))
-    db.commit()
-    db.close()
+    sql(store.path, "UPDATE panels SET doc = json_set(doc, '$.members[0].id', ?) WHERE id = ?", (outsider, drawn.panel_id))
     result = verify_audit(store)
     assert not result.ok and f"专家组 {drawn.panel_id} 的成员与审计日志第" in result.problem
 
