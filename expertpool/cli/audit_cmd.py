@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, err_console, fail, print_json, state
+from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, err_console, print_json, state
 
 
 def register(app: typer.Typer) -> None:
@@ -52,6 +52,8 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool audit verify --anchors 专家组.xlsx --anchor 120:3f9a0c… --json
         """
+        from rich.markup import escape
+
         from expertpool.services.audit import Anchor, parse_anchor, read_anchors, verify_audit
 
         given = [Anchor(*parse_anchor(a), "--anchor") for a in anchor]
@@ -72,14 +74,17 @@ def register(app: typer.Typer) -> None:
             out.print(f"锚点（请另处记下，日后用 --anchor 核对）：{result.entries}:{result.head_hash}",
                       highlight=False, markup=False, soft_wrap=True)
         if not result.ok:
-            more = result.problems[1:]
-            for line in more:
+            if result.problems:  # the chain is whole; the data is not what it recorded
+                head = f"库中数据已在本工具之外被篡改（{result.problem_count} 处）：{result.problem}"
+            else:
+                head = f"审计日志已被篡改，第一条有问题的是第 {result.first_bad_seq} 条：{result.problem}"
+            err_console().print(f"[bold red]错误：[/]{escape(head)}", highlight=False, soft_wrap=True)
+            for line in result.problems[1:]:
                 err_console().print(f"  • {line}", highlight=False, markup=False, soft_wrap=True)
             if result.problem_count > len(result.problems):
-                err_console().print(f"  ……共 {result.problem_count} 处问题（以上列出前 {len(result.problems)} 处）",
+                err_console().print(f"  ……共 {result.problem_count} 处（以上列出前 {len(result.problems)} 处）",
                                     highlight=False)
-            where = f"第 {result.first_bad_seq} 条" if result.first_bad_seq else "库中数据"
-            fail(f"审计日志或数据已被篡改，第一处问题在{where}：{result.problem}", 1)
+            raise typer.Exit(1)
 
 
 def render_log(entries) -> None:
