@@ -310,6 +310,16 @@ def test_verify_after_tampering_names_the_entry_and_exits_1(db):
     assert result.exit_code == 1 and "第 2 条缺失" in result.stderr
 
 
+def test_verify_names_an_integrity_record_edited_in_the_table(db):
+    ok(REVIEWER, *ADD)
+    sql(db, "UPDATE integrity SET doc = json_set(doc, '$.end', NULL) WHERE id = 'IR-2026-000001'")
+    result = run(REVIEWER, "audit", "verify")
+    assert result.exit_code == 1, result.output
+    assert "诚信记录 IR-2026-000001（版本 1）的内容与审计日志第 5 条写入时不符" in result.stderr
+    data = json.loads(run(REVIEWER, "audit", "verify", "--json").stdout)
+    assert data["ok"] is False and data["first_bad_seq"] == 5 and data["problem_count"] == 1
+
+
 def test_verify_with_a_bad_anchor_flag(db):
     result = run(ADMIN, "audit", "verify", "--anchor", "nonsense")
     assert result.exit_code == 2 and "--anchor" in result.stderr
