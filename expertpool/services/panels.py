@@ -211,10 +211,12 @@ def _quote_cjk_keys(text: str) -> str:
     return _BARE_CJK_KEY.sub(lambda m: f'{m.group(1)}{m.group(2)}"{m.group(3)}"{m.group(4)}', text)
 
 
-def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> PanelSpec:
+def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = None, *,
+              overrides_from: str | None = None) -> PanelSpec:
     """Read a TOML spec, apply CLI overrides (None = not given), check every entry's type and range
     (InputError naming the file and key, or the flag, and what the entry should be), normalise
-    field and region names through the vocabularies."""
+    field and region names through the vocabularies. `overrides_from` names where the overrides
+    came from when they are not flags (a saved panel's spec)."""
     data: dict[str, Any] = {}
     origin: dict[str, str] = {}
     if path is not None:
@@ -231,17 +233,16 @@ def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = No
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value
-            origin[key] = SPEC_FLAGS.get(key, "命令行参数")
+            origin[key] = overrides_from or SPEC_FLAGS.get(key, "命令行参数")
     _check_entries(data, origin)
 
     def where(key: str) -> str:
         return origin.get(key, "命令行参数")
 
     if isinstance(data.get("name"), str):
-        data["name"] = clean(data["name"])
+        written, data["name"] = data["name"], clean(data["name"])
         if not data["name"]:
-            raise InputError(_spec_problem("name", where("name"), overrides.get("name") if overrides else "",
-                                           phrase="不可为空"))
+            raise InputError(_spec_problem("name", where("name"), written, phrase="不可为空"))
     try:
         if isinstance(data.get("fields"), list):
             data["fields"] = tuple(dict.fromkeys(taxonomy.normalise_field(f) for f in data["fields"]))
@@ -634,7 +635,8 @@ def saved_spec(document: dict) -> PanelSpec:
     """The spec a saved panel was drawn by. A panel saved before `no_projects` existed and drawn
     without projects counts as drawn with it."""
     spec = document["spec"]
-    return load_spec(None, {**spec, "no_projects": spec.get("no_projects", not spec.get("projects"))})
+    return load_spec(None, {**spec, "no_projects": spec.get("no_projects", not spec.get("projects"))},
+                     overrides_from=f"专家组 {document.get('id')} 保存的规则")
 
 
 def conflicts_checked(document: dict) -> bool:
