@@ -1,4 +1,5 @@
-"""Pure text helpers: width folding, multi-value cells, dates, identity numbers."""
+"""Pure text helpers: cleaning (width folding from `expertpool.chars`), multi-value cells, dates,
+identity numbers."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,45 +7,13 @@ import hashlib
 import operator
 import re
 
+from expertpool.chars import HALFWIDTH as _HALFWIDTH
+from expertpool.chars import NEEDS_HALFWIDTH as _NEEDS_HALFWIDTH
+from expertpool.chars import to_halfwidth
+
 _SPACES = re.compile(r"\s+")
 # Multi-value cells split on ；;、,， (after folding, full-width ；，become ; ,).
 _MULTI_SPLIT = re.compile(r"[;、,]+")
-
-
-# Full-width ASCII (U+FF01–FF5E) and the ideographic space map to half-width; str.translate does
-# it in C, which matters at 30,000 rows × 18 cells.
-_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-_HALFWIDTH[0x3000] = 0x20
-_HALFWIDTH[0x00A0] = 0x20  # no-break space, common in Excel exports
-_HALFWIDTH[0x200B] = None  # zero-width space
-_HALFWIDTH[0xFEFF] = None  # stray BOM inside a cell
-# Control characters are never data: a NUL, a terminal escape (ESC [ …) or a bidirectional override
-# in a name would be stored, printed to terminals and written into exports. They go, like the
-# zero-width space; tab, CR and LF stay for the whitespace collapsing below (NEL becomes a space).
-_CONTROLS = [*(c for c in range(0x20) if chr(c) not in "\t\n\r"), *range(0x7F, 0xA0),
-             0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-_HALFWIDTH.update({code: None for code in _CONTROLS})
-_HALFWIDTH[0x85] = 0x20
-
-
-# translate() looks every character up in the table (µs per cell); most cells need nothing,
-# and a regex search over the same characters says so far sooner (for ASCII text, `isprintable`:
-# only tab, CR, LF and the control characters make it false).
-_NEEDS_HALFWIDTH = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_HALFWIDTH)) + "]")
-
-
-def _needs_translation(text: str) -> bool:
-    if text.isascii():
-        return not text.isprintable()
-    return _NEEDS_HALFWIDTH.search(text) is not None
-
-
-def to_halfwidth(value: str) -> str:
-    """Full-width ASCII and the ideographic space become their half-width forms; control
-    characters are dropped."""
-    if not _needs_translation(value):
-        return value
-    return value.translate(_HALFWIDTH)
 
 
 def clean(value: object) -> str:
@@ -52,7 +21,7 @@ def clean(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    # _needs_translation, inlined (hot)
+    # chars.needs_translation, inlined (hot)
     if (not text.isprintable()) if text.isascii() else _NEEDS_HALFWIDTH.search(text) is not None:
         text = text.translate(_HALFWIDTH)
     if "  " in text or "\t" in text or "\n" in text or "\r" in text:

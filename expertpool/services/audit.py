@@ -30,7 +30,9 @@ from pydantic import ValidationError
 from expertpool.domain.models import AuditEntry, IntegrityRecord, record_digest
 from expertpool.domain.text import clean, parse_date
 from expertpool.errors import InputError, StoreDamaged
+from expertpool.io.files import check_input_file, read_input_bytes
 from expertpool.services.access import Actor, check
+from expertpool.services.integrity import version_key
 from expertpool.stores.base import GENESIS_HASH, ExpertStore
 
 
@@ -119,8 +121,6 @@ def parse_anchor(value: str) -> tuple[int, str]:
 def read_anchors(path: str | Path) -> list[Anchor]:
     """Every `SEQ:HASH` in a file: an exported record sheet (XLSX or CSV), a copy of `audit verify`'s
     output, or a list kept by hand. A file with none is bad input."""
-    from expertpool.services.files import check_input_file, read_input_bytes
-
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from python_calamine import CalamineError, CalamineWorkbook
@@ -339,8 +339,6 @@ def _vouched_by(entries: list[AuditEntry]) -> tuple[dict[str, dict[str, _Vouched
 
 
 def _verify_data(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
-    from expertpool.services.integrity import version_key
-
     vouched, legacy_integrity, imported = _vouched_by(entries)
     seen_experts: set[str] = set()
     for expert in store.iter_experts():

@@ -14,13 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert, record_digest
+from expertpool.domain.taxonomy import UnknownValue, normalise_region
 from expertpool.errors import ExpertPoolError, InputError
-from expertpool.services import readers, rows
+from expertpool.gcpause import gc_paused
+from expertpool.io import readers, rows
+from expertpool.io.files import output_directory
 from expertpool.services.access import Actor, audit
-from expertpool.services.files import output_directory
-from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
+from expertpool.services.integrity import vouch
+from expertpool.progress import NullProgress, Progress
+from expertpool.stores.base import ExpertStore, record_key
 
 SALT_KEY = "id_salt"
 
@@ -210,7 +213,6 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
                         ignored_columns=table.ignored_columns, dry_run=dry_run)
     now = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if source is not None:
-        from expertpool.domain.taxonomy import UnknownValue, normalise_region
         try:
             source = normalise_region(source)
         except UnknownValue as exc:
@@ -331,8 +333,6 @@ def _write_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, o
                    report: FileReport) -> dict[str, dict[str, str]] | None:
     """Write and count; for integrity records, the `AuditEntry.records` of the versions written."""
     if kind == "integrity":
-        from expertpool.services.integrity import vouch
-
         written = []
         for _, record in records:
             current = store.get_integrity(record.id)
@@ -404,7 +404,6 @@ def _check_options(options: dict) -> None:
     if kind is not None and kind not in readers.KINDS:
         raise InputError(f"--kind: 未知的文件类型「{kind}」；可选：{'/'.join(readers.KINDS)}")
     if options.get("source") is not None:
-        from expertpool.domain.taxonomy import UnknownValue, normalise_region
         try:
             normalise_region(options["source"])
         except UnknownValue as exc:

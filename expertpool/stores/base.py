@@ -6,6 +6,7 @@ no policy decisions (eligibility, conflicts, roles are decided in services and d
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from expertpool.domain.models import (
     ReviewEvent,
 )
 from expertpool.errors import StoreDamaged
+from expertpool.progress import Progress
 from expertpool.segment import QueryTerm
 
 RecordKind = Literal["affiliation", "relation", "history", "project"]
@@ -114,25 +116,6 @@ class AuditDraft:
     before: dict | None = None
     after: dict | None = None
     records: dict[str, dict[str, str]] | None = None  # see AuditEntry.records
-
-
-class Progress(Protocol):
-    """Long work reports here; the CLI supplies a rich progress bar."""
-
-    def start(self, description: str, total: int | None) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-    def finish(self) -> None: ...
-
-
-class NullProgress:
-    def start(self, description: str, total: int | None) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
 
 
 @runtime_checkable
@@ -328,8 +311,6 @@ def decode_record(model: type[ModelT], raw: str | bytes | dict, *, table: str, k
 
 def decode_json(raw: str | bytes, *, table: str, key: object) -> Any:
     """A stored JSON document (panels, the audit tail) or StoreDamaged naming `table` and `key`."""
-    import json
-
     try:
         return json.loads(raw)
     except (ValueError, TypeError) as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from expertpool.domain.text import clean
 from expertpool.errors import InputError
-from expertpool.services.files import check_input_file, read_input_bytes
+from expertpool.io.files import check_input_file, read_input_bytes
 
 #: kind → {header as written (Chinese or English) → key}. The first Chinese header of each key
 #: is the one reported in messages.
