@@ -29,6 +29,8 @@ from expertpool.stores.base import (
     SearchQuery,
     TermCounts,
     UpsertCounts,
+    decode_json,
+    decode_record,
     record_expert_id,
     record_key,
     seal_audit,
@@ -189,6 +191,11 @@ def _rank(db: sqlite3.Connection, query: SearchQuery) -> list[tuple[str, float]]
     if not query.ranked:
         return [(expert_id, 0.0) for (expert_id,) in db.execute(sql, params)]
     return [(expert_id, score) for expert_id, score in db.execute(sql, params)]
+
+
+def _integrity(row: tuple[str, int, str]) -> IntegrityRecord:
+    record_id, version, doc = row
+    return decode_record(IntegrityRecord, doc, table="integrity", key=f"{record_id}（版本 {version}）")
 
 
 class SQLiteStore:
@@ -430,8 +437,8 @@ class SQLiteStore:
             self._db.execute(f"DROP TABLE IF EXISTS {table}_new")
             self._db.execute(f"CREATE VIRTUAL TABLE {table}_new USING fts5({column}, {_TOKENIZE})")
         names = []
-        for n, doc in self._db.execute("SELECT n, doc FROM experts ORDER BY n").fetchall():
-            text = index_text(Expert.model_validate_json(doc))
+        for n, expert_id, doc in self._db.execute("SELECT n, id, doc FROM experts ORDER BY n").fetchall():
+            text = index_text(decode_record(Expert, doc, table="experts", key=expert_id))
             self._db.execute("INSERT INTO experts_fts_new(rowid, words) VALUES (?, ?)", (n, text.words))
             self._db.execute("INSERT INTO experts_grams_new(rowid, grams) VALUES (?, ?)", (n, text.grams))
             names.append((text.name, n))
@@ -444,17 +451,17 @@ class SQLiteStore:
 
     @_guarded
     def get_expert(self, expert_id: str) -> Expert | None:
-        row = self._db.execute("SELECT doc FROM experts WHERE id = ?", (expert_id,)).fetchone()
+        row = self._db.execute("SELECT id, doc FROM experts WHERE id = ?", (expert_id,)).fetchone()
         if row is None:
             row = self._db.execute(
-                "SELECT e.doc FROM expert_aliases a JOIN experts e ON e.id = a.expert_id WHERE a.alias = ?",
+                "SELECT e.id, e.doc FROM expert_aliases a JOIN experts e ON e.id = a.expert_id WHERE a.alias = ?",
                 (expert_id,)).fetchone()
-        return Expert.model_validate_json(row[0]) if row else None
+        return decode_record(Expert, row[1], table="experts", key=row[0]) if row else None
 
     @_guarded
     def iter_experts(self) -> Iterator[Expert]:
-        for (doc,) in self._db.execute("SELECT doc FROM experts ORDER BY id"):
-            yield Expert.model_validate_json(doc)
+        for expert_id, doc in self._db.execute("SELECT id, doc FROM experts ORDER BY id"):
+            yield decode_record(Expert, doc, table="experts", key=expert_id)
 
     @_guarded
     def count_experts(self) -> int:
@@ -463,25 +470,26 @@ class SQLiteStore:
     @_guarded
     def search(self, query: SearchQuery) -> list[SearchHit]:
         if not query.ranked:
-            sql, params = _search_sql(query, "e.doc")
-            return [SearchHit(Expert.model_validate_json(doc), 0.0, ())
-                    for (doc,) in self._db.execute(sql, params).fetchall()]
+            sql, params = _search_sql(query, "e.id, e.doc")
+            return [SearchHit(decode_record(Expert, doc, table="experts", key=expert_id), 0.0, ())
+                    for expert_id, doc in self._db.execute(sql, params).fetchall()]
         ranked = self._kept.rank(query) if self._current(self._kept) else None  # type: ignore[union-attr]
         if ranked is not None:
             rows = self._rows(ranked)
         else:
-            sql, params = _search_sql(query, "e.n, e.doc, e.name_key")
+            sql, params = _search_sql(query, "e.n, e.id, e.doc, e.name_key")
             rows = self._db.execute(sql, params).fetchall()
         texts = self._texts([n for n, *_ in rows])
         hits = []
-        for n, doc, name, score in rows:
+        for n, expert_id, doc, name, score in rows:
             words, grams = texts.get(n, ("", ""))
             found = matches(query.terms, words, grams, name in query.names)
-            hits.append(SearchHit(Expert.model_validate_json(doc), score, found.words, found.partial, found.name))
+            hits.append(SearchHit(decode_record(Expert, doc, table="experts", key=expert_id), score,
+                                  found.words, found.partial, found.name))
         return hits
 
-    def _rows(self, ranked: list[tuple[str, float]]) -> list[tuple[int, str, str, float]]:
-        """(n, doc, name_key, score) of ranked experts, in their order."""
+    def _rows(self, ranked: list[tuple[str, float]]) -> list[tuple[int, str, str, str, float]]:
+        """(n, id, doc, name_key, score) of ranked experts, in their order."""
         found: dict[str, tuple] = {}
         ids = [expert_id for expert_id, _ in ranked]
         for start in range(0, len(ids), 500):
@@ -489,7 +497,7 @@ class SQLiteStore:
             for row in self._db.execute(f"SELECT id, n, doc, name_key FROM experts WHERE id IN ({', '.join('?' * len(chunk))})",
                                         chunk):
                 found[row[0]] = row[1:]
-        return [(*found[expert_id], score) for expert_id, score in ranked]
+        return [(found[expert_id][0], expert_id, *found[expert_id][1:], score) for expert_id, score in ranked]
 
     def _texts(self, rows: list[int]) -> dict[int, tuple[str, str]]:
         """The indexed words and bigrams of these rows (for the matched words of a page of hits),
@@ -661,18 +669,19 @@ class SQLiteStore:
     def iter_records(self, kind: RecordKind, expert_id: str | None = None) -> Iterator:
         model = RECORD_KINDS[kind][0]
         if expert_id is None:
-            cur = self._db.execute("SELECT doc FROM records WHERE kind = ? ORDER BY key", (kind,))
+            cur = self._db.execute("SELECT key, doc FROM records WHERE kind = ? ORDER BY key", (kind,))
         else:
-            cur = self._db.execute("SELECT doc FROM records WHERE kind = ? AND expert_id = ? ORDER BY key",
+            cur = self._db.execute("SELECT key, doc FROM records WHERE kind = ? AND expert_id = ? ORDER BY key",
                                    (kind, expert_id))
-        for (doc,) in cur:
-            yield model.model_validate_json(doc)
+        for key, doc in cur:
+            yield decode_record(model, doc, table=f"records（{kind}）", key=key)
 
     # ---- integrity ----
     @_guarded
     def get_integrity(self, record_id: str) -> IntegrityRecord | None:
-        row = self._db.execute("SELECT doc FROM integrity WHERE id = ? AND current = 1", (record_id,)).fetchone()
-        return IntegrityRecord.model_validate_json(row[0]) if row else None
+        row = self._db.execute("SELECT id, version, doc FROM integrity WHERE id = ? AND current = 1",
+                               (record_id,)).fetchone()
+        return _integrity(row) if row else None
 
     @_guarded
     def put_integrity(self, record: IntegrityRecord, expected_version: int | None) -> IntegrityRecord:
@@ -694,18 +703,22 @@ class SQLiteStore:
 
     @_guarded
     def integrity_versions(self, record_id: str) -> list[IntegrityRecord]:
-        rows = self._db.execute("SELECT doc FROM integrity WHERE id = ? ORDER BY version", (record_id,))
-        return [IntegrityRecord.model_validate_json(doc) for (doc,) in rows]
+        rows = self._db.execute("SELECT id, version, doc FROM integrity WHERE id = ? ORDER BY version", (record_id,))
+        return [_integrity(row) for row in rows]
 
     @_guarded
     def iter_integrity(self, expert_id: str | None = None) -> Iterator[IntegrityRecord]:
         if expert_id is None:
-            cur = self._db.execute("SELECT doc FROM integrity WHERE current = 1 ORDER BY id")
+            cur = self._db.execute("SELECT id, version, doc FROM integrity WHERE current = 1 ORDER BY id")
         else:
-            cur = self._db.execute("SELECT doc FROM integrity WHERE current = 1 AND expert_id = ? ORDER BY id",
-                                   (expert_id,))
-        for (doc,) in cur:
-            yield IntegrityRecord.model_validate_json(doc)
+            cur = self._db.execute("SELECT id, version, doc FROM integrity WHERE current = 1 AND expert_id = ? "
+                                   "ORDER BY id", (expert_id,))
+        for row in cur:
+            yield _integrity(row)
+
+    def iter_integrity_versions(self) -> Iterator[IntegrityRecord]:
+        for row in self._db.execute("SELECT id, version, doc FROM integrity ORDER BY id, version"):
+            yield _integrity(row)
 
     # ---- audit ----
     @_guarded
@@ -713,7 +726,8 @@ class SQLiteStore:
         with self.batch():
             row = self._db.execute("SELECT seq, doc FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             if row:
-                seq, prev_hash = row[0] + 1, json.loads(row[1])["hash"]
+                tail = decode_record(AuditEntry, row[1], table="audit", key=f"第 {row[0]} 条")
+                seq, prev_hash = row[0] + 1, tail.hash
             else:
                 seq, prev_hash = 1, GENESIS_HASH
             entry = seal_audit(draft, seq, prev_hash)
@@ -722,8 +736,8 @@ class SQLiteStore:
 
     @_guarded
     def iter_audit(self) -> Iterator[AuditEntry]:
-        for (doc,) in self._db.execute("SELECT doc FROM audit ORDER BY seq"):
-            yield AuditEntry.model_validate_json(doc)
+        for seq, doc in self._db.execute("SELECT seq, doc FROM audit ORDER BY seq"):
+            yield decode_record(AuditEntry, doc, table="audit", key=f"第 {seq} 条")
 
     # ---- roles ----
     @_guarded
@@ -746,10 +760,10 @@ class SQLiteStore:
 
     @_guarded
     def get_panel(self, panel_id: str) -> dict | None:
-        row = self._db.execute("SELECT doc FROM panels WHERE id = ?", (panel_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        row = self._db.execute("SELECT id, doc FROM panels WHERE id = ?", (panel_id,)).fetchone()
+        return decode_json(row[1], table="panels", key=row[0]) if row else None
 
     @_guarded
     def iter_panels(self) -> Iterator[dict]:
-        for (doc,) in self._db.execute("SELECT doc FROM panels ORDER BY id"):
-            yield json.loads(doc)
+        for panel_id, doc in self._db.execute("SELECT id, doc FROM panels ORDER BY id"):
+            yield decode_json(doc, table="panels", key=panel_id)
