@@ -179,7 +179,9 @@ def template(tmp_path_factory):
     grant_role(store, admin, "officer", "program_officer")
     drawn = build_panel(store, admin, load_spec(SAMPLES / "panel.toml", {"mode": "best", "seed": 1}))
     store.close()
-    return {"path": path, "panel": drawn.panel_id, "member": drawn.document["members"][0]["id"]}
+    # a member with a qualified replacement: only qualified experts may take a seat
+    member = next(m for m, r in drawn.document["replacements"].items() if r)
+    return {"path": path, "panel": drawn.panel_id, "member": member}
 
 
 @pytest.fixture
