@@ -50,3 +50,20 @@ def _private_cache_dir(tmp_path_factory):
         os.environ.pop("EXPERTPOOL_CACHE_DIR", None)
     else:
         os.environ["EXPERTPOOL_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_key_dir(tmp_path_factory):
+    """Keys (identity-hash key, cache key) are created in a directory of this run, never in the
+    developer's own config directory, and a key set in the developer's environment is not used
+    (subprocess CLI tests inherit this through the environment)."""
+    saved = {name: os.environ.get(name) for name in ("EXPERTPOOL_KEY_DIR", "EXPERTPOOL_ID_KEY", "EXPERTPOOL_CACHE_KEY")}
+    os.environ["EXPERTPOOL_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
+    os.environ.pop("EXPERTPOOL_ID_KEY", None)
+    os.environ.pop("EXPERTPOOL_CACHE_KEY", None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

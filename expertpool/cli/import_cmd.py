@@ -53,6 +53,10 @@ def render_import(report) -> None:
                       str(f.updated), str(f.unchanged), str(f.merged),
                       f"[red]{f.rejected}[/]" if f.rejected else "0")
     out.print(table)
+    if report.legacy_id_hashes_deleted:
+        done = "将删除" if any(f.dry_run for f in report.files) else "已删除"
+        out.print(f"{done} {report.legacy_id_hashes_deleted} 位专家的旧版证件号码哈希（旧版把盐存在库内，号码可被还原）；"
+                  "请重新导入两省名单，按库外密钥重建哈希。在此之前，这些专家只能按姓名、出生年份和单位列为疑似同一人。")
     for f in report.files:
         name = Path(f.file).name
         if f.error:

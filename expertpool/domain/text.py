@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import hmac
 import operator
 import re
 
@@ -126,9 +126,19 @@ def normalise_id_number(value: object) -> str:
     return text
 
 
-def id_hash(id_number: str, salt: str) -> str:
-    """Salted hash of a normalised identity number; the number itself is never stored."""
-    return hashlib.sha256(f"{salt}:{id_number}".encode()).hexdigest()
+#: prefix of identity hashes of the current scheme; an unprefixed hash is the old salted SHA-256,
+#: whose salt sat in the store beside it (recoverable), and is never compared with these
+ID_HASH_SCHEME = "hmac1:"
+
+
+def id_hash(id_number: str, key: bytes) -> str:
+    """HMAC-SHA256 of a normalised identity number under a key kept outside the store, so a copy
+    of the store alone cannot test guesses of the number; the number itself is never stored."""
+    return ID_HASH_SCHEME + hmac.digest(key, id_number.encode(), "sha256").hex()
+
+
+def is_current_id_hash(value: str | None) -> bool:
+    return bool(value) and value.startswith(ID_HASH_SCHEME)
 
 
 _PHONE = re.compile(r"^(?:\+?86)?1\d{10}$|^0\d{2,3}-?\d{7,8}$")

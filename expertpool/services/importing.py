@@ -14,14 +14,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from expertpool import keys
 from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert
+from expertpool.domain.text import is_current_id_hash
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.services import readers, rows
 from expertpool.services.access import Actor, audit
 from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
 
-SALT_KEY = "id_salt"
+#: meta key where stores made before keyed hashes kept their salt (deleted on the first import)
+LEGACY_SALT_KEY = "id_salt"
+#: meta key: `keys.fingerprint` of the identity-hash key the store's hashes were made with
+ID_KEY_FINGERPRINT = "id_key_fingerprint"
 
 
 @dataclass
@@ -73,6 +78,9 @@ class FileReport:
 @dataclass
 class ImportReport:
     files: list[FileReport] = field(default_factory=list)
+    #: old-style (salted, recoverable) identity hashes deleted before this import (see
+    #: `retire_legacy_id_hashes`); on a dry run, how many would be
+    legacy_id_hashes_deleted: int = 0
 
     @property
     def rejected(self) -> int:
@@ -89,6 +97,7 @@ class ImportReport:
     def to_json(self) -> dict:
         return {
             "totals": self.totals(),
+            "legacy_id_hashes_deleted": self.legacy_id_hashes_deleted,
             "files": [
                 {**{k: v for k, v in asdict(f).items() if k not in ("rejects", "possible_duplicates")},
                  "accepted": f.accepted}
@@ -99,13 +108,62 @@ class ImportReport:
         }
 
 
-def id_salt(store: ExpertStore) -> str:
-    """The store's salt for identity hashes, made once per store."""
-    salt = store.get_meta(SALT_KEY)
-    if salt is None:
-        salt = secrets.token_hex(16)
-        store.set_meta(SALT_KEY, salt)
-    return salt
+def identity_key(store: ExpertStore, *, dry_run: bool = False) -> bytes:
+    """The HMAC key for identity numbers (`keys.ID_HASH_KEY`, kept outside the store), checked
+    against the fingerprint the store recorded with its first hashes, so a store's hashes are
+    all made with one key: a different or missing key is refused, never silently mismatched.
+
+    The first import into a store that has no hashes yet creates the key file when there is
+    none (a dry run only borrows a throwaway key) and records the key's fingerprint."""
+    recorded = store.get_meta(ID_KEY_FINGERPRINT)
+    key = keys.load_key(keys.ID_HASH_KEY)
+    if key is None:
+        if recorded is not None:
+            raise keys.KeyUnavailable(
+                f"此数据库的证件号码哈希由指纹为 {recorded} 的密钥生成，本机没有该密钥。"
+                f"请从已导入数据的部署复制密钥文件 {keys.key_path(keys.ID_HASH_KEY)}（权限 600），"
+                f"或设置环境变量 {keys.ID_HASH_KEY.env}；切勿新建密钥，否则同一人的证件号码将无法匹配")
+        if dry_run:
+            return secrets.token_bytes(keys.KEY_BYTES)
+        key = keys.load_or_create_key(keys.ID_HASH_KEY)
+    mine = keys.fingerprint(key)
+    if recorded is None and not dry_run and not store.claim_meta(ID_KEY_FINGERPRINT, mine):
+        recorded = store.get_meta(ID_KEY_FINGERPRINT)  # another import recorded its key first
+    if recorded is not None and recorded != mine:
+        raise keys.KeyUnavailable(
+            f"本机的证件号码哈希密钥（指纹 {mine}）与此数据库所用的密钥（指纹 {recorded}）不同："
+            f"两省须配置同一密钥，否则同一人无法按证件号码合并。请改用该数据库所用的密钥文件 "
+            f"{keys.key_path(keys.ID_HASH_KEY)} 或环境变量 {keys.ID_HASH_KEY.env}")
+    return key
+
+
+def _without_legacy_hash(expert: Expert) -> Expert:
+    if expert.id_hash and not is_current_id_hash(expert.id_hash):
+        return expert.model_copy(update={"id_hash": None})
+    return expert
+
+
+def retire_legacy_id_hashes(store: ExpertStore, actor: Actor, experts: list[Expert], *,
+                            dry_run: bool = False, now: dt.datetime | None = None) -> tuple[list[Expert], int]:
+    """Stores made before keyed hashes kept a salt in their meta beside salted SHA-256 hashes, from
+    which the numbers could be recovered. Such hashes cannot be converted (the numbers are not
+    kept), so they are deleted together with the salt, in one audited batch; the last 4 stay.
+    Re-importing the lists makes keyed hashes again; until then those experts are matched across
+    the lists by name, birth year and unit only as possible duplicates for a person to judge.
+    Returns the experts as they now are and how many hashes were deleted (would be, on a dry run)."""
+    cleaned = [_without_legacy_hash(e) for e in experts]
+    changed = [new for old, new in zip(experts, cleaned) if new is not old]
+    has_salt = store.get_meta(LEGACY_SALT_KEY) is not None
+    if dry_run or not (changed or has_salt):
+        return cleaned, len(changed)
+    with store.batch():
+        if changed:
+            store.upsert_experts(changed)
+        store.delete_meta(LEGACY_SALT_KEY)
+        audit(store, actor, "ids.retire_legacy_hashes", now=now,
+              reason="旧版证件号码哈希（盐保存在库内，可被还原）已删除；重新导入名单后按库外密钥重建",
+              after={"hashes_deleted": len(changed), "expert_ids": sorted(e.id for e in changed)})
+    return cleaned, len(changed)
 
 
 class _ExpertIndex:
@@ -123,7 +181,7 @@ class _ExpertIndex:
         self.by_id[expert.id] = expert
         for alias in expert.source_ids.values():
             self.alias[alias] = expert.id
-        if expert.id_hash:
+        if is_current_id_hash(expert.id_hash):
             self.by_hash[expert.id_hash] = expert.id
         key = (expert.name, expert.birth_year, expert.institution)
         ids = self.by_person.setdefault(key, [])
@@ -220,12 +278,15 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
         report.rejects.append(Reject(str(path), number, expert_id, label, error.reason))
 
     with store.batch():
-        index = _index if _index is not None else _ExpertIndex(store.iter_experts())
+        if _index is None:
+            experts, _ = retire_legacy_id_hashes(store, actor, list(store.iter_experts()), dry_run=dry_run, now=now)
+            _index = _ExpertIndex(experts)
+        index = _index
         resolve = _resolver(index)
         progress.start(f"检查 {path.name}", len(table.rows))
         if table.kind == "experts":
-            salt = store.get_meta(SALT_KEY) or (secrets.token_hex(16) if dry_run else id_salt(store))
-            writes = _collect_experts(table, index, source, salt, report, reject, progress)
+            id_key = identity_key(store, dry_run=dry_run)
+            writes = _collect_experts(table, index, source, id_key, report, reject, progress)
             if not dry_run and writes:
                 store.upsert_experts(list(writes.values()), progress)
             touched = {"expert_ids": sorted(writes)}
@@ -253,14 +314,14 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
     return report
 
 
-def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileReport, reject, progress):
+def _collect_experts(table, index: _ExpertIndex, source, id_key: bytes, report: FileReport, reject, progress):
     writes: dict[str, Expert] = {}
     seen_rows: dict[str, int] = {}
     for number, row in table.rows:
         progress.advance()
         raw_id = rows.clean(row.get("source_id")) or None
         try:
-            draft = rows.expert_from_row(row, source=source, salt=salt)
+            draft = rows.expert_from_row(row, source=source, id_key=id_key)
             if draft.id in seen_rows:
                 raise rows.RowError("source_id", f"专家编号 {draft.id} 与本文件第 {seen_rows[draft.id]} 行重复")
             outcome, expert, existing_id = _decide_expert(draft, index, next(iter(draft.source_ids)))
@@ -389,9 +450,11 @@ def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **opti
 
 def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
     report = ImportReport()
+    experts, report.legacy_id_hashes_deleted = retire_legacy_id_hashes(
+        store, actor, list(store.iter_experts()), dry_run=options.get("dry_run", False), now=options.get("now"))
     # One look-up index for all files: it follows what each file adds (a failed file raises and
     # aborts the run, so the index never holds rolled-back experts that later files could see).
-    index = _ExpertIndex(store.iter_experts())
+    index = _ExpertIndex(experts)
     for path in paths:
         try:
             report.files.append(import_file(store, path, actor, _index=index, **options))

@@ -521,6 +521,10 @@ class ElasticsearchStore:
         self._put(self.ix["meta"], key, {"value": value})
 
     @_guarded
+    def delete_meta(self, key: str) -> None:
+        self._delete(self.ix["meta"], key)
+
+    @_guarded
     def claim_meta(self, key: str, value: str) -> bool:
         try:  # op_type=create: Elasticsearch refuses the document if the id exists
             self._es.index(index=self.ix["meta"], id=key, document={"value": value}, op_type="create", refresh=True)

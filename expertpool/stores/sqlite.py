@@ -280,6 +280,9 @@ class SQLiteStore:
     def claim_meta(self, key: str, value: str) -> bool:
         return self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value)).rowcount == 1
 
+    def delete_meta(self, key: str) -> None:
+        self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     # ---- experts ----
     def upsert_experts(self, experts: Sequence[Expert], progress: Progress | None = None) -> UpsertCounts:
         progress = progress or NullProgress()
