@@ -52,7 +52,13 @@ class ExpertPoolTyper(typer.Typer):
 
 
 def fail(message: str, code: int = 1) -> None:
-    err_console().print(f"[bold red]错误：[/]{message}", highlight=False, soft_wrap=True)
+    from rich.text import Text
+
+    from expertpool.domain.text import mask_personal
+
+    # Messages may quote what the user typed or a stored cell: never an identity or phone number.
+    err_console().print(Text("错误：", style="bold red") + Text(mask_personal(message)), highlight=False,
+                        soft_wrap=True)
     raise typer.Exit(code)
 
 

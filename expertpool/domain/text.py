@@ -159,6 +159,26 @@ def normalise_email(value: object) -> str:
     return text.lower()
 
 
+# Anything shaped like an identity number (18 characters: 17 digits and a digit or X, optionally
+# grouped 6-8-4 by a space or hyphen; or the old 15 digits) or a phone number (mainland mobile,
+# with or without +86; landline with area code), standing alone rather than inside a longer run.
+_ID_SHAPE = re.compile(r"(?<![0-9A-Za-z])(?:\d{6}[ -]?\d{8}[ -]?\d{3}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+_PHONE_SHAPE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}|0\d{2,3}-\d{7,8})(?![0-9A-Za-z])")
+ID_MASK = "[证件号码已隐去]"
+
+
+def mask_personal(text: str, *, phones: bool = True) -> str:
+    """`text` with every identity number (and, unless `phones` is False, every phone number) in
+    it masked: for messages, reject reasons and report files, which quote cells that may hold
+    another column's value when a row is misaligned. Phones keep the shape `mask_phone` shows."""
+    if not text or not any(c.isdigit() for c in text):
+        return text
+    text = _ID_SHAPE.sub(ID_MASK, text)
+    if phones:
+        text = _PHONE_SHAPE.sub(lambda m: mask_phone(re.sub(r"[ -]", "", m.group(0))), text)
+    return text
+
+
 def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone

@@ -17,7 +17,7 @@ from pathlib import Path
 from expertpool import keys
 from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert
-from expertpool.domain.text import is_current_id_hash
+from expertpool.domain.text import is_current_id_hash, mask_personal
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.services import readers, rows
 from expertpool.services.access import Actor, audit
@@ -264,7 +264,7 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
     progress = progress or NullProgress()
     table = readers.read_table(path, kind)
     report = FileReport(file=str(path), kind=table.kind, encoding=table.encoding, rows_read=len(table.rows),
-                        ignored_columns=table.ignored_columns, dry_run=dry_run)
+                        ignored_columns=[mask_personal(c) for c in table.ignored_columns], dry_run=dry_run)
     now = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if source is not None:
         from expertpool.domain.taxonomy import UnknownValue, normalise_region
@@ -274,8 +274,12 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
             raise InputError(f"--source: {exc}") from None
 
     def reject(number: int, expert_id: str | None, error: rows.RowError) -> None:
+        # Reasons quote cells; in a misaligned row any cell may hold an identity or phone number,
+        # and the report goes to the screen, --json and FILE.rejects.csv: mask them here, once.
         label = readers.column_label(table.kind, error.column)
-        report.rejects.append(Reject(str(path), number, expert_id, label, error.reason))
+        reason = mask_personal(error.reason, phones=error.column != "phone")
+        report.rejects.append(Reject(str(path), number, mask_personal(expert_id) if expert_id else expert_id,
+                                     mask_personal(label), reason))
 
     with store.batch():
         if _index is None:
@@ -459,5 +463,6 @@ def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **opt
         try:
             report.files.append(import_file(store, path, actor, _index=index, **options))
         except InputError as exc:
-            report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?", error=str(exc)))
+            report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?",
+                                           error=mask_personal(str(exc))))
     return report
