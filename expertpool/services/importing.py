@@ -7,7 +7,6 @@ with its file, row number, column and reason.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert
 from expertpool.domain.text import is_current_id_hash, mask_personal
 from expertpool.errors import ExpertPoolError, InputError
-from expertpool.services import readers, rows
+from expertpool.services import readers, rows, sheets
 from expertpool.services.access import Actor, audit
 from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
 
@@ -435,14 +434,8 @@ def write_rejects(report: FileReport, directory: Path) -> Path:
     """`<file>.rejects.csv` (UTF-8 with BOM so Excel opens it) listing every rejected row."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / (Path(report.file).name + ".rejects.csv")
-    tmp = target.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["文件", "行号", "专家编号", "列", "原因"])
-        for r in report.rejects:
-            writer.writerow([r.file, r.row, r.expert_id or "", r.column, r.reason])
-    tmp.replace(target)
-    return target
+    return sheets.write_csv(target, ["文件", "行号", "专家编号", "列", "原因"],
+                            ([r.file, r.row, r.expert_id or "", r.column, r.reason] for r in report.rejects))
 
 
 def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:

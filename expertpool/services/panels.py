@@ -4,7 +4,6 @@ reproduce it.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -24,6 +23,7 @@ from expertpool.domain.eligibility import barred_experts
 from expertpool.domain.models import Project
 from expertpool.domain.text import parse_date
 from expertpool.errors import ExpertPoolError, InputError, NotFound
+from expertpool.services import sheets
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
 from expertpool.stores.base import ExpertStore, Progress, SearchFilters, SearchQuery
@@ -574,24 +574,9 @@ def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> 
     if suffix not in (".xlsx", ".csv"):
         raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     rows = export_rows(document)
     if suffix == ".csv":
-        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(EXPORT_HEADERS)
-            writer.writerows(rows)
-    else:
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "评审专家组"
-        ws.append([f"{document['name']}（{document['id']}）评审日期 {document['spec']['review_date']}，"
-                   f"抽取方式 {document['strategy']}，随机种子 {document['seed']}"])
-        ws.append(list(EXPORT_HEADERS))
-        for row in rows:
-            ws.append(row)
-        wb.save(tmp)
-    tmp.replace(out)
-    return out
+        return sheets.write_csv(out, EXPORT_HEADERS, rows)
+    heading = (f"{document['name']}（{document['id']}）评审日期 {document['spec']['review_date']}，"
+               f"抽取方式 {document['strategy']}，随机种子 {document['seed']}")
+    return sheets.write_xlsx(out, "评审专家组", [[heading], list(EXPORT_HEADERS), *rows])
