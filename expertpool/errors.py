@@ -14,6 +14,10 @@ class InputError(ExpertPoolError):
     exit_code = 2
 
 
+class StoreMissing(InputError):
+    """The store named does not exist and the command may not create it (a mistyped --db)."""
+
+
 class ImportRejected(ExpertPoolError):
     """An import finished but rejected rows; the report says which and why."""
 

@@ -49,7 +49,7 @@ def _assert_clean(text: str) -> None:
 
 def test_misaligned_rows_never_echo_identity_or_phone_numbers(env):
     path = _misaligned_csv(env / "broken.csv")
-    shown = runner.invoke(app, ["import", str(path)], terminal_width=400)
+    shown = runner.invoke(app, ["import", "--create", str(path)], terminal_width=400)
     assert shown.exit_code == 1
     as_json = runner.invoke(app, ["import", str(path), "--json", "--dry-run"])
     report = json.loads(as_json.stdout)
@@ -68,7 +68,7 @@ def test_xlsx_and_jsonl_rows_are_masked_too(env):
     xlsx = write_xlsx(env / "cq.xlsx", [expert_row(专家编号="000010", 所在地区="重庆", 邮箱=NUMBER, 证件号码="")])
     jsonl = write_jsonl(env / "x.jsonl", [{"id": "SC-1", "name": "王芳", "region": "四川", "institution": "四川大学",
                                            "title": "研究员", "fields": ["AI"], "status": f"{PHONE} {NUMBER}"}])
-    result = runner.invoke(app, ["import", str(xlsx), str(jsonl), "--json"])
+    result = runner.invoke(app, ["import", "--create", str(xlsx), str(jsonl), "--json"])
     assert result.exit_code == 1
     assert json.loads(result.stdout)["totals"]["rejected"] == 2
     _assert_clean(result.output)
@@ -77,7 +77,7 @@ def test_xlsx_and_jsonl_rows_are_masked_too(env):
 
 
 def test_error_messages_of_any_command_are_masked(env):
-    runner.invoke(app, ["roles", "list"])  # make the store, with admin as its administrator
+    assert runner.invoke(app, ["roles", "grant", "admin", "reviewer", "--create"]).exit_code == 0
     result = runner.invoke(app, ["show", NUMBER])
     assert result.exit_code != 0
     _assert_clean(result.output)

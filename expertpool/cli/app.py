@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import typer
+from rich.text import Text
 
 from expertpool.errors import ExpertPoolError
 
@@ -52,8 +53,6 @@ class ExpertPoolTyper(typer.Typer):
 
 
 def fail(message: str, code: int = 1) -> None:
-    from rich.text import Text
-
     from expertpool.domain.text import mask_personal
 
     # Messages may quote what the user typed or a stored cell: never an identity or phone number.
@@ -106,11 +105,17 @@ class State:
 
         return StoreConfig.from_env(backend=self.backend, db=self.db)
 
-    def store(self):
+    def store(self, *, may_create: bool = False, create: bool = False):
+        """The store. Only a writing command (`may_create`) may make a new one, and only when the
+        user asked (`create`, its --create flag) or the store is at the default location: a
+        mistyped --db otherwise exits 2 naming the path instead of answering from an empty store."""
         if self._store is None:
             from expertpool.stores import open_store
 
-            self._store = open_store(self.config())
+            config = self.config()
+            self._store = open_store(config, create=may_create and (create or config.default_location))
+            if self._store.created and not self.quiet:
+                err_console().print(Text(f"已新建数据库：{config.location()}"), highlight=False, soft_wrap=True)
         return self._store
 
     def user(self) -> str:
@@ -118,12 +123,12 @@ class State:
 
         return acting_user()
 
-    def authorise(self, permission: str, what: str):
+    def authorise(self, permission: str, what: str, *, may_create: bool = False, create: bool = False):
         """(store, actor) for the acting user, if they hold `permission`; else PermissionDenied naming
-        `what` was refused. Every command starts here."""
+        `what` was refused. Every command starts here (`may_create`, `create`: see `store`)."""
         from expertpool.services.access import require
 
-        store = self.store()
+        store = self.store(may_create=may_create, create=create)
         return store, require(store, self.user(), permission, what)
 
     def close(self) -> None:
@@ -173,3 +178,5 @@ def progress_for(ctx: typer.Context, json_output: bool = False) -> RichProgress:
 
 
 JSON_OPTION = typer.Option(False, "--json", help="以 JSON 输出（便于程序处理）")
+CREATE_OPTION = typer.Option(False, "--create",
+                             help="数据库不存在时新建（--db/EXPERTPOOL_DB 指定的路径需要此项；默认位置首次使用时自动新建）")

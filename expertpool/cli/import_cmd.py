@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from expertpool.cli.app import JSON_OPTION, console, err_console, print_json, progress_for, state
+from expertpool.cli.app import CREATE_OPTION, JSON_OPTION, console, err_console, print_json, progress_for, state
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         source: Optional[str] = typer.Option(None, "--source", help="名单来源：四川 或 重庆（默认按所在地区）"),
         dry_run: bool = typer.Option(False, "--dry-run", help="只检查，不写入"),
         rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir", help="拒绝清单写入的目录（默认与输入文件同目录）"),
+        create: bool = CREATE_OPTION,
         json_output: bool = JSON_OPTION,
     ) -> None:
         """批量导入专家名单及工作经历、关联关系、诚信记录、评审记录、申报项目（每个文件要么全部写入，要么不写入）。
@@ -27,7 +28,8 @@ def register(app: typer.Typer) -> None:
         """
         from expertpool.services.importing import import_files
 
-        store, actor = state(ctx).authorise("import", "导入数据")
+        # A dry run writes nothing, so it never creates a store either.
+        store, actor = state(ctx).authorise("import", "导入数据", may_create=not dry_run, create=create)
         report = import_files(store, files, actor, kind=kind, source=source, dry_run=dry_run,
                               progress=progress_for(ctx, json_output), rejects_dir=rejects_dir)
         if json_output:

@@ -61,7 +61,7 @@ from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
 from expertpool import segment
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
-from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreUnavailable
+from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreMissing, StoreUnavailable
 from expertpool.stores import es_query
 from expertpool.stores.base import (
     DATA_GENERATION_KEY,
@@ -221,7 +221,8 @@ class ElasticsearchStore:
     PAGE = 1000
 
     def __init__(self, client: Elasticsearch, prefix: str = "expertpool", *, mode: es_query.Mode = "bm25f",
-                 hosts: Sequence[str] = (), secrets: Sequence[str] = (), owns_client: bool = True):
+                 hosts: Sequence[str] = (), secrets: Sequence[str] = (), owns_client: bool = True,
+                 create: bool = True):
         if not _PREFIX_RE.match(prefix):
             raise InputError(f"索引前缀「{prefix}」无效：只可用小写字母、数字、-、_、.（EXPERTPOOL_ES_PREFIX）")
         if mode not in es_query.MODES:
@@ -242,12 +243,12 @@ class ElasticsearchStore:
         #: the indices whose documents `data_version` speaks for (not integrity: see base.py)
         self._data_indices = frozenset({self.experts_alias, self.ix["records"]})
         try:
-            self.created = self._ensure_indices()
+            self.created = self._ensure_indices(create)
         except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
             raise self._unavailable(exc) from None
 
     @classmethod
-    def from_config(cls, config) -> "ElasticsearchStore":
+    def from_config(cls, config, *, create: bool = True) -> "ElasticsearchStore":
         """Connect as `config` says (hosts, API key or user/password, CA certificate) and open the store."""
         if not config.es_url:
             raise InputError("未配置 Elasticsearch 地址：请设置 EXPERTPOOL_ES_URL（多个节点用逗号分隔）")
@@ -276,7 +277,11 @@ class ElasticsearchStore:
             raise StoreUnavailable(_scrub(f"Elasticsearch（{'、'.join(hosts)}）拒绝了连接："
                                           f"{exc.meta.status} {_reason(exc)}（检查 API key 或用户名、密码）",
                                           secrets)) from None
-        return cls(client, config.es_index_prefix, hosts=hosts, secrets=secrets)
+        try:
+            return cls(client, config.es_index_prefix, hosts=hosts, secrets=secrets, create=create)
+        except BaseException:
+            client.close()
+            raise
 
     def __repr__(self) -> str:
         return f"ElasticsearchStore(hosts={list(self._hosts)!r}, prefix={self.prefix!r})"
@@ -286,9 +291,14 @@ class ElasticsearchStore:
         return StoreUnavailable(_scrub(f"Elasticsearch 不可用（{where}）：{_reason(exc)}", self._secrets))
 
     # ---- indices ----
-    def _ensure_indices(self) -> bool:
-        """Create whatever index is missing; True when this call created the store (its meta index)."""
+    def _ensure_indices(self, create: bool = True) -> bool:
+        """Create whatever index is missing; True when this call created the store (its meta index).
+        With `create` false, a store that does not exist yet (no meta index) is `StoreMissing`."""
         existing = self._es.indices.get_alias(index=f"{self.prefix}-*", expand_wildcards="open,closed")
+        if not create and self.ix["meta"] not in existing:
+            where = "、".join(self._hosts) or "Elasticsearch"
+            raise StoreMissing(f"{where} 上没有索引前缀为 {self.prefix} 的专家库（请检查 EXPERTPOOL_ES_PREFIX；"
+                               "新建请用 expertpool --backend elasticsearch import --create 文件…）")
         aliased = [name for name, info in existing.items() if self.experts_alias in info.get("aliases", {})]
         if self.experts_alias in existing and not aliased:
             raise InputError(f"Elasticsearch 中已有名为 {self.experts_alias} 的索引（应为别名）：请换一个 EXPERTPOOL_ES_PREFIX")

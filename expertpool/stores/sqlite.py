@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import sqlite3
 import threading
@@ -15,7 +16,7 @@ from pathlib import Path
 from urllib.request import pathname2url
 
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord, content_digest
-from expertpool.errors import ConcurrentEdit, InputError
+from expertpool.errors import ConcurrentEdit, InputError, StoreMissing
 from expertpool.stores import fts_query, fts_rank
 from expertpool.stores.base import (
     DATA_GENERATION_KEY,
@@ -145,6 +146,18 @@ def _rank(db: sqlite3.Connection, query: SearchQuery) -> list[tuple[str, float]]
     return [(expert_id, -rank) for expert_id, rank in db.execute(sql, params)]
 
 
+def _create_private(path: Path) -> None:
+    """Make the (empty) database file with mode 0600 before SQLite opens it; SQLite gives its
+    -wal and -shm files the database file's mode. New parent folders are 0700."""
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process made it meanwhile, or it is an empty file
+        pass
+
+
 class SQLiteStore:
     """`ExpertStore` on one SQLite file. Safe for several processes (WAL, IMMEDIATE transactions).
 
@@ -161,14 +174,21 @@ class SQLiteStore:
     #: experts per bulk write in `upsert_experts` (bounds memory; keeps progress moving)
     WRITE_CHUNK = 2000
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, create: bool = True):
+        """Open the store in `path`. A missing (or empty) file is made into a new store only when
+        `create` is true (the file is made 0600: its permissions are what protects the data);
+        otherwise `StoreMissing` names the path, so a mistyped path never yields an empty store."""
         self.path = Path(path)
         # Resolved once: the file this store reads, whatever the working directory becomes.
         self._file = self.path.resolve()
         self._lock = threading.RLock()  # the outermost batch owns the connection until it ends
         self.created = not self.path.exists() or self.path.stat().st_size == 0
+        if self.created and not create:
+            raise StoreMissing(f"{self.path}: 数据库不存在（请检查 --db 或 EXPERTPOOL_DB 的路径；"
+                               "新建数据库请用 expertpool --db 路径 import --create 文件…）")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.created:
+                _create_private(self.path)
             # Autocommit mode: transactions are opened explicitly by `batch()`.
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
                                        check_same_thread=False)
