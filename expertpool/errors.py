@@ -51,4 +51,7 @@ class Infeasible(ExpertPoolError):
 
 
 class StoreUnavailable(ExpertPoolError):
-    """The configured store cannot be reached (e.g. Elasticsearch is down)."""
+    """The configured store cannot be reached or is not ready (e.g. Elasticsearch is down): a
+    storage failure."""
+
+    exit_code = 5

@@ -47,8 +47,10 @@ import hashlib
 import inspect
 import itertools
 import json
+import random
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -188,16 +190,52 @@ def parse_hosts(es_url: str, ca_certs: str | None = None) -> tuple[list[str], tu
     return hosts, auth
 
 
+#: answers that mean "busy, or not ready yet: try again" (429 too many requests, 502/504 from a
+#: proxy, 503 e.g. while a new index's shards are still recovering)
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class PatientTransport(elastic_transport.Transport):
+    """The client's transport, retrying transient answers (`TRANSIENT_STATUSES`) with exponential
+    backoff and jitter for up to `patience_s` seconds, for every request the store makes. The
+    stock transport retries them at once, which on a busy cluster only repeats the refusal.
+    Connection errors keep the stock handling (another node, `max_retries`)."""
+
+    patience_s = 60.0
+    first_delay_s = 0.2
+    max_delay_s = 4.0
+
+    def perform_request(self, method, target, **kwargs):
+        deadline = time.monotonic() + self.patience_s
+        delay = self.first_delay_s
+        while True:
+            response = super().perform_request(method, target, **kwargs)
+            if response.meta.status not in TRANSIENT_STATUSES or time.monotonic() + delay > deadline:
+                return response
+            time.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, self.max_delay_s)
+
+
 def _guarded(fn):
-    """Turn connection failures into `StoreUnavailable` (works for generator methods too)."""
-    errors = (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout)
+    """Turn connection failures, and transient answers that outlasted `PatientTransport`'s
+    patience, into `StoreUnavailable` (works for generator methods too)."""
+    errors = (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout, ApiError)
+
+    def unavailable(self, exc):
+        if isinstance(exc, ApiError) and exc.meta.status not in TRANSIENT_STATUSES:
+            return None
+        return self._unavailable(exc)
+
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen(self, *args, **kwargs):
             try:
                 yield from fn(self, *args, **kwargs)
             except errors as exc:
-                raise self._unavailable(exc) from None
+                mapped = unavailable(self, exc)
+                if mapped is None:
+                    raise
+                raise mapped from None
         return gen
 
     @functools.wraps(fn)
@@ -205,7 +243,10 @@ def _guarded(fn):
         try:
             return fn(self, *args, **kwargs)
         except errors as exc:
-            raise self._unavailable(exc) from None
+            mapped = unavailable(self, exc)
+            if mapped is None:
+                raise
+            raise mapped from None
     return wrapper
 
 
@@ -219,6 +260,8 @@ class ElasticsearchStore:
     BULK_SETTINGS_MIN = 1000
     #: page size when reading in order with search_after
     PAGE = 1000
+    #: seconds an open waits for the store's indices to have their primary shards started
+    READY_TIMEOUT_S = 60
 
     def __init__(self, client: Elasticsearch, prefix: str = "expertpool", *, mode: es_query.Mode = "bm25f",
                  hosts: Sequence[str] = (), secrets: Sequence[str] = (), owns_client: bool = True,
@@ -246,6 +289,10 @@ class ElasticsearchStore:
             self.created = self._ensure_indices(create)
         except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
             raise self._unavailable(exc) from None
+        except ApiError as exc:
+            if exc.meta.status not in TRANSIENT_STATUSES:
+                raise
+            raise self._unavailable(exc) from None
 
     @classmethod
     def from_config(cls, config, *, create: bool = True) -> "ElasticsearchStore":
@@ -253,7 +300,9 @@ class ElasticsearchStore:
         if not config.es_url:
             raise InputError("未配置 Elasticsearch 地址：请设置 EXPERTPOOL_ES_URL（多个节点用逗号分隔）")
         hosts, url_auth = parse_hosts(config.es_url, config.es_ca_certs)
-        kwargs: dict = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True}
+        # Transient statuses are retried by PatientTransport, with backoff, not at once by the stock loop.
+        kwargs: dict = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True, "retry_on_status": (),
+                        "transport_class": PatientTransport}
         secrets: list[str] = []
         if config.es_api_key:
             kwargs["api_key"] = config.es_api_key
@@ -315,6 +364,9 @@ class ElasticsearchStore:
                 list(pool.map(lambda item: self._create_index(*item), todo))
         # The meta index comes last: its existence means the store is complete.
         created = self.ix["meta"] not in existing and self._create_index(self.ix["meta"], load_index_body("meta"))
+        # Indices another process has just created (or is creating) may still have their shards
+        # recovering, and answer 503 until they are ready: wait for that before the first read.
+        self._wait_until_ready()
         if created:
             self.set_meta("schema_version", SCHEMA_VERSION)
             self._replace_generation()
@@ -323,6 +375,23 @@ class ElasticsearchStore:
             if version is not None and version != SCHEMA_VERSION:
                 raise InputError(f"Elasticsearch 索引 {self.prefix}-* 的版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
         return created
+
+    def _wait_until_ready(self) -> None:
+        """Wait until every index of the store has its primary shards started (health yellow)."""
+        timeout_s = self.READY_TIMEOUT_S
+        names = ",".join([self.experts_alias, *self.ix.values()])
+        try:
+            health = self._es.options(request_timeout=timeout_s + 30).cluster.health(
+                index=names, wait_for_status="yellow", timeout=f"{timeout_s}s")
+            timed_out = bool(health.get("timed_out"))
+        except ApiError as exc:
+            if exc.meta.status != 408:  # 408: the wait timed out
+                raise
+            timed_out = True
+        if timed_out:
+            where = "、".join(self._hosts) or "Elasticsearch"
+            raise StoreUnavailable(f"Elasticsearch（{where}）上索引 {self.prefix}-* 在 {timeout_s} 秒内未就绪"
+                                   "（分片未能分配：检查集群状态 GET _cluster/health 与磁盘空间）")
 
     def _create_index(self, name: str, body: dict) -> bool:
         try:
