@@ -57,11 +57,13 @@ class StoreConfig:
         )
 
 
-def acting_user() -> str:
-    """`EXPERTPOOL_USER`, else the login name."""
-    user = os.environ.get("EXPERTPOOL_USER")
-    if user:
-        return user
+def claimed_user() -> str | None:
+    """`EXPERTPOOL_USER`, if set: who the caller says they are (checked against the store's own
+    authentication where it has one: `services.access.acting_user`)."""
+    return os.environ.get("EXPERTPOOL_USER") or None
+
+
+def login_name() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers

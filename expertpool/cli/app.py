@@ -99,6 +99,7 @@ class State:
     backend: str | None = None
     quiet: bool = False
     _store: Any = field(default=None, repr=False)
+    _user: str | None = field(default=None, repr=False)
 
     def config(self):
         from expertpool.config import StoreConfig
@@ -110,18 +111,27 @@ class State:
         user asked (`create`, its --create flag) or the store is at the default location: a
         mistyped --db otherwise exits 2 naming the path instead of answering from an empty store."""
         if self._store is None:
+            from expertpool.config import claimed_user, login_name
+            from expertpool.services.access import acting_user
             from expertpool.stores import open_store
 
+            def authenticated(principal: str | None) -> None:
+                # before the store is opened or created: a refused user changes nothing
+                self._user = acting_user(principal, claimed_user(), login_name())
+
             config = self.config()
-            self._store = open_store(config, create=may_create and (create or config.default_location))
+            self._store = open_store(config, create=may_create and (create or config.default_location),
+                                     on_authenticated=authenticated)
+            if self._user is None:
+                authenticated(self._store.authenticated_user())
             if self._store.created and not self.quiet:
                 err_console().print(Text(f"已新建数据库：{config.location()}"), highlight=False, soft_wrap=True)
         return self._store
 
     def user(self) -> str:
-        from expertpool.config import acting_user
-
-        return acting_user()
+        """The acting user (`services.access.acting_user`): known once the store is open."""
+        self.store()
+        return self._user
 
     def authorise(self, permission: str, what: str, *, may_create: bool = False, create: bool = False):
         """(store, actor) for the acting user, if they hold `permission`; else PermissionDenied naming

@@ -158,6 +158,12 @@ class ExpertStore(Protocol):
         """Remove `key` (no error when it is absent); a failed batch puts it back."""
         ...
 
+    def authenticated_user(self) -> str | None:
+        """The user the store itself authenticated for the credentials in use (Elasticsearch with
+        security on), or None where the store does not authenticate users (SQLite; a cluster
+        without security)."""
+        ...
+
     def claim_meta(self, key: str, value: str) -> bool:
         """Set `key` to `value` only if it has no value yet, atomically against every other
         connection and process: True for the one call that set it. Inside a batch that fails, a

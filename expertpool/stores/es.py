@@ -52,7 +52,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
@@ -63,7 +63,14 @@ from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
 from expertpool import segment
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
-from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreMissing, StoreUnavailable
+from expertpool.errors import (
+    ConcurrentEdit,
+    ExpertPoolError,
+    InputError,
+    PermissionDenied,
+    StoreMissing,
+    StoreUnavailable,
+)
 from expertpool.stores import es_query
 from expertpool.stores.base import (
     DATA_GENERATION_KEY,
@@ -216,6 +223,27 @@ class PatientTransport(elastic_transport.Transport):
             delay = min(delay * 2, self.max_delay_s)
 
 
+#: what a cluster without security answers `_security/_authenticate` with (no such endpoint)
+_NO_SECURITY_STATUSES = frozenset({400, 404, 405})
+
+
+def authenticated_principal(client: Elasticsearch) -> str | None:
+    """The user the cluster authenticated for the client's credentials (for an API key, its
+    owner), from `_security/_authenticate`; None when the cluster runs without security.
+    Credentials the cluster refuses are a `PermissionDenied`."""
+    try:
+        info = client.security.authenticate()
+    except ApiError as exc:
+        status = exc.meta.status
+        if status in _NO_SECURITY_STATUSES:
+            return None
+        if status in (401, 403):
+            raise PermissionDenied(f"Elasticsearch 拒绝了当前凭据（{status}）：检查 EXPERTPOOL_ES_API_KEY 或 "
+                                   "EXPERTPOOL_ES_USER/EXPERTPOOL_ES_PASSWORD") from None
+        raise
+    return info.get("username") or None
+
+
 def _guarded(fn):
     """Turn connection failures, and transient answers that outlasted `PatientTransport`'s
     patience, into `StoreUnavailable` (works for generator methods too)."""
@@ -281,6 +309,7 @@ class ElasticsearchStore:
         self._journal: dict[tuple[str, str], dict | None] | None = None
         self._owner: int | None = None  # the thread whose batch the journal belongs to
         self._changing = False  # the open batch has marked the data generation as changing
+        self._principal: object = _MISSING  # `authenticated_user`, asked once
         self.experts_alias = f"{prefix}-experts"
         self.ix = {name: f"{prefix}-{name}" for name in SIMPLE_INDICES}
         #: the indices whose documents `data_version` speaks for (not integrity: see base.py)
@@ -295,8 +324,11 @@ class ElasticsearchStore:
             raise self._unavailable(exc) from None
 
     @classmethod
-    def from_config(cls, config, *, create: bool = True) -> "ElasticsearchStore":
-        """Connect as `config` says (hosts, API key or user/password, CA certificate) and open the store."""
+    def from_config(cls, config, *, create: bool = True,
+                    on_authenticated: Callable[[str | None], None] | None = None) -> "ElasticsearchStore":
+        """Connect as `config` says (hosts, API key or user/password, CA certificate) and open the
+        store. `on_authenticated` gets the user the cluster authenticated for these credentials
+        (None without security) before anything is created; it may raise to refuse."""
         if not config.es_url:
             raise InputError("未配置 Elasticsearch 地址：请设置 EXPERTPOOL_ES_URL（多个节点用逗号分隔）")
         hosts, url_auth = parse_hosts(config.es_url, config.es_ca_certs)
@@ -323,14 +355,29 @@ class ElasticsearchStore:
                                           secrets)) from None
         except ApiError as exc:
             client.close()
-            raise StoreUnavailable(_scrub(f"Elasticsearch（{'、'.join(hosts)}）拒绝了连接："
-                                          f"{exc.meta.status} {_reason(exc)}（检查 API key 或用户名、密码）",
-                                          secrets)) from None
+            refused = PermissionDenied if exc.meta.status in (401, 403) else StoreUnavailable
+            raise refused(_scrub(f"Elasticsearch（{'、'.join(hosts)}）拒绝了连接："
+                                 f"{exc.meta.status} {_reason(exc)}（检查 API key 或用户名、密码）", secrets)) from None
         try:
-            return cls(client, config.es_index_prefix, hosts=hosts, secrets=secrets, create=create)
+            principal = authenticated_principal(client)
+            if on_authenticated is not None:
+                on_authenticated(principal)
+            store = cls(client, config.es_index_prefix, hosts=hosts, secrets=secrets, create=create)
+        except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
+            client.close()
+            raise StoreUnavailable(_scrub(f"无法连接 Elasticsearch（{'、'.join(hosts)}）：{_reason(exc)}",
+                                          secrets)) from None
+        except ApiError as exc:
+            client.close()
+            if exc.meta.status not in TRANSIENT_STATUSES:
+                raise
+            raise StoreUnavailable(_scrub(f"Elasticsearch（{'、'.join(hosts)}）暂不可用：{_reason(exc)}",
+                                          secrets)) from None
         except BaseException:
             client.close()
             raise
+        store._principal = principal
+        return store
 
     def __repr__(self) -> str:
         return f"ElasticsearchStore(hosts={list(self._hosts)!r}, prefix={self.prefix!r})"
@@ -588,6 +635,13 @@ class ElasticsearchStore:
             for concrete, values in saved.items():
                 self._es.indices.put_settings(index=concrete, settings=values)
             self._es.indices.refresh(index=index)
+
+    # ---- who is connected ----
+    @_guarded
+    def authenticated_user(self) -> str | None:
+        if self._principal is _MISSING:
+            self._principal = authenticated_principal(self._es)
+        return self._principal  # type: ignore[return-value]
 
     # ---- meta ----
     @_guarded

@@ -300,6 +300,10 @@ class SQLiteStore:
     def claim_meta(self, key: str, value: str) -> bool:
         return self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value)).rowcount == 1
 
+    def authenticated_user(self) -> None:
+        """SQLite authenticates nobody: whoever can open the file is trusted."""
+        return None
+
     def delete_meta(self, key: str) -> None:
         self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
 
