@@ -347,32 +347,22 @@ class ElasticsearchStore:
         if config.es_ca_certs:
             kwargs["ca_certs"] = config.es_ca_certs
         client = Elasticsearch(hosts=hosts, **kwargs)
+        where = "、".join(hosts)
         try:
             client.cluster.health()
-        except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
-            client.close()
-            raise StoreUnavailable(_scrub(f"无法连接 Elasticsearch（{'、'.join(hosts)}）：{_reason(exc)}",
-                                          secrets)) from None
-        except ApiError as exc:
-            client.close()
-            refused = PermissionDenied if exc.meta.status in (401, 403) else StoreUnavailable
-            raise refused(_scrub(f"Elasticsearch（{'、'.join(hosts)}）拒绝了连接："
-                                 f"{exc.meta.status} {_reason(exc)}（检查 API key 或用户名、密码）", secrets)) from None
-        try:
             principal = authenticated_principal(client)
             if on_authenticated is not None:
                 on_authenticated(principal)
             store = cls(client, config.es_index_prefix, hosts=hosts, secrets=secrets, create=create)
         except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
             client.close()
-            raise StoreUnavailable(_scrub(f"无法连接 Elasticsearch（{'、'.join(hosts)}）：{_reason(exc)}",
-                                          secrets)) from None
+            raise StoreUnavailable(_scrub(f"无法连接 Elasticsearch（{where}）：{_reason(exc)}", secrets)) from None
         except ApiError as exc:
             client.close()
-            if exc.meta.status not in TRANSIENT_STATUSES:
-                raise
-            raise StoreUnavailable(_scrub(f"Elasticsearch（{'、'.join(hosts)}）暂不可用：{_reason(exc)}",
-                                          secrets)) from None
+            refused = PermissionDenied if exc.meta.status in (401, 403) else StoreUnavailable
+            raise refused(_scrub(f"Elasticsearch（{where}）拒绝了请求：{exc.meta.status} {_reason(exc)}"
+                                 f"{'（检查 API key 或用户名、密码）' if refused is PermissionDenied else ''}",
+                                 secrets)) from None
         except BaseException:
             client.close()
             raise
