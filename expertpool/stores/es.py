@@ -246,12 +246,17 @@ def authenticated_principal(client: Elasticsearch) -> str | None:
 
 def _guarded(fn):
     """Turn connection failures, and transient answers that outlasted `PatientTransport`'s
-    patience, into `StoreUnavailable` (works for generator methods too)."""
+    patience, into `StoreUnavailable`, and the cluster's refusals (401/403: the Elasticsearch
+    user's privileges do not allow it) into `PermissionDenied` (works for generator methods too)."""
     errors = (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout, ApiError)
 
     def unavailable(self, exc):
-        if isinstance(exc, ApiError) and exc.meta.status not in TRANSIENT_STATUSES:
-            return None
+        if isinstance(exc, ApiError):
+            if exc.meta.status in (401, 403):
+                return PermissionDenied(_scrub(f"Elasticsearch 拒绝了此操作（{exc.meta.status}）：当前 Elasticsearch "
+                                               f"用户的索引权限不允许（{_reason(exc)}）", self._secrets))
+            if exc.meta.status not in TRANSIENT_STATUSES:
+                return None
         return self._unavailable(exc)
 
     if inspect.isgeneratorfunction(fn):
