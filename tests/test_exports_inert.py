@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from expertpool.services.access import actor_for
 from expertpool.services.importing import import_files
 from expertpool.services.panels import build_panel, export_panel, load_spec
-from expertpool.services.sheets import inert_cell
+from expertpool.io.sheets import inert_cell
 from expertpool.stores.sqlite import SQLiteStore
 from tests.helpers import expert_row, write_csv
 

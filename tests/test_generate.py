@@ -19,8 +19,8 @@ from expertpool.domain.models import INTEGRITY_CATEGORIES, RELATION_KINDS, Exper
 from expertpool.domain.text import (normalise_email, normalise_id_number, normalise_phone, parse_date, parse_year,
                                     split_multi)
 from expertpool.segment import INDEXES_DIR, load_synonyms, load_user_dictionary
-from expertpool.services import vocabulary
-from expertpool.services.generate import (EXPERT_HEADERS, EXPERT_JSON_KEYS, FILE_NAMES, REFERENCE_DATE,
+from expertpool.synthetic import vocabulary
+from expertpool.synthetic.generate import (EXPERT_HEADERS, EXPERT_JSON_KEYS, FILE_NAMES, REFERENCE_DATE,
                                           generate_experts, generate_pool, write_broken_experts,
                                           write_jsonl_experts)
 

@@ -7,8 +7,8 @@ import random
 from hypothesis import given, settings, strategies as st
 
 from expertpool.domain.models import Relation, ReviewEvent
-from expertpool.services import snapshot as snap
-from expertpool.services.snapshot import ExpertBrief, pool_snapshot
+from expertpool.cache import snapshot as snap
+from expertpool.cache.snapshot import ExpertBrief, pool_snapshot
 from tests.factories import make_expert
 
 

@@ -14,13 +14,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from expertpool import keys
-from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert
+from expertpool.domain.taxonomy import UnknownValue, normalise_region
 from expertpool.domain.text import is_current_id_hash, mask_personal
 from expertpool.errors import ExpertPoolError, InputError
-from expertpool.services import readers, rows, sheets
+from expertpool.gcpause import gc_paused
+from expertpool.io import readers, rows, sheets
 from expertpool.services.access import Actor, audit
-from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
+from expertpool.progress import NullProgress, Progress
+from expertpool.stores.base import ExpertStore, record_key
 
 #: meta key where stores made before keyed hashes kept their salt (deleted on the first import)
 LEGACY_SALT_KEY = "id_salt"
@@ -266,7 +268,6 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
                         ignored_columns=[mask_personal(c) for c in table.ignored_columns], dry_run=dry_run)
     now = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if source is not None:
-        from expertpool.domain.taxonomy import UnknownValue, normalise_region
         try:
             source = normalise_region(source)
         except UnknownValue as exc:

@@ -22,8 +22,8 @@ from expertpool.domain.models import INTEGRITY_CATEGORIES, AuditEntry, Integrity
 from expertpool.domain.text import clean, parse_date, split_multi
 from expertpool.errors import ConcurrentEdit, InputError, NotFound
 from expertpool.services.access import Actor, audit, check
-from expertpool.services.rows import _CATEGORY_ALIASES as CATEGORY_ALIASES
-from expertpool.services.rows import _INTEGRITY_STATUS as STATUS_ALIASES
+from expertpool.io.rows import _CATEGORY_ALIASES as CATEGORY_ALIASES
+from expertpool.io.rows import _INTEGRITY_STATUS as STATUS_ALIASES
 from expertpool.stores.base import ExpertStore
 
 SEVERITIES: tuple[str, ...] = ("一般", "较重", "严重")

@@ -1,6 +1,7 @@
 """Search, show and stats: Chinese free text plus filters, ranked by the store."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -9,6 +10,7 @@ from expertpool.domain import taxonomy
 from expertpool.domain.models import Expert
 from expertpool.domain.text import mask_email, mask_phone
 from expertpool.errors import InputError, NotFound
+from expertpool.services.eligibility import barred_on
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit, SearchQuery
 
 
@@ -23,6 +25,8 @@ class SearchRequest:
     statuses: tuple[str, ...] = ()
     limit: int = 20
     offset: int = 0
+    #: only experts who may review on this date (`--eligible-on`; the rules of `SEARCH_RULES`)
+    eligible_on: str | dt.date | None = None
 
 
 @dataclass
@@ -58,10 +62,12 @@ def build_filters(request: SearchRequest, exclude_ids: frozenset[str] = frozense
 
 def search_experts(store: ExpertStore, request: SearchRequest,
                    exclude: dict[str, list[str]] | None = None) -> SearchResult:
-    """Rank experts for the request. `exclude` maps expert ids to the reasons they are left out
-    (the integrity service passes the experts barred on a date)."""
+    """Rank experts for the request. `exclude` maps expert ids to the reasons they are left out;
+    with `request.eligible_on` and no `exclude`, those are the experts barred on that date."""
     if request.limit < 1:
         raise InputError("--limit 应为正整数")
+    if exclude is None and request.eligible_on is not None:
+        exclude = barred_on(store, request.eligible_on)
     exclude = exclude or {}
     terms = segment.query_terms(request.text)
     if request.text.strip() and not terms:

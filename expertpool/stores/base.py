@@ -21,6 +21,7 @@ from expertpool.domain.models import (
     Relation,
     ReviewEvent,
 )
+from expertpool.progress import Progress
 from expertpool.segment import QueryTerm
 
 RecordKind = Literal["affiliation", "relation", "history", "project"]
@@ -110,25 +111,6 @@ class AuditDraft:
     reason: str | None = None
     before: dict | None = None
     after: dict | None = None
-
-
-class Progress(Protocol):
-    """Long work reports here; the CLI supplies a rich progress bar."""
-
-    def start(self, description: str, total: int | None) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-    def finish(self) -> None: ...
-
-
-class NullProgress:
-    def start(self, description: str, total: int | None) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
 
 
 @runtime_checkable

@@ -42,9 +42,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 import hashlib
-import inspect
 import itertools
 import json
 import random
@@ -71,6 +69,7 @@ from expertpool.errors import (
     StoreMissing,
     StoreUnavailable,
 )
+from expertpool.progress import NullProgress, Progress
 from expertpool.stores import es_query
 from expertpool.stores.base import (
     DATA_GENERATION_KEY,
@@ -78,8 +77,6 @@ from expertpool.stores.base import (
     GENESIS_HASH,
     RECORD_KINDS,
     AuditDraft,
-    NullProgress,
-    Progress,
     RecordKind,
     SearchHit,
     SearchQuery,
@@ -88,6 +85,7 @@ from expertpool.stores.base import (
     record_key,
     seal_audit,
 )
+from expertpool.stores.guard import translated
 from expertpool.stores.textindex import index_columns, matched_words
 
 SCHEMA_VERSION = "1"
@@ -244,43 +242,20 @@ def authenticated_principal(client: Elasticsearch) -> str | None:
     return info.get("username") or None
 
 
-def _guarded(fn):
-    """Turn connection failures, and transient answers that outlasted `PatientTransport`'s
-    patience, into `StoreUnavailable`, and the cluster's refusals (401/403: the Elasticsearch
-    user's privileges do not allow it) into `PermissionDenied` (works for generator methods too)."""
-    errors = (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout, ApiError)
+def _translate(store: "ElasticsearchStore", exc: BaseException) -> BaseException:
+    """Connection failures, and transient answers that outlasted `PatientTransport`'s patience,
+    become `StoreUnavailable`; the cluster's refusals (401/403: the Elasticsearch user's privileges
+    do not allow it) `PermissionDenied`; any other answer is raised as it was."""
+    if isinstance(exc, ApiError):
+        if exc.meta.status in (401, 403):
+            return PermissionDenied(_scrub(f"Elasticsearch 拒绝了此操作（{exc.meta.status}）：当前 Elasticsearch "
+                                           f"用户的索引权限不允许（{_reason(exc)}）", store._secrets))
+        if exc.meta.status not in TRANSIENT_STATUSES:
+            return exc
+    return store._unavailable(exc)
 
-    def unavailable(self, exc):
-        if isinstance(exc, ApiError):
-            if exc.meta.status in (401, 403):
-                return PermissionDenied(_scrub(f"Elasticsearch 拒绝了此操作（{exc.meta.status}）：当前 Elasticsearch "
-                                               f"用户的索引权限不允许（{_reason(exc)}）", self._secrets))
-            if exc.meta.status not in TRANSIENT_STATUSES:
-                return None
-        return self._unavailable(exc)
 
-    if inspect.isgeneratorfunction(fn):
-        @functools.wraps(fn)
-        def gen(self, *args, **kwargs):
-            try:
-                yield from fn(self, *args, **kwargs)
-            except errors as exc:
-                mapped = unavailable(self, exc)
-                if mapped is None:
-                    raise
-                raise mapped from None
-        return gen
-
-    @functools.wraps(fn)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return fn(self, *args, **kwargs)
-        except errors as exc:
-            mapped = unavailable(self, exc)
-            if mapped is None:
-                raise
-            raise mapped from None
-    return wrapper
+_guarded = translated((elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout, ApiError), _translate)
 
 
 class ElasticsearchStore:

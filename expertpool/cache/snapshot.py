@@ -16,6 +16,9 @@ unpickled, and is rebuilt. (Checking costs ≈ 20 ms per 10 MB, against ≈ 0.2 
 that cannot be read (truncated, older format) is rebuilt too, never trusted. Without a usable
 key nothing is cached. Integrity records are NOT in the snapshot: reviewers change them often and
 reading them is cheap, so callers read them fresh.
+
+Also here: `load_conflict_graph` (the graph of the store's records, which the snapshot keeps) and
+`rank_index` (the store's rank index, cached beside the snapshots under the same data version).
 """
 from __future__ import annotations
 
@@ -34,12 +37,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from expertpool import keys
-from expertpool.domain.conflicts import ConflictGraph, gc_paused
+from expertpool.domain.conflicts import ConflictGraph, UnknownReference
+from expertpool.domain.institutions import InstitutionTable
 from expertpool.domain.models import Expert
+from expertpool.errors import InputError
+from expertpool.io.datafiles import default_institutions_path, load_institutions
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
-SNAPSHOT_FORMAT = 4
+SNAPSHOT_FORMAT = 5
 #: first bytes of an authenticated cache file; the HMAC tag follows, then the pickle
 _MAGIC = b"EXPERTPOOL-CACHE-HMAC-SHA256\n"
 _TAG_BYTES = 32
@@ -107,23 +113,37 @@ def _table_fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "none"
 
 
+def load_conflict_graph(store: ExpertStore, institutions: InstitutionTable | None = None,
+                        experts: Iterable[Expert] | None = None) -> ConflictGraph:
+    """The conflict graph of everything in the store: experts, affiliations, relations, projects.
+    `experts`: the store's experts when the caller has already read them (saves reading twice)."""
+    table = institutions if institutions is not None else load_institutions()
+    try:
+        return ConflictGraph.build(
+            experts if experts is not None else store.iter_experts(),
+            relations=store.iter_records("relation"),
+            affiliations=store.iter_records("affiliation"),
+            projects=store.iter_records("project"),
+            institutions=table,
+        )
+    except UnknownReference as exc:
+        raise InputError(f"库中记录 {exc.record}: {exc.where} 的专家编号「{exc.value}」不在专家库中；"
+                         "请重新导入该专家或删除这条记录") from None
+
+
+
 def build_snapshot(store: ExpertStore, version: str = "") -> PoolSnapshot:
     """Read the store and build the snapshot (no cache involved)."""
-    from expertpool.services.conflicts import load_conflict_graph
-
-    with gc_paused():
-        experts = list(store.iter_experts())
-        graph = load_conflict_graph(store, experts=experts)
-        days: dict[str, list[int]] = {}
-        for event in store.iter_records("history"):
-            days.setdefault(event.expert_id, []).append(event.date.toordinal())
+    experts = list(store.iter_experts())
+    graph = load_conflict_graph(store, experts=experts)
+    days: dict[str, list[int]] = {}
+    for event in store.iter_records("history"):
+        days.setdefault(event.expert_id, []).append(event.date.toordinal())
     return PoolSnapshot(version, [ExpertBrief.of(e) for e in experts], graph,
                         {k: array("i", sorted(v)) for k, v in days.items()})
 
 
 def _paths(version: str) -> tuple[Path, Path, str]:
-    from expertpool.services.conflicts import default_institutions_path
-
     store_key = _digest(version.rsplit("#", 1)[0])[:16]
     key = _digest(f"{SNAPSHOT_FORMAT}|{version}|{_table_fingerprint(default_institutions_path())}")[:32]
     folder = cache_dir() / "snapshots"
@@ -168,8 +188,7 @@ def _load(path: Path, kind: str, version: str) -> object | None:
     if not hmac.compare_digest(data[len(_MAGIC):start], _tag(key, kind, version, payload)):
         return None
     try:
-        with gc_paused():
-            return pickle.loads(payload)
+        return pickle.loads(payload)
     except Exception:  # noqa: BLE001 - authentic but unreadable (another Python, older classes): rebuild
         return None
 
