@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from expertpool.services.access import actor_for
+from expertpool.services.audit import read_anchors, verify_audit
 from expertpool.services.importing import import_files
 from expertpool.services.panels import build_panel, export_panel, load_spec
 from expertpool.io.sheets import inert_cell
@@ -71,6 +72,11 @@ def test_panel_exports_hold_no_formula(store, tmp_path):
                            .open(encoding="utf-8-sig", newline="")))
     assert not [(r, c) for r, row in enumerate(rows) for c, v in enumerate(row) if _dangerous(v)]
     assert any(v.startswith("'=") and v.endswith("+1") for row in rows for v in row)  # units, neutralised
+    assert rows[0][0].startswith("'=HYPERLINK")  # the heading lines go through the same writer
+    # the audit anchor printed in the heading is still read back from either sheet
+    for sheet in (tmp_path / "panel.xlsx", tmp_path / "panel.csv"):
+        anchors = read_anchors(sheet)
+        assert anchors and verify_audit(store, anchors, check_data=False).anchors_checked == len(anchors)
 
 
 def test_reject_files_hold_no_formula(tmp_path):

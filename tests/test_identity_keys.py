@@ -16,8 +16,10 @@ import pytest
 from expertpool import keys
 from expertpool.domain.text import id_check_char
 from expertpool.services.access import actor_for
+from expertpool.services.audit import verify_audit
 from expertpool.services.importing import ID_KEY_FINGERPRINT, LEGACY_SALT_KEY, import_files
 from expertpool.stores.sqlite import SQLiteStore
+from tests.access_helpers import put_experts, sql
 from tests.factories import make_expert
 from tests.helpers import expert_row, id_number, write_csv
 
@@ -89,8 +91,10 @@ def _recover(path) -> dict[str, str]:
     return found
 
 
-def _legacy_store(path, numbers: dict[str, str], salt: str = "5f0c1e2d3b4a69788796a5b4c3d2e1f0") -> SQLiteStore:
-    """A store as the version before keyed hashes made it: the salt in meta, salted SHA-256 hashes."""
+def _legacy_store(path, numbers: dict[str, str], salt: str = "5f0c1e2d3b4a69788796a5b4c3d2e1f0", *,
+                  audited: bool = False) -> SQLiteStore:
+    """A store as the version before keyed hashes made it: the salt in meta, salted SHA-256 hashes;
+    `audited`: written with the import entry that version made, vouching for each expert's digest."""
     store = SQLiteStore(path)
     store.set_meta(LEGACY_SALT_KEY, salt)
     experts = []
@@ -100,7 +104,10 @@ def _legacy_store(path, numbers: dict[str, str], salt: str = "5f0c1e2d3b4a697887
                                    institution="四川大学", source_ids={"四川": f"SC-{n}"},
                                    id_hash=hashlib.sha256(f"{salt}:{number}".encode()).hexdigest(),
                                    id_last4=number[-4:]))
-    store.upsert_experts(experts)
+    if audited:
+        put_experts(store, actor_for(store, "admin"), experts)
+    else:
+        store.upsert_experts(experts)
     return store
 
 
@@ -205,6 +212,29 @@ def test_a_legacy_store_loses_its_salt_and_old_hashes_on_the_first_import_then_r
     assert all(e.id_hash.startswith("hmac1:") for e in store.iter_experts() if e.id != "SC-000099")
     merged = import_files(store, [cq], admin, source="重庆")
     assert merged.files[0].merged == 1 and store.get_expert("CQ-200003").id == "SC-000003"
+
+
+def test_the_retirement_is_audited_so_the_store_still_verifies(tmp_path, key_dir):
+    """A store the salted version made with audit entries vouching for each expert's digest: the
+    retirement rewrites those experts, and its own entry vouches for them as rewritten, so
+    `audit verify` holds after it and after the re-import that makes keyed hashes again."""
+    store = _legacy_store(tmp_path / "pool.sqlite3", _numbers(), audited=True)
+    admin = actor_for(store, "admin")
+    assert verify_audit(store).ok
+    import_files(store, [write_csv(tmp_path / "other.csv", [expert_row(专家编号="000099", 姓名="赵敏", 证件号码="")])],
+                 admin)
+    assert all(e.id_hash is None for e in store.iter_experts())
+    (entry,) = [a for a in store.iter_audit() if a.action == "ids.retire_legacy_hashes"]
+    assert sorted(entry.records["expert"]) == sorted(f"SC-{n}" for n, *_ in PEOPLE)
+    result = verify_audit(store)
+    assert result.ok and result.unchecked == 0, result.problems
+    import_files(store, [write_csv(tmp_path / "sc.csv", _rows())], admin)
+    assert all(e.id_hash.startswith("hmac1:") for e in store.iter_experts() if e.id != "SC-000099")
+    assert verify_audit(store).ok
+    # and the digests do bite: a hash put back behind the tool's back is named
+    sql(tmp_path / "pool.sqlite3", "UPDATE experts SET doc = json_set(doc, '$.id_hash', 'abc') WHERE id = 'SC-000001'")
+    broken = verify_audit(store)
+    assert not broken.ok and "SC-000001" in broken.problem
 
 
 def test_a_configured_key_must_be_long_hex_and_a_key_file_private(tmp_path, monkeypatch, key_dir):

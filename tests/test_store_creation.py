@@ -86,6 +86,16 @@ def test_the_default_location_is_created_by_the_first_import(env):
     assert runner.invoke(app, ["show", "SC-000001"]).exit_code == 0
 
 
+@pytest.mark.parametrize("where", ["{file}/pool.sqlite3", "{dir}"], ids=["under-a-file", "a-directory"])
+def test_a_db_path_that_cannot_hold_a_store_is_bad_input_even_with_create(env, where):
+    (env / "a-file.txt").write_text("x", encoding="utf-8")
+    (env / "a-dir").mkdir()
+    path = where.format(file=env / "a-file.txt", dir=env / "a-dir")
+    result = runner.invoke(app, ["--db", path, "import", "sc.csv", "--create"])
+    assert result.exit_code == 2, result.output
+    assert path in result.output and "Traceback" not in result.output
+
+
 def test_the_store_class_refuses_a_missing_file_unless_told_to_create(tmp_path):
     with pytest.raises(StoreMissing, match="poool"):
         SQLiteStore(tmp_path / "poool.sqlite3", create=False)

@@ -32,14 +32,14 @@ def inert_row(values: Iterable[object]) -> list[str]:
     return [inert_cell(v) for v in values]
 
 
-def write_csv(path: Path, header: Sequence[object], rows: Iterable[Sequence[object]]) -> Path:
-    """A CSV file (UTF-8 with BOM, so Excel opens it as such) of inert cells, written to a
-    temporary file and renamed into place: a reader never sees half a file."""
+def write_csv(path: Path, rows: Iterable[Sequence[object]]) -> Path:
+    """A CSV file (UTF-8 with BOM, so Excel opens it as such) of inert cells — every line, heading
+    and header included — written to a temporary file and renamed into place: a reader never sees
+    half a file. The caller prepares the path (`io.files.output_file`)."""
     tmp = path.with_name(path.name + ".tmp")
     try:
         with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(inert_row(header))
             writer.writerows(inert_row(row) for row in rows)
         os.replace(tmp, path)
     except BaseException:
@@ -50,7 +50,7 @@ def write_csv(path: Path, header: Sequence[object], rows: Iterable[Sequence[obje
 
 def write_xlsx(path: Path, title: str, rows: Iterable[Sequence[object]]) -> Path:
     """An XLSX workbook of one sheet whose every cell is a text cell (never a formula), written
-    to a temporary file and renamed into place."""
+    to a temporary file and renamed into place (the caller prepares the path, as for `write_csv`)."""
     from openpyxl import Workbook
 
     workbook = Workbook()

@@ -14,13 +14,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from expertpool import keys
-from expertpool.domain.models import Expert
+from expertpool.domain.models import Expert, record_digest
 from expertpool.domain.taxonomy import UnknownValue, normalise_region
 from expertpool.domain.text import is_current_id_hash, mask_personal
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows, sheets
+from expertpool.io.files import output_directory
 from expertpool.services.access import Actor, audit
+from expertpool.services.integrity import vouch
 from expertpool.progress import NullProgress, Progress
 from expertpool.stores.base import ExpertStore, record_key
 
@@ -161,9 +163,12 @@ def retire_legacy_id_hashes(store: ExpertStore, actor: Actor, experts: list[Expe
         if changed:
             store.upsert_experts(changed)
         store.delete_meta(LEGACY_SALT_KEY)
+        # The entry vouches for the experts as now written (without the hash), as an import does,
+        # so `audit verify` finds them as the log last wrote them.
         audit(store, actor, "ids.retire_legacy_hashes", now=now,
               reason="旧版证件号码哈希（盐保存在库内，可被还原）已删除；重新导入名单后按库外密钥重建",
-              after={"hashes_deleted": len(changed), "expert_ids": sorted(e.id for e in changed)})
+              after={"hashes_deleted": len(changed), "expert_ids": sorted(e.id for e in changed)},
+              records={"expert": {e.id: record_digest(e) for e in changed}})
     return cleaned, len(changed)
 
 
@@ -294,12 +299,14 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
             if not dry_run and writes:
                 store.upsert_experts(list(writes.values()), progress)
             touched = {"expert_ids": sorted(writes)}
+            vouched = None if dry_run else {"expert": {i: record_digest(e) for i, e in writes.items()}}
         else:
             records = _collect_records(table, index, resolve, actor, now, report, reject, progress)
+            vouched = None
             if dry_run:
                 _count_records(store, table.kind, records, report)
             else:
-                _write_records(store, table.kind, records, report)
+                vouched = _write_records(store, table.kind, records, report)
             touched = {"expert_ids": sorted({getattr(r, "expert_id", None) or "" for _, r in records} - {""})}
             if table.kind in ("integrity", "projects"):
                 touched["record_ids"] = sorted(r.id for _, r in records)
@@ -311,7 +318,8 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
             # The ids the file touched make `audit log --expert` and `integrity show` find imports.
             counts = {k: getattr(report, k) for k in ("rows_read", "imported", "updated", "unchanged", "merged",
                                                       "rejected")}
-            audit(store, actor, f"import.{table.kind}", target=path.name, now=now, after={**counts, **touched})
+            audit(store, actor, f"import.{table.kind}", target=path.name, now=now, after={**counts, **touched},
+                  records=vouched)
     progress.finish()
     if report.rejects:
         report.reject_file = str(write_rejects(report, rejects_dir or path.parent))
@@ -388,23 +396,27 @@ _STORE_KIND = {"affiliations": "affiliation", "relations": "relation", "history"
 _INTEGRITY_VOLATILE = {"entered_by", "entered_at", "version"}
 
 
-def _write_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, object]], report: FileReport):
+def _write_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, object]],
+                   report: FileReport) -> dict[str, dict[str, str]] | None:
+    """Write and count; for integrity records, the `AuditEntry.records` of the versions written."""
     if kind == "integrity":
+        written = []
         for _, record in records:
             current = store.get_integrity(record.id)
             if current is None:
-                store.put_integrity(record, None)
+                written.append(store.put_integrity(record, None))
                 report.imported += 1
             elif current.content_hash(_INTEGRITY_VOLATILE) == record.content_hash(_INTEGRITY_VOLATILE):
                 report.unchanged += 1
             else:
-                store.put_integrity(record, current.version)
+                written.append(store.put_integrity(record, current.version))
                 report.updated += 1
-        return
+        return vouch(written)
     counts = store.upsert_records(_STORE_KIND[kind], [r for _, r in records])
     report.imported += counts.inserted
     report.updated += counts.updated
     report.unchanged += counts.unchanged
+    return None
 
 
 def _count_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, object]], report: FileReport):
@@ -433,10 +445,9 @@ def _count_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, o
 
 def write_rejects(report: FileReport, directory: Path) -> Path:
     """`<file>.rejects.csv` (UTF-8 with BOM so Excel opens it) listing every rejected row."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / (Path(report.file).name + ".rejects.csv")
-    return sheets.write_csv(target, ["文件", "行号", "专家编号", "列", "原因"],
-                            ([r.file, r.row, r.expert_id or "", r.column, r.reason] for r in report.rejects))
+    target = output_directory(directory, "拒绝清单目录") / (Path(report.file).name + ".rejects.csv")
+    return sheets.write_csv(target, [["文件", "行号", "专家编号", "列", "原因"],
+                                     *([r.file, r.row, r.expert_id or "", r.column, r.reason] for r in report.rejects)])
 
 
 def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
@@ -446,7 +457,23 @@ def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **opti
         return _import_files(store, paths, actor, **options)
 
 
+def _check_options(options: dict) -> None:
+    """Options that apply to every file are checked once, before any file is read: a bad one is
+    bad input for the whole command (InputError), not a failure of each file in turn."""
+    kind = options.get("kind")
+    if kind is not None and kind not in readers.KINDS:
+        raise InputError(f"--kind: 未知的文件类型「{kind}」；可选：{'/'.join(readers.KINDS)}")
+    if options.get("source") is not None:
+        try:
+            normalise_region(options["source"])
+        except UnknownValue as exc:
+            raise InputError(f"--source: {exc}") from None
+    if options.get("rejects_dir") is not None:  # a dry run writes its reject list too
+        output_directory(options["rejects_dir"], "拒绝清单目录（--rejects-dir）")
+
+
 def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
+    _check_options(options)
     report = ImportReport()
     experts, report.legacy_id_hashes_deleted = retire_legacy_id_hashes(
         store, actor, list(store.iter_experts()), dry_run=options.get("dry_run", False), now=options.get("now"))
