@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from expertpool.domain import taxonomy
@@ -20,7 +22,8 @@ from expertpool.domain.text import (normalise_email, normalise_id_number, normal
                                     split_multi)
 from expertpool.segment import INDEXES_DIR, load_synonyms, load_user_dictionary
 from expertpool.services import vocabulary
-from expertpool.services.generate import (EXPERT_HEADERS, EXPERT_JSON_KEYS, FILE_NAMES, REFERENCE_DATE,
+from expertpool.services.generate import (EXPERT_HEADERS, EXPERT_JSON_KEYS, FILE_NAMES, GROUND_TRUTH_HEADER,
+                                          REFERENCE_DATE, add_years,
                                           generate_experts, generate_pool, write_broken_experts,
                                           write_jsonl_experts)
 
@@ -97,8 +100,8 @@ def test_same_seed_gives_identical_bytes(tmp_path):
     generate_pool(150, 11, a, projects=5)
     generate_pool(150, 11, b, projects=5)
     generate_pool(150, 12, c, projects=5)
-    names = sorted(p.name for p in a.iterdir())
-    assert names == sorted(p.name for p in b.iterdir())
+    names = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file())
     assert set(names) >= {FILE_NAMES[k] for k in ("sichuan", "chongqing", "affiliations", "relations", "integrity",
                                                   "history", "projects", "truth")}
     for name in names:
@@ -323,8 +326,9 @@ def test_truth_matches_the_research_text(pool, experts):
         assert set(topics) <= set(expert.keywords)
     lines = (out / FILE_NAMES["truth"]).read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]
-    assert sum(r["kind"] == "expert" for r in records) == PEOPLE
-    assert sum(r["kind"] == "project" for r in records) == 40
+    assert records[0] == GROUND_TRUTH_HEADER and "kind" not in records[0]
+    assert sum(r.get("kind") == "expert" for r in records) == PEOPLE
+    assert sum(r.get("kind") == "project" for r in records) == 40
 
 
 def test_experts_differ(experts):
@@ -401,3 +405,37 @@ def test_full_size_pool(tmp_path):
     # Its speed is measured by bench/bench_store.py (which generates this pool), not asserted here.
     report = generate_pool(32000, 1, tmp_path)
     assert report.counts["people"] == 32000
+
+
+def test_add_years_handles_every_day_including_29_february():
+    day = dt.date(2015, 1, 1)
+    while day < dt.date(2030, 1, 1):
+        for years in (1, 2, 3, 5):
+            later = add_years(day, years)
+            assert later.year == day.year + years
+            assert (later.month, later.day) == ((day.month, day.day) if (day.month, day.day) != (2, 29)
+                                                else (2, 29 if later.year % 4 == 0 else 28))
+        day += dt.timedelta(days=1)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(count=st.integers(10, 300), seed=st.integers(0, 2**32 - 1))
+@example(count=40, seed=51)  # its integrity record started on 29 February 2020 and crashed
+def test_any_seed_and_size_generates(tmp_path_factory, count, seed):
+    """Every record kind is drawn for every person (integrity_share=1), so rare dates come up."""
+    out = tmp_path_factory.mktemp("pool")
+    report = generate_pool(count, seed, out, projects=3, integrity_share=1.0)
+    assert report.counts["people"] == count
+    assert all(path.exists() for path in report.paths.values())
+    assert report.counts["integrity"] == count
+
+
+def test_ground_truth_is_kept_out_of_the_import_directory(tmp_path):
+    report = generate_pool(40, 2, tmp_path, projects=3)
+    top = {p.name for p in tmp_path.iterdir() if p.is_file()}
+    assert top == {path.name for path in report.import_files()}
+    assert report.paths["truth"].parent != tmp_path
+    summary = report.summary()
+    assert summary["import_command"].startswith("expertpool import ")
+    assert summary["import_command"].index("sichuan_experts.csv") < summary["import_command"].index("history.csv")
+    assert "truth" not in json.dumps(summary["counts"]) and len(json.dumps(summary)) < 5000
