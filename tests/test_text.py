@@ -89,7 +89,7 @@ def test_every_canonical_value_normalises_to_itself():
             assert taxonomy.normalise_subregion(sub, region) == (region, sub)
     for title in taxonomy.TITLES:
         assert taxonomy.normalise_title(title) == title
-    for honour in taxonomy.HONOURS:
+    for honour in taxonomy.honours().honours:
         assert taxonomy.normalise_honour(honour.name) == honour.name
 
 

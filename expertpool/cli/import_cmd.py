@@ -75,6 +75,21 @@ def render_import(report) -> None:
         for f in report.files:
             if f.reject_file:
                 out.print(f"拒绝清单：{f.reject_file}")
+    warnings = [w for f in report.files for w in f.warnings]
+    if warnings:
+        rows = sum(w.count for w in warnings)
+        wt = Table(title=f"提示：{rows} 行含未收录的{warnings[0].column}（已按原文保存，不影响导入）")
+        for header in ("文件", "列", "值", "行数", "例如第几行"):
+            wt.add_column(header, overflow="fold")
+        for w in warnings[:20]:
+            wt.add_row(Path(w.file).name, w.column, w.value, str(w.count), "、".join(map(str, w.rows)))
+        out.print(wt)
+        if len(warnings) > 20:
+            out.print(f"……另有 {len(warnings) - 20} 个未收录的值（见 --json 的 warnings）。")
+        from expertpool.domain.taxonomy import honours
+
+        out.print(f"可在 {honours().source} 的 [mappings] 中把它们归并为已知称号，或认定为 高层次人才。",
+                  highlight=False)
     dups = [d for f in report.files for d in f.possible_duplicates]
     if dups:
         dt = Table(title="疑似同一人（无证件号码可证实，未合并，请人工判断）")

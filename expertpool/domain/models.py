@@ -23,9 +23,6 @@ RelationKind = Literal["合著", "项目合作", "师生", "亲属", "同单位"
 RELATION_KINDS: tuple[str, ...] = ("合著", "项目合作", "师生", "亲属", "同单位", "申报人", "其他")
 
 
-_HONOUR_NAMES = frozenset(h.name for h in taxonomy.HONOURS)
-
-
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
 
@@ -73,14 +70,6 @@ class Expert(Record):
                 raise ValueError(f"未知的专业领域「{name}」")
         if len(set(value)) != len(value):
             raise ValueError("专业领域重复")
-        return value
-
-    @field_validator("honours")
-    @classmethod
-    def _known_honours(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in _HONOUR_NAMES:
-                raise ValueError(f"未知的人才称号「{name}」")
         return value
 
     @model_validator(mode="after")

@@ -268,7 +268,7 @@ _HIGH_HONOURS: tuple[tuple[str, int, int, float], ...] = (
     ("国家杰出青年科学基金获得者", 1900, 1986, 14), ("国家万人计划", 1900, 1990, 24),
     ("百千万人才工程国家级人选", 1900, 1978, 16), ("国家优秀青年科学基金获得者", 1975, 1990, 18),
 )
-_HONOUR_ALIASES = {h.name: h.aliases for h in taxonomy.HONOURS}
+_HONOUR_ALIASES = {h.name: h.aliases for h in taxonomy.honours().honours}
 _WEBMAIL_WEIGHTS = (30, 15, 25, 10, 8, 5)
 _STATUS_YOUNGER = (("在库", 94), ("暂停", 3.5), ("出库", 2.5))
 _STATUS_OLDER = (("在库", 84), ("暂停", 4), ("出库", 12))

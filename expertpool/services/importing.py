@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from expertpool.domain import taxonomy
 from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert
 from expertpool.errors import ExpertPoolError, InputError
@@ -44,6 +45,21 @@ class PossibleDuplicate:
 
 
 @dataclass
+class ValueWarning:
+    """Rows kept, with a value outside a vocabulary that is open (人才称号): stored as written."""
+    file: str
+    column: str
+    value: str
+    count: int
+    rows: list[int]  # the first few, as examples
+    message: str
+
+
+#: example rows listed per warning
+WARNING_EXAMPLES = 5
+
+
+@dataclass
 class FileReport:
     file: str
     kind: str
@@ -56,6 +72,7 @@ class FileReport:
     rejected: int = 0
     rejects: list[Reject] = field(default_factory=list)
     possible_duplicates: list[PossibleDuplicate] = field(default_factory=list)
+    warnings: list[ValueWarning] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     reject_file: str | None = None
     dry_run: bool = False
@@ -84,18 +101,21 @@ class ImportReport:
 
     def totals(self) -> dict[str, int]:
         keys = ("rows_read", "imported", "updated", "unchanged", "merged", "rejected")
-        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+        totals = {k: sum(getattr(f, k) for f in self.files) for k in keys}
+        totals["warned_rows"] = sum(w.count for f in self.files for w in f.warnings)
+        return totals
 
     def to_json(self) -> dict:
         return {
             "totals": self.totals(),
             "files": [
-                {**{k: v for k, v in asdict(f).items() if k not in ("rejects", "possible_duplicates")},
+                {**{k: v for k, v in asdict(f).items() if k not in ("rejects", "possible_duplicates", "warnings")},
                  "accepted": f.accepted}
                 for f in self.files
             ],
             "rejects": [asdict(r) for f in self.files for r in f.rejects],
             "possible_duplicates": [asdict(d) for f in self.files for d in f.possible_duplicates],
+            "warnings": [asdict(w) for f in self.files for w in f.warnings],
         }
 
 
@@ -256,6 +276,8 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
 def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileReport, reject, progress):
     writes: dict[str, Expert] = {}
     seen_rows: dict[str, int] = {}
+    honours = taxonomy.honours()
+    unknown_honours: dict[str, list[int]] = {}
     for number, row in table.rows:
         progress.advance()
         raw_id = rows.clean(row.get("source_id")) or None
@@ -268,6 +290,9 @@ def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileRepor
             reject(number, raw_id, error)
             continue
         seen_rows[draft.id] = number
+        for honour in draft.honours:
+            if honour not in honours.known_names:
+                unknown_honours.setdefault(honour, []).append(number)
         if outcome == "imported":
             for other_id in index.by_person.get((draft.name, draft.birth_year, draft.institution), []):
                 other = index.by_id[other_id]
@@ -278,6 +303,12 @@ def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileRepor
         if expert is not None:
             writes[expert.id] = expert
             index.add(expert)
+    label = readers.column_label(table.kind, "honours")
+    for value, numbers in sorted(unknown_honours.items(), key=lambda item: (-len(item[1]), item[0])):
+        report.warnings.append(ValueWarning(
+            str(table.path), label, value, len(numbers), numbers[:WARNING_EXAMPLES],
+            f"未收录的人才称号「{value}」已按原文保存（{len(numbers)} 行）；如需归并或认定为高层次人才，"
+            f"请在 {honours.source or 'indexes/honours.toml'} 的 [mappings] 中添加"))
     return writes
 
 

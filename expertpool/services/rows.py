@@ -60,7 +60,10 @@ def _apply(key: str, fn, value):
 
 
 def _multi(row: dict, key: str) -> list[str]:
-    value = row.get(key)
+    return _multi_values(row.get(key))
+
+
+def _multi_values(value) -> list[str]:
     if isinstance(value, list):  # JSONL arrays
         items: list[str] = []
         for v in value:
@@ -96,16 +99,23 @@ def _vocab(key: str, fn, value: str, *args):
 
 def _vocab_multi(row: dict, key: str, fn) -> list:
     """`[_apply(key, fn, part) for part in _multi(row, key)]`, with the split memoised per cell."""
-    value = row.get(key)
+    return [_vocab(key, fn, part) for part in _split_cell(row.get(key))]
+
+
+def _split_cell(value) -> tuple[str, ...] | list[str]:
+    """`split_multi` of a cell, memoised for text cells (JSONL arrays are split item by item)."""
     if type(value) is str:
         parts = _SPLIT_MEMO.get(value)
         if parts is None:
             parts = tuple(split_multi(value))
             if len(_SPLIT_MEMO) < _MEMO_MAX:
                 _SPLIT_MEMO[value] = parts
-    else:
-        parts = _multi(row, key)
-    return [_vocab(key, fn, part) for part in parts]
+        return parts
+    return _multi_values(value)
+
+
+def _honour_name(value: str, vocabulary: taxonomy.HonourVocabulary) -> str:
+    return vocabulary.normalise(value)[0]
 
 
 def _year(row: dict, key: str) -> int | None:
@@ -172,7 +182,10 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
     if birth_year is not None and not 1920 <= birth_year <= 2010:
         raise RowError("birth_year", f"出生年份 {birth_year} 不合理")
     title = _vocab("title", taxonomy.normalise_title, _text(row, "title", required=True))
-    honours = _vocab_multi(row, "honours", taxonomy.normalise_honour)
+    # Open vocabulary: known honours normalised, others kept as written (the importer warns).
+    vocabulary = taxonomy.honours()
+    honours = list(dict.fromkeys(_vocab("honours", _honour_name, part, vocabulary)
+                                 for part in _split_cell(row.get("honours"))))
     fields = list(dict.fromkeys(_vocab_multi(row, "fields", taxonomy.normalise_field)))
     if not fields:
         raise RowError("fields", "必填项为空")

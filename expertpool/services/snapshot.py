@@ -115,7 +115,11 @@ def _paths(version: str) -> tuple[Path, Path, str]:
     from expertpool.services.conflicts import default_institutions_path
 
     store_key = _digest(version.rsplit("#", 1)[0])[:16]
-    key = _digest(f"{SNAPSHOT_FORMAT}|{version}|{_table_fingerprint(default_institutions_path())}")[:32]
+    from expertpool.segment import INDEXES_DIR
+
+    # the honour vocabulary decides who is a high-level talent (ExpertBrief.high_level)
+    tables = f"{_table_fingerprint(default_institutions_path())}|{_table_fingerprint(INDEXES_DIR / 'honours.toml')}"
+    key = _digest(f"{SNAPSHOT_FORMAT}|{version}|{tables}")[:32]
     folder = cache_dir() / "snapshots"
     return folder, folder / f"{store_key}-{key}.pickle", f"{store_key}-"
 
