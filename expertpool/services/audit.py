@@ -63,9 +63,10 @@ def audit_log(store: ExpertStore, expert_id: str | None = None, since: str | dt.
         check(actor, "audit.read", "查看审计日志")
     wanted: set[str] = set()
     if expert_id:
-        text = clean(expert_id)
-        expert = store.get_expert(text)
-        wanted = {text} | ({expert.id, *expert.source_ids.values()} if expert else set())
+        from expertpool.services.expert_ids import get_expert
+
+        expert = get_expert(store, expert_id, "--expert")
+        wanted = {expert.id, *expert.source_ids.values()}
     start = _since(since) if since else None
     out = []
     for entry in store.iter_audit():

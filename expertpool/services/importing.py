@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from expertpool.domain import taxonomy
+from expertpool.domain import expert_ids, taxonomy
 from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert
 from expertpool.errors import ExpertPoolError, InputError
+from expertpool.services import expert_ids as expert_id_service
 from expertpool.services import readers, rows
 from expertpool.services.access import Actor, audit
 from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
@@ -128,21 +129,17 @@ def id_salt(store: ExpertStore) -> str:
     return salt
 
 
-class _ExpertIndex:
-    """In-memory lookups over the experts already stored (and those accepted so far)."""
+class _ExpertIndex(expert_ids.MemoryDirectory):
+    """In-memory look-ups over the experts already stored (and those accepted so far)."""
 
-    def __init__(self, experts):
-        self.by_id: dict[str, Expert] = {}
-        self.alias: dict[str, str] = {}
+    def __init__(self, experts, legacy: bool = False):
+        self.legacy = legacy
         self.by_hash: dict[str, str] = {}
         self.by_person: dict[tuple, list[str]] = {}
-        for expert in experts:
-            self.add(expert)
+        super().__init__(experts)
 
     def add(self, expert: Expert) -> None:
-        self.by_id[expert.id] = expert
-        for alias in expert.source_ids.values():
-            self.alias[alias] = expert.id
+        super().add(expert)
         if expert.id_hash:
             self.by_hash[expert.id_hash] = expert.id
         key = (expert.name, expert.birth_year, expert.institution)
@@ -150,18 +147,17 @@ class _ExpertIndex:
         if expert.id not in ids:
             ids.append(expert.id)
 
-    def resolve(self, any_id: str) -> str | None:
-        if any_id in self.by_id:
-            return any_id
-        return self.alias.get(any_id) or self.alias.get(any_id.upper())
 
-
-def _resolver(index: _ExpertIndex) -> Callable[[str, str], str]:
+def _resolver(index: _ExpertIndex, source: str | None) -> Callable[[str, str], str]:
+    """(column, number as written) → canonical id, through `expert_ids.resolve`; `source` is the
+    file's --source (whose list's numbers the file uses)."""
     def resolve(column: str, value: str) -> str:
-        found = index.resolve(value)
-        if found is None:
-            raise rows.RowError(column, f"专家编号「{value}」不在专家库中（请先导入专家名单）")
-        return found
+        try:
+            return expert_ids.resolve(index, value, region=source, legacy=index.legacy)
+        except expert_ids.UnknownExpert as exc:
+            raise rows.RowError(column, f"{exc}（请先导入专家名单）") from None
+        except expert_ids.AmbiguousExpert as exc:
+            raise rows.RowError(column, exc.hint(for_file=True)) from None
     return resolve
 
 
@@ -169,27 +165,35 @@ def _resolver(index: _ExpertIndex) -> Callable[[str, str], str]:
 _STATUS_RANK = {"在库": 0, "暂停": 1, "出库": 2}
 
 
-def _same_person(existing: Expert, draft: Expert) -> str | None:
-    """Why `draft` cannot be the person stored under the same number, or None when it can be."""
+def _same_person(existing: Expert, draft: Expert, source: str, number: str) -> str | None:
+    """Why `draft` cannot be the person `source`'s list already numbers `number`, or None."""
     if existing.id_hash and draft.id_hash and existing.id_hash != draft.id_hash:
-        return f"专家编号 {draft.id} 已属于另一位专家（{existing.name}，证件号码不同）；请核对编号或用 --source 指明名单"
+        return (f"{source}名单的专家编号 {number} 已属于另一位专家（{existing.name}，证件号码不同）；"
+                "请核对编号或用 --source 指明名单")
     if existing.name != draft.name or (existing.birth_year and draft.birth_year
                                        and existing.birth_year != draft.birth_year):
-        return (f"专家编号 {draft.id} 已属于 {existing.name}（{existing.birth_year or '出生年份不详'}），"
+        return (f"{source}名单的专家编号 {number} 已属于 {existing.name}（{existing.birth_year or '出生年份不详'}），"
                 f"与本行的 {draft.name}（{draft.birth_year or '出生年份不详'}）不是同一人；请核对编号或用 --source 指明名单")
     return None
 
 
 def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str, Expert | None, str | None]:
     """(outcome, expert to write or None, existing id for reporting). Outcomes: imported, updated,
-    unchanged, merged; raises RowError for a conflicting identity."""
-    existing_id = index.resolve(draft.id)
-    if existing_id is not None:
-        existing = index.by_id[existing_id]
-        problem = _same_person(existing, draft)
+    unchanged, merged; raises RowError for a conflicting identity.
+
+    `draft` carries the list's number as its id; the expert keeps the id it already has, or gets
+    that number (qualified by the list, `重庆:100234`, when another expert answers to it)."""
+    number = draft.source_ids[source]
+    listed = index.in_list(source, number, index.legacy)
+    if len(listed) > 1:
+        raise rows.RowError("source_id", f"{source}名单的专家编号 {number} 在库中已属于多位专家："
+                            f"{'、'.join(e.id for e in listed)}；请人工核对")
+    if listed:
+        existing = listed[0]
+        problem = _same_person(existing, draft, source, number)
         if problem:
             raise rows.RowError("source_id", problem)
-        if existing.id != draft.id:
+        if next(iter(existing.source_ids), source) != source:
             # The second list's entry of a person already merged: the first list's record stands,
             # except that a more restrictive status (暂停/出库) in either list applies.
             if _STATUS_RANK[draft.status] > _STATUS_RANK[existing.status]:
@@ -198,9 +202,10 @@ def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str
         if draft.id_hash and index.by_hash.get(draft.id_hash, existing.id) != existing.id:
             other = index.by_hash[draft.id_hash]
             raise rows.RowError("id_number", f"证件号码与已有专家 {other} 相同，但专家编号不同；请人工核对")
-        merged_sources = {**existing.source_ids, **draft.source_ids}
+        # (an older store's number `SC-<number>` is replaced by the number as the list writes it)
         updated = draft.model_copy(update={
-            "source_ids": merged_sources,
+            "id": existing.id,
+            "source_ids": {**existing.source_ids, source: number},
             "id_hash": draft.id_hash or existing.id_hash,
             "id_last4": draft.id_last4 or existing.id_last4,
         })
@@ -211,11 +216,16 @@ def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str
         other = index.by_id[index.by_hash[draft.id_hash]]
         if source in other.source_ids:
             raise rows.RowError("id_number", f"证件号码与同一来源（{source}）中的专家 {other.id} 重复")
-        merged = other.model_copy(update={"source_ids": {**other.source_ids, source: draft.id}})
+        merged = other.model_copy(update={"source_ids": {**other.source_ids, source: number}})
         if _STATUS_RANK[draft.status] > _STATUS_RANK[other.status]:
             merged = merged.model_copy(update={"status": draft.status})
         return "merged", merged, other.id
-    return "imported", draft, None
+    expert_id = number
+    if index.taken(expert_ids.number_key(number)):
+        expert_id = expert_ids.qualified(source, number)  # the other list numbers someone else so
+        if index.taken(expert_ids.number_key(expert_id)):
+            raise rows.RowError("source_id", f"专家编号 {number} 与库中编号 {expert_id} 冲突；请人工核对")
+    return "imported", draft.model_copy(update={"id": expert_id}), None
 
 
 def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | None = None,
@@ -240,8 +250,8 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
         report.rejects.append(Reject(str(path), number, expert_id, label, error.reason))
 
     with store.batch():
-        index = _index if _index is not None else _ExpertIndex(store.iter_experts())
-        resolve = _resolver(index)
+        index = _index if _index is not None else _open_index(store, dry_run)
+        resolve = _resolver(index, source)
         progress.start(f"检查 {path.name}", len(table.rows))
         if table.kind == "experts":
             salt = store.get_meta(SALT_KEY) or (secrets.token_hex(16) if dry_run else id_salt(store))
@@ -275,7 +285,7 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
 
 def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileReport, reject, progress):
     writes: dict[str, Expert] = {}
-    seen_rows: dict[str, int] = {}
+    seen_rows: dict[tuple[str, str], int] = {}  # (list, number key) → row
     honours = taxonomy.honours()
     unknown_honours: dict[str, list[int]] = {}
     for number, row in table.rows:
@@ -283,22 +293,24 @@ def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileRepor
         raw_id = rows.clean(row.get("source_id")) or None
         try:
             draft = rows.expert_from_row(row, source=source, salt=salt)
-            if draft.id in seen_rows:
-                raise rows.RowError("source_id", f"专家编号 {draft.id} 与本文件第 {seen_rows[draft.id]} 行重复")
-            outcome, expert, existing_id = _decide_expert(draft, index, next(iter(draft.source_ids)))
+            list_source = next(iter(draft.source_ids))
+            seen = (list_source, expert_ids.number_key(draft.id))
+            if seen in seen_rows:
+                raise rows.RowError("source_id", f"专家编号 {draft.id} 与本文件第 {seen_rows[seen]} 行重复")
+            outcome, expert, existing_id = _decide_expert(draft, index, list_source)
         except rows.RowError as error:
             reject(number, raw_id, error)
             continue
-        seen_rows[draft.id] = number
+        seen_rows[seen] = number
         for honour in draft.honours:
             if honour not in honours.known_names:
                 unknown_honours.setdefault(honour, []).append(number)
         if outcome == "imported":
             for other_id in index.by_person.get((draft.name, draft.birth_year, draft.institution), []):
                 other = index.by_id[other_id]
-                if other.id != draft.id and not (draft.id_hash and other.id_hash):
+                if other.id != expert.id and not (draft.id_hash and other.id_hash):
                     report.possible_duplicates.append(
-                        PossibleDuplicate(str(table.path), number, draft.id, other.id, draft.name))
+                        PossibleDuplicate(str(table.path), number, expert.id, other.id, draft.name))
         setattr(report, outcome, getattr(report, outcome) + 1)
         if expert is not None:
             writes[expert.id] = expert
@@ -411,6 +423,18 @@ def write_rejects(report: FileReport, directory: Path) -> Path:
     return target
 
 
+def _open_index(store: ExpertStore, dry_run: bool) -> _ExpertIndex:
+    """The look-up index over the stored experts. A store that holds no experts yet is marked as
+    numbered by `expert_ids`' scheme; one holding experts without that mark is an older store
+    (`SC-<number>` ids), whose numbers are also looked up with the prefix."""
+    legacy = expert_id_service.is_legacy(store)
+    if legacy and store.count_experts() == 0:
+        legacy = False
+        if not dry_run:
+            store.set_meta(expert_ids.SCHEME_KEY, expert_ids.SCHEME)
+    return _ExpertIndex(store.iter_experts(), legacy=legacy)
+
+
 def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
     """Import files in the order given: expert lists must come before the files that refer to them."""
     # every row, record and expert read stays alive to the end: nothing for the collector to free
@@ -422,7 +446,7 @@ def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **opt
     report = ImportReport()
     # One look-up index for all files: it follows what each file adds (a failed file raises and
     # aborts the run, so the index never holds rolled-back experts that later files could see).
-    index = _ExpertIndex(store.iter_experts())
+    index = _open_index(store, options.get("dry_run", False))
     for path in paths:
         try:
             report.files.append(import_file(store, path, actor, _index=index, **options))

@@ -184,7 +184,7 @@ def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
         if path is not None:
             if not path.exists():
                 raise InputError(f"{ref}: 申报项目文件不存在（projects）")
-            projects.extend(read_projects(path, graph))
+            projects.extend(read_projects(path, store))
         else:
             found = graph.project(ref)
             if found is None:
@@ -499,6 +499,10 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
         raise InputError("替换专家必须说明理由（--reason）")
     document = get_panel(store, actor, panel_id)
     members = {m["id"]: m for m in document["members"]}
+    if expert_id not in members:  # a number the user knows rather than the id shown
+        from expertpool.services.expert_ids import resolve_expert_id
+
+        expert_id = resolve_expert_id(store, expert_id)
     if expert_id not in members:
         raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
     with gc_paused():

@@ -10,7 +10,7 @@ import re
 
 from pydantic import ValidationError
 
-from expertpool.domain import taxonomy
+from expertpool.domain import expert_ids, taxonomy
 from expertpool.domain.models import (
     INTEGRITY_CATEGORIES,
     RELATION_KINDS,
@@ -150,16 +150,6 @@ def source_from_id(source_id: str) -> str | None:
     return None
 
 
-def expert_id_for(source: str, source_id: str) -> str:
-    """Stable expert id: the source's own number with its region prefix (SC-/CQ-)."""
-    code = taxonomy.REGION_CODES[source]
-    upper = source_id.upper()
-    for prefix in taxonomy.REGION_CODES.values():
-        if upper.startswith(prefix + "-"):
-            return upper
-    return f"{code}-{source_id}"
-
-
 def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
     """Validate and normalise an experts row. `source` is the list's province; when not given, the
     province of the number's prefix (SC-/CQ-), else the row's region."""
@@ -204,10 +194,11 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
     if source and prefixed and prefixed != source:
         raise RowError("source_id", f"编号前缀表明来自{prefixed}名单，与 --source {source} 不符")
     list_source = source or prefixed or region
-    expert_id = expert_id_for(list_source, source_id)
+    # The list's own number as written; the importer gives the expert its id (expert_ids).
+    number = expert_ids.written_number(source_id)
     try:
         return Expert(
-            id=expert_id, source_ids={list_source: expert_id}, name=name.replace(" ", "") if _is_cjk(name) else name,
+            id=number, source_ids={list_source: number}, name=name.replace(" ", "") if _is_cjk(name) else name,
             gender=gender, birth_year=birth_year, region=region, sub_region=sub_region,
             institution=_text(row, "institution", required=True), department=_text(row, "department"),
             title=title, honours=honours, fields=fields, discipline=_text(row, "discipline"),

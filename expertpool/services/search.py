@@ -72,10 +72,10 @@ def search_experts(store: ExpertStore, request: SearchRequest,
 
 
 def get_expert(store: ExpertStore, expert_id: str) -> Expert:
-    expert = store.get_expert(expert_id.strip())
-    if expert is None:
-        raise NotFound(f"专家「{expert_id}」不存在")
-    return expert
+    """The expert a user names: its id, either list's number, or `四川:SC000225` (see expert_ids)."""
+    from expertpool.services.expert_ids import get_expert as resolved
+
+    return resolved(store, expert_id)
 
 
 def expert_view(expert: Expert, *, personal_data: bool, identity: bool = False) -> dict:

@@ -167,7 +167,15 @@ class ExpertStore(Protocol):
         ...
 
     def get_expert(self, expert_id: str) -> Expert | None:
-        """The expert with this id, or with this source id (e.g. the 重庆 number of a merged person)."""
+        """The expert with this id, or else the one expert answering to this number (a source id
+        such as the 重庆 number of a merged person, matched as `expert_ids.number_key`); None when
+        no expert, or more than one, does. Commands resolve what users type with
+        `services.expert_ids.resolve_expert_id`, which explains the ambiguous case."""
+        ...
+
+    def find_experts(self, keys: Sequence[str]) -> list[Expert]:
+        """Every expert answering to any of `keys` (`expert_ids.expert_keys`: its id, each list's
+        number, and their digits keys), in id order, each once."""
         ...
 
     def iter_experts(self) -> Iterator[Expert]:

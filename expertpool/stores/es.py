@@ -60,6 +60,7 @@ from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError,
 from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
 from expertpool import segment
+from expertpool.domain.expert_ids import expert_keys, number_key
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
 from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreUnavailable
 from expertpool.stores import es_query
@@ -117,7 +118,8 @@ def expert_source(expert: Expert) -> dict:
            expert.discipline or "", expert.institution, expert.department or ""]
     return {
         "id": expert.id,
-        "source_ids": sorted(set(expert.source_ids.values()) - {expert.id}),
+        # every key the expert answers to (expert_ids.expert_keys), for `find_experts`
+        "source_ids": sorted(expert_keys(expert)),
         "name": expert.name,
         "region": expert.region,
         "sub_region": expert.sub_region,
@@ -594,12 +596,22 @@ class ElasticsearchStore:
         try:
             source = self._es.get(index=self.experts_alias, id=expert_id, _source=["doc"])["_source"]
         except NotFoundError:
-            hits = self._es.search(index=self.experts_alias, query={"term": {"source_ids": expert_id}},
-                                   sort=[{"id": "asc"}], size=1, _source=["doc"])["hits"]["hits"]
-            if not hits:
-                return None
-            source = hits[0]["_source"]
+            found = self.find_experts([number_key(expert_id), expert_id])
+            return found[0] if len(found) == 1 else None
         return Expert.model_validate(source["doc"])
+
+    @_guarded
+    def find_experts(self, keys: Sequence[str]) -> list[Expert]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        # `id` too: documents written before source_ids held every key had only other lists' numbers
+        query = {"bool": {"should": [{"terms": {"source_ids": keys}}, {"terms": {"id": keys}}],
+                          "minimum_should_match": 1}}
+        # few experts share a number; a key list (one file's references) stays under the page size
+        hits = self._es.search(index=self.experts_alias, query=query, sort=[{"id": "asc"}], size=self.PAGE,
+                               _source=["doc"], track_total_hits=False)["hits"]["hits"]
+        return [Expert.model_validate(hit["_source"]["doc"]) for hit in hits]
 
     @_guarded
     def iter_experts(self) -> Iterator[Expert]:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import pathname2url
 
+from expertpool.domain.expert_ids import expert_keys, number_key
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord, content_digest
 from expertpool.errors import ConcurrentEdit, InputError
 from expertpool.stores import fts_query, fts_rank
@@ -53,7 +54,9 @@ CREATE TABLE IF NOT EXISTS experts (
 );
 CREATE INDEX IF NOT EXISTS experts_region ON experts(region);
 CREATE INDEX IF NOT EXISTS experts_institution ON experts(institution);
-CREATE TABLE IF NOT EXISTS expert_aliases (alias TEXT PRIMARY KEY, expert_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS expert_keys (key TEXT NOT NULL, expert_id TEXT NOT NULL, PRIMARY KEY (key, expert_id))
+    WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS expert_keys_expert ON expert_keys(expert_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS experts_fts USING fts5(
     {", ".join(TEXT_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 0'
 );
@@ -105,8 +108,8 @@ class _ExpertWrites:
         self.updates: list[tuple] = []
         self.fts_deletes: list[tuple] = []
         self.fts_inserts: list[tuple] = []
-        self.alias_deletes: list[tuple] = []
-        self.aliases: list[tuple] = []
+        self.key_deletes: list[tuple] = []
+        self.keys: list[tuple] = []
 
     def flush(self, db: sqlite3.Connection) -> None:
         if self.inserts:
@@ -120,10 +123,10 @@ class _ExpertWrites:
         if self.fts_inserts:
             db.executemany(f"INSERT INTO experts_fts(rowid, {', '.join(TEXT_COLUMNS)}) "
                            f"VALUES (?{', ?' * len(TEXT_COLUMNS)})", self.fts_inserts)
-        if self.alias_deletes:
-            db.executemany("DELETE FROM expert_aliases WHERE expert_id = ?", self.alias_deletes)
-        if self.aliases:
-            db.executemany("INSERT OR REPLACE INTO expert_aliases(alias, expert_id) VALUES (?, ?)", self.aliases)
+        if self.key_deletes:
+            db.executemany("DELETE FROM expert_keys WHERE expert_id = ?", self.key_deletes)
+        if self.keys:
+            db.executemany("INSERT OR IGNORE INTO expert_keys(key, expert_id) VALUES (?, ?)", self.keys)
 
 
 def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
@@ -183,6 +186,7 @@ class SQLiteStore:
             version = self.get_meta("schema_version")
             if version != SCHEMA_VERSION:
                 raise InputError(f"{self.path}: 数据库版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
+            self._add_expert_keys()
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path}: 不是 ExpertPool 数据库（{exc}）") from None
 
@@ -213,6 +217,24 @@ class SQLiteStore:
                     self._db.execute(statement)
             self.set_meta("schema_version", SCHEMA_VERSION)
             self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
+
+    def _add_expert_keys(self) -> None:
+        """Stores made before numbers were matched by key have an alias table instead: build the
+        key table from the stored experts once (in one transaction, so two openers do it once)."""
+        exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'expert_keys'"
+        if self._db.execute(exists).fetchone():
+            return
+        with self.batch():
+            if self._db.execute(exists).fetchone():
+                return
+            self._db.execute("CREATE TABLE expert_keys (key TEXT NOT NULL, expert_id TEXT NOT NULL, "
+                             "PRIMARY KEY (key, expert_id)) WITHOUT ROWID")
+            self._db.execute("CREATE INDEX expert_keys_expert ON expert_keys(expert_id)")
+            for (doc,) in self._db.execute("SELECT doc FROM experts").fetchall():
+                expert = Expert.model_validate_json(doc)
+                self._db.executemany("INSERT OR IGNORE INTO expert_keys(key, expert_id) VALUES (?, ?)",
+                                     [(key, expert.id) for key in expert_keys(expert)])
+            self._db.execute("DROP TABLE IF EXISTS expert_aliases")
 
     # ---- transactions ----
     _depth = 0
@@ -311,7 +333,7 @@ class SQLiteStore:
                     n = found[0]
                     pending.updates.append((*values, n))
                     pending.fts_deletes.append((n,))
-                    pending.alias_deletes.append((expert.id,))
+                    pending.key_deletes.append((expert.id,))
                     counts.updated += 1
                 else:
                     # The rowid SQLite would pick (max(n) + 1, as n is not AUTOINCREMENT), given
@@ -322,8 +344,7 @@ class SQLiteStore:
                     counts.inserted += 1
                 pending.ids.add(expert.id)
                 pending.fts_inserts.append((n, *(cols[c] for c in TEXT_COLUMNS)))
-                pending.aliases.extend((alias, expert.id) for alias in expert.source_ids.values()
-                                       if alias != expert.id)
+                pending.keys.extend((key, expert.id) for key in expert_keys(expert))
                 progress.advance()
             pending.flush(self._db)
         progress.finish()
@@ -354,10 +375,18 @@ class SQLiteStore:
     def get_expert(self, expert_id: str) -> Expert | None:
         row = self._db.execute("SELECT doc FROM experts WHERE id = ?", (expert_id,)).fetchone()
         if row is None:
-            row = self._db.execute(
-                "SELECT e.doc FROM expert_aliases a JOIN experts e ON e.id = a.expert_id WHERE a.alias = ?",
-                (expert_id,)).fetchone()
-        return Expert.model_validate_json(row[0]) if row else None
+            found = self.find_experts([number_key(expert_id)])
+            return found[0] if len(found) == 1 else None
+        return Expert.model_validate_json(row[0])
+
+    def find_experts(self, keys: Sequence[str]) -> list[Expert]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        rows = self._db.execute(
+            f"SELECT doc FROM experts WHERE id IN (SELECT expert_id FROM expert_keys WHERE key IN "
+            f"({', '.join('?' * len(keys))})) ORDER BY id", keys).fetchall()
+        return [Expert.model_validate_json(doc) for (doc,) in rows]
 
     def iter_experts(self) -> Iterator[Expert]:
         for (doc,) in self._db.execute("SELECT doc FROM experts ORDER BY id"):
