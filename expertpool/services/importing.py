@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -231,8 +232,12 @@ def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str
 def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | None = None,
                 source: str | None = None, dry_run: bool = False, progress: Progress | None = None,
                 rejects_dir: Path | None = None, now: dt.datetime | None = None,
-                _index: "_ExpertIndex | None" = None) -> FileReport:
+                _index: "_ExpertIndex | None" = None, _lease=None) -> FileReport:
     """Import one file all-or-nothing. Raises InputError if the file cannot be read at all."""
+    if _index is None:  # on its own: under the import lock, like `import_files`
+        with gc_paused(), _exclusive(store, actor, progress, dry_run) as lease:
+            return import_file(store, path, actor, kind=kind, source=source, dry_run=dry_run, progress=progress,
+                               rejects_dir=rejects_dir, now=now, _index=_open_index(store, dry_run), _lease=lease)
     progress = progress or NullProgress()
     table = readers.read_table(path, kind)
     report = FileReport(file=str(path), kind=table.kind, encoding=table.encoding, rows_read=len(table.rows),
@@ -249,8 +254,10 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
         label = readers.column_label(table.kind, error.column)
         report.rejects.append(Reject(str(path), number, expert_id, label, error.reason))
 
+    if _lease is not None:
+        _lease.check()
     with store.batch():
-        index = _index if _index is not None else _open_index(store, dry_run)
+        index = _index
         resolve = _resolver(index, source)
         progress.start(f"检查 {path.name}", len(table.rows))
         if table.kind == "experts":
@@ -444,12 +451,29 @@ def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **opti
 
 def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
     report = ImportReport()
-    # One look-up index for all files: it follows what each file adds (a failed file raises and
-    # aborts the run, so the index never holds rolled-back experts that later files could see).
-    index = _open_index(store, options.get("dry_run", False))
-    for path in paths:
-        try:
-            report.files.append(import_file(store, path, actor, _index=index, **options))
-        except InputError as exc:
-            report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?", error=str(exc)))
+    with _exclusive(store, actor, options.get("progress"), options.get("dry_run", False)) as lease:
+        # One look-up index for all files, read under the import lock: no other import changes the
+        # experts until this one ends, so the index stays true; it follows what each file adds (a
+        # failed file raises and aborts the run, so it never holds rolled-back experts).
+        index = _open_index(store, options.get("dry_run", False))
+        for path in paths:
+            try:
+                report.files.append(import_file(store, path, actor, _index=index, _lease=lease, **options))
+            except InputError as exc:
+                report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?", error=str(exc)))
     return report
+
+
+@contextmanager
+def _exclusive(store: ExpertStore, actor: Actor, progress: Progress | None, dry_run: bool):
+    """The store's import lock for a writing import (a dry run writes nothing and does not wait)."""
+    if dry_run:
+        yield None
+        return
+    progress = progress or NullProgress()
+
+    def waiting(holder: str) -> None:
+        progress.start(f"等待另一个导入结束（{holder}）", None)
+
+    with store.import_lock(actor.user, on_wait=waiting) as lease:
+        yield lease

@@ -6,7 +6,7 @@ no policy decisions (eligibility, conflicts, roles are decided in services and d
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
@@ -112,6 +112,21 @@ class AuditDraft:
     after: dict | None = None
 
 
+class ImportLease:
+    """What `import_lock` yields. `check()` raises ConcurrentEdit once the lock was lost."""
+
+    def __init__(self, description: str = ""):
+        self.description = description
+        self.lost = False
+
+    def check(self) -> None:
+        if self.lost:
+            from expertpool.errors import ConcurrentEdit
+
+            raise ConcurrentEdit(f"导入锁已失效（{self.description}：本进程停顿超过租期，可能已有另一个导入开始）；"
+                                 "本文件未写入，请重新导入")
+
+
 class Progress(Protocol):
     """Long work reports here; the CLI supplies a rich progress bar."""
 
@@ -159,6 +174,20 @@ class ExpertStore(Protocol):
         """Set `key` to `value` only if it has no value yet, atomically against every other
         connection and process: True for the one call that set it. Inside a batch that fails, a
         claim made by the batch is undone."""
+        ...
+
+    # ---- the import lock ----
+    def import_lock(self, holder: str, wait: float = 600.0,
+                    on_wait: Callable[[str], None] | None = None) -> AbstractContextManager["ImportLease"]:
+        """Hold the store's import lock for the block: imports (every writer of experts) run one
+        at a time, across connections and processes, so each reads the experts the previous one
+        wrote and two lists imported at once give exactly the serial result.
+
+        Waits (with backoff) while another holder has it, calling `on_wait(who holds it)` once;
+        after `wait` seconds raises `ConcurrentEdit` naming the holder. A holder that dies releases
+        it (SQLite: the OS drops its file lock; Elasticsearch: its lease, renewed while it runs,
+        expires). The lease may be lost if the holder stalls past it: `ImportLease.check()` says so
+        before the holder writes."""
         ...
 
     # ---- experts ----

@@ -70,6 +70,7 @@ from expertpool.stores.base import (
     GENESIS_HASH,
     RECORD_KINDS,
     AuditDraft,
+    ImportLease,
     NullProgress,
     Progress,
     RecordKind,
@@ -531,6 +532,92 @@ class ElasticsearchStore:
         self._remember(self.ix["meta"], key, previous=None)  # journalled only once won: a rollback removes it
         return True
 
+    # ---- the import lock ----
+    IMPORT_LOCK_ID = "import-lock"
+    #: seconds a lease lasts unless renewed, and how often the holder renews it
+    LEASE_S = 60.0
+    RENEW_S = 15.0
+
+    def import_lock(self, holder: str, wait: float = 600.0, on_wait=None):
+        """A lease document in the meta index: created with op_type=create; taken over (with
+        if_seq_no, so by one process only) when its lease has expired; renewed by a thread while
+        held; deleted at the end if still ours."""
+        return self._import_lock(holder, wait, on_wait)
+
+    @contextmanager
+    def _import_lock(self, holder: str, wait: float, on_wait):
+        import os
+        import socket
+        import time
+
+        index, doc_id = self.ix["meta"], self.IMPORT_LOCK_ID
+        owner = uuid.uuid4().hex
+        description = (f"{holder}，{socket.gethostname()} 进程 {os.getpid()}，"
+                       f"{time.strftime('%Y-%m-%d %H:%M:%S')} 起")
+
+        def lease() -> dict:
+            return {"value": json.dumps({"owner": owner, "holder": description,
+                                         "expires": time.time() + self.LEASE_S}, ensure_ascii=False)}
+
+        deadline, delay, told = time.monotonic() + wait, 0.05, False
+        while True:
+            try:
+                written = self._es.index(index=index, id=doc_id, document=lease(), op_type="create", refresh=True)
+                break
+            except ConflictError:
+                pass
+            try:
+                current = self._es.get(index=index, id=doc_id)
+            except NotFoundError:
+                continue  # released meanwhile: try again at once
+            info = _lock_info(current["_source"])
+            if info.get("expires", 0) < time.time():  # the holder died or stalled: take it over
+                try:
+                    written = self._es.index(index=index, id=doc_id, document=lease(), refresh=True,
+                                             if_seq_no=current["_seq_no"], if_primary_term=current["_primary_term"])
+                    break
+                except ConflictError:
+                    continue
+            if time.monotonic() > deadline:
+                raise ConcurrentEdit(f"另一个导入仍在进行（{info.get('holder', '未知')}），等待 {wait:.0f} 秒后仍未结束；"
+                                     "请稍后再试")
+            if not told and on_wait is not None:
+                on_wait(str(info.get("holder", "另一个进程")))
+                told = True
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        held = ImportLease(description)
+        version = {"seq": written["_seq_no"], "term": written["_primary_term"]}
+        guard = threading.Lock()
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.RENEW_S):
+                with guard:
+                    try:
+                        done = self._es.index(index=index, id=doc_id, document=lease(), refresh=True,
+                                              if_seq_no=version["seq"], if_primary_term=version["term"])
+                        version.update(seq=done["_seq_no"], term=done["_primary_term"])
+                    except (ConflictError, NotFoundError):
+                        held.lost = True
+                        return
+                    except Exception:  # a transient failure: try again at the next tick
+                        continue
+
+        renewer = threading.Thread(target=renew, name="import-lock-lease", daemon=True)
+        renewer.start()
+        try:
+            yield held
+        finally:
+            stop.set()
+            renewer.join()
+            if not held.lost:
+                try:
+                    self._es.delete(index=index, id=doc_id, refresh=True,
+                                    if_seq_no=version["seq"], if_primary_term=version["term"])
+                except (ConflictError, NotFoundError):
+                    pass
+
     # ---- data version ----
     def _set_generation(self, value: str) -> None:
         # Not journalled: a rollback must never bring back a token readers may have used meanwhile.
@@ -899,6 +986,14 @@ class ElasticsearchStore:
     def iter_panels(self) -> Iterator[dict]:
         for hit in self._scan(self.ix["panels"], {"match_all": {}}, [{"id": "asc"}], ["doc"]):
             yield hit["_source"]["doc"]
+
+
+def _lock_info(source: dict) -> dict:
+    try:
+        info = json.loads(source.get("value") or "{}")
+    except ValueError:
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 def _ranked(query: SearchQuery, hit: dict) -> tuple[str, float]:

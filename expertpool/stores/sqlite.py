@@ -23,6 +23,7 @@ from expertpool.stores.base import (
     GENESIS_HASH,
     RECORD_KINDS,
     AuditDraft,
+    ImportLease,
     NullProgress,
     Progress,
     RebuildResult,
@@ -235,6 +236,46 @@ class SQLiteStore:
                 self._db.executemany("INSERT OR IGNORE INTO expert_keys(key, expert_id) VALUES (?, ?)",
                                      [(key, expert.id) for key in expert_keys(expert)])
             self._db.execute("DROP TABLE IF EXISTS expert_aliases")
+
+    # ---- the import lock ----
+    @contextmanager
+    def import_lock(self, holder: str, wait: float = 600.0, on_wait=None):
+        """An exclusive `flock` on `<store>.import-lock` beside the store file: released by the OS
+        when the holder's process ends, however it ends. The file names the current holder."""
+        if str(self.path) in ("", ":memory:"):
+            yield ImportLease("内存数据库")
+            return
+        import fcntl
+        import os
+
+        lock_path = self._file.with_name(self._file.name + ".import-lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline, delay, told = time.monotonic() + wait, 0.05, False
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    who = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "另一个进程"
+                    if time.monotonic() > deadline:
+                        raise ConcurrentEdit(f"{self.path}: 另一个导入仍在进行（{who}），等待 {wait:.0f} 秒后仍未结束；"
+                                             "请稍后再试") from None
+                    if not told and on_wait is not None:
+                        on_wait(who)
+                        told = True
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+            description = f"{holder}，进程 {os.getpid()}，{time.strftime('%Y-%m-%d %H:%M:%S')} 起"
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, description.encode(), 0)
+            try:
+                yield ImportLease(description)
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     # ---- transactions ----
     _depth = 0
