@@ -30,7 +30,7 @@ SALT_KEY = "id_salt"
 @dataclass
 class Reject:
     file: str
-    row: int
+    row: int | str  # `sheet!row` in a workbook of several sheets
     expert_id: str | None
     column: str
     reason: str
@@ -53,7 +53,7 @@ class ValueWarning:
     column: str
     value: str
     count: int
-    rows: list[int]  # the first few, as examples
+    rows: list[int | str]  # the first few, as examples
     message: str
 
 
@@ -340,8 +340,7 @@ def _collect_records(table, index: _ExpertIndex, resolve, actor: Actor, now, rep
         progress.advance()
         raw_id = rows.clean(row.get("expert_id")) or None if isinstance(row, dict) else None
         try:
-            if "__invalid__" in row and table.kind != "projects":
-                raise rows.RowError("(整行)", str(row["__invalid__"]))
+            rows.check_readable(row)
             record = _record_from_row(table.kind, row, resolve, names, actor, now)
             key = record.id if table.kind in ("integrity", "projects") else record.key()
             if key in keys_seen:

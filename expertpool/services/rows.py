@@ -150,11 +150,17 @@ def source_from_id(source_id: str) -> str | None:
     return None
 
 
+def check_readable(row: dict) -> None:
+    """Raise the problem the reader found in this row (a bad JSON line, a wrong type, an oversized
+    cell), naming its column when it has one."""
+    if "__invalid__" in row:
+        raise RowError(str(row.get("__column__") or "(整行)"), str(row["__invalid__"]))
+
+
 def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
     """Validate and normalise an experts row. `source` is the list's province; when not given, the
     province of the number's prefix (SC-/CQ-), else the row's region."""
-    if "__invalid__" in row:
-        raise RowError("(整行)", str(row["__invalid__"]))
+    check_readable(row)
     if "__extra__" in row:
         raise RowError("(整行)", f"单元格多于表头列数（多出：{row['__extra__']}）；可能有未加引号的逗号")
     # The first problem of a row is the one reported: the checks below keep their order.
@@ -300,6 +306,36 @@ def integrity_from_row(row: dict, resolve, *, entered_by: str, entered_at: dt.da
         raise _validation_error(exc, "end") from None
 
 
+_PROJECT_LISTS = frozenset({"keywords", "fields"})
+
+
+def _check_project_types(row: dict) -> None:
+    """A project line's values have the types of the contract (DESIGN.md), never stringified."""
+    from expertpool.services.readers import MAX_CELL_CHARS, json_type_problem
+
+    for key in ("id", "title", "abstract", "institution", "region", "keywords", "fields"):
+        if key in row:
+            problem = json_type_problem("projects", key, row[key]) if key not in _PROJECT_LISTS else (
+                json_type_problem("experts", "keywords", row[key]))
+            if problem:
+                raise RowError(key, problem)
+    people = [("applicant", row.get("applicant"))]
+    team = row.get("team")
+    if isinstance(team, list):
+        people += [(f"team[{i}]", p) for i, p in enumerate(team)]
+    for where, person in people:
+        if isinstance(person, dict):
+            for key in ("name", "institution", "expert_id"):
+                if key in person and (type(person[key]) not in (str, int, type(None))
+                                      or isinstance(person[key], str) and len(person[key]) > MAX_CELL_CHARS):
+                    raise RowError(where, f"{key} 应为文本，实为{type(person[key]).__name__}")
+    avoid = row.get("avoid")
+    if isinstance(avoid, list):
+        for i, item in enumerate(avoid):
+            if type(item) not in (str, int):
+                raise RowError("avoid", f"应为专家编号数组，第 {i + 1} 项却不是编号")
+
+
 def _person(value, key: str, resolve) -> Person:
     if not isinstance(value, dict):
         raise RowError(key, "应为包含 name、institution 的对象")
@@ -313,8 +349,8 @@ def _person(value, key: str, resolve) -> Person:
 
 
 def project_from_row(row: dict, resolve) -> Project:
-    if "__invalid__" in row:
-        raise RowError("(整行)", str(row["__invalid__"]))
+    check_readable(row)
+    _check_project_types(row)
     applicant = _person(row.get("applicant"), "applicant", resolve)
     team_raw = row.get("team") or []
     if not isinstance(team_raw, list):
