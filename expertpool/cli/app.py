@@ -42,8 +42,9 @@ class ExpertPoolTyper(typer.Typer):
                 except sqlite3.Error as exc:
                     fail(f"数据库操作失败，本次更改已回滚：{exc}", 5)
                 except OSError as exc:
-                    target = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-                    fail(f"{target}{exc.strerror or exc}", 5)
+                    from expertpool.services.files import describe_os_error
+
+                    fail(describe_os_error(exc), 5)
 
             register(wrapper)
             return fn

@@ -34,6 +34,8 @@ def register(app: typer.Typer) -> None:
             print_json(report.to_json())
         else:
             render_import(report)
+        if report.storage_failed:
+            raise typer.Exit(5)
         if report.failed:
             raise typer.Exit(1)
 
@@ -75,6 +77,8 @@ def render_import(report) -> None:
         for f in report.files:
             if f.reject_file:
                 out.print(f"拒绝清单：{f.reject_file}")
+            if f.reject_file_error:
+                err_console().print(f"[bold red]错误：[/]{Path(f.file).name}：{f.reject_file_error}", highlight=False)
     warnings = [w for f in report.files for w in f.warnings]
     if warnings:
         rows = sum(w.count for w in warnings)

@@ -21,6 +21,7 @@ from expertpool.domain.models import Expert
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.services import expert_ids as expert_id_service
 from expertpool.services import readers, rows
+from expertpool.services.files import atomic_output, describe_os_error
 from expertpool.services.access import Actor, audit
 from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
 
@@ -77,6 +78,7 @@ class FileReport:
     warnings: list[ValueWarning] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     reject_file: str | None = None
+    reject_file_error: str | None = None  # the store has the file's rows; the reject list is missing
     dry_run: bool = False
     error: str | None = None  # the whole file could not be read; nothing from it was written
 
@@ -100,6 +102,11 @@ class ImportReport:
     @property
     def failed(self) -> bool:
         return any(f.error or f.rejected for f in self.files)
+
+    @property
+    def storage_failed(self) -> bool:
+        """A file we had to write (a reject list) could not be written (exit 5)."""
+        return any(f.reject_file_error for f in self.files)
 
     def totals(self) -> dict[str, int]:
         keys = ("rows_read", "imported", "updated", "unchanged", "merged", "rejected")
@@ -286,7 +293,11 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
             audit(store, actor, f"import.{table.kind}", target=path.name, now=now, after={**counts, **touched})
     progress.finish()
     if report.rejects:
-        report.reject_file = str(write_rejects(report, rejects_dir or path.parent))
+        try:
+            report.reject_file = str(write_rejects(report, rejects_dir or path.parent))
+        except OSError as exc:
+            done = "试运行未写入数据库" if dry_run else "数据库中的导入已提交（接受的行已写入）"
+            report.reject_file_error = f"{done}，但拒绝清单未能写出：{describe_os_error(exc)}"
     return report
 
 
@@ -416,16 +427,14 @@ def _count_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, o
 
 
 def write_rejects(report: FileReport, directory: Path) -> Path:
-    """`<file>.rejects.csv` (UTF-8 with BOM so Excel opens it) listing every rejected row."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / (Path(report.file).name + ".rejects.csv")
-    tmp = target.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+    """`<file>.rejects.csv` (UTF-8 with BOM so Excel opens it) listing every rejected row; written
+    whole through a temporary file, or not at all."""
+    target = Path(directory) / (Path(report.file).name + ".rejects.csv")
+    with atomic_output(target) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["文件", "行号", "专家编号", "列", "原因"])
         for r in report.rejects:
             writer.writerow([r.file, r.row, r.expert_id or "", r.column, r.reason])
-    tmp.replace(target)
     return target
 
 

@@ -577,25 +577,25 @@ def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> 
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    rows = export_rows(document)
-    if suffix == ".csv":
-        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(EXPORT_HEADERS)
-            writer.writerows(rows)
-    else:
-        from openpyxl import Workbook
+    from expertpool.services.files import atomic_output
 
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "评审专家组"
-        ws.append([f"{document['name']}（{document['id']}）评审日期 {document['spec']['review_date']}，"
-                   f"抽取方式 {document['strategy']}，随机种子 {document['seed']}"])
-        ws.append(list(EXPORT_HEADERS))
-        for row in rows:
-            ws.append(row)
-        wb.save(tmp)
-    tmp.replace(out)
+    rows = export_rows(document)
+    with atomic_output(out) as tmp:  # whole or not at all, also on a full disk
+        if suffix == ".csv":
+            with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(EXPORT_HEADERS)
+                writer.writerows(rows)
+        else:
+            from openpyxl import Workbook
+
+            wb = Workbook()
+            ws = wb.active
+            ws.title = "评审专家组"
+            ws.append([f"{document['name']}（{document['id']}）评审日期 {document['spec']['review_date']}，"
+                       f"抽取方式 {document['strategy']}，随机种子 {document['seed']}"])
+            ws.append(list(EXPORT_HEADERS))
+            for row in rows:
+                ws.append(row)
+            wb.save(tmp)
     return out

@@ -298,7 +298,11 @@ class SQLiteStore:
             except BaseException as exc:
                 changed = self._generation_replaced
                 self._depth, self._generation_replaced = 0, False
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error as failure:  # keep the real cause in front
+                        exc.add_note(f"回滚时又出错：{failure}")
                 if changed:
                     # Threads sharing this connection may have read the uncommitted changes after
                     # reading the old token: retire it, so nothing cached meanwhile is used again.
