@@ -695,9 +695,11 @@ class ElasticsearchStore:
         # `id` too: documents written before source_ids held every key had only other lists' numbers
         query = {"bool": {"should": [{"terms": {"source_ids": keys}}, {"terms": {"id": keys}}],
                           "minimum_should_match": 1}}
-        # few experts share a number; a key list (one file's references) stays under the page size
+        # few experts share a number: one request usually answers; a full page means there may be more
         hits = self._es.search(index=self.experts_alias, query=query, sort=[{"id": "asc"}], size=self.PAGE,
                                _source=["doc"], track_total_hits=False)["hits"]["hits"]
+        if len(hits) >= self.PAGE:
+            hits = list(self._scan(self.experts_alias, query, [{"id": "asc"}], ["doc"]))
         return [Expert.model_validate(hit["_source"]["doc"]) for hit in hits]
 
     @_guarded

@@ -14,6 +14,7 @@ import pytest
 
 from expertpool.services.access import actor_for
 from expertpool.services.importing import import_files
+from tests.contract.harness import in_child
 from tests.helpers import expert_row, id_number, write_csv
 
 SHARED = 12
@@ -33,26 +34,13 @@ def _lists(tmp_path):
     return write_csv(tmp_path / "sc.csv", sc_rows), write_csv(tmp_path / "cq.csv", cq_rows)
 
 
-def _import_after_barrier(spec: dict, path: str, source: str, barrier, results) -> None:
+def _import(store, path: str, source: str) -> dict:
+    """In a child process, after the barrier: import one list and say what the import did."""
     from pathlib import Path
 
-    from tests.contract.harness import open_from_spec
-
-    store = None
-    try:
-        store = open_from_spec(spec)
-        actor = actor_for(store, "admin")
-        barrier.wait(timeout=120)
-        report = import_files(store, [Path(path)], actor, source=source)
-        f = report.files[0]
-        results.put((source, {"imported": f.imported, "merged": f.merged, "rejected": f.rejected,
-                              "error": f.error, "finished": time.time()}))
-    except Exception as exc:  # report, so the parent fails with the reason instead of a timeout
-        barrier.abort()
-        results.put((source, repr(exc)))
-    finally:
-        if store is not None:
-            store.close()
+    f = import_files(store, [Path(path)], actor_for(store, "admin"), source=source).files[0]
+    return {"imported": f.imported, "merged": f.merged, "rejected": f.rejected, "error": f.error,
+            "finished": time.time()}
 
 
 def _people(store) -> list[tuple]:
@@ -65,7 +53,8 @@ def test_two_processes_importing_both_lists_give_the_serial_result(harness, stor
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(2)
     results = ctx.Queue()
-    children = [ctx.Process(target=_import_after_barrier, args=(harness.spec(), str(path), source, barrier, results))
+    children = [ctx.Process(target=in_child, args=(harness.spec(), source, _import, (str(path), source), barrier,
+                                                   results))
                 for path, source in ((sc, "四川"), (cq, "重庆"))]
     for child in children:
         child.start()
