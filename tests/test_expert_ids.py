@@ -163,3 +163,19 @@ def test_show_and_coi_from_the_command_line(tmp_path, store, admin):
     assert json.loads(shown.stdout)["id"] == "重庆:100234"
     ambiguous = runner.invoke(app, ["--db", db, "show", "100234"], env=env)
     assert ambiguous.exit_code == 2 and "四川:100234" in ambiguous.output and "Traceback" not in ambiguous.output
+
+
+def test_the_conflict_graph_keeps_records_on_the_expert_whose_id_they_hold(tmp_path, store, admin):
+    """重庆:100234's list number is 100234, the id of the Sichuan expert: records of 100234 stay his."""
+    from expertpool.services.conflicts import load_conflict_graph
+
+    import_file(store, _list(tmp_path, "cq.csv", ["100234"], region="重庆"), admin, source="重庆")
+    import_file(store, _list(tmp_path, "sc.csv", ["100234"]), admin, source="四川")
+    history = write_csv(tmp_path / "h.csv", [{"专家编号": "四川:100234", "评审活动": "评审", "评审日期": "2025-06-01"}],
+                        headers=["专家编号", "评审活动", "评审日期"])
+    assert import_file(store, history, admin).imported == 1
+    chongqing = resolve_expert_id(store, "重庆:100234")
+    sichuan = resolve_expert_id(store, "四川:100234")
+    assert chongqing == "100234" and sichuan == "四川:100234"  # the Chongqing list came first here
+    graph = load_conflict_graph(store)
+    assert graph.resolve_expert(chongqing) == chongqing and graph.resolve_expert(sichuan) == sichuan

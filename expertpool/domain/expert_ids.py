@@ -27,7 +27,6 @@ from expertpool.domain import taxonomy
 from expertpool.domain.models import Expert
 from expertpool.domain.text import clean, to_halfwidth
 
-_SPACE = re.compile(r"\s+")
 _QUALIFIED = re.compile(r"^\s*([^:：]{1,12}?)\s*[:：]\s*(\S.*)$")
 #: the meta key a store made under this scheme carries (see `legacy`)
 SCHEME_KEY = "expert_id_scheme"
@@ -40,9 +39,8 @@ def written_number(value: object) -> str:
 
 
 def number_key(value: str) -> str:
-    """Key for matching a written number: half-width, no whitespace, ASCII upper-cased."""
-    text = _SPACE.sub("", to_halfwidth(value))
-    return text.upper() if text.isascii() else "".join(c.upper() if c.isascii() else c for c in text)
+    """Key for matching a written number: half-width, no whitespace, letters upper-cased."""
+    return "".join(to_halfwidth(value).split()).upper()
 
 
 def digits_key(key: str) -> str | None:
