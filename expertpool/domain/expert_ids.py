@@ -51,8 +51,10 @@ def digits_key(key: str) -> str | None:
 def expert_keys(expert: Expert) -> set[str]:
     """Every key the expert answers to: its id and each list's number, with their digits keys."""
     keys = {number_key(expert.id)}
-    keys.update(number_key(n) for n in expert.source_ids.values())
-    keys.update(d for d in map(digits_key, list(keys)) if d)
+    keys.update(number_key(n) for n in expert.source_ids.values() if n != expert.id)
+    for key in list(keys):
+        if key.isdigit():
+            keys.add(f"#{key.lstrip('0') or '0'}")
     return keys
 
 
@@ -218,10 +220,12 @@ class MemoryDirectory:
         """Whether some expert answers to this key exactly."""
         return bool(self._by_key.get(key))
 
-    def in_list(self, region: str, number: str, legacy: bool = False) -> list[Expert]:
-        """The experts `region`'s list numbers `number` (one, unless the store holds a conflict)."""
-        key = number_key(number)
-        found = _in_list(self.lookup([key]), region, key)
+    def in_list(self, region: str, number: str, legacy: bool = False, key: str | None = None) -> list[Expert]:
+        """The experts `region`'s list numbers `number` (one, unless the store holds a conflict);
+        `key`: its `number_key`, when the caller has it."""
+        key = key or number_key(number)
+        ids = self._by_key.get(key)
+        found = _in_list([self.by_id[i] for i in ids], region, key) if ids else []
         if not found and legacy:
             old = number_key(legacy_number(region, number))
             found = _in_list(self.lookup([old]), region, old)

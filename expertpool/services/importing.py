@@ -185,14 +185,16 @@ def _same_person(existing: Expert, draft: Expert, source: str, number: str) -> s
     return None
 
 
-def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str, Expert | None, str | None]:
+def _decide_expert(draft: Expert, index: _ExpertIndex, source: str,
+                   key: str | None = None) -> tuple[str, Expert | None, str | None]:
     """(outcome, expert to write or None, existing id for reporting). Outcomes: imported, updated,
     unchanged, merged; raises RowError for a conflicting identity.
 
     `draft` carries the list's number as its id; the expert keeps the id it already has, or gets
     that number (qualified by the list, `重庆:100234`, when another expert answers to it)."""
     number = draft.source_ids[source]
-    listed = index.in_list(source, number, index.legacy)
+    key = key or expert_ids.number_key(number)
+    listed = index.in_list(source, number, index.legacy, key)
     if len(listed) > 1:
         raise rows.RowError("source_id", f"{source}名单的专家编号 {number} 在库中已属于多位专家："
                             f"{'、'.join(e.id for e in listed)}；请人工核对")
@@ -228,11 +230,11 @@ def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str
         if _STATUS_RANK[draft.status] > _STATUS_RANK[other.status]:
             merged = merged.model_copy(update={"status": draft.status})
         return "merged", merged, other.id
-    expert_id = number
-    if index.taken(expert_ids.number_key(number)):
-        expert_id = expert_ids.qualified(source, number)  # the other list numbers someone else so
-        if index.taken(expert_ids.number_key(expert_id)):
-            raise rows.RowError("source_id", f"专家编号 {number} 与库中编号 {expert_id} 冲突；请人工核对")
+    if not index.taken(key):
+        return "imported", draft, None  # its id is the list's number already
+    expert_id = expert_ids.qualified(source, number)  # the other list numbers someone else so
+    if index.taken(expert_ids.number_key(expert_id)):
+        raise rows.RowError("source_id", f"专家编号 {number} 与库中编号 {expert_id} 冲突；请人工核对")
     return "imported", draft.model_copy(update={"id": expert_id}), None
 
 
@@ -312,10 +314,11 @@ def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileRepor
         try:
             draft = rows.expert_from_row(row, source=source, salt=salt)
             list_source = next(iter(draft.source_ids))
-            seen = (list_source, expert_ids.number_key(draft.id))
+            key = expert_ids.number_key(draft.id)
+            seen = (list_source, key)
             if seen in seen_rows:
                 raise rows.RowError("source_id", f"专家编号 {draft.id} 与本文件第 {seen_rows[seen]} 行重复")
-            outcome, expert, existing_id = _decide_expert(draft, index, list_source)
+            outcome, expert, existing_id = _decide_expert(draft, index, list_source, key)
         except rows.RowError as error:
             reject(number, raw_id, error)
             continue

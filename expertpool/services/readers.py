@@ -180,15 +180,16 @@ def _rows_from_grid(path: Path, kind: str | None, grid: Iterator[list[object]], 
         if not any(v.strip() if isinstance(v, str) else v is not None for v in values):
             continue  # blank line: not a row
         row: dict[str, object] = {}
+        too_long = False
         for key, value in zip(keys, values):
             if key is not None:
                 row[key] = value
+                if value.__class__ is str and len(value) > cell_limit:
+                    too_long = True
         if len(values) > len(keys) and any(clean(v) for v in values[len(keys):]):
             row["__extra__"] = [v for v in values[len(keys):] if clean(v)]
-        if any(isinstance(v, str) and len(v) > cell_limit for v in values):
+        if too_long:  # (a long cell of an ignored column is not read into the store: no matter)
             _oversized(row, cell_limit)
-            if "__invalid__" not in row:  # the long cell is in an unmapped column
-                row["__invalid__"] = f"有单元格过长（上限 {MAX_CELL_CHARS:,} 个字符）"
         rows.append((f"{label}!{offset}" if label else offset, row))
     return Table(path, kind, rows, encoding, ignored)
 

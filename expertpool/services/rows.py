@@ -200,8 +200,9 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
     if source and prefixed and prefixed != source:
         raise RowError("source_id", f"编号前缀表明来自{prefixed}名单，与 --source {source} 不符")
     list_source = source or prefixed or region
-    # The list's own number as written; the importer gives the expert its id (expert_ids).
-    number = expert_ids.written_number(source_id)
+    # The list's own number as written (`_text` cleaned it: expert_ids.written_number); the importer
+    # gives the expert its id.
+    number = source_id
     try:
         return Expert(
             id=number, source_ids={list_source: number}, name=name.replace(" ", "") if _is_cjk(name) else name,

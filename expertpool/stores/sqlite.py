@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS experts (
 );
 CREATE INDEX IF NOT EXISTS experts_region ON experts(region);
 CREATE INDEX IF NOT EXISTS experts_institution ON experts(institution);
+-- the number keys an expert answers to (domain.expert_ids.expert_keys) other than its id as stored
 CREATE TABLE IF NOT EXISTS expert_keys (key TEXT NOT NULL, expert_id TEXT NOT NULL, PRIMARY KEY (key, expert_id))
     WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS expert_keys_expert ON expert_keys(expert_id);
@@ -234,7 +235,7 @@ class SQLiteStore:
             for (doc,) in self._db.execute("SELECT doc FROM experts").fetchall():
                 expert = Expert.model_validate_json(doc)
                 self._db.executemany("INSERT OR IGNORE INTO expert_keys(key, expert_id) VALUES (?, ?)",
-                                     [(key, expert.id) for key in expert_keys(expert)])
+                                     [(key, expert.id) for key in expert_keys(expert) if key != expert.id])
             self._db.execute("DROP TABLE IF EXISTS expert_aliases")
 
     # ---- the import lock ----
@@ -389,7 +390,7 @@ class SQLiteStore:
                     counts.inserted += 1
                 pending.ids.add(expert.id)
                 pending.fts_inserts.append((n, *(cols[c] for c in TEXT_COLUMNS)))
-                pending.keys.extend((key, expert.id) for key in expert_keys(expert))
+                pending.keys.extend((key, expert.id) for key in expert_keys(expert) if key != expert.id)
                 progress.advance()
             pending.flush(self._db)
         progress.finish()
@@ -428,9 +429,11 @@ class SQLiteStore:
         keys = list(dict.fromkeys(keys))
         if not keys:
             return []
+        marks = ", ".join("?" * len(keys))
+        # a key equal to the id itself is not in expert_keys: the id's own index finds it
         rows = self._db.execute(
-            f"SELECT doc FROM experts WHERE id IN (SELECT expert_id FROM expert_keys WHERE key IN "
-            f"({', '.join('?' * len(keys))})) ORDER BY id", keys).fetchall()
+            f"SELECT doc FROM experts WHERE id IN ({marks}) OR id IN "
+            f"(SELECT expert_id FROM expert_keys WHERE key IN ({marks})) ORDER BY id", keys + keys).fetchall()
         return [Expert.model_validate_json(doc) for (doc,) in rows]
 
     def iter_experts(self) -> Iterator[Expert]:
