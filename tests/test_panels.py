@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from expertpool.cli.main import app
 from expertpool.domain.panel import Candidate, PanelRules, check_panel
-from expertpool.errors import InputError, PermissionDenied
+from expertpool.errors import InputError, NotFound, PermissionDenied
 from expertpool.services.access import actor_for
 from expertpool.services.importing import import_files
 from expertpool.services.panels import REASONS, build_panel, export_panel, load_spec, replace_member
@@ -252,3 +252,23 @@ def test_without_universal_backups_the_summary_lists_each_members_replacements(s
     assert "没有能替换任一成员的通用备选" in shown and "专属替补" in shown
     member, replacements = next((m, r) for m, r in doc["replacements"].items() if r)
     assert member in shown and replacements[0] in shown
+
+
+def test_replace_takes_the_number_the_user_knows(store, admin):
+    """panel replace resolves the expert like every command: a list's number, qualified or not."""
+    doc = build_panel(store, admin, spec(mode="best", seed=3)).document
+    for member in doc["members"]:
+        expert = store.get_expert(member["id"])
+        region, number = next(iter(expert.source_ids.items()))
+        try:
+            replaced = replace_member(store, admin, doc["id"], f"{region}:{number.lower()}", "本人回避")
+        except InputError:
+            raise
+        except Exception:  # this seat cannot be refilled under the rules: try the next member
+            continue
+        assert replaced["replaced"][-1]["out"] == member["id"]
+        break
+    else:
+        pytest.fail("no seat could be refilled")
+    with pytest.raises(NotFound):
+        replace_member(store, admin, doc["id"], "四川:不存在的编号", "本人回避")
