@@ -73,6 +73,8 @@ def qualified(region: str, number: str) -> str:
 
 def parse_reference(text: str) -> tuple[str | None, str]:
     """(list, number) of `四川:SC000225` / `渝：100234`; (None, text) when not qualified by a list."""
+    if ":" not in text and "：" not in text:
+        return None, written_number(text)
     match = _QUALIFIED.match(text)
     if match:
         try:
@@ -213,8 +215,10 @@ class MemoryDirectory:
     def lookup(self, keys: Sequence[str]) -> list[Expert]:
         ids: set[str] = set()
         for key in keys:
-            ids |= self._by_key.get(key, set())
-        return [self.by_id[i] for i in sorted(ids)]
+            found = self._by_key.get(key)
+            if found:
+                ids |= found
+        return [self.by_id[i] for i in (sorted(ids) if len(ids) > 1 else ids)]
 
     def taken(self, key: str) -> bool:
         """Whether some expert answers to this key exactly."""

@@ -159,13 +159,23 @@ class _ExpertIndex(expert_ids.MemoryDirectory):
 def _resolver(index: _ExpertIndex, source: str | None) -> Callable[[str, str], str]:
     """(column, number as written) → canonical id, through `expert_ids.resolve`; `source` is the
     file's --source (whose list's numbers the file uses)."""
+    # A record file names the same experts again and again (165k review-history rows, 20k experts)
+    # and adds none: each distinct number is resolved once per file.
+    answers: dict[str, tuple[str | None, str | None]] = {}
+
     def resolve(column: str, value: str) -> str:
-        try:
-            return expert_ids.resolve(index, value, region=source, legacy=index.legacy)
-        except expert_ids.UnknownExpert as exc:
-            raise rows.RowError(column, f"{exc}（请先导入专家名单）") from None
-        except expert_ids.AmbiguousExpert as exc:
-            raise rows.RowError(column, exc.hint(for_file=True)) from None
+        found = answers.get(value)
+        if found is None:
+            try:
+                found = (expert_ids.resolve(index, value, region=source, legacy=index.legacy), None)
+            except expert_ids.UnknownExpert as exc:
+                found = (None, f"{exc}（请先导入专家名单）")
+            except expert_ids.AmbiguousExpert as exc:
+                found = (None, exc.hint(for_file=True))
+            answers[value] = found
+        if found[1] is not None:
+            raise rows.RowError(column, found[1])
+        return found[0]  # type: ignore[return-value]
     return resolve
 
 
