@@ -345,7 +345,10 @@ def check_command(store: ExpertStore, project: str, *, expert: str | None = None
     if expert is not None:
         from expertpool.services.expert_ids import resolve_expert_id
 
-        only = [resolve_expert_id(store, expert, "--expert")]
+        try:
+            only = [resolve_expert_id(store, expert, "--expert")]
+        except NotFound as exc:  # a wrong option value: bad input, as this command always said
+            raise InputError(str(exc)) from None
     conflicts = check_projects(graph, projects, day, chosen, only)
     names = {c.expert_id: graph.expert_name(c.expert_id) or "" for c in conflicts}
     return CheckReport(day, projects, conflicts, names, only[0] if only else None)
