@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_panel_e2e import prepared_store  # noqa: E402
 
 from expertpool.domain.panel import STRATEGIES, LotteryDistribution, lottery_distribution  # noqa: E402
-from expertpool.services.panels import _prepare, load_spec  # noqa: E402
+from expertpool.services.panels import load_spec, prepare_draw  # noqa: E402
 
 
 def gini(values: list[int]) -> float:
@@ -67,8 +67,9 @@ def main() -> None:
                             "regions": {"四川": [0.4, 0.6], "重庆": [0.4, 0.6]}, "min_full_senior_share": 0.6,
                             "max_per_institution": 1, "projects": tuple(project_ids), "mode": "lottery",
                             "max_probability": 0.5, "seed": 0, "backups": 5})
-    _, elig, _, candidates, rules, _, _ = _prepare(store, spec)
-    pairs = list(elig.forbidden_pairs)
+    inputs = prepare_draw(store, spec)
+    candidates, rules = inputs.candidates, inputs.rules
+    pairs = list(inputs.eligibility.forbidden_pairs)
     qualified = sorted(c.id for c in candidates if c.relevance >= rules.relevance_threshold)
 
     started = time.perf_counter()

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from expertpool.services.access import actor_for  # noqa: E402
-from expertpool.services.generate import IMPORT_ORDER, generate_pool  # noqa: E402
+from expertpool.synthetic.generate import IMPORT_ORDER, generate_pool  # noqa: E402
 from expertpool.services.importing import import_files  # noqa: E402
 from expertpool.stores.sqlite import SQLiteStore  # noqa: E402
 

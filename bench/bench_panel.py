@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from expertpool.domain import taxonomy  # noqa: E402
 from expertpool.domain.panel import STRATEGIES, PanelRules, check_panel  # noqa: E402
-from expertpool.services.synthetic import COMPARE_RULES, MAIN_RULES, synthetic_pool  # noqa: E402
+from expertpool.synthetic.candidates import COMPARE_RULES, MAIN_RULES, synthetic_pool  # noqa: E402
 
 def timed(fn, runs: int):
     times, result = [], None

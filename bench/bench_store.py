@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from expertpool.config import StoreConfig  # noqa: E402
 from expertpool.services.access import actor_for  # noqa: E402
-from expertpool.services.generate import FILE_NAMES, generate_pool  # noqa: E402
+from expertpool.synthetic.generate import FILE_NAMES, generate_pool  # noqa: E402
 from expertpool.services.importing import import_files  # noqa: E402
 from expertpool.services.search import SearchRequest, search_experts  # noqa: E402
 from expertpool.stores import open_store  # noqa: E402

@@ -1,4 +1,6 @@
-"""Expected failures. The CLI catches `ExpertPoolError` once, prints its message, exits non-zero."""
+"""Expected failures. The CLI catches `ExpertPoolError` once, prints its message, exits non-zero
+with the error's `exit_code` (README: 1 general, 2 bad input, 3 permission denied, 4 concurrent
+edit, 5 storage failure)."""
 from __future__ import annotations
 
 
@@ -12,14 +14,6 @@ class InputError(ExpertPoolError):
     """Bad input: a file that cannot be read, a malformed value, an unknown option value."""
 
     exit_code = 2
-
-
-class ImportRejected(ExpertPoolError):
-    """An import finished but rejected rows; the report says which and why."""
-
-    def __init__(self, message: str, report: object | None = None):
-        super().__init__(message)
-        self.report = report
 
 
 class NotFound(ExpertPoolError):
@@ -38,13 +32,13 @@ class ConcurrentEdit(ExpertPoolError):
     exit_code = 4
 
 
-class Infeasible(ExpertPoolError):
-    """The panel rules cannot all be met; `diagnosis` says which clash and how to relax them."""
+class StoreFailed(ExpertPoolError):
+    """The store could not carry out an operation (disk full or read-only, database locked past
+    the timeout, a damaged file); a write that failed was rolled back. Translated from the
+    backend's own errors where the backend is touched, so callers catch only ours."""
 
-    def __init__(self, message: str, diagnosis: object | None = None):
-        super().__init__(message)
-        self.diagnosis = diagnosis
+    exit_code = 5
 
 
-class StoreUnavailable(ExpertPoolError):
+class StoreUnavailable(StoreFailed):
     """The configured store cannot be reached (e.g. Elasticsearch is down)."""

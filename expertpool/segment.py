@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Protocol
 
-from expertpool.domain.text import to_halfwidth
+from expertpool.chars import to_halfwidth
 
 INDEXES_DIR = Path(os.environ.get("EXPERTPOOL_INDEXES", Path(__file__).resolve().parent.parent / "indexes"))
 

@@ -6,9 +6,10 @@ regions, with research descriptions drawn from each field's vocabulary.
 """
 from __future__ import annotations
 
+import datetime as dt
 import random
 
-from expertpool.domain.models import Expert
+from expertpool.domain.models import Expert, IntegrityRecord
 
 #: field → (discipline, department, topic words)
 FIELD_TOPICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -121,3 +122,11 @@ def generate_experts(n: int, seed: int = 0) -> list[Expert]:
             status="在库" if rng.random() < 0.9 else "暂停",
         ))
     return out
+
+
+def make_integrity_record(**overrides) -> IntegrityRecord:
+    """An active one-year sanction on SC-000001 from 2026-01-01; any field overridable."""
+    data = dict(id="IR-1", expert_id="SC-000001", category="抄袭剽窃", severity="一般", start=dt.date(2026, 1, 1),
+                end=dt.date(2027, 1, 1))
+    data.update(overrides)
+    return IntegrityRecord(**data)

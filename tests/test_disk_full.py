@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 
+from expertpool.errors import StoreFailed
 from expertpool.services import importing
 from expertpool.services.access import actor_for
 from expertpool.services.files import atomic_output
@@ -81,8 +82,9 @@ def test_a_full_disk_during_the_store_write_reports_that_cause(tmp_path, store, 
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(SQLiteStore, "upsert_experts", full)
-    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+    with pytest.raises(StoreFailed, match=r"database or disk is full.*已回滚") as caught:
         import_file(store, write_csv(tmp_path / "sc.csv", [expert_row(证件号码="")]), admin)
+    assert "回滚时又出错" not in "".join(getattr(caught.value, "__notes__", []))
     monkeypatch.undo()
     assert store.count_experts() == 0
     assert import_file(store, write_csv(tmp_path / "sc.csv", [expert_row(证件号码="")]), admin).imported == 1

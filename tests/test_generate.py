@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from expertpool.domain import taxonomy
+from expertpool.io.datafiles import load_honours
 from expertpool.domain.models import INTEGRITY_CATEGORIES, RELATION_KINDS, Expert
 from expertpool.domain.text import (normalise_email, normalise_id_number, normalise_phone, parse_date, parse_year,
                                     split_multi)
 from expertpool.segment import INDEXES_DIR, load_synonyms, load_user_dictionary
-from expertpool.services import vocabulary
-from expertpool.services.generate import (EXPERT_HEADERS, EXPERT_JSON_KEYS, FILE_NAMES, GROUND_TRUTH_HEADER,
-                                          REFERENCE_DATE, add_years,
+from expertpool.synthetic import vocabulary
+from expertpool.synthetic.generate import (EXPERT_HEADERS, EXPERT_JSON_KEYS, FILE_NAMES, GROUND_TRUTH_HEADER,
+                                           REFERENCE_DATE, add_years,
                                           generate_experts, generate_pool, write_broken_experts,
                                           write_jsonl_experts)
 
@@ -60,7 +61,7 @@ def normalised(row: dict[str, str]) -> Expert:
         id=row["专家编号"], name=row["姓名"], gender=taxonomy.normalise_gender(row["性别"]),
         birth_year=parse_year(row["出生年份"]), region=region, sub_region=sub_region,
         institution=row["工作单位"], department=row["部门"] or None, title=taxonomy.normalise_title(row["职称"]),
-        honours=[taxonomy.normalise_honour(h) for h in split_multi(row["人才称号"])],
+        honours=[taxonomy.normalise_honour(h, load_honours()) for h in split_multi(row["人才称号"])],
         fields=[taxonomy.normalise_field(f) for f in split_multi(row["专业领域"])],
         discipline=row["学科"], research=row["研究方向"], keywords=split_multi(row["关键词"]),
         phone=row["手机"], email=row["邮箱"] or None, id_last4=id_number[-4:] if id_number else None,
@@ -173,10 +174,10 @@ def test_over_90_percent_senior_titles(people):
 
 
 def test_about_7_5_percent_high_level_talents(people):
-    share = sum(1 for e in people if e.high_level) / len(people)
+    share = sum(1 for e in people if load_honours().is_high_level(e.honours)) / len(people)
     assert 0.055 <= share <= 0.095
     honours = collections.Counter(h for e in people for h in e.honours)
-    assert any(not h.high_level and honours[h.name] for h in taxonomy.honours().honours)
+    assert any(not h.high_level and honours[h.name] for h in load_honours().honours)
 
 
 def test_some_people_listed_in_both_provinces(pool):

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from expertpool.errors import InputError
 from expertpool.services.access import actor_for
 from expertpool.services.importing import import_file
-from expertpool.services.readers import MAX_CELL_CHARS
+from expertpool.io.readers import MAX_CELL_CHARS
 from tests.helpers import EXPERT_HEADERS, expert_row, id_number, write_csv, write_jsonl
 
 
@@ -142,7 +142,7 @@ def test_an_inflating_xlsx_is_refused_before_parsing(tmp_path, store, admin):
 
 
 def test_the_generators_ground_truth_is_refused_by_name(tmp_path, store, admin):
-    from expertpool.services.generate import generate_pool
+    from expertpool.synthetic.generate import generate_pool
 
     report = generate_pool(30, 1, tmp_path, projects=2)
     with pytest.raises(InputError, match="评测真值"):

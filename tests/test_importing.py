@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from expertpool.errors import InputError
+from expertpool.errors import InputError, StoreFailed
 from expertpool.services.access import actor_for
 from expertpool.services.importing import import_file, import_files
 from expertpool.stores.sqlite import SQLiteStore
@@ -196,7 +196,7 @@ def test_failure_half_way_leaves_store_exactly_as_before(tmp_path, store, admin,
         raise sqlite3.OperationalError("database or disk is full")  # …then the disk fills
 
     monkeypatch.setattr(SQLiteStore, "upsert_experts", failing_upsert)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StoreFailed, match="本次更改已回滚"):  # translated by the store's batch
         import_file(store, path, admin)
     assert real_execute_count["n"] == 1
     assert snapshot(store) == before

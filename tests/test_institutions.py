@@ -5,7 +5,7 @@ import pytest
 
 from expertpool.domain.institutions import Institution, InstitutionTable, InstitutionTableError, unit_key
 from expertpool.errors import InputError
-from expertpool.services.conflicts import load_institutions
+from expertpool.io.datafiles import load_institutions
 
 
 @pytest.fixture(scope="module")

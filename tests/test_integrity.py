@@ -1,5 +1,6 @@
-"""Research-integrity records: eligibility on a date, add / amend / revoke / list / show, the audit
-entry each change writes, and two processes amending the same record at once."""
+"""Research-integrity records (services/integrity.py): add / amend / revoke / list / show, the audit
+entry each change writes, eligibility in use, and two processes amending the same record at once.
+Whether a record bars on a date: test_eligibility.py."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,14 +8,12 @@ import multiprocessing
 
 import pytest
 
-from expertpool.domain.eligibility import barred_experts, bars_on, covers_review
-from expertpool.domain.models import IntegrityRecord
+from expertpool.domain.eligibility import bars_on
 from expertpool.errors import ConcurrentEdit, InputError, NotFound, PermissionDenied
 from expertpool.services.eligibility import barred_on
 from expertpool.services.integrity import (
     add_record,
     amend_record,
-    in_force_on,
     list_records,
     record_history,
     revoke_record,
@@ -23,6 +22,7 @@ from expertpool.services.profile import expert_profile
 from expertpool.services.search import SearchRequest, search_experts
 from expertpool.stores.sqlite import SQLiteStore
 from tests.access_helpers import ADMIN, NOW, OFFICER, REVIEWER, amend_after_barrier
+from tests.factories import make_integrity_record as rec
 
 D = dt.date
 
@@ -32,58 +32,11 @@ def reviewer(actors):
     return actors[REVIEWER]
 
 
-def rec(**kw) -> IntegrityRecord:
-    data = dict(id="IR-1", expert_id="SC-000001", category="抄袭剽窃", severity="一般", start=D(2026, 1, 1),
-                end=D(2027, 1, 1))
-    data.update(kw)
-    return IntegrityRecord(**data)
-
-
 def add(store, actor, expert_id="SC-000001", **kw):
     args = dict(category="抄袭剽窃", severity="一般", start="2026-01-01", end="2027-01-01", reason="依据处理决定录入",
                 now=NOW)
     args.update(kw)
     return add_record(store, actor, expert_id, **args)
-
-
-# ---- eligibility on a date (domain, pure) ----
-class TestBarsOn:
-    def test_the_sanction_period_is_start_inclusive_end_exclusive(self):
-        r = rec(start=D(2026, 1, 1), end=D(2027, 1, 1))
-        assert not bars_on(r, D(2025, 12, 31))
-        assert bars_on(r, D(2026, 1, 1))        # starting today: barred today
-        assert bars_on(r, D(2026, 12, 31))
-        assert not bars_on(r, D(2027, 1, 1))    # ending today: free today
-
-    def test_no_end_is_permanent(self):
-        r = rec(end=None)
-        assert bars_on(r, D(2026, 1, 1)) and bars_on(r, D(2099, 12, 31))
-        assert not bars_on(r, D(2025, 12, 31))
-
-    @pytest.mark.parametrize("status", ["revoked", "expired"])
-    def test_only_active_records_bar(self, status):
-        assert not bars_on(rec(status=status, end=None), D(2026, 6, 1))
-
-    @pytest.mark.parametrize("sanctions, bars", [
-        (["取消评审专家资格"], True),
-        (["暂停评审专家资格"], True),
-        (["禁止参与评审"], True),
-        (["取消专家库入库资格"], True),
-        (["三年内不得参与科技计划项目评审活动"], True),   # names review work in its own words
-        (["通报批评", "追回项目经费"], False),           # a sanction, but not on review work
-        (["通报批评", "取消评审专家资格"], True),
-    ])
-    def test_only_sanctions_on_review_work_bar(self, sanctions, bars):
-        r = rec(sanctions=sanctions)
-        assert covers_review(r) is bars
-        assert bars_on(r, D(2026, 6, 1)) is bars
-        assert in_force_on(r, D(2026, 6, 1))  # in force either way
-
-    def test_records_of_either_province_bar_in_both(self):
-        records = [rec(id="IR-1", expert_id="SC-000001", issuer="重庆市科学技术局"),
-                   rec(id="IR-2", expert_id="CQ-000002", issuer="四川省科学技术厅"),
-                   rec(id="IR-3", expert_id="CQ-000002", issuer="科技部", status="revoked")]
-        assert barred_experts(records, D(2026, 6, 1)) == {"SC-000001": ["IR-1"], "CQ-000002": ["IR-2"]}
 
 
 # ---- add ----

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+import tomllib
+
 from expertpool.domain import taxonomy
+from expertpool.errors import InputError
+from expertpool.io import datafiles
+from expertpool.io.datafiles import load_honours
 from expertpool.services.access import actor_for
 from expertpool.services.importing import import_file, import_files
 from expertpool.services.search import SearchRequest, build_filters, pool_stats
@@ -17,10 +22,12 @@ def admin(store):
 
 
 @pytest.fixture
-def vocabulary():
-    """Restore the vocabulary of indexes/honours.toml after a test that installs its own."""
-    yield
-    taxonomy.use_honours(None)
+def honours_file(tmp_path, monkeypatch):
+    """A copy of indexes/honours.toml that a test may edit, as an administrator edits the real one."""
+    copy = tmp_path / "honours.toml"
+    copy.write_text(datafiles.default_honours_path().read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(datafiles, "default_honours_path", lambda: copy)
+    return copy
 
 
 def test_unknown_honours_are_kept_and_warned_with_counts_and_examples(tmp_path, store, admin):
@@ -33,8 +40,8 @@ def test_unknown_honours_are_kept_and_warned_with_counts_and_examples(tmp_path, 
     assert all(w.column == "人才称号" and "[mappings]" in w.message for w in report.warnings)
     assert store.get_expert("000002").honours == ["天府青城计划", "长江学者"]
     academician = store.get_expert("000003")
-    assert academician.honours == ["两院院士"] and taxonomy.is_high_level(academician.honours)
-    assert not taxonomy.is_high_level(store.get_expert("000001").honours)
+    assert academician.honours == ["两院院士"] and load_honours().is_high_level(academician.honours)
+    assert not load_honours().is_high_level(store.get_expert("000001").honours)
 
 
 def test_warnings_are_in_the_json_report(tmp_path, store, admin):
@@ -44,22 +51,24 @@ def test_warnings_are_in_the_json_report(tmp_path, store, admin):
     assert data["totals"]["warned_rows"] == 1 and data["totals"]["rejected"] == 0
 
 
-def test_an_administrator_maps_honours_in_the_data_file(tmp_path, store, admin, vocabulary):
-    base = (taxonomy.honours().source and open(taxonomy.honours().source, encoding="utf-8").read())
-    text = base + '"天府青城计划" = "高层次人才"\n"川渝特聘专家" = "长江学者"\n"某市优秀专家" = "其他称号"\n'
-    taxonomy.use_honours(taxonomy.HonourVocabulary.from_toml(text, "honours.toml"))
+def test_an_administrator_maps_honours_in_the_data_file(tmp_path, store, admin, honours_file):
+    with honours_file.open("a", encoding="utf-8") as fh:  # appended under [mappings], the file's last table
+        fh.write('"天府青城计划" = "高层次人才"\n"川渝特聘专家" = "长江学者"\n"某市优秀专家" = "其他称号"\n')
     rows = [expert_row(专家编号="000001", 证件号码="", 人才称号="天府青城计划、川渝特聘专家、某市优秀专家")]
     report = import_file(store, write_csv(tmp_path / "sc.csv", rows), admin)
     assert report.warnings == []
     expert = store.get_expert("000001")
     assert expert.honours == ["天府青城计划", "长江学者", "某市优秀专家"]
-    assert taxonomy.is_high_level(["天府青城计划"]) and not taxonomy.is_high_level(["某市优秀专家"])
+    assert load_honours().is_high_level(["天府青城计划"]) and not load_honours().is_high_level(["某市优秀专家"])
     assert pool_stats(store).high_level == 1
 
 
-def test_a_mapping_to_an_unknown_honour_is_refused():
-    with pytest.raises(ValueError, match="未知的称号「诺贝尔」"):
-        taxonomy.HonourVocabulary.from_toml('[mappings]\n"某奖" = "诺贝尔"\n', "x.toml")
+def test_a_mapping_to_an_unknown_honour_is_refused(honours_file):
+    with honours_file.open("a", encoding="utf-8") as fh:
+        fh.write('"某奖" = "诺贝尔"\n')
+    with pytest.raises(InputError, match="未知的称号「诺贝尔」"):
+        load_honours()
+    assert taxonomy.HonourVocabulary.from_mapping(tomllib.loads('[[honour]]\nname = "甲"\n')).names == ("甲",)
 
 
 def test_search_filters_on_an_honour_kept_as_written(tmp_path, store, admin):

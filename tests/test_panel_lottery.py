@@ -125,7 +125,7 @@ def test_infeasible_max_probability_is_reported():
 
 @pytest.mark.slow
 def test_lottery_on_a_medium_pool_with_institution_cap():
-    from expertpool.services.synthetic import MAIN_RULES, synthetic_pool
+    from expertpool.synthetic.candidates import MAIN_RULES, synthetic_pool
 
     pool, pairs = synthetic_pool(300, seed=5, pairs=20)
     rules = PanelRules(mode="lottery", **MAIN_RULES)
@@ -140,11 +140,12 @@ def test_when_phase_two_gets_nowhere_the_draw_uses_phase_ones_distribution(monke
     """Fault injection: the counting bound is out of reach (phase one ends short of it) and every
     maximin master solve runs out of time. The draw must still come from a valid distribution,
     reported as feasible with its gap, rather than no panel at all."""
+    import expertpool.domain.panel.columns as columns
     import expertpool.domain.panel.lottery as lottery
 
     pool, rules, pairs = _small_case()
     monkeypatch.setattr(lottery, "_simple_bound", lambda *a, **k: 0.99)   # nobody can reach it
-    monkeypatch.setattr(lottery._Master, "solve", lambda self, n_types, time_limit: None)
+    monkeypatch.setattr(columns.MaximinMaster, "solve", lambda self, n_types, time_limit: None)
     result = STRATEGIES["lottery"](pool, rules, pairs, seed=5, time_limit_s=10)
     assert result.status is SolveStatus.FEASIBLE
     assert check_panel(result.members, pool, rules, pairs) == []

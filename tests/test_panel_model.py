@@ -131,7 +131,7 @@ def test_backups_replace_any_member_when_rules_are_loose():
 
 @pytest.mark.slow
 def test_best_on_a_large_pool_is_optimal_and_valid():
-    from expertpool.services.synthetic import MAIN_RULES, synthetic_pool
+    from expertpool.synthetic.candidates import MAIN_RULES, synthetic_pool
 
     pool, pairs = synthetic_pool(6000, seed=3, pairs=100)
     rules = PanelRules(mode="best", **MAIN_RULES)

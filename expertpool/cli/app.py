@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,8 @@ from expertpool.errors import ExpertPoolError
 
 
 class ExpertPoolTyper(typer.Typer):
-    """A Typer whose commands report `ExpertPoolError` (and store I/O errors) as one clear line on
-    stderr with a non-zero exit, never a stack trace."""
+    """A Typer whose commands report `ExpertPoolError` (the stores translate their backends' errors
+    into it) and file errors as one clear line on stderr with a non-zero exit, never a stack trace."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("pretty_exceptions_enable", False)
@@ -39,8 +38,6 @@ class ExpertPoolTyper(typer.Typer):
                     return fn(*a, **kw)
                 except ExpertPoolError as exc:
                     fail(str(exc), exc.exit_code)
-                except sqlite3.Error as exc:
-                    fail(f"数据库操作失败，本次更改已回滚：{exc}", 5)
                 except OSError as exc:
                     from expertpool.services.files import describe_os_error
 

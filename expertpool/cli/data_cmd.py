@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
 
         from expertpool.errors import InputError
-        from expertpool.services.generate import generate_pool
+        from expertpool.synthetic.generate import generate_pool
 
         if count < 10:
             raise InputError("--count 至少为 10")

@@ -51,7 +51,7 @@ def build(
     if json_output:
         print_json({"id": outcome.panel_id, **outcome.document})
     else:
-        render_panel(outcome.document)
+        render_panel(outcome.record)
     if not outcome.has_panel:
         raise typer.Exit(1)
 
@@ -73,7 +73,8 @@ def show(
     if reproduce:
         saved, redrawn, same = reproduce_panel(store, actor, panel_id)
         if json_output:
-            print_json({"id": panel_id, "reproduced": same, "saved": saved, "redrawn": redrawn})
+            print_json({"id": panel_id, "reproduced": same, "saved": saved.to_document(),
+                        "redrawn": redrawn.to_document()})
         else:
             render_panel(saved)
             console().print("[green]重新抽取结果与保存的专家组一致。[/]" if same else
@@ -81,11 +82,11 @@ def show(
         if not same:
             raise typer.Exit(1)
         return
-    document = get_panel(store, actor, panel_id)
+    record = get_panel(store, actor, panel_id)
     if json_output:
-        print_json(document)
+        print_json(record.to_document())
     else:
-        render_panel(document)
+        render_panel(record)
 
 
 @panel_app.command("list")
@@ -101,14 +102,14 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     store, actor = state(ctx).authorise("panel", "查看评审专家组")
     panels = list_panels(store, actor)
     if json_output:
-        print_json(panels)
+        print_json([p.model_dump(mode="json") for p in panels])
         return
     table = Table(title=f"评审专家组（{len(panels)}）")
     for header in ("编号", "名称", "评审日期", "方式", "种子", "人数", "创建人", "创建时间"):
         table.add_column(header)
     for p in panels:
-        table.add_row(*(str(p[k] or "") for k in ("id", "name", "review_date", "mode", "seed", "members",
-                                                   "created_by", "created_at")))
+        table.add_row(*(str(v if v is not None else "") for v in (p.id, p.name, p.review_date, p.mode, p.seed,
+                                                                  p.members, p.created_by, p.created_at)))
     console().print(table)
 
 
@@ -127,13 +128,13 @@ def replace(
     from expertpool.services.panels import replace_member
 
     store, actor = state(ctx).authorise("panel", "替换评审专家")
-    document = replace_member(store, actor, panel_id, expert_id, reason)
-    last = document["replaced"][-1]
+    record = replace_member(store, actor, panel_id, expert_id, reason, progress=progress_for(ctx, json_output))
+    last = record.replaced[-1]
     if json_output:
-        print_json(document)
+        print_json(record.to_document())
         return
-    console().print(f"已将 {last['out']} 替换为 {last['in']}（理由：{last['reason']}）。")
-    render_panel(document)
+    console().print(f"已将 {last.out} 替换为 {last.in_}（理由：{last.reason}）。")
+    render_panel(record)
 
 
 @panel_app.command("export")
@@ -153,70 +154,67 @@ def export(
     console().print(f"已导出到 {path}")
 
 
-def render_panel(doc: dict) -> None:
+def render_panel(record) -> None:
+    """A `PanelRecord` as the officer reads it: head line, pool figures, members, the field × region
+    coverage the service computed, backups or each member's replacements, replacements made, and
+    the diagnosis when the rules cannot all hold."""
     from rich.table import Table
 
     from expertpool.domain import taxonomy
 
     out = console()
-    spec = doc["spec"]
-    lottery = doc.get("probability_min") is not None
-    head = (f"{doc['name']}  编号 {doc.get('id') or '（未保存）'}  评审日期 {spec['review_date']}  "
-            f"方式 {doc['strategy']}  种子 {doc['seed']}  求解状态 {doc['status']}")
-    if doc.get("gap") is not None:
-        head += f"  最优性差距 {doc['gap']:.2%}"
+    lottery = record.lottery
+    head = (f"{record.name}  编号 {record.id or '（未保存）'}  评审日期 {record.review_date}  "
+            f"方式 {record.strategy}  种子 {record.seed}  求解状态 {record.status}")
+    if record.gap is not None:
+        head += f"  最优性差距 {record.gap:.2%}"
     out.print(head, highlight=False)
-    pool = doc["pool"]
-    out.print(f"专家库 {pool['experts']} 人，符合条件 {pool['eligible']} 人"
-              + (f"，合格（相关度达标）{pool['qualified']} 人" if lottery else "")
-              + "；排除：" + "，".join(f"{k} {v}" for k, v in doc["exclusions"].items()), highlight=False)
+    pool = record.pool
+    out.print(f"专家库 {pool.experts} 人，符合条件 {pool.eligible} 人"
+              + (f"，合格（相关度达标）{pool.qualified} 人" if lottery else "")
+              + "；排除：" + "，".join(f"{k} {v}" for k, v in record.exclusions.items()), highlight=False)
     if lottery:
-        out.print(f"入选概率：最低 {doc['probability_min']:.4f}，最高 {doc['probability_max']:.4f}", highlight=False)
-    if doc["members"]:
-        table = Table(title=f"成员（{len(doc['members'])}）")
+        out.print(f"入选概率：最低 {record.probability_min:.4f}，最高 {record.probability_max:.4f}", highlight=False)
+    if record.members:
+        table = Table(title=f"成员（{len(record.members)}）")
         for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "相关度") + (("入选概率",) if lottery else ()):
             table.add_column(header, no_wrap=header in ("#", "编号", "姓名"), overflow="fold")
-        for i, m in enumerate(doc["members"], 1):
-            row = [str(i), m["id"], m["name"], m["region"], m["institution"], m["title"], "、".join(m["fields"]),
-                   f"{m.get('relevance', 0):.2f}"]
+        for i, m in enumerate(record.members, 1):
+            row = [str(i), m.id, m.name, m.region, m.institution, m.title, "、".join(m.fields), f"{m.relevance:.2f}"]
             if lottery:
-                row.append(f"{m.get('probability', 0):.4f}")
+                row.append(f"{m.probability or 0:.4f}")
             table.add_row(*row)
         out.print(table)
         grid = Table(title="领域 × 地区 覆盖")
         grid.add_column("领域")
         for region in taxonomy.REGIONS:
             grid.add_column(region, justify="right")
-        fields = taxonomy.FIELDS if spec["fields"] == "all" else spec["fields"]
-        for f in fields:
-            counts = [sum(1 for m in doc["members"] if m["region"] == r and
-                          (f in m["fields"] if spec["coverage"] == "any" else m["fields"][0] == f))
-                      for r in taxonomy.REGIONS]
-            grid.add_row(f, *(str(c) if c else "[red]0[/]" for c in counts))
+        for f, counts in record.coverage().items():
+            grid.add_row(f, *(str(counts[r]) if counts[r] else "[red]0[/]" for r in taxonomy.REGIONS))
         out.print(grid)
-    if doc["backups"]:
-        out.print("备选（依次替补）：" + "、".join(f"{b['id']} {b['name']}" for b in doc["backups"]), highlight=False)
-    elif spec.get("backups") and doc["members"]:
+    if record.backups:
+        out.print("备选（依次替补）：" + "、".join(f"{b.id} {b.name}" for b in record.backups), highlight=False)
+    elif record.spec.get("backups") and record.members:
         out.print("没有能替换任一成员的通用备选（规则较紧：例如某领域只有一名成员覆盖）；"
                   "下表为每位成员的专属替补，panel replace 按此顺序选用。", highlight=False)
-    replacements = doc.get("replacements") or {}
-    if doc["members"] and not doc["backups"] and any(replacements.values()):
-        names = {v["id"]: v["name"] for v in (*doc.get("alternates", []), *doc["members"])}
+    replacements = record.replacements
+    if record.members and not record.backups and any(replacements.values()):
+        names = {v.id: v.name for v in (*record.alternates, *record.members)}
         table = Table(title="专属替补（依次）")
         table.add_column("成员", no_wrap=True)
         table.add_column("可替补", overflow="fold")
-        for m in doc["members"]:
-            table.add_row(f"{m['id']} {m['name']}",
-                          "、".join(f"{r} {names.get(r, '')}".strip() for r in replacements.get(m["id"], [])) or "—")
+        for m in record.members:
+            table.add_row(f"{m.id} {m.name}",
+                          "、".join(f"{r} {names.get(r, '')}".strip() for r in replacements.get(m.id, [])) or "—")
         out.print(table)
-    for r in doc.get("replaced", []):
-        out.print(f"替换记录：{r['out']} → {r['in']}（{r['reason']}，{r['by']}，{r['at']}）", highlight=False)
-    diagnosis = doc.get("diagnosis")
+    for r in record.replaced:
+        out.print(f"替换记录：{r.out} → {r.in_}（{r.reason}，{r.by}，{r.at}）", highlight=False)
+    diagnosis = record.diagnosis
     if diagnosis:
         out.print("[bold red]无法同时满足全部规则：[/]")
-        for message in diagnosis["messages"]:
+        for message in diagnosis.messages:
             out.print(f"  • {message}", highlight=False)
-        if diagnosis["relaxations"]:
+        if diagnosis.relaxations:
             out.print("[bold]可行的最小放宽：[/]")
-            for r in diagnosis["relaxations"]:
+            for r in diagnosis.relaxations:
                 out.print(f"  • {r.get('message')}", highlight=False)

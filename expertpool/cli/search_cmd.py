@@ -31,14 +31,9 @@ def register(app: typer.Typer) -> None:
         from expertpool.services.search import SearchRequest, hit_view, search_experts
 
         store, _ = state(ctx).authorise("read", "检索专家")
-        exclude = None
-        if eligible_on:
-            from expertpool.services.eligibility import barred_on
-
-            exclude = barred_on(store, eligible_on)
         request = SearchRequest(query, tuple(field), tuple(region), tuple(title), tuple(honour),
-                                tuple(institution), tuple(status), limit)
-        result = search_experts(store, request, exclude)
+                                tuple(institution), tuple(status), limit, eligible_on=eligible_on or None)
+        result = search_experts(store, request)
         if json_output:
             print_json([hit_view(h) for h in result.hits])
             return

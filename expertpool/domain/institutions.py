@@ -1,6 +1,6 @@
 """Institution names → legal units (法人单位), through the maintained alias table.
 
-Pure: the table is data passed in (`services.conflicts.load_institutions` reads
+Pure: the table is data passed in (`io.datafiles.load_institutions` reads
 `indexes/institutions.toml`); nothing here reads files.
 
 How a name is normalised (`InstitutionTable.normalise`):

@@ -79,10 +79,6 @@ class Expert(Record):
         return self
 
     @property
-    def high_level(self) -> bool:
-        return taxonomy.is_high_level(self.honours)
-
-    @property
     def primary_field(self) -> str:
         return self.fields[0]
 

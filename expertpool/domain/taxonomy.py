@@ -120,7 +120,7 @@ class HonourVocabulary:
     normalise to the canonical name; an administrator's mappings make more values known; anything
     else is kept as written and reported by the importer (`normalise` says whether it was known).
 
-    Pure: built from parsed data; `honours()` gives the one read from the indexes directory."""
+    Pure: built from parsed data; `io.datafiles.load_honours()` reads indexes/honours.toml."""
 
     def __init__(self, honours: tuple[Honour, ...], mappings: dict[str, str] | None = None, source: str = ""):
         self.honours = honours
@@ -161,39 +161,17 @@ class HonourVocabulary:
         return any(h in names or self._table.get(fold(h)) in names for h in honours)
 
     @classmethod
-    def from_toml(cls, text: str, source: str = "") -> "HonourVocabulary":
-        import tomllib
-
+    def from_mapping(cls, data: dict, source: str = "") -> "HonourVocabulary":
+        """From the parsed data file (indexes/honours.toml: [[honour]] entries and [mappings]);
+        ValueError naming `source` when it does not have that shape."""
         try:
-            data = tomllib.loads(text)
             honours = tuple(Honour(str(h["name"]), bool(h.get("high_level", False)),
                                    tuple(str(a) for a in h.get("aliases", ())))
                             for h in data.get("honour", ()))
             mappings = {str(k): str(v) for k, v in dict(data.get("mappings", {})).items()}
-        except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"{source or '人才称号词表'}: 格式错误（{exc}）") from None
         return cls(honours, mappings, source)
-
-
-_HONOURS: HonourVocabulary | None = None
-
-
-def honours() -> HonourVocabulary:
-    """The honour vocabulary of the indexes directory (indexes/honours.toml), read once, like the
-    segmenter's dictionaries (data under indexes/, never code)."""
-    global _HONOURS
-    if _HONOURS is None:
-        from expertpool.segment import INDEXES_DIR
-
-        path = INDEXES_DIR / "honours.toml"
-        _HONOURS = HonourVocabulary.from_toml(path.read_text(encoding="utf-8"), str(path))
-    return _HONOURS
-
-
-def use_honours(vocabulary: HonourVocabulary | None) -> None:
-    """Replace the vocabulary `honours()` returns (None: read the file again on next use)."""
-    global _HONOURS
-    _HONOURS = vocabulary
 
 
 STATUSES: tuple[str, ...] = ("在库", "暂停", "出库")
@@ -290,9 +268,9 @@ def normalise_gender(value: str) -> str:
     return _lookup(_GENDER_TABLE, "性别", value, GENDERS)
 
 
-def normalise_honour(value: str) -> str:
+def normalise_honour(value: str, vocabulary: HonourVocabulary) -> str:
     """A known honour's canonical name; an unknown one raises (the importer keeps those instead)."""
-    name, known = honours().normalise(value)
+    name, known = vocabulary.normalise(value)
     if not known:
         raise UnknownValue("人才称号", value)
     return name
@@ -317,6 +295,3 @@ def normalise_subregion(value: str, region: str | None = None) -> tuple[str, str
         raise UnknownValue("市州/区县", f"{value}（不属于{region}）")
     return found
 
-
-def is_high_level(names: list[str] | tuple[str, ...]) -> bool:
-    return honours().is_high_level(names)

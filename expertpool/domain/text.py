@@ -1,4 +1,5 @@
-"""Pure text helpers: width folding, multi-value cells, dates, identity numbers."""
+"""Pure text helpers: cleaning (width folding from `expertpool.chars`), multi-value cells, dates,
+identity numbers."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,30 +7,13 @@ import hashlib
 import operator
 import re
 
+from expertpool.chars import HALFWIDTH as _HALFWIDTH
+from expertpool.chars import NEEDS_HALFWIDTH as _NEEDS_HALFWIDTH
+from expertpool.chars import to_halfwidth
+
 _SPACES = re.compile(r"\s+")
 # Multi-value cells split on ；;、,， (after folding, full-width ；，become ; ,).
 _MULTI_SPLIT = re.compile(r"[;、,]+")
-
-
-# Full-width ASCII (U+FF01–FF5E) and the ideographic space map to half-width; str.translate does
-# it in C, which matters at 30,000 rows × 18 cells.
-_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-_HALFWIDTH[0x3000] = 0x20
-_HALFWIDTH[0x00A0] = 0x20  # no-break space, common in Excel exports
-_HALFWIDTH[0x200B] = None  # zero-width space
-_HALFWIDTH[0xFEFF] = None  # stray BOM inside a cell
-
-
-# translate() looks every character up in the table (µs per cell); most cells need nothing,
-# and a regex search over the same characters says so far sooner.
-_NEEDS_HALFWIDTH = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_HALFWIDTH)) + "]")
-
-
-def to_halfwidth(value: str) -> str:
-    """Full-width ASCII and the ideographic space become their half-width forms."""
-    if value.isascii() or _NEEDS_HALFWIDTH.search(value) is None:
-        return value
-    return value.translate(_HALFWIDTH)
 
 
 def clean(value: object) -> str:

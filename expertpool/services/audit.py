@@ -18,6 +18,7 @@ from expertpool.domain.models import AuditEntry
 from expertpool.domain.text import clean, parse_date
 from expertpool.errors import InputError
 from expertpool.services.access import Actor, check
+from expertpool.services.expert_ids import get_expert
 from expertpool.stores.base import GENESIS_HASH, ExpertStore
 
 
@@ -63,8 +64,6 @@ def audit_log(store: ExpertStore, expert_id: str | None = None, since: str | dt.
         check(actor, "audit.read", "查看审计日志")
     wanted: set[str] = set()
     if expert_id:
-        from expertpool.services.expert_ids import get_expert
-
         expert = get_expert(store, expert_id, "--expert")
         wanted = {expert.id, *expert.source_ids.values()}
     start = _since(since) if since else None

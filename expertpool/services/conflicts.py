@@ -1,5 +1,5 @@
-"""Conflict-of-interest checks against the store: load the alias table, the policy and the graph;
-check projects; give the panel builder its exclusions and forbidden pairs.
+"""Conflict-of-interest use cases: check projects against the pool (`coi check`); give the panel
+builder its exclusions and forbidden pairs.
 
 Typical use (the panel builder)::
 
@@ -10,18 +10,19 @@ Typical use (the panel builder)::
     ex.counts()        # rule → number of experts excluded by it
 
 Building the graph reads the whole store; a caller checking many times on the same data builds it
-once with `load_conflict_graph` and passes the graph instead of the store.
+once (`expertpool.cache.snapshot.load_conflict_graph`, or the cached `pool_snapshot(store).graph`)
+and passes the graph instead of the store.
 """
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from expertpool.cache.snapshot import load_conflict_graph, pool_snapshot
 from expertpool.domain.conflicts import (
     RULE_LABELS,
     RULES,
@@ -29,110 +30,17 @@ from expertpool.domain.conflicts import (
     ConflictGraph,
     ConflictPolicy,
     PanelPair,
-    PolicyError,
     UnknownReference,
-    gc_paused,
 )
-from expertpool.domain.institutions import InstitutionTable, InstitutionTableError
-from expertpool.domain.models import Expert, Project
+from expertpool.domain import expert_ids
+from expertpool.domain.models import Project
 from expertpool.errors import InputError, NotFound
-from expertpool.services import readers, rows
+from expertpool.gcpause import gc_paused
+from expertpool.io import readers, rows
+from expertpool.io.datafiles import load_policy, policy_from
 from expertpool.services.eligibility import parse_review_date
+from expertpool.services.expert_ids import is_legacy, prefetched, resolve_expert_id
 from expertpool.stores.base import ExpertStore
-
-
-def _indexes_dir() -> Path:
-    from expertpool.segment import INDEXES_DIR
-
-    return INDEXES_DIR
-
-
-def default_institutions_path() -> Path:
-    return _indexes_dir() / "institutions.toml"
-
-
-def default_policy_path() -> Path:
-    return _indexes_dir() / "coi_policy.toml"
-
-
-# ---- data files ------------------------------------------------------------------------------
-
-def _read_toml(path: Path, what: str) -> dict:
-    if not path.exists():
-        raise InputError(f"{path}: {what}文件不存在")
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: TOML 格式错误（{exc}）") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: 应为 UTF-8 编码的 TOML 文件") from None
-
-
-_TABLE_CACHE: dict[tuple[str, float], InstitutionTable] = {}
-
-
-def load_institutions(path: str | Path | None = None) -> InstitutionTable:
-    """The alias table of legal units (default indexes/institutions.toml), cached per file version."""
-    path = Path(path) if path else default_institutions_path()
-    stamp = (str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
-    if stamp not in _TABLE_CACHE:
-        data = _read_toml(path, "单位别名表")
-        try:
-            _TABLE_CACHE[stamp] = InstitutionTable.from_mapping(data)
-        except InstitutionTableError as exc:
-            raise InputError(f"{path}: {exc.key}: {exc.reason}") from None
-    return _TABLE_CACHE[stamp]
-
-
-def load_policy(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> ConflictPolicy:
-    """The shipped defaults (indexes/coi_policy.toml), then the review's own policy file `path`
-    (same shape; keys not given keep their defaults), then `overrides` — nested like the TOML or
-    with dotted keys ({"coauthor.years": 3}). Unknown keys and out-of-range values raise
-    InputError naming the file and key."""
-    defaults = default_policy_path()
-    policy = ConflictPolicy()
-    layers: list[tuple[str, Mapping]] = []
-    if defaults.exists():
-        layers.append((str(defaults), _read_toml(defaults, "回避规则")))
-    if path is not None:
-        layers.append((str(path), _read_toml(Path(path), "回避规则")))
-    if overrides:
-        layers.append(("回避规则覆盖项", overrides))
-    for source, data in layers:
-        try:
-            policy = policy.apply(data)
-        except PolicyError as exc:
-            raise InputError(f"{source}: {exc.key}: {exc.reason}") from None
-    return policy
-
-
-def _policy(policy: ConflictPolicy | Mapping | str | Path | None) -> ConflictPolicy:
-    if isinstance(policy, ConflictPolicy):
-        return policy
-    if isinstance(policy, (str, Path)):
-        return load_policy(policy)
-    return load_policy(overrides=policy)
-
-
-# ---- the graph -------------------------------------------------------------------------------
-
-def load_conflict_graph(store: ExpertStore, institutions: InstitutionTable | None = None,
-                        experts: Iterable[Expert] | None = None) -> ConflictGraph:
-    """The conflict graph of everything in the store: experts, affiliations, relations, projects.
-    `experts`: the store's experts when the caller has already read them (saves reading twice)."""
-    table = institutions if institutions is not None else load_institutions()
-    try:
-        return ConflictGraph.build(
-            experts if experts is not None else store.iter_experts(),
-            relations=store.iter_records("relation"),
-            affiliations=store.iter_records("affiliation"),
-            projects=store.iter_records("project"),
-            institutions=table,
-        )
-    except UnknownReference as exc:
-        raise InputError(f"库中记录 {exc.record}: {exc.where} 的专家编号「{exc.value}」不在专家库中；"
-                         "请重新导入该专家或删除这条记录") from None
 
 
 def _expert_references(numbered_rows) -> list[str]:
@@ -150,9 +58,6 @@ def read_projects(path: str | Path, store: ExpertStore) -> list[Project]:
     """Projects from a JSONL file (the import kind `projects`), each row validated as the importer
     does, expert numbers resolved as everywhere (`expert_ids`). Any bad row → InputError naming the
     file, row and field (every bad row, not just one)."""
-    from expertpool.domain import expert_ids
-    from expertpool.services.expert_ids import is_legacy, prefetched
-
     path = Path(path)
     table = readers.read_table(path, "projects")
     directory, legacy = prefetched(store, _expert_references(table.rows)), is_legacy(store)
@@ -211,7 +116,7 @@ def check_projects(graph: ConflictGraph, projects: Iterable[Project | str], revi
     """Every conflict (hard and soft) between the pool and `projects` (records, or ids of stored
     projects) on `review_date`; with `experts`, only for those experts (any of their ids)."""
     day = _day(review_date, "review_date")
-    chosen = _policy(policy)
+    chosen = policy_from(policy)
     only = None
     if experts is not None:
         only = set()
@@ -284,17 +189,16 @@ def panel_exclusions(store_or_graph: ExpertStore | ConflictGraph, projects: Sequ
     experts (default: the whole pool); exclusions always cover the whole pool."""
     graph = store_or_graph if isinstance(store_or_graph, ConflictGraph) else load_conflict_graph(store_or_graph)
     day = _day(review_date, "review_date")
-    chosen = _policy(policy)
+    chosen = policy_from(policy)
     resolved = _resolve_projects(graph, projects)
     result = PanelExclusions(day, [p.id for p in resolved], chosen)
-    with gc_paused():
-        for conflict in check_projects(graph, resolved, day, chosen):
-            target = result.excluded if conflict.hard else result.soft
-            target.setdefault(conflict.expert_id, []).append(conflict)
-        for pair in graph.panel_pairs(chosen, day, candidates):
-            key = (pair.a, pair.b)
-            result.forbidden_pairs.add(key)
-            result.pair_evidence.setdefault(key, []).append(pair)
+    for conflict in check_projects(graph, resolved, day, chosen):
+        target = result.excluded if conflict.hard else result.soft
+        target.setdefault(conflict.expert_id, []).append(conflict)
+    for pair in graph.panel_pairs(chosen, day, candidates):
+        key = (pair.a, pair.b)
+        result.forbidden_pairs.add(key)
+        result.pair_evidence.setdefault(key, []).append(pair)
     return result
 
 
@@ -328,10 +232,15 @@ class CheckReport:
 def check_command(store: ExpertStore, project: str, *, expert: str | None = None,
                   review_date: str | dt.date | None = None, policy_path: str | Path | None = None) -> CheckReport:
     """`coi check`: `project` is a projects JSONL file or the id of a stored project."""
+    # the graph and the conflicts are hundreds of thousands of objects that all stay alive
+    with gc_paused():
+        return _check_command(store, project, expert, review_date, policy_path)
+
+
+def _check_command(store: ExpertStore, project: str, expert: str | None, review_date: str | dt.date | None,
+                   policy_path: str | Path | None) -> CheckReport:
     chosen = load_policy(policy_path)
     day = _day(review_date, "--review-date")
-    from expertpool.services.snapshot import pool_snapshot
-
     graph = pool_snapshot(store).graph   # cached per data version: repeated checks skip the build
     path = Path(project)
     if path.exists():
@@ -343,8 +252,6 @@ def check_command(store: ExpertStore, project: str, *, expert: str | None = None
         projects = [found]
     only = None
     if expert is not None:
-        from expertpool.services.expert_ids import resolve_expert_id
-
         try:
             only = [resolve_expert_id(store, expert, "--expert")]
         except NotFound as exc:  # a wrong option value: bad input, as this command always said
@@ -356,6 +263,5 @@ def check_command(store: ExpertStore, project: str, *, expert: str | None = None
 
 __all__ = [
     "RULES", "RULE_LABELS", "CheckReport", "Conflict", "ConflictGraph", "ConflictPolicy", "PanelExclusions",
-    "check_command", "check_projects", "load_conflict_graph", "load_institutions", "load_policy",
-    "panel_exclusions", "read_projects",
+    "check_command", "check_projects", "panel_exclusions", "read_projects",
 ]

@@ -16,14 +16,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from expertpool.domain import expert_ids, taxonomy
-from expertpool.domain.conflicts import gc_paused
 from expertpool.domain.models import Expert
+from expertpool.domain.taxonomy import UnknownValue, normalise_region
 from expertpool.errors import ExpertPoolError, InputError
+from expertpool.gcpause import gc_paused
+from expertpool.io import readers, rows
+from expertpool.io.datafiles import load_honours
 from expertpool.services import expert_ids as expert_id_service
-from expertpool.services import readers, rows
 from expertpool.services.files import atomic_output, describe_os_error
 from expertpool.services.access import Actor, audit
-from expertpool.stores.base import ExpertStore, NullProgress, Progress, record_key
+from expertpool.progress import NullProgress, Progress
+from expertpool.stores.base import ExpertStore, record_key
 
 SALT_KEY = "id_salt"
 
@@ -263,7 +266,6 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
                         ignored_columns=table.ignored_columns, dry_run=dry_run)
     now = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if source is not None:
-        from expertpool.domain.taxonomy import UnknownValue, normalise_region
         try:
             source = normalise_region(source)
         except UnknownValue as exc:
@@ -316,7 +318,7 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
 def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileReport, reject, progress):
     writes: dict[str, Expert] = {}
     seen_rows: dict[tuple[str, str], int] = {}  # (list, number key) → row
-    honours = taxonomy.honours()
+    honours = load_honours()
     unknown_honours: dict[str, list[int]] = {}
     for number, row in table.rows:
         progress.advance()
@@ -351,7 +353,7 @@ def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileRepor
         report.warnings.append(ValueWarning(
             str(table.path), label, value, len(numbers), numbers[:WARNING_EXAMPLES],
             f"未收录的人才称号「{value}」已按原文保存（{len(numbers)} 行）；如需归并或认定为高层次人才，"
-            f"请在 {honours.source or 'indexes/honours.toml'} 的 [mappings] 中添加"))
+            f"请在 {honours.source} 的 [mappings] 中添加"))
     return writes
 
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from expertpool.services.access import Actor, audit, check
-from expertpool.stores.base import ExpertStore, Progress, RebuildResult
+from expertpool.progress import Progress
+from expertpool.stores.base import ExpertStore, RebuildResult
 
 
 def rebuild_index(store: ExpertStore, actor: Actor, progress: Progress | None = None) -> RebuildResult:

@@ -23,8 +23,8 @@ from expertpool.domain.text import clean, parse_date, split_multi
 from expertpool.errors import ConcurrentEdit, InputError, NotFound
 from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.access import Actor, audit, check
-from expertpool.services.rows import _CATEGORY_ALIASES as CATEGORY_ALIASES
-from expertpool.services.rows import _INTEGRITY_STATUS as STATUS_ALIASES
+from expertpool.io.rows import _CATEGORY_ALIASES as CATEGORY_ALIASES
+from expertpool.io.rows import _INTEGRITY_STATUS as STATUS_ALIASES
 from expertpool.stores.base import ExpertStore
 
 SEVERITIES: tuple[str, ...] = ("一般", "较重", "严重")

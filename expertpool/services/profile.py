@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from expertpool.domain.eligibility import barring_records
+from expertpool.domain.eligibility import SHOW_RULES, EligibilityFacts, EligibilityRules, barring_records, first_bar
 from expertpool.services.access import Actor
 from expertpool.services.eligibility import parse_review_date
 from expertpool.services.search import expert_view, get_expert
@@ -19,7 +19,8 @@ def expert_profile(store: ExpertStore, expert_id: str, actor: Actor, on: str | d
     records = list(store.iter_integrity(expert.id))
     barring = barring_records(records, day)
     view["eligible_on"] = day.isoformat()
-    view["eligible"] = expert.status == "在库" and not barring
+    facts = EligibilityFacts(day, barred={expert.id: [r.id for r in barring]} if barring else {})
+    view["eligible"] = first_bar(expert, EligibilityRules(SHOW_RULES), facts) is None
     view["barred_by"] = [r.id for r in barring]
     view["affiliations"] = [
         f"{a.institution} {a.start_year or '?'}–{a.end_year or '至今'}"

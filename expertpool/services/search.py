@@ -1,6 +1,7 @@
 """Search, show and stats: Chinese free text plus filters, ranked by the store."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -9,6 +10,9 @@ from expertpool.domain import taxonomy
 from expertpool.domain.models import Expert
 from expertpool.domain.text import mask_email, mask_phone
 from expertpool.errors import InputError, NotFound
+from expertpool.io.datafiles import load_honours
+from expertpool.services import expert_ids as expert_id_service
+from expertpool.services.eligibility import barred_on
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit, SearchQuery
 
 
@@ -23,6 +27,8 @@ class SearchRequest:
     statuses: tuple[str, ...] = ()
     limit: int = 20
     offset: int = 0
+    #: only experts who may review on this date (`--eligible-on`; the rules of `SEARCH_RULES`)
+    eligible_on: str | dt.date | None = None
 
 
 @dataclass
@@ -49,7 +55,7 @@ def build_filters(request: SearchRequest, exclude_ids: frozenset[str] = frozense
         fields=_normalise_all("field", request.fields, taxonomy.normalise_field),
         regions=_normalise_all("region", request.regions, taxonomy.normalise_region),
         titles=_normalise_all("title", request.titles, taxonomy.normalise_title),
-        honours=tuple(dict.fromkeys(taxonomy.honours().normalise(h)[0] for h in request.honours)),
+        honours=tuple(dict.fromkeys(load_honours().normalise(h)[0] for h in request.honours)),
         institutions=tuple(request.institutions),
         statuses=_normalise_all("status", request.statuses, taxonomy.normalise_status),
         exclude_ids=exclude_ids,
@@ -58,10 +64,12 @@ def build_filters(request: SearchRequest, exclude_ids: frozenset[str] = frozense
 
 def search_experts(store: ExpertStore, request: SearchRequest,
                    exclude: dict[str, list[str]] | None = None) -> SearchResult:
-    """Rank experts for the request. `exclude` maps expert ids to the reasons they are left out
-    (the integrity service passes the experts barred on a date)."""
+    """Rank experts for the request. `exclude` maps expert ids to the reasons they are left out;
+    with `request.eligible_on` and no `exclude`, those are the experts barred on that date."""
     if request.limit < 1:
         raise InputError("--limit 应为正整数")
+    if exclude is None and request.eligible_on is not None:
+        exclude = barred_on(store, request.eligible_on)
     exclude = exclude or {}
     terms = segment.query_terms(request.text)
     if request.text.strip() and not terms:
@@ -73,9 +81,7 @@ def search_experts(store: ExpertStore, request: SearchRequest,
 
 def get_expert(store: ExpertStore, expert_id: str) -> Expert:
     """The expert a user names: its id, either list's number, or `四川:SC000225` (see expert_ids)."""
-    from expertpool.services.expert_ids import get_expert as resolved
-
-    return resolved(store, expert_id)
+    return expert_id_service.get_expert(store, expert_id)
 
 
 def expert_view(expert: Expert, *, personal_data: bool, identity: bool = False) -> dict:
@@ -83,7 +89,7 @@ def expert_view(expert: Expert, *, personal_data: bool, identity: bool = False) 
     (`actor.may("personal_data")`), the identity number's last 4 unless `identity`
     (`actor.may("identity")`). The identity hash is never shown."""
     data = expert.model_dump(mode="json", exclude={"id_hash"})
-    data["high_level"] = expert.high_level
+    data["high_level"] = load_honours().is_high_level(expert.honours)
     if not personal_data:
         data["phone"] = mask_phone(expert.phone)
         data["email"] = mask_email(expert.email)
@@ -121,6 +127,7 @@ def pool_stats(store: ExpertStore) -> PoolStats:
     honours: Counter = Counter()
     statuses: Counter = Counter()
     total = high = merged = 0
+    vocabulary = load_honours()
     for e in store.iter_experts():
         total += 1
         for f in e.fields:
@@ -129,7 +136,7 @@ def pool_stats(store: ExpertStore) -> PoolStats:
         titles[e.region][e.title] += 1
         honours.update(e.honours)
         statuses[e.status] += 1
-        high += e.high_level
+        high += vocabulary.is_high_level(e.honours)
         merged += len(e.source_ids) > 1
 
     def ordered(counter: Counter, keys) -> dict[str, int]:
@@ -141,8 +148,8 @@ def pool_stats(store: ExpertStore) -> PoolStats:
         primary_field={r: ordered(c, taxonomy.FIELDS) for r, c in primary.items()},
         titles={r: ordered(c, taxonomy.TITLES) for r, c in titles.items()},
         # known honours in the vocabulary's order, then those kept as written, most held first
-        honours={**ordered(honours, taxonomy.honours().names),
-                 **{k: n for k, n in honours.most_common() if k not in taxonomy.honours().names}},
+        honours={**ordered(honours, vocabulary.names),
+                 **{k: n for k, n in honours.most_common() if k not in vocabulary.names}},
         high_level=high,
         statuses=ordered(statuses, taxonomy.STATUSES),
         merged=merged,

@@ -21,6 +21,8 @@ from expertpool.domain.models import (
     Relation,
     ReviewEvent,
 )
+from expertpool.errors import ConcurrentEdit
+from expertpool.progress import Progress
 from expertpool.segment import QueryTerm
 
 RecordKind = Literal["affiliation", "relation", "history", "project"]
@@ -121,29 +123,8 @@ class ImportLease:
 
     def check(self) -> None:
         if self.lost:
-            from expertpool.errors import ConcurrentEdit
-
             raise ConcurrentEdit(f"导入锁已失效（{self.description}：本进程停顿超过租期，可能已有另一个导入开始）；"
                                  "本文件未写入，请重新导入")
-
-
-class Progress(Protocol):
-    """Long work reports here; the CLI supplies a rich progress bar."""
-
-    def start(self, description: str, total: int | None) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-    def finish(self) -> None: ...
-
-
-class NullProgress:
-    def start(self, description: str, total: int | None) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
 
 
 @runtime_checkable

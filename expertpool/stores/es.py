@@ -42,9 +42,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 import hashlib
-import inspect
 import itertools
 import json
 import re
@@ -63,6 +61,7 @@ from expertpool import segment
 from expertpool.domain.expert_ids import expert_keys, number_key
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
 from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreUnavailable
+from expertpool.progress import NullProgress, Progress
 from expertpool.stores import es_query
 from expertpool.stores.base import (
     DATA_GENERATION_KEY,
@@ -71,8 +70,6 @@ from expertpool.stores.base import (
     RECORD_KINDS,
     AuditDraft,
     ImportLease,
-    NullProgress,
-    Progress,
     RecordKind,
     SearchHit,
     SearchQuery,
@@ -81,6 +78,7 @@ from expertpool.stores.base import (
     record_key,
     seal_audit,
 )
+from expertpool.stores.guard import translated
 from expertpool.stores.textindex import index_columns, matched_words
 
 SCHEMA_VERSION = "1"
@@ -191,25 +189,9 @@ def parse_hosts(es_url: str, ca_certs: str | None = None) -> tuple[list[str], tu
     return hosts, auth
 
 
-def _guarded(fn):
-    """Turn connection failures into `StoreUnavailable` (works for generator methods too)."""
-    errors = (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout)
-    if inspect.isgeneratorfunction(fn):
-        @functools.wraps(fn)
-        def gen(self, *args, **kwargs):
-            try:
-                yield from fn(self, *args, **kwargs)
-            except errors as exc:
-                raise self._unavailable(exc) from None
-        return gen
-
-    @functools.wraps(fn)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return fn(self, *args, **kwargs)
-        except errors as exc:
-            raise self._unavailable(exc) from None
-    return wrapper
+#: connection failures become `StoreUnavailable` (works for generator methods too)
+_guarded = translated((elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout),
+                      lambda store, exc: store._unavailable(exc))
 
 
 class ElasticsearchStore:

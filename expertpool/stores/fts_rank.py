@@ -19,7 +19,6 @@ its own key is the same.
 """
 from __future__ import annotations
 
-import gc
 import math
 import re
 import sqlite3
@@ -27,6 +26,11 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
+
+from expertpool.gcpause import gc_paused
+from expertpool.segment import QueryTerm
+from expertpool.stores.base import SearchQuery
+from expertpool.stores.fts_query import match_expression
 
 #: part of every key: bump when RankIndex changes shape, so older copies are rebuilt, never used
 FORMAT = 1
@@ -124,13 +128,8 @@ def build(db: sqlite3.Connection, table: str, columns: Sequence[str], weights: S
     """Copy what bm25 reads out of FTS5 table `table` (over `experts`, joined on n = rowid).
     Call inside a read transaction, so every statement sees the same state. None when the
     index cannot vouch for equal scores (see `_agrees`)."""
-    enabled = gc.isenabled()
-    gc.disable()  # hundreds of thousands of short-lived objects, none of them cyclic
-    try:
+    with gc_paused():  # hundreds of thousands of short-lived objects, none of them cyclic
         return _build(db, table, columns, weights, generation_keys)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _build(db, table, columns, weights, generation_keys) -> RankIndex | None:
@@ -277,10 +276,6 @@ def _agrees(db: sqlite3.Connection, table: str, weights: Sequence[float], index:
             position: dict[int, int]) -> bool:
     """FTS5's bm25 and the index give the very same scores on a probe query: a few terms from
     the most to the least common, on the first rows FTS5 returns."""
-    from expertpool.segment import QueryTerm
-    from expertpool.stores.base import SearchQuery
-    from expertpool.stores.fts_query import match_expression
-
     by_size = sorted(index.terms, key=lambda t: index.starts[index.terms[t] + 1] - index.starts[index.terms[t]],
                      reverse=True)
     if not by_size:

@@ -16,7 +16,8 @@ from urllib.request import pathname2url
 
 from expertpool.domain.expert_ids import expert_keys, number_key
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord, content_digest
-from expertpool.errors import ConcurrentEdit, InputError
+from expertpool.errors import ConcurrentEdit, InputError, StoreFailed
+from expertpool.progress import NullProgress, Progress
 from expertpool.stores import fts_query, fts_rank
 from expertpool.stores.base import (
     DATA_GENERATION_KEY,
@@ -24,8 +25,6 @@ from expertpool.stores.base import (
     RECORD_KINDS,
     AuditDraft,
     ImportLease,
-    NullProgress,
-    Progress,
     RebuildResult,
     RecordKind,
     SearchHit,
@@ -35,6 +34,7 @@ from expertpool.stores.base import (
     record_key,
     seal_audit,
 )
+from expertpool.stores.guard import translated
 from expertpool.stores.textindex import COLUMN_WEIGHTS, TEXT_COLUMNS, index_columns, matched_words
 
 SCHEMA_VERSION = "1"
@@ -143,6 +143,11 @@ def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
             [fts_query.match_expression(query.terms), *params, query.limit, query.offset])
 
 
+#: SQLite's own errors (a full or read-only disk, a database locked past the timeout, a damaged
+#: file) become `StoreFailed` at this boundary, as the Elasticsearch store's connection failures do
+_guarded = translated(sqlite3.Error, lambda store, exc: store._failed(exc))
+
+
 def _rank(db: sqlite3.Connection, query: SearchQuery) -> list[tuple[str, float]]:
     sql, params = _search_sql(query, "e.id")
     if not query.terms:
@@ -183,14 +188,20 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise InputError(f"{self.path}: 无法打开数据库（{exc}）") from None
         try:
-            if self.get_meta("schema_version") is None or self.get_meta(DATA_GENERATION_KEY) is None:
+            # untranslated reads: a file that is not a database is bad input (exit 2), not a failure
+            if self._read_meta("schema_version") is None or self._read_meta(DATA_GENERATION_KEY) is None:
                 self._create_schema()
-            version = self.get_meta("schema_version")
+            version = self._read_meta("schema_version")
             if version != SCHEMA_VERSION:
                 raise InputError(f"{self.path}: 数据库版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
             self._add_expert_keys()
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path}: 不是 ExpertPool 数据库（{exc}）") from None
+
+    def _failed(self, exc: BaseException, rolled_back: bool | None = None) -> StoreFailed:
+        """Our error for SQLite's `exc`; inside a batch (which then rolls back) it says so."""
+        undone = "；本次更改已回滚" if (self._depth if rolled_back is None else rolled_back) else ""
+        return StoreFailed(f"{self.path}: 数据库操作失败（{exc}）{undone}")
 
     def _enable_wal(self) -> None:
         """Switching a new file to WAL needs it to ourselves, and SQLite may answer 'locked' at once
@@ -283,6 +294,7 @@ class SQLiteStore:
     _generation_replaced = False  # by the batch now open
 
     @contextmanager
+    @_guarded
     def batch(self):
         with self._lock:  # another thread sharing this connection waits instead of joining
             if self._depth:
@@ -309,8 +321,10 @@ class SQLiteStore:
                     # reading the old token: retire it, so nothing cached meanwhile is used again.
                     try:
                         self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
-                    except sqlite3.Error as failure:
+                    except StoreFailed as failure:
                         exc.add_note(f"数据版本未能更新：{failure}")
+                if isinstance(exc, sqlite3.Error):
+                    raise self._failed(exc, rolled_back=True) from None
                 raise
             else:
                 self._depth, self._generation_replaced = 0, False
@@ -325,30 +339,39 @@ class SQLiteStore:
             self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
             self._generation_replaced = True
 
+    @_guarded
     def data_version(self) -> str:
         generation = self.get_meta(DATA_GENERATION_KEY)
         if generation is None:  # only if someone deleted it: then nothing may be cached
             generation = f"unsettled-{uuid.uuid4().hex}"
         return f"sqlite:{self._file}#{generation}"
 
+    @_guarded
     def close(self) -> None:
         self._db.close()
 
     # ---- meta ----
+    @_guarded
     def get_meta(self, key: str) -> str | None:
+        return self._read_meta(key)
+
+    def _read_meta(self, key: str) -> str | None:
         try:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         except sqlite3.OperationalError:
             return None  # meta table not created yet
         return row[0] if row else None
 
+    @_guarded
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
+    @_guarded
     def claim_meta(self, key: str, value: str) -> bool:
         return self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value)).rowcount == 1
 
     # ---- experts ----
+    @_guarded
     def upsert_experts(self, experts: Sequence[Expert], progress: Progress | None = None) -> UpsertCounts:
         progress = progress or NullProgress()
         counts = UpsertCounts()
@@ -396,6 +419,7 @@ class SQLiteStore:
         progress.finish()
         return counts
 
+    @_guarded
     def rebuild_index(self, progress: Progress | None = None) -> RebuildResult:
         """Re-segment every expert into a fresh FTS table (after a dictionary or synonym change) and
         swap it in within one transaction, so readers see the old index until the commit."""
@@ -418,6 +442,7 @@ class SQLiteStore:
         progress.finish()
         return RebuildResult(index="experts_fts", previous="experts_fts", experts=total)
 
+    @_guarded
     def get_expert(self, expert_id: str) -> Expert | None:
         row = self._db.execute("SELECT doc FROM experts WHERE id = ?", (expert_id,)).fetchone()
         if row is None:
@@ -425,6 +450,7 @@ class SQLiteStore:
             return found[0] if len(found) == 1 else None
         return Expert.model_validate_json(row[0])
 
+    @_guarded
     def find_experts(self, keys: Sequence[str]) -> list[Expert]:
         keys = list(dict.fromkeys(keys))
         if not keys:
@@ -436,13 +462,16 @@ class SQLiteStore:
             f"(SELECT expert_id FROM expert_keys WHERE key IN ({marks})) ORDER BY id", keys + keys).fetchall()
         return [Expert.model_validate_json(doc) for (doc,) in rows]
 
+    @_guarded
     def iter_experts(self) -> Iterator[Expert]:
         for (doc,) in self._db.execute("SELECT doc FROM experts ORDER BY id"):
             yield Expert.model_validate_json(doc)
 
+    @_guarded
     def count_experts(self) -> int:
         return self._db.execute("SELECT count(*) FROM experts").fetchone()[0]
 
+    @_guarded
     def search(self, query: SearchQuery) -> list[SearchHit]:
         if not query.terms:
             sql, params = _search_sql(query, "e.doc")
@@ -455,6 +484,7 @@ class SQLiteStore:
             hits.append(SearchHit(Expert.model_validate_json(doc), -rank, matched_words(query.terms, columns)))
         return hits
 
+    @_guarded
     def rank_many(self, queries: Sequence[SearchQuery],
                   index: fts_rank.RankIndex | None = None) -> list[list[tuple[str, float]]]:
         """With an `index` of this store's current committed state (see `rank_index`) the queries
@@ -494,6 +524,7 @@ class SQLiteStore:
             for reader in readers:
                 reader.close()
 
+    @_guarded
     def rank_index(self, previous: object | None = None) -> fts_rank.RankIndex | None:
         """A copy of what bm25 reads from the text index, for `rank_many(index=)`: rankings from
         it cost milliseconds and score exactly as SQLite does. Worth building (≈ 1.5 s on 32,000
@@ -549,6 +580,7 @@ class SQLiteStore:
         return readers
 
     # ---- generic records ----
+    @_guarded
     def upsert_records(self, kind: RecordKind, records: Sequence) -> UpsertCounts:
         if kind not in RECORD_KINDS:
             raise ValueError(f"unknown record kind {kind!r}")
@@ -572,6 +604,7 @@ class SQLiteStore:
                     counts.inserted += 1
         return counts
 
+    @_guarded
     def iter_records(self, kind: RecordKind, expert_id: str | None = None) -> Iterator:
         model = RECORD_KINDS[kind][0]
         if expert_id is None:
@@ -583,10 +616,12 @@ class SQLiteStore:
             yield model.model_validate_json(doc)
 
     # ---- integrity ----
+    @_guarded
     def get_integrity(self, record_id: str) -> IntegrityRecord | None:
         row = self._db.execute("SELECT doc FROM integrity WHERE id = ? AND current = 1", (record_id,)).fetchone()
         return IntegrityRecord.model_validate_json(row[0]) if row else None
 
+    @_guarded
     def put_integrity(self, record: IntegrityRecord, expected_version: int | None) -> IntegrityRecord:
         with self.batch():
             row = self._db.execute("SELECT version FROM integrity WHERE id = ? AND current = 1",
@@ -604,10 +639,12 @@ class SQLiteStore:
                              (stored.id, stored.version, stored.expert_id, stored.model_dump_json()))
         return stored
 
+    @_guarded
     def integrity_versions(self, record_id: str) -> list[IntegrityRecord]:
         rows = self._db.execute("SELECT doc FROM integrity WHERE id = ? ORDER BY version", (record_id,))
         return [IntegrityRecord.model_validate_json(doc) for (doc,) in rows]
 
+    @_guarded
     def iter_integrity(self, expert_id: str | None = None) -> Iterator[IntegrityRecord]:
         if expert_id is None:
             cur = self._db.execute("SELECT doc FROM integrity WHERE current = 1 ORDER BY id")
@@ -618,6 +655,7 @@ class SQLiteStore:
             yield IntegrityRecord.model_validate_json(doc)
 
     # ---- audit ----
+    @_guarded
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
         with self.batch():
             row = self._db.execute("SELECT seq, doc FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -629,30 +667,36 @@ class SQLiteStore:
             self._db.execute("INSERT INTO audit(seq, doc) VALUES (?, ?)", (seq, entry.model_dump_json()))
         return entry
 
+    @_guarded
     def iter_audit(self) -> Iterator[AuditEntry]:
         for (doc,) in self._db.execute("SELECT doc FROM audit ORDER BY seq"):
             yield AuditEntry.model_validate_json(doc)
 
     # ---- roles ----
+    @_guarded
     def get_roles(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for user, role in self._db.execute("SELECT user, role FROM roles ORDER BY user, role"):
             out.setdefault(user, set()).add(role)
         return out
 
+    @_guarded
     def set_roles(self, user: str, roles: Iterable[str]) -> None:
         with self.batch():
             self._db.execute("DELETE FROM roles WHERE user = ?", (user,))
             self._db.executemany("INSERT INTO roles(user, role) VALUES (?, ?)", [(user, r) for r in roles])
 
     # ---- panels ----
+    @_guarded
     def save_panel(self, panel_id: str, document: dict) -> None:
         self._db.execute("INSERT OR REPLACE INTO panels(id, doc) VALUES (?, ?)", (panel_id, _dumps(document)))
 
+    @_guarded
     def get_panel(self, panel_id: str) -> dict | None:
         row = self._db.execute("SELECT doc FROM panels WHERE id = ?", (panel_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    @_guarded
     def iter_panels(self) -> Iterator[dict]:
         for (doc,) in self._db.execute("SELECT doc FROM panels ORDER BY id"):
             yield json.loads(doc)

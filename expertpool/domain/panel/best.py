@@ -16,7 +16,7 @@ from expertpool.domain.panel.diagnosis import diagnose
 from expertpool.domain.panel.encoder import Pool, candidate_units, encode, resolve_bounds
 from expertpool.domain.panel.narrowing import narrow
 from expertpool.domain.panel.result import DrawResult, DrawStats, SolveStatus
-from expertpool.domain.panel.solve import maximise
+from expertpool.domain.panel.solve import WeightedSolution, maximise
 from expertpool.domain.panel.spec import Candidate, PanelRules
 
 
@@ -51,7 +51,6 @@ def draw_best(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pair
     t_narrow = time.monotonic()
     units = candidate_units(pool, keep, bounds)
     if len(keep) < bounds.size:
-        from expertpool.domain.panel.solve import WeightedSolution
         sol = WeightedSolution("infeasible", {}, float("-inf"), float("-inf"), 0)
     else:
         sol = maximise(units, bounds, [weights[i] for i in keep], deadline=deadline)

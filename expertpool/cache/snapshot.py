@@ -11,6 +11,9 @@ The cache is a pickle in the user's cache directory (`EXPERTPOOL_CACHE_DIR`, els
 user cache dir): only this user writes it, as with any local cache. A file that cannot be read
 (truncated, older format) is rebuilt, never trusted. Integrity records are NOT in the snapshot:
 reviewers change them often and reading them is cheap, so callers read them fresh.
+
+Also here: `load_conflict_graph` (the graph of the store's records, which the snapshot keeps) and
+`rank_index` (the store's rank index, cached beside the snapshots under the same data version).
 """
 from __future__ import annotations
 
@@ -27,12 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from expertpool.domain.conflicts import ConflictGraph, gc_paused
+from expertpool.domain.conflicts import ConflictGraph, UnknownReference
+from expertpool.domain.institutions import InstitutionTable
 from expertpool.domain.models import Expert
+from expertpool.errors import InputError
+from expertpool.domain.taxonomy import HonourVocabulary
+from expertpool.io.datafiles import default_honours_path, default_institutions_path, load_honours, load_institutions
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
-SNAPSHOT_FORMAT = 3
+SNAPSHOT_FORMAT = 4
 #: snapshots (and rank indexes) kept per store (older data versions are deleted)
 KEEP_PER_STORE = 2
 
@@ -52,9 +59,11 @@ class ExpertBrief(NamedTuple):
     high_level: bool
 
     @classmethod
-    def of(cls, e: Expert) -> "ExpertBrief":
+    def of(cls, e: Expert, honours: HonourVocabulary | None = None) -> "ExpertBrief":
+        """`honours` decides who is a high-level talent (default: indexes/honours.toml)."""
+        high_level = (honours or load_honours()).is_high_level(e.honours)
         return cls(e.id, e.name, e.status, e.birth_year, e.region, e.sub_region, e.institution, e.title,
-                   tuple(e.fields), e.high_level)
+                   tuple(e.fields), high_level)
 
     def age_on(self, day: dt.date) -> int | None:
         # the same rule as Expert.age_on: age in whole calendar years
@@ -97,28 +106,41 @@ def _table_fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "none"
 
 
+def load_conflict_graph(store: ExpertStore, institutions: InstitutionTable | None = None,
+                        experts: Iterable[Expert] | None = None) -> ConflictGraph:
+    """The conflict graph of everything in the store: experts, affiliations, relations, projects.
+    `experts`: the store's experts when the caller has already read them (saves reading twice)."""
+    table = institutions if institutions is not None else load_institutions()
+    try:
+        return ConflictGraph.build(
+            experts if experts is not None else store.iter_experts(),
+            relations=store.iter_records("relation"),
+            affiliations=store.iter_records("affiliation"),
+            projects=store.iter_records("project"),
+            institutions=table,
+        )
+    except UnknownReference as exc:
+        raise InputError(f"库中记录 {exc.record}: {exc.where} 的专家编号「{exc.value}」不在专家库中；"
+                         "请重新导入该专家或删除这条记录") from None
+
+
+
 def build_snapshot(store: ExpertStore, version: str = "") -> PoolSnapshot:
     """Read the store and build the snapshot (no cache involved)."""
-    from expertpool.services.conflicts import load_conflict_graph
-
-    with gc_paused():
-        experts = list(store.iter_experts())
-        graph = load_conflict_graph(store, experts=experts)
-        days: dict[str, list[int]] = {}
-        for event in store.iter_records("history"):
-            days.setdefault(event.expert_id, []).append(event.date.toordinal())
-    return PoolSnapshot(version, [ExpertBrief.of(e) for e in experts], graph,
+    experts = list(store.iter_experts())
+    graph = load_conflict_graph(store, experts=experts)
+    days: dict[str, list[int]] = {}
+    for event in store.iter_records("history"):
+        days.setdefault(event.expert_id, []).append(event.date.toordinal())
+    honours = load_honours()
+    return PoolSnapshot(version, [ExpertBrief.of(e, honours) for e in experts], graph,
                         {k: array("i", sorted(v)) for k, v in days.items()})
 
 
 def _paths(version: str) -> tuple[Path, Path, str]:
-    from expertpool.services.conflicts import default_institutions_path
-
     store_key = _digest(version.rsplit("#", 1)[0])[:16]
-    from expertpool.segment import INDEXES_DIR
-
     # the honour vocabulary decides who is a high-level talent (ExpertBrief.high_level)
-    tables = f"{_table_fingerprint(default_institutions_path())}|{_table_fingerprint(INDEXES_DIR / 'honours.toml')}"
+    tables = f"{_table_fingerprint(default_institutions_path())}|{_table_fingerprint(default_honours_path())}"
     key = _digest(f"{SNAPSHOT_FORMAT}|{version}|{tables}")[:32]
     folder = cache_dir() / "snapshots"
     return folder, folder / f"{store_key}-{key}.pickle", f"{store_key}-"
@@ -137,7 +159,7 @@ def rank_index(store: ExpertStore, version: str) -> object | None:
     folder, path, prefix = _rank_paths(version)
     cached = None
     try:
-        with path.open("rb") as fh, gc_paused():
+        with path.open("rb") as fh:
             cached = pickle.load(fh)
     except FileNotFoundError:
         pass
@@ -154,7 +176,7 @@ def cached_snapshot(version: str) -> PoolSnapshot | None:
     can run while another thread queries the store."""
     _, path, _ = _paths(version)
     try:
-        with path.open("rb") as fh, gc_paused():
+        with path.open("rb") as fh:
             snapshot = pickle.load(fh)
     except FileNotFoundError:
         return None

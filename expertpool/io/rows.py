@@ -11,6 +11,8 @@ import re
 from pydantic import ValidationError
 
 from expertpool.domain import expert_ids, taxonomy
+from expertpool.io.datafiles import load_honours
+from expertpool.io.readers import MAX_CELL_CHARS, json_type_problem
 from expertpool.domain.models import (
     INTEGRITY_CATEGORIES,
     RELATION_KINDS,
@@ -179,7 +181,7 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
         raise RowError("birth_year", f"出生年份 {birth_year} 不合理")
     title = _vocab("title", taxonomy.normalise_title, _text(row, "title", required=True))
     # Open vocabulary: known honours normalised, others kept as written (the importer warns).
-    vocabulary = taxonomy.honours()
+    vocabulary = load_honours()
     honours = list(dict.fromkeys(_vocab("honours", _honour_name, part, vocabulary)
                                  for part in _split_cell(row.get("honours"))))
     fields = list(dict.fromkeys(_vocab_multi(row, "fields", taxonomy.normalise_field)))
@@ -312,8 +314,6 @@ _PROJECT_LISTS = frozenset({"keywords", "fields"})
 
 def _check_project_types(row: dict) -> None:
     """A project line's values have the types of the contract (DESIGN.md), never stringified."""
-    from expertpool.services.readers import MAX_CELL_CHARS, json_type_problem
-
     for key in ("id", "title", "abstract", "institution", "region", "keywords", "fields"):
         if key in row:
             problem = json_type_problem("projects", key, row[key]) if key not in _PROJECT_LISTS else (

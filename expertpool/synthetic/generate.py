@@ -19,14 +19,10 @@ byte-identical files (the XLSX is re-zipped with fixed timestamps). Nothing is p
 from __future__ import annotations
 
 import bisect
-import csv
 import datetime as dt
-import io
-import json
 import random
 import shlex
 import tomllib
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,13 +33,13 @@ from pathlib import Path
 from expertpool.domain import taxonomy
 from expertpool.domain.models import INTEGRITY_CATEGORIES
 from expertpool.domain.text import id_check_char
+from expertpool.io.datafiles import load_honours
 from expertpool.segment import INDEXES_DIR
-from expertpool.services import vocabulary as V
+from expertpool.synthetic import vocabulary as V
+from expertpool.synthetic.files import write_csv, write_jsonl, write_xlsx
 
 #: "Today" for the generated data: integrity sanctions are past, current or permanent against it.
 REFERENCE_DATE = dt.date(2026, 12, 1)
-#: Fixed timestamp written into the XLSX package so its bytes depend on the seed only.
-_XLSX_TIME = (2026, 1, 1, 0, 0, 0)
 
 EXPERT_HEADERS: tuple[str, ...] = (
     "专家编号", "姓名", "性别", "出生年份", "所在地区", "市州/区县", "工作单位", "部门", "职称", "人才称号",
@@ -268,7 +264,7 @@ _HIGH_HONOURS: tuple[tuple[str, int, int, float], ...] = (
     ("国家杰出青年科学基金获得者", 1900, 1986, 14), ("国家万人计划", 1900, 1990, 24),
     ("百千万人才工程国家级人选", 1900, 1978, 16), ("国家优秀青年科学基金获得者", 1975, 1990, 18),
 )
-_HONOUR_ALIASES = {h.name: h.aliases for h in taxonomy.honours().honours}
+_HONOUR_ALIASES = {h.name: h.aliases for h in load_honours().honours}
 _WEBMAIL_WEIGHTS = (30, 15, 25, 10, 8, 5)
 _STATUS_YOUNGER = (("在库", 94), ("暂停", 3.5), ("出库", 2.5))
 _STATUS_OLDER = (("在库", 84), ("暂停", 4), ("出库", 12))
@@ -1126,142 +1122,7 @@ class _Pool:
                 _raw_cells(self.rng, e)
 
 
-# ---- writers ------------------------------------------------------------------------------------
-
-def _csv_text(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def _write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]], encoding: str) -> None:
-    path.write_bytes(_csv_text(headers, rows).encode(encoding))
-
-
-def _write_jsonl(path: Path, records: Iterable[dict]) -> int:
-    lines = [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records]
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return len(lines)
-
-
-_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_XLSX_STATIC: dict[str, str] = {
-    "[Content_Types].xml": (
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/styles.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-        '<Override PartName="/xl/sharedStrings.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-        '<Override PartName="/docProps/core.xml" '
-        'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
-        '<Override PartName="/docProps/app.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
-        '</Types>'),
-    "_rels/.rels": (
-        f'<Relationships xmlns="{_NS_PKG}">'
-        f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/>'
-        f'<Relationship Id="rId2" Type="{_NS_PKG}/metadata/core-properties" Target="docProps/core.xml"/>'
-        f'<Relationship Id="rId3" Type="{_NS_REL}/extended-properties" Target="docProps/app.xml"/>'
-        '</Relationships>'),
-    "docProps/app.xml": (
-        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
-        '<Application>expertpool</Application></Properties>'),
-    "docProps/core.xml": (
-        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>expertpool</dc:creator>'
-        '<dcterms:created xsi:type="dcterms:W3CDTF">2026-01-01T00:00:00Z</dcterms:created>'
-        '<dcterms:modified xsi:type="dcterms:W3CDTF">2026-01-01T00:00:00Z</dcterms:modified>'
-        '</cp:coreProperties>'),
-    "xl/_rels/workbook.xml.rels": (
-        f'<Relationships xmlns="{_NS_PKG}">'
-        f'<Relationship Id="rId1" Type="{_NS_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{_NS_REL}/styles" Target="styles.xml"/>'
-        f'<Relationship Id="rId3" Type="{_NS_REL}/sharedStrings" Target="sharedStrings.xml"/>'
-        '</Relationships>'),
-    "xl/styles.xml": (
-        f'<styleSheet xmlns="{_NS_MAIN}">'
-        '<fonts count="1"><font><sz val="11"/><name val="等线"/></font></fonts>'
-        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill></fills>'
-        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
-        '<cellStyles count="1"><cellStyle name="常规" xfId="0" builtinId="0"/></cellStyles>'
-        '</styleSheet>'),
-}
-
-
-def _column_letters(n: int) -> list[str]:
-    letters = []
-    for i in range(n):
-        name, k = "", i + 1
-        while k:
-            k, r = divmod(k - 1, 26)
-            name = chr(65 + r) + name
-        letters.append(name)
-    return letters
-
-
-def _write_xlsx(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]], title: str) -> None:
-    """A one-sheet workbook with shared strings, as Excel writes it. Written directly (openpyxl's
-    writer is ~10× slower on 15,000 rows) with fixed timestamps, so the bytes depend on the data
-    only. Integers become numeric cells, everything else text; empty cells are left out."""
-    strings: dict[str, int] = {}
-    total = 0
-    letters = _column_letters(len(headers))
-    out = [f'{_XML_HEAD}<worksheet xmlns="{_NS_MAIN}"><sheetData>']
-    for r, row in enumerate([list(headers), *rows], start=1):
-        out.append(f'<row r="{r}">')
-        for letter, value in zip(letters, row):
-            if value is None or value == "":
-                continue
-            if isinstance(value, int):
-                out.append(f'<c r="{letter}{r}"><v>{value}</v></c>')
-                continue
-            text = str(value)
-            index = strings.get(text)
-            if index is None:
-                index = strings[text] = len(strings)
-            total += 1
-            out.append(f'<c r="{letter}{r}" t="s"><v>{index}</v></c>')
-        out.append("</row>")
-    out.append("</sheetData></worksheet>")
-    shared = [f'{_XML_HEAD}<sst xmlns="{_NS_MAIN}" count="{total}" uniqueCount="{len(strings)}">']
-    shared.extend(f'<si><t xml:space="preserve">{text.translate(_XML_ESCAPES)}</t></si>' for text in strings)
-    shared.append("</sst>")
-    parts = dict(_XLSX_STATIC)
-    parts["xl/workbook.xml"] = (
-        f'<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}"><sheets>'
-        f'<sheet name="{title.translate(_XML_ESCAPES)}" sheetId="1" r:id="rId1"/></sheets></workbook>')
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in ("[Content_Types].xml", "_rels/.rels", "docProps/app.xml", "docProps/core.xml",
-                     "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"):
-            _zip_put(archive, name, (_XML_HEAD + parts[name]).encode("utf-8"))
-        _zip_put(archive, "xl/sharedStrings.xml", "".join(shared).encode("utf-8"))
-        _zip_put(archive, "xl/worksheets/sheet1.xml", "".join(out).encode("utf-8"))
-    Path(path).write_bytes(buffer.getvalue())
-
-
-def _zip_put(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
-    entry = zipfile.ZipInfo(name, date_time=_XLSX_TIME)
-    entry.compress_type = zipfile.ZIP_DEFLATED
-    entry.external_attr = 0o600 << 16
-    archive.writestr(entry, data)
-
+# ---- the experts in each format ---------------------------------------------------------------
 
 def _xlsx_cells(e: SyntheticExpert) -> list[object]:
     cells: list[object] = e.cells()
@@ -1272,20 +1133,20 @@ def _xlsx_cells(e: SyntheticExpert) -> list[object]:
 
 def write_jsonl_experts(experts: Iterable[SyntheticExpert], path: Path) -> int:
     """Write experts as JSONL with English keys (EXPERT_JSON_KEYS); returns the number of lines."""
-    return _write_jsonl(Path(path), (e.record() for e in experts))
+    return write_jsonl(Path(path), (e.record() for e in experts))
 
 
 def write_experts_csv(experts: Iterable[SyntheticExpert], path: Path, encoding: str = "gb18030") -> int:
     """Write experts as a CSV with the Chinese headers; returns the number of rows."""
     rows = [e.cells() for e in experts]
-    _write_csv(Path(path), EXPERT_HEADERS, rows, encoding)
+    write_csv(Path(path), EXPERT_HEADERS, rows, encoding)
     return len(rows)
 
 
 def write_experts_xlsx(experts: Iterable[SyntheticExpert], path: Path) -> int:
     """Write experts as an XLSX sheet with the Chinese headers; returns the number of rows."""
     rows = [_xlsx_cells(e) for e in experts]
-    _write_xlsx(Path(path), EXPERT_HEADERS, rows, "专家名单")
+    write_xlsx(Path(path), EXPERT_HEADERS, rows, "专家名单")
     return len(rows)
 
 
@@ -1335,13 +1196,13 @@ def generate_pool(count: int, seed: int, out_dir: Path, projects: int = 40, *,
     paths = {kind: out_dir / name for kind, name in FILE_NAMES.items()}
     write_experts_csv(pool.rows["四川"], paths["sichuan"], "gb18030")
     write_experts_xlsx(pool.rows["重庆"], paths["chongqing"])
-    _write_csv(paths["affiliations"], AFFILIATION_HEADERS, affiliations, "utf-8")
+    write_csv(paths["affiliations"], AFFILIATION_HEADERS, affiliations, "utf-8")
     relations = sorted(pool.relations, key=lambda r: (r[0], r[4], r[1], r[2], r[5]))
-    _write_csv(paths["relations"], RELATION_HEADERS, relations, "utf-8")
-    _write_csv(paths["integrity"], INTEGRITY_HEADERS, integrity, "utf-8-sig")
+    write_csv(paths["relations"], RELATION_HEADERS, relations, "utf-8")
+    write_csv(paths["integrity"], INTEGRITY_HEADERS, integrity, "utf-8-sig")
     history.sort(key=lambda r: (r[0], r[2], r[1]))
-    _write_csv(paths["history"], HISTORY_HEADERS, history, "utf-8")
-    _write_jsonl(paths["projects"], project_rows)
+    write_csv(paths["history"], HISTORY_HEADERS, history, "utf-8")
+    write_jsonl(paths["projects"], project_rows)
 
     truth: dict[str, tuple[str, ...]] = {}
     for rows in pool.rows.values():
@@ -1356,7 +1217,7 @@ def generate_pool(count: int, seed: int, out_dir: Path, projects: int = 40, *,
         for pid, topics in project_truth.items():
             records.append({"kind": "project", "id": pid, "topics": list(topics)})
         paths["truth"].parent.mkdir(exist_ok=True)
-        _write_jsonl(paths["truth"], [GROUND_TRUTH_HEADER, *records])
+        write_jsonl(paths["truth"], [GROUND_TRUTH_HEADER, *records])
     else:
         paths.pop("truth")
     if jsonl_experts:
@@ -1369,7 +1230,7 @@ def generate_pool(count: int, seed: int, out_dir: Path, projects: int = 40, *,
         "sichuan_rows": len(pool.rows["四川"]),
         "chongqing_rows": len(pool.rows["重庆"]),
         "listed_twice": len(pool.alt_rows),
-        "high_level": sum(1 for e in pool.people if taxonomy.is_high_level(e.honours)),
+        "high_level": sum(1 for e in pool.people if load_honours().is_high_level(e.honours)),
         "senior": sum(1 for e in pool.people if e.title in taxonomy.SENIOR_TITLES),
         "affiliations": len(affiliations),
         "relations": len(relations),
@@ -1403,5 +1264,5 @@ def write_broken_experts(path: Path, seed: int = 9) -> list[tuple[int, str]]:
     rows[7][col["所在地区"]] = "重庆"
     plant(7, "市州/区县", "绵阳", "市州/区县「绵阳」不属于重庆")
     plant(8, "邮箱", "wang.at.scu.edu.cn", "邮箱格式不正确")
-    _write_csv(Path(path), EXPERT_HEADERS, rows, "utf-8")
+    write_csv(Path(path), EXPERT_HEADERS, rows, "utf-8")
     return problems

@@ -1,0 +1,216 @@
+"""The saved panel: one typed record from the draw to `panel show`, `replace`, `export` and `list`.
+
+A panel is stored as the JSON of `PanelRecord.to_document()` with a `schema_version`; reading
+goes through `PanelRecord.from_document`, which upgrades older documents (version 1: the untyped
+dict saved before this record existed, without `schema_version`). To add a field: give it a
+default here (old documents then read without it); to change the shape of one, bump
+`SCHEMA_VERSION` and teach `_upgrade` the step. Keys this code does not know yet (written by a
+newer version) are kept as they are and saved again, never dropped.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
+
+from expertpool.domain import taxonomy
+from expertpool.domain.panel.result import Diagnosis, SolveStatus
+
+#: the shape of the stored document; 1 = the untyped dict saved before PanelRecord
+SCHEMA_VERSION = 2
+#: keys a document leaves out while they have no value (an unsaved draw, no replacement yet)
+_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at")
+
+
+class _Record(BaseModel):
+    # unknown keys are kept (a newer writer's), and a record is changed by copying, not in place
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+
+class MemberView(_Record):
+    """A member, backup or alternate as drawn: who, where, and how they scored."""
+    id: str
+    name: str
+    region: str
+    sub_region: str | None = None
+    institution: str
+    legal_unit: str
+    title: str
+    fields: list[str]
+    high_level: bool = False
+    relevance: float = 0.0
+    probability: float | None = None   # lottery only
+
+    @model_serializer(mode="wrap")
+    def _without_absent_probability(self, handler):
+        data = handler(self)
+        if data.get("probability") is None:   # a best-mode draw has no probabilities: no key
+            data.pop("probability", None)
+        return data
+
+
+class Replacement(_Record):
+    """One `panel replace`: who left, who came in, why, by whom, when, and how they were found."""
+    out: str
+    in_: str = Field(alias="in")
+    reason: str
+    by: str
+    at: str
+    method: str  # "backup" or "re-solve"
+
+
+class PoolFigures(_Record):
+    experts: int
+    eligible: int
+    qualified: int
+    forbidden_pairs: int
+    types: int = 0
+    columns: int = 0
+
+
+class DiagnosisView(_Record):
+    """Why the rules cannot all hold, as stored (see `Diagnosis`)."""
+    messages: list[str] = Field(default_factory=list)
+    clashes: list[dict[str, Any]] = Field(default_factory=list)
+    relaxations: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, diagnosis: Diagnosis | None) -> "DiagnosisView | None":
+        if diagnosis is None:
+            return None
+        return cls(messages=list(diagnosis.messages), clashes=[_plain(c) for c in diagnosis.clashes],
+                   relaxations=[_plain({k: v for k, v in r.items() if k != "rules"}) for r in diagnosis.relaxations])
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+class PanelRecord(_Record):
+    """A drawn panel: the spec that reproduces it, the outcome, and what happened to it since."""
+    schema_version: int = SCHEMA_VERSION
+    id: str | None = None
+    name: str
+    #: the spec as `PanelSpec.to_json()` gives it: with the seed, it reproduces the draw
+    spec: dict[str, Any]
+    status: SolveStatus
+    strategy: str
+    seed: int
+    members: list[MemberView]
+    backups: list[MemberView]
+    #: member id → ids that can take that member's seat, in the order `panel replace` tries them
+    replacements: dict[str, list[str]] = Field(default_factory=dict)
+    #: everyone named in `replacements` who is neither a member nor a backup
+    alternates: list[MemberView] = Field(default_factory=list)
+    probability_min: float | None = None
+    probability_max: float | None = None
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    #: reason → experts excluded by it (the first reason that applies), and their ids
+    exclusions: dict[str, int] = Field(default_factory=dict)
+    excluded_ids: dict[str, list[str]] = Field(default_factory=dict)
+    conflict_evidence: dict[str, list[str]] = Field(default_factory=dict)
+    pool: PoolFigures
+    projects: list[str] = Field(default_factory=list)
+    diagnosis: DiagnosisView | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+    replaced: list[Replacement] = Field(default_factory=list)
+    #: the members as drawn, kept when the first replacement changes `members`
+    drawn_members: list[MemberView] | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_keys(self, handler):
+        data = handler(self)
+        for key in _ABSENT_WHEN_NONE:   # as documents have always been: no key until there is a value
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+    # ---- reading and writing ----
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "PanelRecord":
+        """A stored document of any schema version, upgraded to this one."""
+        return cls.model_validate(_upgrade(dict(document)))
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON-ready dict that is stored and printed by `--json`."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    # ---- derived ----
+    @property
+    def review_date(self) -> str:
+        return self.spec["review_date"]
+
+    @property
+    def lottery(self) -> bool:
+        return self.probability_min is not None
+
+    def member_ids(self) -> list[str]:
+        return [m.id for m in self.members]
+
+    def drawn_member_ids(self) -> list[str]:
+        """The members as drawn, before any replacement."""
+        return [m.id for m in (self.drawn_members if self.drawn_members is not None else self.members)]
+
+    def coverage(self) -> dict[str, dict[str, int]]:
+        """field → region → members covering it, for each field the spec requires, under the
+        spec's coverage mode ("any": every field a member lists; "primary": their first)."""
+        fields = taxonomy.FIELDS if self.spec["fields"] == "all" else self.spec["fields"]
+        primary_only = self.spec["coverage"] != "any"
+        return {f: {r: sum(1 for m in self.members if m.region == r and
+                           (m.fields[0] == f if primary_only else f in m.fields))
+                    for r in taxonomy.REGIONS}
+                for f in fields}
+
+    def views(self) -> dict[str, MemberView]:
+        """Every drawn expert's view by id: members, backups and alternates."""
+        return {v.id: v for v in (*self.alternates, *self.backups, *self.members)}
+
+    def with_replacement(self, leaving: str, entering: MemberView, replacement: Replacement) -> "PanelRecord":
+        """A copy with `leaving` swapped for `entering` (who leaves the backups), the replacement
+        recorded, and the drawn members kept."""
+        return self.model_copy(update={
+            "drawn_members": self.drawn_members if self.drawn_members is not None else self.members,
+            "members": [entering if m.id == leaving else m for m in self.members],
+            "backups": [b for b in self.backups if b.id != entering.id],
+            "replaced": [*self.replaced, replacement],
+        })
+
+
+class PanelSummary(BaseModel):
+    """One line of `panel list`."""
+    id: str | None
+    name: str
+    review_date: str
+    mode: str
+    seed: int
+    members: int
+    created_by: str | None = None
+    created_at: str | None = None
+
+    @classmethod
+    def of(cls, record: PanelRecord) -> "PanelSummary":
+        return cls(id=record.id, name=record.name, review_date=record.review_date, mode=record.strategy,
+                   seed=record.seed, members=len(record.members), created_by=record.created_by,
+                   created_at=record.created_at)
+
+
+def _upgrade(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document brought to `SCHEMA_VERSION`, one version at a time."""
+    version = document.get("schema_version", 1)
+    if version > SCHEMA_VERSION:
+        raise ValueError(f"评审专家组记录的版本 {version} 比本程序（{SCHEMA_VERSION}）新；请升级 ExpertPool")
+    if version == 1:
+        # the untyped dict: the same keys; only the version is new
+        document["schema_version"] = version = 2
+    return document
+

@@ -1,0 +1,104 @@
+"""The data files beside the code and the review's own: the legal-unit alias table
+(indexes/institutions.toml), the conflict policy (indexes/coi_policy.toml, or a review's policy
+file of the same shape) and the honour vocabulary (indexes/honours.toml), read and validated into
+domain objects. A bad file is an `InputError`
+naming the file and key."""
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from expertpool.domain.conflicts import ConflictPolicy, PolicyError
+from expertpool.domain.institutions import InstitutionTable, InstitutionTableError
+from expertpool.domain.taxonomy import HonourVocabulary
+from expertpool.errors import InputError
+from expertpool.segment import INDEXES_DIR
+
+
+def default_institutions_path() -> Path:
+    return INDEXES_DIR / "institutions.toml"
+
+
+def default_policy_path() -> Path:
+    return INDEXES_DIR / "coi_policy.toml"
+
+
+def default_honours_path() -> Path:
+    return INDEXES_DIR / "honours.toml"
+
+
+def _read_toml(path: Path, what: str) -> dict:
+    if not path.exists():
+        raise InputError(f"{path}: {what}文件不存在")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: TOML 格式错误（{exc}）") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: 应为 UTF-8 编码的 TOML 文件") from None
+
+
+_TABLE_CACHE: dict[tuple[str, float], InstitutionTable] = {}
+
+
+def load_institutions(path: str | Path | None = None) -> InstitutionTable:
+    """The alias table of legal units (default indexes/institutions.toml), cached per file version."""
+    path = Path(path) if path else default_institutions_path()
+    stamp = (str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
+    if stamp not in _TABLE_CACHE:
+        data = _read_toml(path, "单位别名表")
+        try:
+            _TABLE_CACHE[stamp] = InstitutionTable.from_mapping(data)
+        except InstitutionTableError as exc:
+            raise InputError(f"{path}: {exc.key}: {exc.reason}") from None
+    return _TABLE_CACHE[stamp]
+
+
+_HONOURS_CACHE: dict[tuple[str, float], HonourVocabulary] = {}
+
+
+def load_honours(path: str | Path | None = None) -> HonourVocabulary:
+    """人才称号: known honours, aliases and an administrator's mappings (default
+    indexes/honours.toml), cached per file version, so an edit applies to the next command."""
+    path = Path(path) if path else default_honours_path()
+    stamp = (str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
+    if stamp not in _HONOURS_CACHE:
+        try:
+            _HONOURS_CACHE[stamp] = HonourVocabulary.from_mapping(_read_toml(path, "人才称号词表"), str(path))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    return _HONOURS_CACHE[stamp]
+
+
+def load_policy(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> ConflictPolicy:
+    """The shipped defaults (indexes/coi_policy.toml), then the review's own policy file `path`
+    (same shape; keys not given keep their defaults), then `overrides` — nested like the TOML or
+    with dotted keys ({"coauthor.years": 3}). Unknown keys and out-of-range values raise
+    InputError naming the file and key."""
+    defaults = default_policy_path()
+    policy = ConflictPolicy()
+    layers: list[tuple[str, Mapping]] = []
+    if defaults.exists():
+        layers.append((str(defaults), _read_toml(defaults, "回避规则")))
+    if path is not None:
+        layers.append((str(path), _read_toml(Path(path), "回避规则")))
+    if overrides:
+        layers.append(("回避规则覆盖项", overrides))
+    for source, data in layers:
+        try:
+            policy = policy.apply(data)
+        except PolicyError as exc:
+            raise InputError(f"{source}: {exc.key}: {exc.reason}") from None
+    return policy
+
+
+def policy_from(policy: ConflictPolicy | Mapping | str | Path | None) -> ConflictPolicy:
+    """A policy as given, from a TOML path, from a mapping of overrides, or the defaults (None)."""
+    if isinstance(policy, ConflictPolicy):
+        return policy
+    if isinstance(policy, (str, Path)):
+        return load_policy(policy)
+    return load_policy(overrides=policy)

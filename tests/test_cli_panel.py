@@ -1,0 +1,67 @@
+"""`expertpool panel …` (cli/panel_cmd.py) on the committed sample pool: build, show, reproduce,
+the summary table, and errors as messages with exit codes."""
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from expertpool.cli.main import app
+from expertpool.domain.panel.record import PanelRecord
+from expertpool.services.panels import build_panel
+from tests.sample_pool import SAMPLES, admin, spec, store, template  # noqa: F401 (fixtures)
+
+runner = CliRunner()
+
+
+def test_cli_build_show_reproduce(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPERTPOOL_DB", str(store.path))
+    monkeypatch.setenv("EXPERTPOOL_USER", "admin")
+    result = runner.invoke(app, ["panel", "build", "--spec", str(SAMPLES / "panel.toml"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"status", "members", "backups", "exclusions", "seed", "diagnosis"} <= set(data)
+    assert {"id", "name", "region", "institution", "title", "fields", "probability"} <= set(data["members"][0])
+    shown = runner.invoke(app, ["panel", "show", data["id"], "--reproduce"])
+    assert shown.exit_code == 0 and "一致" in shown.stdout
+    table = runner.invoke(app, ["panel", "show", data["id"]])
+    assert "领域 × 地区" in table.stdout and data["members"][0]["id"] in table.stdout
+    infeasible = runner.invoke(app, ["panel", "build", "--spec", str(SAMPLES / "panel.toml"), "--size", "3"])
+    assert infeasible.exit_code == 1 and "无法同时满足" in infeasible.stdout
+    even = runner.invoke(app, ["panel", "build", "--spec", str(SAMPLES / "panel.toml"), "--size", "16", "--dry-run"])
+    assert "偶数" in even.stderr
+    missing = runner.invoke(app, ["panel", "show", "PNL-404"])
+    assert missing.exit_code == 1 and "PNL-404" in missing.stderr
+
+
+def test_without_universal_backups_the_summary_lists_each_members_replacements(store, admin, capsys):
+    """With every field covered once, often nobody can replace ANY member; the summary must then
+    say so and show each member's own replacements instead of printing nothing."""
+    from expertpool.cli.panel_cmd import render_panel
+
+    doc = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
+    assert any(doc["replacements"].values())
+    render_panel(PanelRecord.from_document({**doc, "backups": []}))
+    shown = capsys.readouterr().out
+    assert "没有能替换任一成员的通用备选" in shown and "专属替补" in shown
+    member, replacements = next((m, r) for m, r in doc["replacements"].items() if r)
+    assert member in shown and replacements[0] in shown
+
+
+def test_cli_list_replace_and_export(store, admin, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPERTPOOL_DB", str(store.path))
+    monkeypatch.setenv("EXPERTPOOL_USER", "admin")
+    doc = build_panel(store, admin, spec(mode="best", seed=3)).document
+    listed = runner.invoke(app, ["panel", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [p["id"] for p in json.loads(listed.stdout)] == [doc["id"]]
+    assert "评审专家组（1）" in runner.invoke(app, ["panel", "list"]).stdout
+    member = next(m["id"] for m in doc["members"] if doc["backups"] or doc["replacements"].get(m["id"]))
+    replaced = runner.invoke(app, ["panel", "replace", doc["id"], member, "--reason", "本人回避", "--json"])
+    assert replaced.exit_code == 0, replaced.output
+    record = json.loads(replaced.stdout)
+    assert record["replaced"][-1]["out"] == member and record["schema_version"] == 2
+    shown = runner.invoke(app, ["panel", "show", doc["id"]])
+    assert f"替换记录：{member} →" in shown.stdout
+    exported = runner.invoke(app, ["panel", "export", doc["id"], "--out", str(tmp_path / "panel.csv")])
+    assert exported.exit_code == 0 and (tmp_path / "panel.csv").exists()
