@@ -159,9 +159,11 @@ def check_readable(row: dict) -> None:
         raise RowError(str(row.get("__column__") or "(整行)"), str(row["__invalid__"]))
 
 
-def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
+def expert_from_row(row: dict, *, source: str | None, salt: str,
+                    vocabulary: taxonomy.HonourVocabulary | None = None) -> Expert:
     """Validate and normalise an experts row. `source` is the list's province; when not given, the
-    province of the number's prefix (SC-/CQ-), else the row's region."""
+    province of the number's prefix (SC-/CQ-), else the row's region. `vocabulary`: the honours'
+    (default: indexes/honours.toml; an importer reads it once per file)."""
     check_readable(row)
     if "__extra__" in row:
         raise RowError("(整行)", f"单元格多于表头列数（多出：{row['__extra__']}）；可能有未加引号的逗号")
@@ -181,7 +183,7 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
         raise RowError("birth_year", f"出生年份 {birth_year} 不合理")
     title = _vocab("title", taxonomy.normalise_title, _text(row, "title", required=True))
     # Open vocabulary: known honours normalised, others kept as written (the importer warns).
-    vocabulary = load_honours()
+    vocabulary = vocabulary or load_honours()
     honours = list(dict.fromkeys(_vocab("honours", _honour_name, part, vocabulary)
                                  for part in _split_cell(row.get("honours"))))
     fields = list(dict.fromkeys(_vocab_multi(row, "fields", taxonomy.normalise_field)))

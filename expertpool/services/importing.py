@@ -324,7 +324,7 @@ def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileRepor
         progress.advance()
         raw_id = rows.clean(row.get("source_id")) or None
         try:
-            draft = rows.expert_from_row(row, source=source, salt=salt)
+            draft = rows.expert_from_row(row, source=source, salt=salt, vocabulary=honours)
             list_source = next(iter(draft.source_ids))
             key = expert_ids.number_key(draft.id)
             seen = (list_source, key)
