@@ -10,7 +10,7 @@ import pytest
 from expertpool.errors import StoreFailed
 from expertpool.services import importing
 from expertpool.services.access import actor_for
-from expertpool.services.files import atomic_output
+from expertpool.io.files import atomic_output
 from expertpool.services.importing import import_file
 from expertpool.stores.sqlite import SQLiteStore
 from tests.helpers import expert_row, write_csv

@@ -39,7 +39,7 @@ class ExpertPoolTyper(typer.Typer):
                 except ExpertPoolError as exc:
                     fail(str(exc), exc.exit_code)
                 except OSError as exc:
-                    from expertpool.services.files import describe_os_error
+                    from expertpool.io.files import describe_os_error
 
                     fail(describe_os_error(exc), 5)
 

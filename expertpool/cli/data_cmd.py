@@ -28,8 +28,6 @@ def register(app: typer.Typer) -> None:
 
         if count < 10:
             raise InputError("--count 至少为 10")
-        if out.exists() and not out.is_dir():
-            raise InputError(f"--out: {out} 已存在且不是目录")
         summary = generate_pool(count, seed, out, projects=projects).summary()
         if json_output:
             print_json(summary)

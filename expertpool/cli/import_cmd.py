@@ -35,7 +35,9 @@ def register(app: typer.Typer) -> None:
         else:
             render_import(report)
         if report.storage_failed:
-            raise typer.Exit(5)
+            raise typer.Exit(5)  # the store committed, the reject list is missing: said above
+        if any(f.error for f in report.files):
+            raise typer.Exit(2)  # a file could not be read at all: bad input (the others were imported)
         if report.failed:
             raise typer.Exit(1)
 

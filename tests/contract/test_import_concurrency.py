@@ -13,6 +13,7 @@ import time
 import pytest
 
 from expertpool.services.access import actor_for
+from expertpool.services.audit import verify_audit
 from expertpool.services.importing import import_files
 from tests.contract.harness import in_child
 from tests.helpers import expert_row, id_number, write_csv
@@ -76,6 +77,9 @@ def test_two_processes_importing_both_lists_give_the_serial_result(harness, stor
         for source in (first, second):
             import_files(serial, [sc if source == "四川" else cq], admin, source=source)
         assert _people(store) == _people(serial)
+        # each import's audit entry vouches for the experts as they were stored, whichever ran first
+        assert verify_audit(store).ok, verify_audit(store)
+        assert verify_audit(serial).ok
     finally:
         serial_harness.cleanup()
 
