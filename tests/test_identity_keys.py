@@ -127,7 +127,7 @@ def test_a_copy_of_the_store_alone_no_longer_gives_the_numbers_back(tmp_path, ke
     assert _recover(tmp_path / "pool.sqlite3") == {}
     # ... although the attack itself works: given the key it does find them.
     key = keys.key_path(keys.ID_HASH_KEY).read_text().strip()
-    target = SQLiteStore(tmp_path / "pool.sqlite3").get_expert("SC-000002")
+    target = SQLiteStore(tmp_path / "pool.sqlite3").get_expert("000002")
     assert target.id_hash == "hmac1:" + hmac.digest(bytes.fromhex(key), numbers["SC-000002"].encode(), "sha256").hex()
     # The key is nowhere in the store's files.
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("pool.sqlite3*"))
@@ -158,7 +158,7 @@ def test_both_provinces_with_the_same_key_merge_one_person(tmp_path, monkeypatch
     assert not key_dir.exists()  # the key came from the environment: no file made
     report = import_files(store, [cq], admin, source="重庆")
     assert report.files[0].merged == 1
-    assert store.get_expert("CQ-200001").id == "SC-000001"
+    assert store.get_expert("200001").id == "000001"  # the list's own numbers (issue 11)
 
 
 def test_a_different_or_missing_key_is_refused_never_silently_mismatched(tmp_path, monkeypatch, key_dir):
@@ -199,7 +199,7 @@ def test_a_legacy_store_loses_its_salt_and_old_hashes_on_the_first_import_then_r
     assert report.legacy_id_hashes_deleted == len(PEOPLE)
     assert store.get_meta(LEGACY_SALT_KEY) is None
     assert all(e.id_hash is None for e in store.iter_experts())
-    assert all(e.id_last4 for e in store.iter_experts() if e.id != "SC-000099")
+    assert all(e.id_last4 for e in store.iter_experts() if e.name != "赵敏")
     entry = [a for a in store.iter_audit() if a.action == "ids.retire_legacy_hashes"]
     assert len(entry) == 1 and entry[0].after["hashes_deleted"] == len(PEOPLE)
     store.close()
@@ -209,9 +209,9 @@ def test_a_legacy_store_loses_its_salt_and_old_hashes_on_the_first_import_then_r
     # Re-import the Sichuan list: keyed hashes again; then the Chongqing list merges on them.
     again = import_files(store, [write_csv(tmp_path / "sc.csv", _rows())], admin)
     assert again.legacy_id_hashes_deleted == 0 and again.files[0].updated == len(PEOPLE)
-    assert all(e.id_hash.startswith("hmac1:") for e in store.iter_experts() if e.id != "SC-000099")
+    assert all(e.id_hash.startswith("hmac1:") for e in store.iter_experts() if e.name != "赵敏")
     merged = import_files(store, [cq], admin, source="重庆")
-    assert merged.files[0].merged == 1 and store.get_expert("CQ-200003").id == "SC-000003"
+    assert merged.files[0].merged == 1 and store.get_expert("200003").id == "SC-000003"  # an older store keeps its ids
 
 
 def test_the_retirement_is_audited_so_the_store_still_verifies(tmp_path, key_dir):
@@ -229,12 +229,43 @@ def test_the_retirement_is_audited_so_the_store_still_verifies(tmp_path, key_dir
     result = verify_audit(store)
     assert result.ok and result.unchecked == 0, result.problems
     import_files(store, [write_csv(tmp_path / "sc.csv", _rows())], admin)
-    assert all(e.id_hash.startswith("hmac1:") for e in store.iter_experts() if e.id != "SC-000099")
+    assert all(e.id_hash.startswith("hmac1:") for e in store.iter_experts() if e.name != "赵敏")
     assert verify_audit(store).ok
     # and the digests do bite: a hash put back behind the tool's back is named
     sql(tmp_path / "pool.sqlite3", "UPDATE experts SET doc = json_set(doc, '$.id_hash', 'abc') WHERE id = 'SC-000001'")
     broken = verify_audit(store)
     assert not broken.ok and "SC-000001" in broken.problem
+
+
+def test_the_retirement_waits_for_the_import_lock_like_the_import_it_precedes(tmp_path, key_dir):
+    """The legacy hashes are retired inside the import's own flow, under the store's import lock
+    (issue 11): while another import holds the lock, nothing is deleted; once it ends, the salt and
+    the hashes go and the import reads the experts as rewritten."""
+    from expertpool.progress import NullProgress
+
+    store = _legacy_store(tmp_path / "pool.sqlite3", _numbers())
+    admin = actor_for(store, "admin")
+    other = SQLiteStore(tmp_path / "pool.sqlite3")
+    waiting = threading.Event()
+
+    class Waiting(NullProgress):
+        def start(self, description, total):
+            if description.startswith("等待另一个导入结束"):
+                waiting.set()
+
+    reports = []
+    importer = threading.Thread(target=lambda: reports.append(import_files(
+        store, [write_csv(tmp_path / "other.csv", [expert_row(专家编号="000099", 姓名="赵敏", 证件号码="")])],
+        admin, progress=Waiting())))
+    with other.import_lock("another administrator"):
+        importer.start()
+        assert waiting.wait(timeout=120), "the import did not wait for the lock"
+        assert other.get_meta(LEGACY_SALT_KEY) is not None
+        assert all(e.id_hash and not e.id_hash.startswith("hmac1:") for e in other.iter_experts())
+    importer.join(timeout=300)
+    assert reports and reports[0].legacy_id_hashes_deleted == len(PEOPLE)
+    assert store.get_meta(LEGACY_SALT_KEY) is None and all(e.id_hash is None for e in store.iter_experts())
+    other.close()
 
 
 def test_a_configured_key_must_be_long_hex_and_a_key_file_private(tmp_path, monkeypatch, key_dir):

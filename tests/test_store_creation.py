@@ -64,9 +64,9 @@ def test_the_default_store_is_not_created_by_reading_commands(env, command):
 def test_writing_commands_create_a_named_store_only_when_asked(env, writing):
     typo = env / "poool.sqlite3"
     refused = runner.invoke(app, ["--db", str(typo), *writing])
-    assert refused.exit_code == 2 and "--create" in refused.output and not typo.exists()
+    assert refused.exit_code == 2 and "--create" in refused.output and not list(env.glob("poool*"))
     refused = runner.invoke(app, [*writing], env={"EXPERTPOOL_DB": str(typo)})
-    assert refused.exit_code == 2 and not typo.exists()
+    assert refused.exit_code == 2 and not list(env.glob("poool*"))  # no import lock file either
 
     made = runner.invoke(app, ["--db", str(typo), *writing, "--create"])
     assert made.exit_code == 0, made.output
@@ -77,13 +77,31 @@ def test_writing_commands_create_a_named_store_only_when_asked(env, writing):
     assert again.exit_code == 0 and "已新建数据库" not in again.output
 
 
+def test_the_import_lock_file_is_made_only_by_a_writing_import_and_is_private(env):
+    """The import lock (`<store>.import-lock`, issue 11) lives beside the store file: made 0600 by
+    an import that may write (with --create on a new store), never by a refused or dry-run import."""
+    typo = env / "poool.sqlite3"
+    lock = env / "poool.sqlite3.import-lock"
+    assert runner.invoke(app, ["--db", str(typo), "import", "sc.csv"]).exit_code == 2
+    assert runner.invoke(app, ["--db", str(typo), "import", "--dry-run", "--create", "sc.csv"]).exit_code == 2
+    assert not lock.exists() and not typo.exists()
+    old = os.umask(0)  # even with a permissive umask
+    try:
+        made = runner.invoke(app, ["--db", str(typo), "import", "--create", "sc.csv"])
+    finally:
+        os.umask(old)
+    assert made.exit_code == 0, made.output
+    assert _mode(typo) == 0o600 and _mode(lock) == 0o600
+    assert runner.invoke(app, ["--db", str(typo), "show", "000001"]).exit_code == 0
+
+
 def test_the_default_location_is_created_by_the_first_import(env):
     made = runner.invoke(app, ["import", "sc.csv"])
     assert made.exit_code == 0, made.output
     [path] = (env / "data-home").rglob("*.sqlite3")
     assert "已新建数据库" in made.output and str(path) in made.output
     assert _mode(path) == 0o600 and _mode(path.parent) == 0o700
-    assert runner.invoke(app, ["show", "SC-000001"]).exit_code == 0
+    assert runner.invoke(app, ["show", "000001"]).exit_code == 0
 
 
 @pytest.mark.parametrize("where", ["{file}/pool.sqlite3", "{dir}"], ids=["under-a-file", "a-directory"])

@@ -1,5 +1,6 @@
 """Every spreadsheet cell ExpertPool writes (panel exports, reject lists …) goes through here, so
-none can become a live formula in Excel, WPS or LibreOffice.
+none can become a live formula in Excel, WPS or LibreOffice; and every spreadsheet file is
+written through `io.files.atomic_output`, the one temporary-file writer.
 
 A cell is written as text; text that a spreadsheet would read as a formula or command — starting
 with `=`, `+`, `-`, `@`, a tab or a carriage return (OWASP, "CSV Injection") — gets a leading
@@ -9,10 +10,11 @@ it as a number, which cannot run anything, and a quote would only get in the way
 from __future__ import annotations
 
 import csv
-import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from expertpool.io.files import atomic_output
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -34,23 +36,19 @@ def inert_row(values: Iterable[object]) -> list[str]:
 
 def write_csv(path: Path, rows: Iterable[Sequence[object]]) -> Path:
     """A CSV file (UTF-8 with BOM, so Excel opens it as such) of inert cells — every line, heading
-    and header included — written to a temporary file and renamed into place: a reader never sees
-    half a file. The caller prepares the path (`io.files.output_file`)."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerows(inert_row(row) for row in rows)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    and header included — written whole or not at all (`files.atomic_output`: a temporary file,
+    flushed to disk, then renamed; on a failure such as a full disk it is removed and the old file
+    stays). The caller prepares the path (`io.files.output_file`)."""
+    with atomic_output(path) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        for row in rows:
+            writer.writerow(inert_row(row))
     return path
 
 
 def write_xlsx(path: Path, title: str, rows: Iterable[Sequence[object]]) -> Path:
     """An XLSX workbook of one sheet whose every cell is a text cell (never a formula), written
-    to a temporary file and renamed into place (the caller prepares the path, as for `write_csv`)."""
+    whole or not at all like `write_csv`."""
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -60,11 +58,6 @@ def write_xlsx(path: Path, title: str, rows: Iterable[Sequence[object]]) -> Path
         for c, value in enumerate(row, start=1):
             cell = sheet.cell(row=r, column=c, value=inert_cell(value))
             cell.data_type = "s"  # openpyxl would take text starting with "=" for a formula
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    with atomic_output(path) as tmp:
         workbook.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path

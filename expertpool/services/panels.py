@@ -40,6 +40,7 @@ from expertpool.io.files import output_file
 from expertpool.progress import NullProgress, Progress
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
+from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
 
@@ -84,7 +85,7 @@ def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
         if path is not None:
             if not path.exists():
                 raise InputError(f"{ref}: 申报项目文件不存在（projects）")
-            projects.extend(read_projects(path, graph))
+            projects.extend(read_projects(path, store))
         else:
             found = graph.project(ref)
             if found is None:
@@ -411,6 +412,8 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
         raise InputError("替换专家必须说明理由（--reason）")
     record = get_panel(store, actor, panel_id)
     members = record.member_ids()
+    if expert_id not in members:  # a number the user knows rather than the id shown
+        expert_id = resolve_expert_id(store, expert_id)
     if expert_id not in members:
         raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
     with gc_paused():
@@ -501,9 +504,10 @@ def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> 
         raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
     output_file(out, "导出文件（--out）")
     table = export_rows(record)
-    with store.batch():
+    with store.batch():  # the entry is kept only if the sheet that carries its anchor is written
         entry = audit(store, actor, "panel.export", target=panel_id, after={"file": out.name, "rows": len(table)})
-        # heading lines, header and table all go through the inert writers, like every sheet we write
+        # heading lines, header and table all go through the inert writers (whole or not at all,
+        # also on a full disk), like every sheet we write
         lines = [*([line] for line in export_heading(record, anchor_of(entry))), list(EXPORT_HEADERS), *table]
         if suffix == ".csv":
             sheets.write_csv(out, lines)
