@@ -92,8 +92,10 @@ DATES = ["0001-01-01", "9999-12-31", "2026-02-30", "明天"]
 BY_NAME: dict[str, list[str]] = {
     **{name: DATES for name in ("review_date", "on", "since", "eligible_on", "active_on", "start", "end",
                                 "decision_date")},
-    **{name: ["不存在的取值"] for name in ("kind", "source", "mode", "field", "region", "title", "honour",
-                                            "status", "category", "severity", "role")},
+    # closed vocabularies only: honours are open (issue 11), so `search --honour 天府青城计划` finds the
+    # experts whose honour was kept as written, and an honour nobody holds finds nobody (exit 0)
+    **{name: ["不存在的取值"] for name in ("kind", "source", "mode", "field", "region", "title", "status",
+                                            "category", "severity", "role")},
     "limit": ["0", "-5"],
     "size": ["0"],
     "backups": ["-1"],
@@ -231,6 +233,47 @@ def test_a_bad_value_is_bad_input_with_a_message_and_no_traceback(pool, case):
     named += [value.strip(), Path(value).name] if value.strip() else []
     assert any(n and n in result.output for n in named) or (case.param == "reason" and "理由" in result.output) \
         or (case.param == "name" and "name" in result.output), f"{case}: the message names neither:\n{result.output}"
+
+
+#: commands that never open a store
+STORELESS = {("generate",)}
+
+
+@pytest.mark.parametrize("words", sorted(BASE), ids=" ".join)
+def test_a_mistyped_db_is_bad_input_naming_it_and_creates_nothing(pool, tmp_path, words):
+    """Each command's base invocation on a --db that does not exist: bad input naming the path,
+    and no store made — a writing command creates one only when asked (--create), which the base
+    invocations do not do (tests/test_store_creation.py covers --create)."""
+    typo = tmp_path / "poool.sqlite3"
+    result = invoke(["--db", str(typo), *pool["fill"]([*words, *BASE[words]])])
+    assert not list(tmp_path.glob("poool*")), f"{' '.join(words)} created the store"
+    if words in STORELESS:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == BAD_INPUT and str(typo) in result.output, result.output
+
+
+#: search values outside an option's vocabulary that still mean something: any status (全部), an
+#: institution under another of its names, an honour kept as written
+SEARCH_WIDENINGS = [["--status", "全部"], ["--status", "全部", "--status", "出库"], ["--institution", "川大"],
+                    ["--honour", "天府青城计划"], ["--status", "全部", "--institution", "四川大学华西医院"]]
+
+
+@pytest.mark.parametrize("extra", SEARCH_WIDENINGS, ids=" ".join)
+def test_search_values_that_widen_the_filter_succeed(pool, extra):
+    result = invoke(["search", "电池", *extra, "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"words", "unmatched", "hits"}
+
+
+@pytest.mark.parametrize("args, named", [
+    (["search", "电池", "--status", "全部", "--status", "不存在的取值"], "不存在的取值"),
+    (["search", "基于 研究"], "基于 研究"),  # only stop words: nothing left to search for
+], ids=["status", "stop-words-only"])
+def test_search_refusals_are_bad_input_naming_the_value(pool, args, named):
+    result = invoke(args)
+    assert result.exit_code == BAD_INPUT and named in result.output, result.output
 
 
 def test_a_global_option_out_of_its_vocabulary_is_bad_input(pool):
