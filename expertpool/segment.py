@@ -297,6 +297,20 @@ def char_bigrams(text: str) -> list[str]:
     return out
 
 
+def char_grams(text: str) -> list[str]:
+    """Character bigrams and single characters of the CJK runs, what the grams field indexes.
+    Bigrams find a word the dictionary lacks; single characters add the loose overlap that ranks
+    real text of one discipline together (植物 / 植株, 肿瘤 / 癌 share none of their bigrams) at
+    a weight low enough that a whole word still wins. On the CSL dev pool they lift discipline
+    precision@10 from 0.123 to 0.129 (bench/README.md, issue 14)."""
+    out: list[str] = []
+    for run in _CJK_RUN.findall(to_halfwidth(text)):
+        out.extend(run)
+        if len(run) > 1:
+            out.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return out
+
+
 def query_grams(text: str) -> list[str]:
-    """The distinct character bigrams of a query, in order."""
-    return list(dict.fromkeys(char_bigrams(text)))
+    """The distinct character bigrams and single characters of a query, in order."""
+    return list(dict.fromkeys(char_grams(text)))

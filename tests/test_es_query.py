@@ -34,6 +34,20 @@ class TestTextQuery:
         assert q["bool"]["minimum_should_match"] == 1
         assert "filter" not in q["bool"] and "must_not" not in q["bool"]
 
+    def test_feedback_words_score_by_weight_and_characters_only_score(self):
+        q = es_query.query_clause(SearchQuery(terms=terms("芯片"), grams=("芯片", "芯", "片"),
+                                              expansion=(("封装", 0.5), ("光刻", 1.0), ("晶圆", 0.5))))
+        feedback = [{"match": {"idx.words": {"query": "光刻", "boost": 1.0}}},
+                    {"match": {"idx.words": {"query": "封装 晶圆", "boost": 0.5}}}]
+        assert q["bool"]["should"] == [{"match": {"idx.words": {"query": "芯片"}}},
+                                       {"match": {"idx.grams": {"query": "芯片 芯 片", "boost": GRAM_WEIGHT}}},
+                                       *feedback]
+        # what makes a match: words, the bigrams (not the single characters), feedback words
+        assert "minimum_should_match" not in q["bool"]
+        assert q["bool"]["filter"] == [{"bool": {"should": [{"match": {"idx.words": {"query": "芯片"}}},
+                                                             {"match": {"idx.grams": "芯片"}}, *feedback],
+                                                 "minimum_should_match": 1}}]
+
     def test_an_alternative_of_several_tokens_is_a_phrase(self):
         should = es_query.query_clause(SearchQuery(terms=(QueryTerm("锂电", ("锂电", "锂离子 电池")),)))["bool"]["should"]
         assert should == [{"match": {"idx.words": {"query": "锂电"}}},

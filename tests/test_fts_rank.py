@@ -18,7 +18,9 @@ def test_the_index_itself_answers_plain_queries_with_sqlites_scores(store):
     assert isinstance(index, fts_rank.RankIndex)
     queries = [query("锂离子电池 储能技术 光伏发电 机器学习 深度学习 水稻育种", limit=300, statuses="在库"),
                query("机器学习", limit=300), query("机器学习", statuses=("在库", "暂停"), limit=7, offset=3),
-               query("量子引力")]
+               query("量子引力"),
+               SearchQuery(query("机器学习").terms, grams=query("机器学习").grams, limit=300,
+                           expansion=(("深度学习", 1.0), ("储能技术", 0.25), ("水稻育种", 0.125), ("光伏发电", 0.25)))]
     for q in queries:
         answer = index.rank(q)
         assert answer is not None

@@ -8,7 +8,15 @@ import pytest
 from typer.testing import CliRunner
 
 from expertpool.cli.main import app
-from expertpool.services.search import SearchRequest, search_experts
+from expertpool.services.search import (
+    FEEDBACK_WEIGHTS,
+    FEEDBACK_WORDS,
+    SearchRequest,
+    search_experts,
+    with_feedback,
+)
+from expertpool.stores.base import SearchFilters
+from expertpool.stores.textindex import query_for
 from expertpool.stores.sqlite import SQLiteStore
 from tests.factories import generate_experts, make_expert
 
@@ -78,8 +86,11 @@ def test_a_word_no_expert_holds_is_reported_not_dropped(store):
 
 
 def test_an_unknown_compound_is_matched_through_its_bigrams_and_says_so(store):
-    result = search_experts(store, SearchRequest("动力电池"))
+    # feedback (the best experts here also work on 新能源汽车 and 整车控制) ranks more vehicle
+    # experts above the battery-materials one than the 20 a page shows
+    result = search_experts(store, SearchRequest("动力电池", limit=60))
     assert {"CQ-100006", "CQ-100007"} <= set(ids(result))
+    assert "CQ-100006" in ids(result)[:20]
     status, via = words(result)["动力电池"]
     assert status == "bigrams" and "电池" in via
     hit = next(h for h in result.hits if h.expert.id == "CQ-100007")
@@ -118,3 +129,20 @@ def test_cli_lists_matched_and_unmatched_words(tmp_path, monkeypatch, store):
     assert table.exit_code == 0
     assert "动力电池（库中无此词，按字词命中：" in table.stdout
     assert "动力电池≈电池" in table.stdout  # the 命中 column of each expert
+
+
+def test_feedback_adds_the_best_experts_words_weighted_never_the_querys_own(store):
+    query = query_for("柑橘黄龙病", SearchFilters(statuses=("在库",)), 20)
+    expanded = with_feedback(store, query).expansion
+    words_, weights = [w for w, _ in expanded], {w for _, w in expanded}
+    assert words_ and len(words_) <= FEEDBACK_WORDS and weights <= set(FEEDBACK_WEIGHTS)
+    assert expanded[0][1] == max(FEEDBACK_WEIGHTS)
+    assert not set(words_) & {"柑橘", "黄龙病"}              # the query's own words are not feedback
+    assert "柑橘栽培" in words_                               # the best experts' keyword is
+    result = search_experts(store, SearchRequest("柑橘黄龙病"))
+    assert ids(result)[:2] == ["SC-100001", "SC-100002"]      # feedback does not unseat the best match
+    assert result.hits[0].related and result.hits[0].matched == ("柑橘", "黄龙病")
+
+
+def test_a_query_naming_someone_gets_no_feedback(store):
+    assert with_feedback(store, query_for("黄龙飞")).expansion == ()

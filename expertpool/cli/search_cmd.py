@@ -108,12 +108,18 @@ def render_hits(result) -> None:
 
 
 def matched_label(hit) -> str:
-    """What of the query one expert matched: 姓名, whole words, and words matched only partly
-    (动力电池≈电池)."""
+    """What of the query one expert matched: 姓名, whole words, words matched only partly
+    (动力电池≈电池), and the first feedback words it holds (相关词：…)."""
     parts = ["姓名"] if hit.name_matched else []
     parts += list(hit.matched)
     parts += [f"{word}≈{'、'.join(grams)}" for word, grams in hit.partial]
+    if hit.related:  # found through words the best matches use (pseudo-relevance feedback)
+        parts.append(f"相关词：{'、'.join(hit.related[:RELATED_SHOWN])}" + ("…" if len(hit.related) > RELATED_SHOWN else ""))
     return "、".join(parts)
+
+
+#: feedback words shown per expert in the table (the JSON lists them all)
+RELATED_SHOWN = 3
 
 
 def words_line(words) -> str:

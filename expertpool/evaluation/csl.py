@@ -163,3 +163,11 @@ def build_pool(papers: list[Paper] | None = None, seed: int = 1, hold_out: float
     queries = [DisciplineQuery(p.discipline_query, p.discipline, frozenset(members[p.discipline]), p.n)
                for p in held if members[p.discipline]]
     return CslPool(experts, owner, known, queries, held, mapped)
+
+
+def tuning_half(queries: list[DisciplineQuery], seed: int = 14) -> set[int]:
+    """The papers of the half of the discipline queries that ranking parameters are chosen on (a
+    seeded shuffle); the other half is reported apart, so a figure is not only fitted."""
+    order = list(range(len(queries)))
+    random.Random(seed).shuffle(order)
+    return {queries[i].paper for i in order[:len(queries) // 2]}

@@ -9,8 +9,9 @@ bigrams, not found, or ignored as a stop word — nothing is dropped silently.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from expertpool import segment
 from expertpool.domain import taxonomy
@@ -21,8 +22,8 @@ from expertpool.errors import InputError
 from expertpool.io.datafiles import load_honours, load_institutions
 from expertpool.services import expert_ids as expert_id_service
 from expertpool.services.eligibility import barred_on
-from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit
-from expertpool.stores.textindex import query_for
+from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit, SearchQuery
+from expertpool.stores.textindex import index_text, is_plain_word, query_for, word_alternatives
 
 #: the status filter when the request names none
 DEFAULT_STATUSES: tuple[str, ...] = ("在库",)
@@ -38,6 +39,12 @@ WORD_STATUSES: dict[str, str] = {
     "ignored": "停用词，未参与检索",
 }
 
+
+#: pseudo-relevance feedback (`with_feedback`): the best experts read, the feedback words kept,
+#: and the weights a feedback word may get (a query word weighs 1), heaviest first
+FEEDBACK_EXPERTS = 5
+FEEDBACK_WORDS = 80
+FEEDBACK_WEIGHTS: tuple[float, ...] = (1.0, 0.5, 0.25, 0.125)
 
 #: More results than any pool holds; a larger --limit is a typing error (and would overflow SQLite).
 MAX_SEARCH_LIMIT = 100_000
@@ -141,9 +148,58 @@ def search_experts(store: ExpertStore, request: SearchRequest,
     ignored = segment.ignored_words(request.text)
     if request.text.strip() and not query.terms:
         raise InputError(f"查询「{request.text}」分词后没有可检索的词（只含停用词或标点）")
-    hits = store.search(query)
+    hits = store.search(with_feedback(store, query))
     words = word_report(store, list(query.terms), ignored) if request.text.strip() else []
     return SearchResult(hits, list(query.terms), filters, exclude, words)
+
+
+def with_feedback(store: ExpertStore, query: SearchQuery) -> SearchQuery:
+    """`query` with pseudo-relevance feedback (RM3-like, standard in IR): the words that best
+    describe the `FEEDBACK_EXPERTS` best experts for the query (each word's share of an expert's
+    words × its idf in the store, the experts weighted by (score / best score)²) become feedback
+    words, the `FEEDBACK_WORDS` best of them weighted by their feedback score against the best
+    one's, rounded down to one of `FEEDBACK_WEIGHTS` (lighter ones dropped).
+
+    Real papers of one discipline share few words (one title speaks of 心肌细胞凋亡, the next of
+    脑梗死), so a query's own words find few of its colleagues; the words its best matches also
+    use find more. Weighting the experts by score keeps a query that names one expert's work
+    (a known item) on that expert. One implementation above both stores: they only score the
+    weighted words (`SearchQuery.expansion`). Parameters chosen on half of the CSL discipline
+    queries (bench/README.md, issue 14). A query without words, or naming an expert, is unchanged.
+    Costs a second ranking and a count of the candidate words."""
+    if not query.terms or not query.ranked:
+        return query
+    first = store.search(replace(query, limit=FEEDBACK_EXPERTS, offset=0, expansion=()))
+    if not first or first[0].score <= 0.0 or first[0].name_matched:
+        return query  # nothing to learn from, or the query names someone: it asks for that person
+    best = first[0].score
+    asked = set(word_alternatives(query.terms))
+    shares: dict[str, float] = {}
+    for hit in first:
+        weight = (hit.score / best) ** 2
+        tokens = index_text(hit.expert).words.split()  # what the store indexed for the expert
+        for word, count in Counter(tokens).items():
+            if word not in asked and len(word) > 1 and is_plain_word(word):
+                shares[word] = shares.get(word, 0.0) + weight * count / len(tokens)
+    if not shares:
+        return query
+    held = store.term_counts(list(shares), []).words
+    total = store.count_experts()
+    scored = sorted(((share * _idf(total, held.get(word, 0)), word) for word, share in shares.items()),
+                    key=lambda pair: (-pair[0], pair[1]))[:FEEDBACK_WORDS]
+    top = scored[0][0]
+    expansion = []
+    for value, word in scored:
+        weight = next((w for w in FEEDBACK_WEIGHTS if value >= top * w), 0.0)
+        if weight:
+            expansion.append((word, weight))
+    return replace(query, expansion=tuple(expansion))
+
+
+def _idf(total: int, holding: int) -> float:
+    """BM25's idf as FTS5 computes it (ln((N - n + 0.5) / (n + 0.5)), at least 1e-6)."""
+    value = math.log((total - holding + 0.5) / (holding + 0.5))
+    return value if value > 0.0 else 1e-6
 
 
 def word_report(store: ExpertStore, terms: list[segment.QueryTerm], ignored: list[str]) -> list[WordReport]:
@@ -195,13 +251,14 @@ def expert_view(expert: Expert, *, personal_data: bool, identity: bool = False) 
 def hit_view(hit: SearchHit, terms: list[segment.QueryTerm] | None = None) -> dict:
     """One hit as shown: the expert's public attributes, the score, and which query words it
     matched whole (`matched`), only through some of their bigrams (`partial`), or not at all
-    (`unmatched`)."""
+    (`unmatched`), and the feedback words it holds (`related`, see `with_feedback`)."""
     e = hit.expert
     partial = dict(hit.partial)
     return {"id": e.id, "name": e.name, "region": e.region, "sub_region": e.sub_region,
             "institution": e.institution, "title": e.title, "fields": e.fields, "honours": e.honours,
             "keywords": e.keywords, "status": e.status, "score": round(hit.score, 4), "matched": list(hit.matched),
             "partial": {w: list(g) for w, g in partial.items()}, "name_matched": hit.name_matched,
+            "related": list(hit.related),
             "unmatched": [t.word for t in terms or () if t.word not in hit.matched and t.word not in partial]}
 
 

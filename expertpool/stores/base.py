@@ -68,22 +68,45 @@ class SearchQuery:
     """`terms`, `grams` and `names` all empty means: every expert passing the filters, ordered by
     id, score 0.
 
-    Otherwise an expert matches when its indexed words hold an alternative of one of `terms`,
-    its indexed bigrams one of `grams`, or its whole name is one of `names`. Results are ordered
-    by descending score, ties broken by id; the score is the sum of the parts defined in
-    `textindex` (BM25 of the words, `GRAM_WEIGHT` × BM25 of the bigrams, `NAME_SCORE` for a name).
+    Otherwise an expert matches when its indexed words hold an alternative of one of `terms` or
+    one of `expansion`, its indexed grams one of the bigrams of `grams` (`matching_grams`: a
+    single character adds to the score of an expert matched otherwise but does not make a
+    match; one shared character is no reason to list an expert), or its whole name is one of `names`.
+    Results are ordered by descending score, ties broken by id; the score is the sum of the parts
+    defined in `textindex` (BM25 of the words, `GRAM_WEIGHT` × BM25 of the grams, per weight of
+    `expansion` that weight × BM25 of its feedback words, `NAME_SCORE` for a name).
     """
     terms: tuple[QueryTerm, ...] = ()
     filters: SearchFilters = SearchFilters()
     limit: int = 20
     offset: int = 0
-    grams: tuple[str, ...] = ()   # character bigrams of the query text (`segment.query_grams`)
+    grams: tuple[str, ...] = ()   # character bigrams and characters of the query text (`segment.query_grams`)
     names: tuple[str, ...] = ()   # whole names the query may be (`textindex.name_candidates`)
+    #: feedback words with their weights (`services.search.with_feedback`, which lists them best
+    #: first): indexed words of the best experts for the query, each scored like a query word
+    #: times its weight
+    expansion: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def matching_grams(self) -> list[str]:
+        """The grams that make a match on their own: those of more than one character."""
+        return list(dict.fromkeys(g for g in self.grams if len(g.strip()) > 1))
+
+    def expansion_groups(self) -> list[tuple[float, list[str]]]:
+        """The feedback words by weight, heaviest first (each group one BM25 part; both stores
+        add the parts in this order), blank words and repeats dropped."""
+        groups: dict[float, list[str]] = {}
+        seen: set[str] = set()
+        for word, weight in self.expansion:
+            if word.strip() and word not in seen and weight > 0.0:
+                seen.add(word)
+                groups.setdefault(float(weight), []).append(word)
+        return sorted(groups.items(), key=lambda group: -group[0])
 
     @property
     def ranked(self) -> bool:
         """Whether the query scores (else it lists by id)."""
-        return bool(self.terms or self.grams or self.names)
+        return bool(self.terms or self.grams or self.names or self.expansion)
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,7 @@ class SearchHit:
     #: query words the expert matched only through some of their bigrams: (word, bigrams found)
     partial: tuple[tuple[str, tuple[str, ...]], ...] = ()
     name_matched: bool = False   # the query is this expert's name
+    related: tuple[str, ...] = ()  # feedback words (SearchQuery.expansion) the expert holds, in their order
 
 
 @dataclass(frozen=True)

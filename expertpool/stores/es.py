@@ -859,8 +859,9 @@ class ElasticsearchStore:
             if query.ranked:
                 text = source.get(es_query.TEXT_PREFIX, {})
                 found = matches(query.terms, text.get("words", ""), text.get("grams", ""),
-                                source.get(es_query.NAME_FIELD) in query.names)
-                out.append(SearchHit(expert, float(hit["_score"] or 0.0), found.words, found.partial, found.name))
+                                source.get(es_query.NAME_FIELD) in query.names, query.expansion)
+                out.append(SearchHit(expert, float(hit["_score"] or 0.0), found.words, found.partial, found.name,
+                                     found.related))
             else:
                 out.append(SearchHit(expert, 0.0, ()))
         return out

@@ -8,10 +8,14 @@ rank alike (top-10 overlap checked in the contract suite):
 
 - words: one BM25 ``match`` over the word alternatives (an alternative of several tokens is a
   phrase, as in FTS5);
-- grams: one BM25 ``match`` over the bigrams, boosted by `textindex.GRAM_WEIGHT`;
+- grams: one BM25 ``match`` over the bigrams and characters, boosted by `textindex.GRAM_WEIGHT`;
+- feedback: per weight of the query's feedback words one BM25 ``match`` of them on the words,
+  boosted by that weight;
 - name: ``constant_score`` `textindex.NAME_SCORE` when ``name_key`` is one of the query's names.
 
-An expert matches when any part does (``bool.should`` with ``minimum_should_match: 1``); filters
+An expert matches when any part does (``bool.should`` with ``minimum_should_match: 1``), except
+that single characters among the grams only score: when there are any, what makes a match is a
+``filter`` (words, bigrams, feedback words, name) and the ``should`` parts only score. Filters
 never score (``bool.filter``/``must_not``). The remaining differences from FTS5's bm25 are
 Lucene's idf (ln(1 + N/n) rather than ln(N/n)) and its one-byte encoding of field lengths.
 """
@@ -67,6 +71,10 @@ def gram_clause(grams: Sequence[str]) -> dict:
     return {"match": {GRAMS_FIELD: {"query": " ".join(grams), "boost": GRAM_WEIGHT}}}
 
 
+def expansion_clause(words: Sequence[str], weight: float) -> dict:
+    return {"match": {WORDS_FIELD: {"query": " ".join(words), "boost": weight}}}
+
+
 def name_clause(names: Sequence[str]) -> dict:
     return {"constant_score": {"filter": {"terms": {NAME_FIELD: list(names)}}, "boost": NAME_SCORE}}
 
@@ -91,16 +99,23 @@ def query_clause(query: SearchQuery) -> dict:
     if query.ranked:
         words = alternatives(query.terms)
         grams = list(dict.fromkeys(g for g in query.grams if g.strip()))
-        should = word_clauses(words)
-        if grams:
-            should.append(gram_clause(grams))
-        if query.names:
-            should.append(name_clause(query.names))
-        if not should:
+        expansion = [expansion_clause(group, weight) for weight, group in query.expansion_groups()]
+        names = [name_clause(query.names)] if query.names else []
+        should = [*word_clauses(words), *([gram_clause(grams)] if grams else []), *expansion, *names]
+        matching = query.matching_grams
+        if len(matching) == len(grams):  # every gram may make a match: any scoring part decides
+            qualifying = should
+        else:  # single characters score, but only bigrams (or another part) make a match
+            qualifying = [*word_clauses(words), *([{"match": {GRAMS_FIELD: " ".join(matching)}}] if matching else []),
+                          *expansion, *names]
+        if not qualifying:
             # Terms were given but all are blank: nothing can match (the SQLite store finds nothing too).
             return {"bool": {"must_not": [{"match_all": {}}]}}
         boolean["should"] = should
-        boolean["minimum_should_match"] = 1
+        if qualifying is should:
+            boolean["minimum_should_match"] = 1
+        else:
+            filters = [{"bool": {"should": qualifying, "minimum_should_match": 1}}, *filters]
     if filters:
         boolean["filter"] = filters
     if must_not:

@@ -6,7 +6,8 @@ of the store's two FTS5 tables once (the words and the bigrams, see `textindex`)
 rows holding it with their frequency, per row its length, the row count and average length — and
 keeps each (term, row)'s share of the score, so a query is a few numpy additions. The arithmetic
 is FTS5's own (fts5_aux.c, fts5Bm25Function), operation by operation in the same order, and the
-parts are combined as the store's SQL combines them (`(words + GRAM_WEIGHT * grams) + name`), so
+parts are combined as the store's SQL combines them
+(`((words + GRAM_WEIGHT * grams) + weight * feedback of each weight) + name`), so
 scores are bit-identical to the SQL path; `build` checks that on probe queries against SQLite
 and gives up (None: rank in SQL) if they differ.
 
@@ -94,17 +95,31 @@ class Postings:
         number = self.terms.get(term)
         return 0 if number is None else self.starts[number + 1] - self.starts[number]
 
-    def add(self, score, phrases: Sequence[str]) -> None:
-        """Add the phrases' bm25 to `score`, phrase by phrase in order, as fts5 sums them."""
+    def mark(self, rows, phrases: Sequence[str]) -> None:
+        """Set `rows` (a boolean array) at every row holding one of the phrases."""
+        import numpy as np
+
+        docs = np.frombuffer(self.docs, dtype=np.int32)
+        for phrase in phrases:
+            term = self.terms.get(phrase)
+            if term is not None:
+                rows[docs[self.starts[term]:self.starts[term + 1]]] = True
+
+    def scores(self, phrases: Sequence[str], n: int):
+        """The phrases' bm25 per row (n rows), summed phrase by phrase in order as fts5 sums them:
+        one bincount over the phrases' postings laid end to end adds each row's shares in that
+        order, starting from 0.0, as `score[docs] += gains` phrase after phrase would (and much
+        faster for the long postings of single characters)."""
         import numpy as np
 
         docs = np.frombuffer(self.docs, dtype=np.int32)
         gains = np.frombuffer(self.gains, dtype=np.float64)
-        for phrase in phrases:
-            term = self.terms.get(phrase)
-            if term is not None:  # else no row holds it: it adds 0.0 to every score
-                lo, hi = self.starts[term], self.starts[term + 1]
-                score[docs[lo:hi]] += gains[lo:hi]
+        spans = [(self.starts[t], self.starts[t + 1]) for t in (self.terms.get(p) for p in phrases) if t is not None]
+        if not spans:  # no row holds any of them: each adds 0.0 to every score
+            return np.zeros(n, dtype=np.float64)
+        rows = np.concatenate([docs[lo:hi] for lo, hi in spans])
+        shares = np.concatenate([gains[lo:hi] for lo, hi in spans])
+        return np.bincount(rows, weights=shares, minlength=n)
 
 
 @dataclass
@@ -117,6 +132,10 @@ class RankIndex:
     words: Postings
     grams: Postings
 
+    def __getstate__(self) -> dict:
+        """Pickled without the tables and results it keeps for speed (`_…`): they are rebuilt."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
     def _by_name(self) -> dict[str, list[int]]:
         table = self.__dict__.get("_names_table")
         if table is None:
@@ -126,6 +145,23 @@ class RankIndex:
                     table.setdefault(name, []).append(position)
             self.__dict__["_names_table"] = table
         return table
+
+    def _query_part(self, words: list[str], grams: list[str], matching: list[str]):
+        """(score, matched) of the query's own words and grams. The last one is kept: a search
+        with feedback ranks the same query twice, the second time with feedback words added."""
+        key = (tuple(words), tuple(grams), tuple(matching))
+        last = self.__dict__.get("_last_part")
+        if last is not None and last[0] == key:
+            return last[1], last[2]
+        n = len(self.ids)
+        score = self.words.scores(words, n)
+        matched = score > 0.0  # every match scores > 0
+        if grams:
+            part = self.grams.scores(grams, n)
+            self.grams.mark(matched, matching)
+            score = score + GRAM_WEIGHT * part  # (words + 0.5 * grams), as the SQL adds them
+        self.__dict__["_last_part"] = (key, score, matched)  # one assignment: safe between threads
+        return score, matched
 
     def rank(self, query) -> list[tuple[str, float]] | None:
         """(id, score) pairs as `search` orders them, or None when this query must go to SQL."""
@@ -138,17 +174,16 @@ class RankIndex:
         # the phrases of the SQL's MATCH expressions, in their order (bm25 sums them in that order)
         words = word_alternatives(query.terms)
         grams = list(dict.fromkeys(g for g in query.grams if g.strip()))
-        if not all(_PLAIN_WORD.fullmatch(p) for p in (*words, *grams)):
+        expansion = query.expansion_groups()
+        if not all(_PLAIN_WORD.fullmatch(p) for p in (*words, *grams, *(w for _, g in expansion for w in g))):
             return None
         n = len(self.ids)
-        score = np.zeros(n, dtype=np.float64)
-        self.words.add(score, words)
-        matched = score > 0.0  # every match scores > 0
-        if grams:
-            part = np.zeros(n, dtype=np.float64)
-            self.grams.add(part, grams)
+        score, matched = self._query_part(words, grams, query.matching_grams)
+        matched = matched.copy()
+        for weight, group in expansion:
+            part = self.words.scores(group, n)
             matched |= part > 0.0
-            score = score + GRAM_WEIGHT * part  # (words + 0.5 * grams), as the SQL adds them
+            score = score + weight * part
         if query.names:
             named = np.zeros(n, dtype=bool)
             by_name = self._by_name()

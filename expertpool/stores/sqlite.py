@@ -148,16 +148,19 @@ class _ExpertWrites:
 
 def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
     """The one SQL statement behind `search` and `rank_many`, selecting `select` (over `experts e`)
-    and, when the query ranks, the score as the last column: `(words + GRAM_WEIGHT * grams) + name`
-    (see `textindex`), each part over the experts it matches."""
+    and, when the query ranks, the score as the last column:
+    `((words + GRAM_WEIGHT * grams) + weight₁ * feedback₁ + …) + name` (see `textindex`; the
+    feedback groups heaviest first, `SearchQuery.expansion_groups`), each part over the experts it
+    matches, among the experts the query matches (`SearchQuery`)."""
     where, params = fts_query.filter_sql(query.filters, alias="e")
     if not query.ranked:
         return (f"SELECT {select} FROM experts e WHERE {where} ORDER BY e.id LIMIT ? OFFSET ?",
                 [*params, query.limit, query.offset])
     words = fts_query.match_expression(query.terms)
     grams = fts_query.any_of(query.grams)
+    expansion = [(weight, fts_query.any_of(group)) for weight, group in query.expansion_groups()]
     names = list(query.names)
-    ctes, sources, cte_params = [], [], []
+    ctes, sources, cte_params, source_params = [], [], [], []
     if words:
         ctes.append("w AS MATERIALIZED (SELECT rowid AS n, -bm25(experts_fts) AS s FROM experts_fts "
                     "WHERE experts_fts MATCH ?)")
@@ -166,12 +169,20 @@ def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
     if grams:
         ctes.append("g AS MATERIALIZED (SELECT rowid AS n, -bm25(experts_grams) AS s FROM experts_grams "
                     "WHERE experts_grams MATCH ?)")
-        sources.append("SELECT n FROM g")
         cte_params.append(grams)
+        matching = fts_query.any_of(query.matching_grams)
+        if matching:  # single characters score, but only bigrams make a match
+            sources.append("SELECT rowid AS n FROM experts_grams WHERE experts_grams MATCH ?")
+            source_params.append(matching)
+    for i, (_, group) in enumerate(expansion):
+        ctes.append(f"x{i} AS MATERIALIZED (SELECT rowid AS n, -bm25(experts_fts) AS s FROM experts_fts "
+                    "WHERE experts_fts MATCH ?)")
+        sources.append(f"SELECT n FROM x{i}")
+        cte_params.append(group)
     name_in = f"e.name_key IN ({', '.join('?' * len(names))})" if names else ""
     if names:
         sources.append(f"SELECT n FROM experts WHERE name_key IN ({', '.join('?' * len(names))})")
-        cte_params.extend(names)
+        source_params.extend(names)
     if not sources:  # terms were given but all are blank: nothing can match
         return (f"SELECT {select}, 0.0 FROM experts e WHERE 0 LIMIT ? OFFSET ?", [query.limit, query.offset])
     ctes.append(f"m AS ({' UNION '.join(sources)})")
@@ -179,12 +190,15 @@ def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
     score = "coalesce(w.s, 0.0)" if words else "0.0"
     if grams:
         score = f"({score} + {GRAM_WEIGHT!r} * coalesce(g.s, 0.0))"
+    for i, (weight, _) in enumerate(expansion):
+        score = f"({score} + {weight!r} * coalesce(x{i}.s, 0.0))"
     if names:
         score = f"({score} + (CASE WHEN {name_in} THEN {NAME_SCORE!r} ELSE 0.0 END))"
-    joins = (" LEFT JOIN w ON w.n = m.n" if words else "") + (" LEFT JOIN g ON g.n = m.n" if grams else "")
+    joins = ((" LEFT JOIN w ON w.n = m.n" if words else "") + (" LEFT JOIN g ON g.n = m.n" if grams else "")
+             + "".join(f" LEFT JOIN x{i} ON x{i}.n = m.n" for i in range(len(expansion))))
     return (f"WITH {', '.join(ctes)} SELECT {select}, {score} AS score FROM m JOIN experts e ON e.n = m.n{joins} "
             f"WHERE {where} ORDER BY score DESC, e.id LIMIT ? OFFSET ?",
-            [*cte_params, *names, *params, query.limit, query.offset])
+            [*cte_params, *source_params, *names, *params, query.limit, query.offset])
 
 
 #: SQLite's own errors (a full or read-only disk, a database locked past the timeout, a damaged
@@ -592,9 +606,9 @@ class SQLiteStore:
         hits = []
         for n, expert_id, doc, name, score in rows:
             words, grams = texts.get(n, ("", ""))
-            found = matches(query.terms, words, grams, name in query.names)
+            found = matches(query.terms, words, grams, name in query.names, query.expansion)
             hits.append(SearchHit(decode_record(Expert, doc, table="experts", key=expert_id), score,
-                                  found.words, found.partial, found.name))
+                                  found.words, found.partial, found.name, found.related))
         return hits
 
     def _rows(self, ranked: list[tuple[str, float]]) -> list[tuple[int, str, str, str, float]]:

@@ -7,9 +7,14 @@ An expert's score for a query is the sum of three parts, the same in both stores
   fields and discipline in one field, keywords written `WORD_REPEATS` times (term frequency and
   length both count them so: BM25F with integer weights, which Elasticsearch and FTS5 compute
   alike on one field). Stop words (`indexes/stopwords.txt`) are in neither.
-- **grams**: BM25 of the query's character bigrams against the bigrams of the same topic text,
-  weighted `GRAM_WEIGHT`: the recall path for words the dictionary lacks (动力电池 still finds
-  锂离子电池 through 电池), low enough that a dictionary word matched whole outweighs its bigrams.
+- **grams**: BM25 of the query's character bigrams and single characters against those of the
+  same topic text (`segment.char_grams`), weighted `GRAM_WEIGHT`: the recall path for words the
+  dictionary lacks (动力电池 still finds 锂离子电池 through 电池), low enough that a dictionary
+  word matched whole outweighs its bigrams.
+- **feedback**: BM25 of the query's feedback words (`SearchQuery.expansion`, chosen by the search
+  service from the best experts' words: pseudo-relevance feedback) against the words field, each
+  group of words weighted as the service says, so experts who write about the same things in
+  other words rank up (real papers of one discipline share few words of a title).
 - **name**: `NAME_SCORE` when the query (or one of its whitespace-separated parts) is the
   expert's whole name. Names are never cut into words: a topic word such as 黄龙 (from
   柑橘黄龙病) never scores on a person named 黄龙飞. The institution is not topic text either;
@@ -30,7 +35,7 @@ from expertpool.stores.base import SearchFilters, SearchQuery
 
 #: Version of what `index_text` produces and how it is scored; a store whose text index was built
 #: by another version rebuilds it (SQLite) or asks for `index rebuild` (Elasticsearch).
-TEXT_INDEX_VERSION = "2"
+TEXT_INDEX_VERSION = "3"
 
 #: topic column → how many times its tokens are written into the words and grams fields.
 #: Keywords are the expert's own short statement of expertise and count twice.
@@ -46,7 +51,7 @@ NAME_SCORE = 1000.0
 class IndexedText:
     name: str    # the whole name, normalised (one token)
     words: str   # space-separated jieba search-mode tokens of the topic text
-    grams: str   # space-separated character bigrams of the topic text
+    grams: str   # space-separated character bigrams and characters of the topic text
 
 
 def topic_texts(expert: Expert) -> dict[str, str]:
@@ -65,7 +70,7 @@ def index_text(expert: Expert) -> IndexedText:
         if not text:
             continue
         tokens = segment.index_tokens(text)
-        pairs = segment.char_bigrams(text)
+        pairs = segment.char_grams(text)
         for _ in range(WORD_REPEATS[column]):
             words.extend(tokens)
             grams.extend(pairs)
@@ -89,12 +94,15 @@ class Matches:
     words: tuple[str, ...]                     # query words (QueryTerm.word) matched whole or by a synonym
     partial: tuple[tuple[str, tuple[str, ...]], ...]  # query words matched only through some of their bigrams
     name: bool = False
+    related: tuple[str, ...] = ()              # feedback words (SearchQuery.expansion) it holds, in their order
 
 
-def matches(terms: Sequence[segment.QueryTerm], words: str, grams: str, name_matched: bool = False) -> Matches:
+def matches(terms: Sequence[segment.QueryTerm], words: str, grams: str, name_matched: bool = False,
+            expansion: Sequence[tuple[str, float]] = ()) -> Matches:
     """Which query words an expert's indexed text holds: whole (any alternative), or only some
-    of their bigrams."""
+    of their bigrams; and which feedback words."""
     tokens = set(words.split())
+    related = tuple(word for word, _ in expansion if word in tokens)
     pairs = set(grams.split())
     whole: list[str] = []
     partial: list[tuple[str, tuple[str, ...]]] = []
@@ -105,7 +113,7 @@ def matches(terms: Sequence[segment.QueryTerm], words: str, grams: str, name_mat
         found = tuple(g for g in _word_grams(term.word) if g in pairs)
         if found:
             partial.append((term.word, found))
-    return Matches(tuple(whole), tuple(partial), name_matched)
+    return Matches(tuple(whole), tuple(partial), name_matched, related)
 
 
 @lru_cache(maxsize=4096)
@@ -129,6 +137,11 @@ def query_for(text: str, filters: SearchFilters | None = None, limit: int = 20, 
 
 
 _PLAIN_PIECES = re.compile(r"[0-9a-z\u4e00-\u9fa5]+")
+
+
+def is_plain_word(word: str) -> bool:
+    """Whether `word` is one token as FTS5 keeps it (lower-case ASCII letters and digits, CJK)."""
+    return _PLAIN_PIECES.fullmatch(word) is not None
 
 
 def _plain_alternatives(alternatives: Sequence[str]) -> tuple[str, ...]:

@@ -57,6 +57,25 @@ class TestMatching:
         assert hits[0].matched == ("锂离子电池",) and hits[1].partial == (("锂离子电池", ("电池",)),)
         assert hits[0].score > 2 * hits[1].score
 
+    def test_one_shared_character_scores_but_is_no_match(self, pool):
+        # 量子引力 shares only the character 子 with SC-000002's 锂离子电池: no match
+        assert "子" in query("量子引力").grams and pool.search(query("量子引力")) == []
+        bigrams = SearchQuery(query("药物代谢").terms, grams=("药物", "物代", "代谢"))
+        chars = SearchQuery(bigrams.terms, grams=(*bigrams.grams, "药", "物", "代", "谢"))
+        a, b = pool.search(bigrams), pool.search(chars)
+        assert ids(a) == ids(b) == ["SC-000004"] and b[0].score > a[0].score
+
+    def test_feedback_words_match_and_score_by_their_weight(self, pool):
+        base = query("石墨烯")
+        heavy = pool.search(SearchQuery(base.terms, grams=base.grams, expansion=(("锂离子电池", 1.0),)))
+        light = pool.search(SearchQuery(base.terms, grams=base.grams, expansion=(("锂离子电池", 0.125),)))
+        # SC-000002 holds 石墨烯 and the feedback word; an expert holding only a feedback word matches
+        assert ids(heavy)[:1] == ["SC-000002"] and ids(light)[:1] == ["SC-000001"]
+        assert heavy[0].related == ("锂离子电池",) and heavy[0].matched == ("石墨烯",)
+        only = pool.search(SearchQuery(query("柑橘").terms, expansion=(("动力电池", 0.5), ("锂离子电池", 0.25))))
+        assert ids(only) == ["CQ-000002", "CQ-000001", "SC-000002"]
+        assert only[1].related == ("动力电池",) and only[1].matched == ()
+
     def test_any_term_is_enough_and_more_terms_rank_higher(self, pool):
         hits = pool.search(query("动力电池 新能源汽车 锂离子电池"))
         assert set(ids(hits)) == {"CQ-000001", "SC-000002"}
