@@ -43,6 +43,9 @@ WORD_STATUSES: dict[str, str] = {
 #: pseudo-relevance feedback (`with_feedback`): the best experts read, the feedback words kept,
 #: and the weights a feedback word may get (a query word weighs 1), heaviest first
 FEEDBACK_EXPERTS = 5
+#: queries of fewer words (1–3 topics: 柑橘黄龙病, 机器学习 深度学习) name what they want and get no
+#: feedback; it serves descriptive queries (a paper's or a project's title and keywords)
+FEEDBACK_MIN_WORDS = 4
 FEEDBACK_WORDS = 80
 FEEDBACK_WEIGHTS: tuple[float, ...] = (1.0, 0.5, 0.25, 0.125)
 
@@ -165,10 +168,11 @@ def with_feedback(store: ExpertStore, query: SearchQuery) -> SearchQuery:
     use find more. Weighting the experts by score keeps a query that names one expert's work
     (a known item) on that expert. One implementation above both stores: they only score the
     weighted words (`SearchQuery.expansion`). Parameters chosen on half of the CSL discipline
-    queries (bench/README.md, issue 14). A query without words, or naming an expert, is unchanged.
+    queries (bench/README.md, issue 14). A query of fewer than `FEEDBACK_MIN_WORDS` words, or
+    naming an expert, is unchanged.
     Costs a second ranking and a count of the candidate words."""
-    if not query.terms or not query.ranked:
-        return query
+    if len(query.terms) < FEEDBACK_MIN_WORDS or not query.ranked:
+        return query  # a short query is a precise request: experts holding its words
     first = store.search(replace(query, limit=FEEDBACK_EXPERTS, offset=0, expansion=()))
     if not first or first[0].score <= 0.0 or first[0].name_matched:
         return query  # nothing to learn from, or the query names someone: it asks for that person
