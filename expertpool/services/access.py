@@ -15,18 +15,24 @@ ROLES: dict[str, str] = {
     "administrator": "管理员",
     "program_officer": "项目主管",
     "reviewer": "诚信审核员",
+    "supervisor": "监督人",
 }
 ROLE_ALIASES: dict[str, str] = {
     "admin": "administrator", "管理员": "administrator",
     "officer": "program_officer", "program-officer": "program_officer", "项目主管": "program_officer",
     "诚信审核员": "reviewer", "审核员": "reviewer",
+    "监督人": "supervisor", "监督": "supervisor",
 }
 
 #: permission → roles that hold it (administrator holds every permission).
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"program_officer", "reviewer"}),           # search, show, stats
     "import": frozenset(),                                         # bulk import, index rebuild
-    "panel": frozenset({"program_officer"}),                       # build, replace, export panels
+    "panel": frozenset({"program_officer"}),                       # build, replace, invite, respond, evaluate
+    "panel.read": frozenset({"program_officer", "supervisor"}),    # show, list, export panels
+    # 监督人: witnesses a draw (confirm), unseals a sealed result early, and sees the call list of
+    # a sealed panel's members that e-mail could not reach (each use audited)
+    "panel.supervise": frozenset({"supervisor"}),
     "coi": frozenset({"program_officer", "reviewer"}),
     "integrity.read": frozenset({"program_officer", "reviewer"}),
     "integrity.write": frozenset({"reviewer"}),

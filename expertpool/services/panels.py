@@ -5,9 +5,11 @@ reproduce it.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import secrets
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -21,21 +23,26 @@ from pydantic import ValidationError
 from expertpool import segment
 from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
+from expertpool.domain.evaluation import pauses_on
 from expertpool.domain.models import Project
 from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
+from expertpool.domain.panel import invitations
 from expertpool.domain.panel.record import (
     DiagnosisView,
+    InvitationEvent,
     MemberView,
     PanelRecord,
     PanelSummary,
     PoolFigures,
     Replacement,
+    Seal,
 )
-from expertpool.errors import ExpertPoolError, InputError, NotFound
+from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, NotFound, PermissionDenied
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
-from expertpool.io.datafiles import load_institutions
+from expertpool.io.datafiles import load_evaluation_policy, load_institutions, load_invitation_settings
 from expertpool.progress import NullProgress, Progress
+from expertpool.services import sealing
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
@@ -92,7 +99,7 @@ def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
 
 def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[Project],
                         snapshot: PoolSnapshot) -> Eligibility:
-    """The panel's eligibility rules (`domain.eligibility`, all five) on the review date, and the
+    """The panel's eligibility rules (`domain.eligibility`, all six) on the review date, and the
     forbidden pairs among those left."""
     day = spec.review_date
     graph = snapshot.graph
@@ -102,6 +109,8 @@ def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[
         day,
         # integrity is read fresh: reviewers change it between draws, and it is small
         barred=barred_experts(store.iter_integrity(), day),
+        # evaluations too: a handful per review, read fresh like integrity
+        paused=pauses_on(store.iter_records("evaluation"), load_evaluation_policy(), day),
         reviews=reviews_in_year(snapshot, day) if spec.max_reviews_per_year is not None else Counter(),
         conflicted=exclusions.excluded)
     candidates, excluded = sort_out(snapshot.experts, spec.eligibility_rules(), facts)
@@ -213,7 +222,7 @@ def _panel_id(spec: PanelSpec, members: Sequence[str]) -> str:
     return f"PNL-{spec.review_date:%Y%m%d}-{spec.seed}-{digest}"
 
 
-def _now_text(now: dt.datetime | None) -> str:
+def now_text(now: dt.datetime | None) -> str:
     return (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
 
 
@@ -257,22 +266,30 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
 
 
 def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: Progress | None = None,
-                save: bool = True, now: dt.datetime | None = None) -> PanelOutcome:
+                save: bool = True, now: dt.datetime | None = None,
+                sealed_until: dt.datetime | None = None) -> PanelOutcome:
     """Draw a panel by `spec` and (when a panel was found and `save`) store it with an audit entry.
 
     Returns the panel record: status, members, backups, exclusions by reason, seed, diagnosis,
     solver figures. An infeasible spec is not an exception: the record carries the diagnosis.
+
+    `sealed_until`: the member list stays sealed until then (see `services.sealing`): the draw
+    uses a secret seed instead of the spec's (anyone could otherwise re-draw the same panel), only
+    a lottery may be sealed (a best-relevance draw is nearly the same whatever the seed), and the
+    outcome's record is the public one (counts, no members).
     """
     check(actor, "panel", "抽取评审专家组")
+    if sealed_until is not None:
+        spec = _sealable_spec(spec, sealed_until, save, now)
     # Tens of thousands of long-lived objects (experts, the graph) and ~100,000 conflicts, nearly
     # all gone by the time the draw returns: the cyclic collector would walk them again and again
     # for nothing (also while the record is built, were it switched back on before).
     with gc_paused():
-        return _draw(store, actor, spec, save, now, progress or NullProgress())
+        return _draw(store, actor, spec, save, now, progress or NullProgress(), sealed_until)
 
 
 def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt.datetime | None,
-          progress: Progress) -> PanelOutcome:
+          progress: Progress, sealed_until: dt.datetime | None) -> PanelOutcome:
     inputs = prepare_draw(store, spec, progress)
     elig, timings = inputs.eligibility, inputs.timings
     t = time.perf_counter()
@@ -288,7 +305,11 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         return [inputs.view(i, probs.get(i, 0.0) if lottery else None) for i in ids]
 
     has_panel = result.status.has_panel
-    panel_id = _panel_id(spec, result.members) if has_panel and save else None
+    panel_id = None
+    if has_panel and save:
+        panel_id = (_panel_id(spec, result.members) if sealed_until is None
+                    # the usual id names the seed: a sealed one is random
+                    else f"PNL-{spec.review_date:%Y%m%d}-SEALED-{secrets.token_hex(4)}")
     record = PanelRecord(
         id=panel_id,
         name=spec.name,
@@ -317,24 +338,126 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         diagnosis=DiagnosisView.of(result.diagnosis),
         timings={**timings, **dict(result.stats.timings)},
         created_by=actor.user if panel_id else None,
-        created_at=_now_text(now) if panel_id else None,
+        created_at=now_text(now) if panel_id else None,
     )
+    if panel_id is not None and sealed_until is not None:
+        record = record.model_copy(update={"seal": Seal(
+            until=_iso(sealed_until), sealed_by=actor.user, sealed_at=now_text(now),
+            key_fingerprint=sealing.key_fingerprint(), members=len(record.members), backups=len(record.backups),
+            state=invitations.PENDING)})
     outcome = PanelOutcome(panel_id, record, has_panel)
     if panel_id is not None:
         with store.batch():
-            store.save_panel(panel_id, outcome.document)
-            audit(store, actor, "panel.build", target=panel_id, now=now,
-                  reason=spec.name, after={"members": list(result.members), "backups": list(result.backups),
-                                           "seed": spec.seed, "mode": spec.mode, "status": str(result.status)})
+            if record.sealed:
+                stored = sealing.seal_document(outcome.document, panel_id)
+                store.save_panel(panel_id, stored)
+                # nothing naming a member goes into the audit trail while sealed
+                audit(store, actor, "panel.build", target=panel_id, now=now, reason=spec.name,
+                      after={"members": [], "backups": [], "mode": spec.mode, "status": str(result.status),
+                             "sealed_until": record.seal.until, "sealed_members": len(record.members)})
+                outcome = PanelOutcome(panel_id, _read_record(panel_id, stored), has_panel)
+            else:
+                store.save_panel(panel_id, outcome.document)
+                audit(store, actor, "panel.build", target=panel_id, now=now,
+                      reason=spec.name, after={"members": list(result.members), "backups": list(result.backups),
+                                               "seed": spec.seed, "mode": spec.mode, "status": str(result.status)})
     return outcome
 
 
-def get_panel(store: ExpertStore, actor: Actor, panel_id: str) -> PanelRecord:
-    check(actor, "panel", "查看评审专家组")
+def _iso(moment: dt.datetime) -> str:
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _sealable_spec(spec: PanelSpec, sealed_until: dt.datetime, save: bool, now: dt.datetime | None) -> PanelSpec:
+    """The spec a sealed draw runs: the same rules with a secret seed. Refuses what cannot be sealed."""
+    if not save:
+        raise InputError("--sealed-until 与 --dry-run 不能同时使用：试抽不保存，无可密封")
+    if sealed_until.tzinfo is None:
+        raise InputError("--sealed-until: 解封时间应带时区")
+    if sealed_until <= (now or dt.datetime.now(dt.timezone.utc)):
+        raise InputError(f"--sealed-until: 解封时间 {_iso(sealed_until)} 已过")
+    if spec.mode != "lottery":
+        raise InputError("密封抽取只能用随机抽取（--mode lottery）：择优抽取的结果换任何种子都几乎相同，"
+                         "任何人都能重算出名单，密封没有意义")
+    return dataclasses.replace(spec, seed=secrets.randbelow(2**31 - 1) + 1)
+
+
+def get_panel(store: ExpertStore, actor: Actor, panel_id: str, now: dt.datetime | None = None) -> PanelRecord:
+    """The saved panel as the actor may see it: a sealed one without its members (its `seal` has
+    the counts and the state) until the release time; the first read after that time releases it
+    (saved in the clear, with its audit entry)."""
+    check(actor, "panel.read", "查看评审专家组")
+    return load_panel(store, actor, panel_id, now=now)
+
+
+def load_panel(store: ExpertStore, actor: Actor, panel_id: str, *, now: dt.datetime | None = None,
+               open_sealed: bool = False) -> PanelRecord:
+    """The saved panel. A sealed one whose release time has passed is released first. Before that,
+    `open_sealed` gives the full record (for the invitation process, which contacts members
+    without showing them; its callers show only counts and reply codes), else the public one.
+    Permissions are the caller's to check."""
     document = store.get_panel(panel_id)
     if document is None:
         raise NotFound(f"评审专家组「{panel_id}」不存在")
-    return _read_record(panel_id, document)
+    if not sealing.is_sealed_document(document):
+        return _read_record(panel_id, document)
+    public = _read_record(panel_id, document)
+    if public.seal is not None and _due(public.seal.until, now):
+        record = _read_record(panel_id, sealing.open_document(document, panel_id))
+        return release_seal(store, actor, record, reason="到达解封时间", now=now)
+    if open_sealed:
+        return _read_record(panel_id, sealing.open_document(document, panel_id))
+    return public
+
+
+def _due(until: str, now: dt.datetime | None) -> bool:
+    return dt.datetime.fromisoformat(until) <= (now or dt.datetime.now(dt.timezone.utc))
+
+
+def release_seal(store: ExpertStore, actor: Actor, record: PanelRecord, *, reason: str,
+                 now: dt.datetime | None = None) -> PanelRecord:
+    """Save the full record in the clear, the seal marked released (when, by whom, why), with a
+    `panel.unseal` audit entry naming the members. `record` is the opened (full) record."""
+    assert record.seal is not None and record.id is not None
+    seal = record.seal.model_copy(update={"released_at": now_text(now), "released_by": actor.user,
+                                          "release_reason": reason})
+    with store.batch():
+        saved = save_record(store, record.model_copy(update={"seal": seal}), record.revision)
+        audit(store, actor, "panel.unseal", target=record.id, reason=reason, now=now,
+              before={"sealed_until": record.seal.until},
+              after={"members": saved.member_ids(), "backups": [b.id for b in saved.backups]})
+    return saved
+
+
+def save_record(store: ExpertStore, record: PanelRecord, read_revision: int) -> PanelRecord:
+    """Store `record` (read at `read_revision`) as the next revision; sealed, it is stored sealed,
+    its public summary (state and counts) brought up to date. Call inside `store.batch()`; a panel
+    saved by someone else since it was read is refused (ConcurrentEdit, nothing written)."""
+    assert record.id is not None
+    current = store.get_panel(record.id)
+    if current is not None and current.get("revision", 0) != read_revision:
+        raise ConcurrentEdit(f"评审专家组 {record.id} 已被他人修改（读取后又有新的记录）；请重新执行命令")
+    updated = record.model_copy(update={"revision": read_revision + 1})
+    if updated.sealed:
+        state = panel_state(updated)
+        updated = updated.model_copy(update={"seal": updated.seal.model_copy(update={
+            "state": state.label, "counts": state.counts, "members": len(updated.members),
+            "backups": len(updated.backups), "diagnosis": list(state.diagnosis)})})
+        store.save_panel(record.id, sealing.seal_document(updated.to_document(), record.id))
+    else:
+        store.save_panel(record.id, updated.to_document())
+    return updated
+
+
+def panel_state(record: PanelRecord, max_unanswered: int | None = None) -> invitations.PanelState:
+    """The panel's invitation state (待邀请 / 邀请中 / 已确认 / 需补抽 / 无法补齐). A sealed record read
+    without opening it carries the state saved in its seal."""
+    if record.sealed and not record.members and record.seal is not None:
+        return invitations.PanelState(record.seal.state or invitations.PENDING, dict(record.seal.counts),
+                                      tuple(record.seal.diagnosis))
+    if max_unanswered is None:
+        max_unanswered = load_invitation_settings().max_unanswered
+    return invitations.panel_state(record.member_ids(), record.invitations, record.unfilled, max_unanswered)
 
 
 def _read_record(panel_id: str | None, document: dict) -> PanelRecord:
@@ -352,7 +475,7 @@ def _first_problem(exc: Exception) -> str:
 
 
 def list_panels(store: ExpertStore, actor: Actor) -> list[PanelSummary]:
-    check(actor, "panel", "查看评审专家组")
+    check(actor, "panel.read", "查看评审专家组")
     return [PanelSummary.of(_read_record(d.get("id"), d)) for d in store.iter_panels()]
 
 
@@ -360,64 +483,147 @@ def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[Pa
     """Re-run the saved spec and seed on the current store: (saved, redrawn, same members?).
     The same data and seed give the same panel; a difference means the pool changed since."""
     saved = get_panel(store, actor, panel_id)
+    if saved.sealed:
+        raise sealed_error(saved, "重新抽取核对")
     spec = load_spec(None, saved.spec)
     redrawn = build_panel(store, actor, spec, save=False).record
     return saved, redrawn, redrawn.member_ids() == saved.drawn_member_ids()
 
 
-def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: str, reason: str,
-                   now: dt.datetime | None = None, progress: Progress | None = None) -> PanelRecord:
-    """Swap `expert_id` out and record why. Eligibility, conflicts and forbidden pairs are checked
-    again on the current store (a backup may have been sanctioned, or related to a member seated
-    by an earlier replacement). The saved backups are tried first in their ranked order; if none
-    keeps every rule, the seat is re-solved with the other members fixed: the most relevant
+class NoSubstitute(ExpertPoolError):
+    """No eligible expert can take the seat with every rule still met (the message says so)."""
+
+
+@dataclass(frozen=True)
+class Substitute:
+    view: MemberView
+    method: str   # "backup" (a saved backup or the member's own replacement) or "re-solve"
+
+
+def _label(record: PanelRecord, expert_id: str) -> str:
+    """How messages name a member: by id, or by reply code while the panel is sealed."""
+    if record.sealed:
+        return f"回执码 {record.reply_codes.get(expert_id, '（未邀请）')} 的成员"
+    return expert_id
+
+
+def find_substitute(store: ExpertStore, record: PanelRecord, expert_id: str,
+                    progress: Progress | None = None) -> Substitute:
+    """Who takes `expert_id`'s seat: the rules of `panel replace`, for a manual replacement and
+    for the automatic 补抽 after a decline alike. Eligibility, conflicts and forbidden pairs are
+    checked again on the current store (a backup may have been sanctioned, or related to a member
+    seated by an earlier replacement). The saved backups are tried first in their ranked order; if
+    none keeps every rule, the seat is re-solved with the other members fixed: the most relevant
     eligible expert with whom the panel meets every rule (checked by the independent checker).
-    Returns the record as saved."""
-    check(actor, "panel", "替换评审专家")
-    if not reason or not reason.strip():
-        raise InputError("替换专家必须说明理由（--reason）")
-    record = get_panel(store, actor, panel_id)
+    Nobody who has left this panel comes back. Raises NoSubstitute when nobody fits, and
+    ExpertPoolError when other members no longer qualify (the panel must be drawn again)."""
     members = record.member_ids()
-    if expert_id not in members:
-        raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
     with gc_paused():
         inputs = prepare_draw(store, load_spec(None, record.spec), progress)
     by_id = {c.id: c for c in inputs.candidates}
     remaining = [m for m in members if m != expert_id]
     no_longer = [m for m in remaining if m not in by_id]
     if no_longer:
-        raise ExpertPoolError(f"成员 {'、'.join(no_longer)} 在评审日期已不符合条件（诚信、状态、冲突或工作量），"
-                              "请重新抽取（expertpool panel build …）")
+        raise ExpertPoolError(f"成员 {'、'.join(_label(record, m) for m in no_longer)} 在评审日期已不符合条件"
+                              "（诚信、状态、评价、冲突或工作量），请重新抽取（expertpool panel build …）")
     fixed = [by_id[m] for m in remaining]
     taken = set(members) | {r.out for r in record.replaced}
     preferred = record.replacements.get(expert_id, [])
     saved_order = list(dict.fromkeys([*preferred, *(b.id for b in record.backups)]))
     by_relevance = sorted((c.id for c in inputs.candidates), key=lambda i: (-by_id[i].relevance, i))
     forbidden = inputs.eligibility.forbidden_pairs
-    chosen, method = None, "backup"
-    for order, label in ((saved_order, "backup"), (by_relevance, "re-solve")):
+    for order, method in ((saved_order, "backup"), (by_relevance, "re-solve")):
         for candidate_id in order:
             if candidate_id in taken or candidate_id not in by_id:
                 continue
             if not check_panel(remaining + [candidate_id], fixed + [by_id[candidate_id]], inputs.rules, forbidden):
-                chosen, method = candidate_id, label
-                break
-        if chosen:
-            break
-    if chosen is None:
-        raise ExpertPoolError(f"没有能替换 {expert_id} 且满足全部规则的专家（其他成员保持不变）；"
-                              "请放宽规则后重新抽取（expertpool panel build …）")
-    drawn = record.views()
-    view = inputs.view(chosen, drawn[chosen].probability if chosen in drawn else None)
-    entry = Replacement(out=expert_id, in_=chosen, reason=reason.strip(), by=actor.user, at=_now_text(now),
-                        method=method)
-    updated = record.with_replacement(expert_id, view, entry)
+                drawn = record.views()
+                return Substitute(inputs.view(candidate_id, drawn[candidate_id].probability
+                                              if candidate_id in drawn else None), method)
+    raise NoSubstitute(f"没有能替换{_label(record, expert_id)}且满足全部规则的合格专家（其他成员保持不变）；"
+                       "请放宽规则后重新抽取（expertpool panel build …）")
+
+
+def with_substitute(record: PanelRecord, leaving: str, substitute: Substitute, *, reason: str, actor: Actor,
+                    now: dt.datetime | None, automatic: bool = False) -> PanelRecord:
+    """`record` with `leaving` swapped for the substitute: the replacement recorded (method
+    `automatic` for a 补抽 after a decline), the invitation log noting both, the seat no longer open."""
+    at = now_text(now)
+    entry = Replacement(out=leaving, in_=substitute.view.id, reason=reason, by=actor.user, at=at,
+                        method=substitute.method, automatic=automatic)
+    updated = record.with_replacement(leaving, substitute.view, entry)
+    events = [InvitationEvent(expert_id=leaving, action=invitations.REPLACED, at=at, by=actor.user, reason=reason,
+                              detail=substitute.view.id),
+              InvitationEvent(expert_id=substitute.view.id, action=invitations.SUBSTITUTED, at=at, by=actor.user,
+                              reason=reason, detail=leaving)]
+    return updated.model_copy(update={"invitations": [*record.invitations, *events],
+                                      "unfilled": {k: v for k, v in record.unfilled.items() if k != leaving}})
+
+
+def replacement_audit(record: PanelRecord, before: PanelRecord, leaving: str) -> tuple[dict, dict]:
+    """(before, after) of a replacement's audit entry; while sealed, without any member's id."""
+    last = record.replaced[-1]
+    if record.sealed:
+        return ({"members": []}, {"members": [], "out": record.reply_codes.get(leaving), "method": last.method,
+                                  "automatic": last.automatic})
+    return ({"members": before.member_ids()},
+            {"members": record.member_ids(), "out": last.out, "in": last.in_, "method": last.method,
+             "automatic": last.automatic})
+
+
+def resolve_member(record: PanelRecord, ref: str) -> str:
+    """The member `ref` names: a reply code (回执码, always accepted), or — unless the panel is sealed,
+    when a yes/no on an id would reveal the list — the expert's id. Anyone else is an InputError."""
+    code = normalise_code(ref)
+    for member_id, member_code in record.reply_codes.items():
+        if member_code == code:
+            if member_id not in record.member_ids():
+                raise InputError(f"回执码 {member_code} 的专家已不是评审专家组 {record.id} 的成员（已被替换）")
+            return member_id
+    if record.sealed:
+        raise InputError(f"「{ref}」不是评审专家组 {record.id} 成员的回执码；名单密封期间只能用邀请中的回执码指明成员")
+    if ref.strip() in record.member_ids():
+        return ref.strip()
+    raise InputError(f"专家「{ref}」不是评审专家组 {record.id} 的成员")
+
+
+def normalise_code(value: str) -> str:
+    text = "".join(ch for ch in value.upper() if ch.isalnum())
+    return f"{text[:4]}-{text[4:]}" if len(text) == 8 else value.strip().upper()
+
+
+def public_view(record: PanelRecord) -> PanelRecord:
+    """What may be shown of `record`: everything, or while sealed, nothing that names a member."""
+    if not record.sealed:
+        return record
+    update = {k: v for k, v in sealing.SEALED_KEYS.items()}
+    update["spec"] = {**record.spec, "seed": 0}
+    return record.model_copy(update=update)
+
+
+def sealed_error(record: PanelRecord, what: str) -> PermissionDenied:
+    until = record.seal.until if record.seal else "?"
+    return PermissionDenied(f"评审专家组 {record.id} 的名单密封至 {until}，在此之前不能{what}；"
+                            f"监督人可说明理由提前解封：expertpool panel unseal {record.id} --reason …")
+
+
+def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: str, reason: str,
+                   now: dt.datetime | None = None, progress: Progress | None = None) -> PanelRecord:
+    """Swap a member (by id, or by reply code) out for the substitute `find_substitute` names, and
+    record why. Returns the record as saved (the public view while sealed)."""
+    check(actor, "panel", "替换评审专家")
+    if not reason or not reason.strip():
+        raise InputError("替换专家必须说明理由（--reason）")
+    record = load_panel(store, actor, panel_id, now=now, open_sealed=True)
+    leaving = resolve_member(record, expert_id)
+    substitute = find_substitute(store, record, leaving, progress)
+    updated = with_substitute(record, leaving, substitute, reason=reason.strip(), actor=actor, now=now)
+    before, after = replacement_audit(updated, record, leaving)
     with store.batch():
-        store.save_panel(panel_id, updated.to_document())
-        audit(store, actor, "panel.replace", target=panel_id, reason=reason.strip(), now=now,
-              before={"members": members}, after={"members": updated.member_ids(),
-                                                  "out": expert_id, "in": chosen, "method": method})
-    return updated
+        saved = save_record(store, updated, record.revision)
+        audit(store, actor, "panel.replace", target=panel_id, reason=reason.strip(), now=now, before=before,
+              after=after)
+    return public_view(saved)
 
 
 EXPORT_HEADERS = ("角色", "序号", "专家编号", "姓名", "所在地区", "市州/区县", "工作单位", "职称", "专业领域", "相关度",

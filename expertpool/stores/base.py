@@ -14,6 +14,7 @@ from typing import Literal, Protocol, runtime_checkable
 from expertpool.domain.models import (
     Affiliation,
     AuditEntry,
+    Evaluation,
     Expert,
     IntegrityRecord,
     Project,
@@ -24,7 +25,7 @@ from expertpool.domain.models import (
 from expertpool.progress import Progress
 from expertpool.segment import QueryTerm
 
-RecordKind = Literal["affiliation", "relation", "history", "project"]
+RecordKind = Literal["affiliation", "relation", "history", "project", "evaluation"]
 
 #: kind → (model class, key function). A record's key makes re-imports idempotent.
 RECORD_KINDS: dict[str, tuple[type[Record], object]] = {
@@ -32,6 +33,7 @@ RECORD_KINDS: dict[str, tuple[type[Record], object]] = {
     "relation": (Relation, Relation.key),
     "history": (ReviewEvent, ReviewEvent.key),
     "project": (Project, lambda p: p.id),
+    "evaluation": (Evaluation, Evaluation.key),
 }
 
 

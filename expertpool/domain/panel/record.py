@@ -19,7 +19,7 @@ from expertpool.domain.panel.result import Diagnosis, SolveStatus
 #: the shape of the stored document; 1 = the untyped dict saved before PanelRecord
 SCHEMA_VERSION = 2
 #: keys a document leaves out while they have no value (an unsaved draw, no replacement yet)
-_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at")
+_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "witness", "seal")
 
 
 class _Record(BaseModel):
@@ -57,6 +57,48 @@ class Replacement(_Record):
     by: str
     at: str
     method: str  # "backup" or "re-solve"
+    automatic: bool = False  # the 补抽 after a decline, declared conflict or unanswered calls
+
+class InvitationEvent(_Record):
+    """One step of a member's invitation (see `domain.panel.invitations`): who, what, when, by whom."""
+    expert_id: str
+    action: str                   # one of invitations.ACTIONS
+    at: str
+    by: str
+    channel: str | None = None    # 电子邮件 | 电话 (the call list)
+    reason: str | None = None
+    detail: str | None = None     # a send failure, the member a substitute replaces, …
+
+
+class Witness(_Record):
+    """The supervisor's sign-off (`panel confirm`): who witnessed the draw, when."""
+    by: str
+    at: str
+    note: str | None = None
+
+
+class Seal(_Record):
+    """A sealed result: the member list (and everything naming members: backups, replacements,
+    the invitation log, reply codes, the seed) is stored encrypted until `until` (ISO datetime),
+    under the key whose fingerprint is kept here. `members`, `backups` and `state` are what may be
+    shown meanwhile; `released_*` say when, by whom and why it was opened (early by a supervisor,
+    or at the release time)."""
+    until: str
+    sealed_by: str
+    sealed_at: str
+    key_fingerprint: str
+    members: int
+    backups: int
+    state: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    diagnosis: list[str] = Field(default_factory=list)
+    released_at: str | None = None
+    released_by: str | None = None
+    release_reason: str | None = None
+
+    @property
+    def released(self) -> bool:
+        return self.released_at is not None
 
 
 class PoolFigures(_Record):
@@ -126,6 +168,16 @@ class PanelRecord(_Record):
     drawn_members: list[MemberView] | None = None
     created_by: str | None = None
     created_at: str | None = None
+    #: the invitation log, oldest first (`domain.panel.invitations`)
+    invitations: list[InvitationEvent] = Field(default_factory=list)
+    #: member id → the reply code (回执码) printed in their invitation; answers may quote it
+    reply_codes: dict[str, str] = Field(default_factory=dict)
+    #: member id → why their open seat could not be refilled (the panel is 无法补齐)
+    unfilled: dict[str, str] = Field(default_factory=dict)
+    witness: Witness | None = None
+    seal: Seal | None = None
+    #: increases with every save after the draw; a save from a stale read is refused
+    revision: int = 0
 
     @model_serializer(mode="wrap")
     def _without_absent_keys(self, handler):
@@ -174,6 +226,11 @@ class PanelRecord(_Record):
     def views(self) -> dict[str, MemberView]:
         """Every drawn expert's view by id: members, backups and alternates."""
         return {v.id: v for v in (*self.alternates, *self.backups, *self.members)}
+
+    @property
+    def sealed(self) -> bool:
+        """Whether the member list is under seal (not yet released)."""
+        return self.seal is not None and not self.seal.released
 
     def with_replacement(self, leaving: str, entering: MemberView, replacement: Replacement) -> "PanelRecord":
         """A copy with `leaving` swapped for `entering` (who leaves the backups), the replacement
