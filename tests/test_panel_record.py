@@ -44,7 +44,10 @@ def test_a_version_one_document_reads_and_saves_back_unchanged_but_for_the_versi
     assert record.schema_version == SCHEMA_VERSION == 2
     assert record.replaced[0].in_ == "CQ-4" and record.drawn_member_ids() == ["SC-0"]
     assert record.alternates == [] and record.lottery
-    assert record.to_document() == {**old, "schema_version": SCHEMA_VERSION, "alternates": []}
+    # fields added since (with their defaults) appear; nothing else changes
+    added = {"alternates": [], "invitations": [], "reply_codes": {}, "unfilled": {}, "revision": 0,
+             "replaced": [{**r, "automatic": False} for r in old["replaced"]]}
+    assert record.to_document() == {**old, "schema_version": SCHEMA_VERSION, **added}
 
 
 def test_keys_a_newer_version_added_are_kept():

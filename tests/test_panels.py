@@ -2,7 +2,6 @@
 replace, export. The commands: test_cli_panel.py."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from expertpool.domain.panel import Candidate, PanelRules, check_panel
 from expertpool.errors import InputError, PermissionDenied
 from expertpool.services.access import actor_for
-from expertpool.services.panels import REASONS, build_panel, export_panel, load_spec, replace_member
+from expertpool.services.panels import REASONS, build_panel, load_spec, replace_member
 from expertpool.services.roles import grant_role
 from tests.sample_pool import admin, spec, store, template  # noqa: F401 (fixtures)
 
@@ -112,26 +111,6 @@ def test_replace_swaps_in_a_valid_expert_and_records_why(store, admin):
     assert check_panel(members, list(pool.values()), rules_of(doc)) == []
     entry = list(store.iter_audit())[-1]
     assert entry.action == "panel.replace" and entry.reason == "本人回避"
-
-
-def test_export_csv_and_xlsx(store, admin, tmp_path):
-    doc = build_panel(store, admin, spec()).document
-    out = export_panel(store, admin, doc["id"], tmp_path / "panel.csv")
-    rows = list(csv.reader(out.open(encoding="utf-8-sig")))
-    n_replacements = sum(len(r) for r in doc["replacements"].values())
-    assert n_replacements > 0
-    assert rows[0][:3] == ["角色", "序号", "专家编号"] and rows[0][-1] == "替补对象"
-    assert len(rows) == 1 + len(doc["members"]) + len(doc["backups"]) + n_replacements
-    member = doc["members"][0]
-    first = doc["replacements"][member["id"]][0]
-    assert ["替补", "1", first] == rows[1 + len(doc["members"]) + len(doc["backups"])][:3]
-    assert rows[1 + len(doc["members"]) + len(doc["backups"])][-1].startswith(member["id"])
-    from openpyxl import load_workbook
-
-    ws = load_workbook(export_panel(store, admin, doc["id"], tmp_path / "panel.xlsx")).active
-    assert ws.max_row == 2 + len(doc["members"]) + len(doc["backups"]) + n_replacements
-    with pytest.raises(InputError, match=".pdf"):
-        export_panel(store, admin, doc["id"], tmp_path / "panel.pdf")
 
 
 def test_roles(store, admin):

@@ -22,6 +22,9 @@ from expertpool.errors import InputError
 class PanelSpec:
     """The rules of one panel, from a TOML spec file and/or CLI flags (see README)."""
     name: str = "评审专家组"
+    session: str | None = None   # 评审活动 (the review session the panel is for), for the record sheet
+    group: str | None = None     # 组别 within the session
+    place: str | None = None     # 评审地点, for invitations and the record sheet
     review_date: dt.date = field(default_factory=dt.date.today)
     size: int = 15
     fields: tuple[str, ...] | str = "all"

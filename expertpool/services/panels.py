@@ -4,7 +4,6 @@ reproduce it.
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import hashlib
@@ -49,8 +48,10 @@ from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
 
 __all__ = [
-    "DrawInputs", "PanelOutcome", "PanelSpec", "REASONS", "build_panel", "export_panel", "export_rows", "get_panel",
-    "list_panels", "load_spec", "prepare_draw", "replace_member", "reproduce_panel", "strategy_names",
+    "DrawInputs", "NoSubstitute", "PanelOutcome", "PanelSpec", "REASONS", "Substitute", "build_panel",
+    "find_substitute", "get_panel", "list_panels", "load_panel", "load_spec", "panel_state", "prepare_draw",
+    "public_view", "release_seal", "replace_member", "reproduce_panel", "resolve_member", "save_record",
+    "sealed_error", "strategy_names", "with_substitute",
 ]
 
 
@@ -364,6 +365,17 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
     return outcome
 
 
+def parse_moment(value: str, option: str) -> dt.datetime:
+    """A date and time as written (`2026-12-01T08:00+08:00`, `2026-12-01 08:00`, `2026-12-01`),
+    without a zone in this machine's local zone; an InputError naming `option` otherwise."""
+    text = value.strip().replace("/", "-")
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option}: 「{value}」不是有效的时间（如 2026-12-01T08:00+08:00 或 2026-12-01 08:00）") from None
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.replace(microsecond=0).isoformat()
 
@@ -624,54 +636,3 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
         audit(store, actor, "panel.replace", target=panel_id, reason=reason.strip(), now=now, before=before,
               after=after)
     return public_view(saved)
-
-
-EXPORT_HEADERS = ("角色", "序号", "专家编号", "姓名", "所在地区", "市州/区县", "工作单位", "职称", "专业领域", "相关度",
-                  "入选概率", "替补对象")
-
-
-def export_rows(record: PanelRecord) -> list[list[object]]:
-    """Members, universal backups (can replace anyone), then each member's own replacements in
-    the order `panel replace` tries them (替补对象 names the member)."""
-    def row(role: str, i: int, m: MemberView, replaces: str) -> list[object]:
-        return [role, i, m.id, m.name, m.region, m.sub_region or "", m.institution, m.title,
-                "、".join(m.fields), m.relevance, "" if m.probability is None else m.probability, replaces]
-
-    rows = [row("成员", i, m, "") for i, m in enumerate(record.members, 1)]
-    rows += [row("备选", i, m, "任一成员") for i, m in enumerate(record.backups, 1)]
-    views = {v.id: v for v in (*record.alternates, *record.backups)}
-    for member in record.members:
-        for i, rid in enumerate(record.replacements.get(member.id, []), 1):
-            if rid in views:
-                rows.append(row("替补", i, views[rid], f"{member.id} {member.name}"))
-    return rows
-
-
-def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> Path:
-    """Write members, backups and replacements (see `export_rows`) to XLSX or CSV (by suffix), atomically."""
-    record = get_panel(store, actor, panel_id)
-    suffix = out.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    rows = export_rows(record)
-    if suffix == ".csv":
-        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(EXPORT_HEADERS)
-            writer.writerows(rows)
-    else:
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "评审专家组"
-        ws.append([f"{record.name}（{record.id}）评审日期 {record.review_date}，"
-                   f"抽取方式 {record.strategy}，随机种子 {record.seed}"])
-        ws.append(list(EXPORT_HEADERS))
-        for row in rows:
-            ws.append(row)
-        wb.save(tmp)
-    tmp.replace(out)
-    return out

@@ -257,7 +257,8 @@ class PanelSummary(BaseModel):
     @classmethod
     def of(cls, record: PanelRecord) -> "PanelSummary":
         return cls(id=record.id, name=record.name, review_date=record.review_date, mode=record.strategy,
-                   seed=record.seed, members=len(record.members), created_by=record.created_by,
+                   seed=record.seed, members=record.seal.members if record.sealed and record.seal else len(record.members),
+                   created_by=record.created_by,
                    created_at=record.created_at)
 
 
