@@ -204,7 +204,7 @@ def _pdf(sheet: RecordSheet, path: Path) -> None:
     from reportlab.lib.units import mm
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -252,14 +252,14 @@ def _pdf(sheet: RecordSheet, path: Path) -> None:
             style.append(("SPAN", (0, 1), (-1, 1)))
         t.setStyle(TableStyle(style))
         story.append(t)
-    story.append(Spacer(1, 6 * mm))
     sign_rows = [[p(f"{role}：{who or ''}", body), p(f"时间：{when or ''}", body), p("签字：", body), p("日期：", body)]
                  for role, who, when in sheet.signatures]
     signs = Table(sign_rows, colWidths=[width * 0.22, width * 0.28, width * 0.3, width * 0.2], rowHeights=12 * mm)
     signs.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                                ("LINEBELOW", (2, 0), (3, -1), 0.6, colors.black)]))
-    story += [signs, Spacer(1, 4 * mm)]
-    story += [Paragraph(_escape(n), small) for n in sheet.notes]
+    # the signature lines and the anchor stay on one page
+    story.append(KeepTogether([Spacer(1, 6 * mm), signs, Spacer(1, 4 * mm),
+                               *(Paragraph(_escape(n), small) for n in sheet.notes)]))
 
     def footer(canvas, doc) -> None:
         canvas.saveState()

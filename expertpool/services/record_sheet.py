@@ -143,7 +143,7 @@ def build_sheet(store: ExpertStore, actor: Actor, record: PanelRecord, anchor: s
     projects = {p.id: p for p in store.iter_records("project")} if record.projects else {}
     project_text = "；".join(f"{pid} {projects[pid].title}" if pid in projects else pid for pid in record.projects)
     info = [("评审名称", record.name), ("专家组编号", record.id or ""),
-            ("评审活动", spec.get("session") or record.name), ("组别", spec.get("group") or "—"),
+            ("评审活动", spec.get("session") or "—"), ("组别", spec.get("group") or "—"),
             ("评审日期", record.review_date), ("评审地点", spec.get("place") or "—"),
             ("抽取方式", MODE_LABELS.get(record.strategy, record.strategy)), ("抽取时间", _local(record.created_at)),
             ("随机种子", str(record.seed)), ("求解状态", STATUS_LABELS.get(str(record.status), str(record.status))),
@@ -163,10 +163,10 @@ def build_sheet(store: ExpertStore, actor: Actor, record: PanelRecord, anchor: s
     full = actor.may("personal_data")
     members = SheetTable(f"专家组成员（{len(record.members)} 人）",
                          ["序号", "专家编号", "姓名", "工作单位", "职称", "专业领域", "地区", "手机", "电子邮箱", "邀请结果", "备注"],
-                         _member_rows(record, contacts, full, statuses), [5, 11, 8, 22, 7, 20, 8, 13, 22, 10, 16])
+                         _member_rows(record, contacts, full, statuses), [6, 11, 8, 22, 7, 20, 8, 13, 22, 10, 16])
     substitutes = SheetTable("备选与替补专家（依次递补）",
                              ["类别", "序号", "专家编号", "姓名", "工作单位", "职称", "专业领域", "地区", "替补对象"],
-                             _substitute_rows(record), [9, 5, 11, 8, 24, 7, 22, 8, 18])
+                             _substitute_rows(record), [9, 6, 11, 8, 24, 7, 22, 8, 18])
     log = SheetTable("邀请与补抽记录", ["时间", "专家", "事项", "方式", "经办人", "说明"], _log_rows(record),
                      [16, 18, 8, 8, 10, 50])
     exclusions = SheetTable("排除人数（按首个适用的原因计）", ["排除原因", "人数"],
