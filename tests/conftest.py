@@ -50,3 +50,16 @@ def _private_cache_dir(tmp_path_factory):
         os.environ.pop("EXPERTPOOL_CACHE_DIR", None)
     else:
         os.environ["EXPERTPOOL_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_key_dir(tmp_path_factory):
+    """Keys made on first use (the panel-sealing key) go to a directory of this run, never to the
+    user's config directory."""
+    previous = os.environ.get("EXPERTPOOL_KEY_DIR")
+    os.environ["EXPERTPOOL_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
+    yield
+    if previous is None:
+        os.environ.pop("EXPERTPOOL_KEY_DIR", None)
+    else:
+        os.environ["EXPERTPOOL_KEY_DIR"] = previous

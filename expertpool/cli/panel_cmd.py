@@ -179,7 +179,7 @@ def export(
 
     store, actor = state(ctx).authorise("panel.read", "导出评审专家组")
     result = export_record_sheet(store, actor, panel_id, out, format_)
-    console().print(f"已导出到 {result.path}（审计锚点 {result.anchor}）", highlight=False)
+    console().print(f"已导出到 {result.path}（审计锚点 {result.anchor}）", highlight=False, soft_wrap=True)
 
 
 def render_panel(record, view=None) -> None:

@@ -103,7 +103,8 @@ class SmtpNotifier:
         return out
 
     def _reason(self, exc: Exception, stage: str) -> str:
-        if isinstance(exc, (socket.timeout, TimeoutError)):
+        # smtplib turns a read that timed out into SMTPServerDisconnected; the timeout is its context
+        if isinstance(exc, (socket.timeout, TimeoutError)) or isinstance(exc.__context__, (socket.timeout, TimeoutError)):
             return f"{stage}邮件服务器 {self.server} 超时（{self.timeout:g} 秒）"
         if isinstance(exc, smtplib.SMTPAuthenticationError):
             return f"邮件服务器 {self.server} 拒绝登录（{exc.smtp_code}）：请检查 EXPERTPOOL_SMTP_USER/PASSWORD"

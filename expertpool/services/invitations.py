@@ -119,13 +119,13 @@ def invite_panel(store: ExpertStore, actor: Actor, panel_id: str, *, details: Re
     record = load_panel(store, actor, panel_id, now=now, open_sealed=True)
     if not record.members:
         raise InputError(f"评审专家组 {panel_id} 没有成员，无可邀请")
+    if record.sealed and notifier is None:
+        raise InputError("名单密封期间只能以电子邮件发出邀请（不显示名单）：请配置 EXPERTPOOL_SMTP_HOST 等邮件服务器设置，"
+                         "或由监督人提前解封（expertpool panel unseal）")
     if not (details.place or record.spec.get("place")):
         raise InputError("请给出评审地点（--place，或规则文件中的 place）：邀请须写明评审时间和地点")
     statuses = invitations.member_statuses(record.member_ids(), record.invitations, settings.max_unanswered)
     todo = [m for m in record.members if not statuses[m.id].invited or statuses[m.id].send_failed]
-    if record.sealed and notifier is None:
-        raise InputError("名单密封期间只能以电子邮件发出邀请（不显示名单）：请配置 EXPERTPOOL_SMTP_HOST 等邮件服务器设置，"
-                         "或由监督人提前解封（expertpool panel unseal）")
     codes = dict(record.reply_codes)
     for m in todo:
         if m.id not in codes:
