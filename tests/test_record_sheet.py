@@ -1,0 +1,108 @@
+"""The 评审专家抽取记录表 (services/record_sheet.py, io/record_sheet.py): what each format holds,
+laid out for print, contacts per the reader's role, every cell inert, no English on the sheet."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import pytest
+
+from expertpool.errors import ConcurrentEdit
+from expertpool.services.access import actor_for
+from expertpool.services.invitations import invite_panel, respond
+from expertpool.services.panels import build_panel, load_panel, save_record
+from expertpool.services.record_sheet import export_record_sheet
+from expertpool.services.supervision import confirm_panel
+from tests.sample_pool import admin, spec, store, template  # noqa: F401 (fixtures)
+
+NOW = dt.datetime(2026, 11, 20, 9, tzinfo=dt.timezone.utc)
+HOSTILE = "=HYPERLINK(\"http://evil.example\",\"点此\")"
+ENGLISH = ("lottery", "best", "optimal", "feasible", "backup", "re-solve", "None", "True", "False")
+
+
+@pytest.fixture
+def panel(store, admin):
+    store.set_roles("officer", ["program_officer"])
+    store.set_roles("witness", ["supervisor"])
+    officer = actor_for(store, "officer")
+    panel_id = build_panel(store, officer, spec(session="2026年川渝联合项目评审", group="综合组", place="成都"),
+                           now=NOW).panel_id
+    invite_panel(store, officer, panel_id, now=NOW)
+    member = load_panel(store, officer, panel_id).members[0].id
+    respond(store, officer, panel_id, member, "拒绝", reason=HOSTILE, now=NOW)
+    confirm_panel(store, actor_for(store, "witness"), panel_id, now=NOW)
+    return panel_id
+
+
+def test_xlsx_is_laid_out_for_print_and_every_cell_is_inert(store, panel, tmp_path):
+    from openpyxl import load_workbook
+
+    officer = actor_for(store, "officer")
+    result = export_record_sheet(store, officer, panel, tmp_path / "sheet.xlsx", now=NOW)
+    wb = load_workbook(result.path)
+    assert wb.sheetnames == ["抽取记录表", "成员名单", "邀请与补抽记录"]
+    ws = wb["抽取记录表"]
+    assert ws["A1"].value == "评审专家抽取记录表" and ws["A1"].font.bold
+    assert any(str(r) .startswith("A1:") for r in ws.merged_cells.ranges)
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4
+    assert ws.print_title_rows == "$1:$2" and ws.column_dimensions["D"].width >= 20
+    values = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
+    text = "\n".join(map(str, values))
+    for expected in ("2026年川渝联合项目评审", "综合组", "成都", "随机抽取", "抽取人", "监督人", "witness", "签字",
+                     "与申报项目有利益冲突", "评价暂停期内", result.anchor, "自动补抽"):
+        assert expected in text, expected
+    assert not [w for w in ENGLISH if w in text.replace(result.anchor, "")]
+    assert all(not str(v).startswith("=") for v in values)
+    assert ("'" + HOSTILE) in values
+    members = wb["成员名单"]
+    assert members.freeze_panes == "A2" and members["A1"].font.bold and members["A1"].value == "序号"
+    record = load_panel(store, officer, panel)
+    assert [r[1].value for r in members.iter_rows(min_row=2)] == record.member_ids()
+    phones = [r[7].value for r in members.iter_rows(min_row=2) if r[7].value]
+    assert phones and not [p for p in phones if "*" in p]      # officers see contacts in full
+
+
+def test_a_supervisors_sheet_masks_contacts_and_csv_holds_the_same_blocks(store, panel, tmp_path):
+    witness = actor_for(store, "witness")
+    result = export_record_sheet(store, witness, panel, tmp_path / "sheet.csv", now=NOW)
+    rows = list(csv.reader(result.path.open(encoding="utf-8-sig")))
+    assert rows[0] == ["评审专家抽取记录表"]
+    flat = [c for r in rows for c in r]
+    header = next(r for r in rows if r[:3] == ["序号", "专家编号", "姓名"])
+    start = rows.index(header) + 1
+    phones = [r[7] for r in rows[start:start + 15]]
+    assert all("****" in p for p in phones if p)
+    assert "'" + HOSTILE in flat and not [c for c in flat if c.startswith("=")]
+    assert any(c.startswith("审计锚点：" + result.anchor) for c in flat)
+    entry = list(store.iter_audit())[-1]
+    assert entry.action == "panel.export" and f"{entry.seq}:{entry.hash}" == result.anchor
+
+
+def test_pdf_text_has_the_record_in_chinese(store, panel, tmp_path):
+    from pdfminer.high_level import extract_text
+
+    result = export_record_sheet(store, actor_for(store, "officer"), panel, tmp_path / "sheet.pdf", now=NOW)
+    assert result.path.read_bytes().startswith(b"%PDF")
+    text = extract_text(str(result.path)).replace(" ", "")
+    for expected in ("评审专家抽取记录表", "抽取规则", "专家组成员", "备选与替补专家", "邀请与补抽记录", "排除人数",
+                     "抽取人：officer", "监督人：witness", "签字", "随机抽取"):
+        assert expected in text, expected
+    assert not [w for w in ("lottery", "optimal", "backup") if w in text]
+
+
+def test_an_unwritable_target_leaves_neither_file_nor_audit_entry(store, panel, tmp_path):
+    before = len(list(store.iter_audit()))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError):
+        export_record_sheet(store, actor_for(store, "officer"), panel, blocker / "sheet.xlsx", now=NOW)
+    assert len(list(store.iter_audit())) == before
+
+
+def test_a_save_from_a_stale_read_is_refused(store, panel):
+    officer = actor_for(store, "officer")
+    stale = load_panel(store, officer, panel)
+    respond(store, officer, panel, stale.members[1].id, "接受", now=NOW)
+    with pytest.raises(ConcurrentEdit, match="已被他人修改"):
+        with store.batch():
+            save_record(store, stale, stale.revision)
