@@ -45,7 +45,7 @@ def test_a_version_one_document_reads_and_saves_back_unchanged_but_for_the_versi
     assert record.replaced[0].in_ == "CQ-4" and record.drawn_member_ids() == ["SC-0"]
     assert record.alternates == [] and record.lottery
     # fields added since (with their defaults) appear; nothing else changes
-    added = {"alternates": [], "invitations": [], "reply_codes": {}, "unfilled": {}, "revision": 0,
+    added = {"alternates": [], "invitations": [], "reply_codes": {}, "unfilled": {}, "refill_pending": {}, "revision": 0,
              "replaced": [{**r, "automatic": False} for r in old["replaced"]]}
     assert record.to_document() == {**old, "schema_version": SCHEMA_VERSION, **added}
 

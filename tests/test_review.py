@@ -178,3 +178,32 @@ def test_a_sealed_panel_from_draw_to_evaluation(store, people, smtp_server, monk
     assert view.evaluations[rest[0]].score == 5 and view.evaluations[rest[1]].attendance == "缺席"
     profile = expert_profile(store, rest[1], officer, on="2027-01-01")
     assert any("缺席" in line for line in profile["evaluations"]) and profile["eligible"]
+
+
+def test_a_seat_that_cannot_be_refilled_says_why(store, people):  # noqa: F811
+    officer = people["officer"]
+    panel_id = build_panel(store, officer, spec(mode="best", seed=9, place="成都"), now=DRAWN_AT).panel_id
+    invite_panel(store, officer, panel_id, now=at(1))
+    record = load_panel(store, officer, panel_id)
+    first, second = record.member_ids()[:2]
+    # another member sanctioned since the draw: the 补抽 waits for them to be replaced (需补抽)
+    from expertpool.services.integrity import add_record
+
+    add_record(store, people["admin"], second, category="抄袭剽窃", severity="严重", start="2026-01-01",
+               sanctions=["取消评审专家资格"], reason="通报")
+    pending = respond(store, officer, panel_id, first, "拒绝", now=at(2))
+    assert not pending.replaced and pending.state.label == invitations.NEEDS_REFILL
+    assert second in pending.state.diagnosis[0] and "不符合条件" in pending.state.diagnosis[0]
+    replace_member(store, officer, panel_id, second, "诚信处理期内", now=at(3))
+    refilled = replace_member(store, officer, panel_id, first, "拒绝后补抽", now=at(4))
+    assert first not in refilled.member_ids() and panel_view(store, officer, panel_id).state.label == invitations.INVITING
+    # nobody left who may sit: 无法补齐 with the diagnosis
+    members = set(refilled.member_ids())
+    store.upsert_experts([e.model_copy(update={"status": "暂停"}) for e in store.iter_experts() if e.id not in members])
+    invite_panel(store, officer, panel_id, now=at(5))
+    third = refilled.member_ids()[2]
+    stuck = respond(store, officer, panel_id, third, "申报回避", reason="与申报人同一课题组", now=at(6))
+    assert not stuck.replaced and stuck.state.label == invitations.CANNOT_REFILL
+    assert "没有能替换" in stuck.unfilled and third in stuck.unfilled
+    shown = panel_view(store, officer, panel_id)
+    assert shown.state.label == invitations.CANNOT_REFILL and shown.state.diagnosis

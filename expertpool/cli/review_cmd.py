@@ -109,7 +109,7 @@ def respond(
             out.print(f"已自动补抽一名专家（回执码 {outcome.substitute_code}），邀请方式：{outcome.substitute_invited}。",
                       highlight=False)
         if outcome.unfilled:
-            err_console().print(f"[bold red]无法补齐：[/]{outcome.unfilled}", highlight=False)
+            err_console().print(f"[bold red]{outcome.state.label}：[/]{outcome.unfilled}", highlight=False)
         out.print(f"专家组状态：{outcome.state.label}", highlight=False)
     if outcome.unfilled:
         raise typer.Exit(1)

@@ -30,6 +30,7 @@ from expertpool.notify import Notice, Notifier
 from expertpool.progress import Progress
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.panels import (
+    MembersNoLongerEligible,
     NoSubstitute,
     find_substitute,
     load_panel,
@@ -248,6 +249,9 @@ def respond(store: ExpertStore, actor: Actor, panel_id: str, member: str, respon
             substitute = find_substitute(store, updated, expert_id, progress)
         except NoSubstitute as exc:
             updated = updated.model_copy(update={"unfilled": {**updated.unfilled, expert_id: str(exc)}})
+            outcome.unfilled = str(exc)
+        except MembersNoLongerEligible as exc:
+            updated = updated.model_copy(update={"refill_pending": {**updated.refill_pending, expert_id: str(exc)}})
             outcome.unfilled = str(exc)
         else:
             replaced_from = updated

@@ -48,7 +48,7 @@ from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
 
 __all__ = [
-    "DrawInputs", "NoSubstitute", "PanelOutcome", "PanelSpec", "REASONS", "Substitute", "build_panel",
+    "DrawInputs", "MembersNoLongerEligible", "NoSubstitute", "PanelOutcome", "PanelSpec", "REASONS", "Substitute", "build_panel",
     "find_substitute", "get_panel", "list_panels", "load_panel", "load_spec", "panel_state", "prepare_draw",
     "public_view", "release_seal", "replace_member", "reproduce_panel", "resolve_member", "save_record",
     "sealed_error", "strategy_names", "with_substitute",
@@ -413,7 +413,7 @@ def load_panel(store: ExpertStore, actor: Actor, panel_id: str, *, now: dt.datet
         raise NotFound(f"评审专家组「{panel_id}」不存在")
     if not sealing.is_sealed_document(document):
         return _read_record(panel_id, document)
-    public = _read_record(panel_id, document)
+    public = _read_record(panel_id, {k: v for k, v in document.items() if k != sealing.PAYLOAD_KEY})
     if public.seal is not None and _due(public.seal.until, now):
         record = _read_record(panel_id, sealing.open_document(document, panel_id))
         return release_seal(store, actor, record, reason="到达解封时间", now=now)
@@ -446,6 +446,9 @@ def save_record(store: ExpertStore, record: PanelRecord, read_revision: int) -> 
     its public summary (state and counts) brought up to date. Call inside `store.batch()`; a panel
     saved by someone else since it was read is refused (ConcurrentEdit, nothing written)."""
     assert record.id is not None
+    if record.sealed and record.seal is not None and not record.members and record.seal.members:
+        # the public view of a sealed panel: saving it would replace the sealed list by nothing
+        raise ExpertPoolError(f"内部错误：评审专家组 {record.id} 的密封名单未打开，不能保存")
     current = store.get_panel(record.id)
     if current is not None and current.get("revision", 0) != read_revision:
         raise ConcurrentEdit(f"评审专家组 {record.id} 已被他人修改（读取后又有新的记录）；请重新执行命令")
@@ -469,7 +472,8 @@ def panel_state(record: PanelRecord, max_unanswered: int | None = None) -> invit
                                       tuple(record.seal.diagnosis))
     if max_unanswered is None:
         max_unanswered = load_invitation_settings().max_unanswered
-    return invitations.panel_state(record.member_ids(), record.invitations, record.unfilled, max_unanswered)
+    return invitations.panel_state(record.member_ids(), record.invitations, record.unfilled, max_unanswered,
+                                   record.refill_pending)
 
 
 def _read_record(panel_id: str | None, document: dict) -> PanelRecord:
@@ -506,6 +510,11 @@ class NoSubstitute(ExpertPoolError):
     """No eligible expert can take the seat with every rule still met (the message says so)."""
 
 
+class MembersNoLongerEligible(ExpertPoolError):
+    """Other members no longer qualify on the current data (sanctioned, paused, related …): they
+    must be replaced first, or the panel drawn again."""
+
+
 @dataclass(frozen=True)
 class Substitute:
     view: MemberView
@@ -528,7 +537,7 @@ def find_substitute(store: ExpertStore, record: PanelRecord, expert_id: str,
     none keeps every rule, the seat is re-solved with the other members fixed: the most relevant
     eligible expert with whom the panel meets every rule (checked by the independent checker).
     Nobody who has left this panel comes back. Raises NoSubstitute when nobody fits, and
-    ExpertPoolError when other members no longer qualify (the panel must be drawn again)."""
+    MembersNoLongerEligible when other members no longer qualify."""
     members = record.member_ids()
     with gc_paused():
         inputs = prepare_draw(store, load_spec(None, record.spec), progress)
@@ -536,7 +545,7 @@ def find_substitute(store: ExpertStore, record: PanelRecord, expert_id: str,
     remaining = [m for m in members if m != expert_id]
     no_longer = [m for m in remaining if m not in by_id]
     if no_longer:
-        raise ExpertPoolError(f"成员 {'、'.join(_label(record, m) for m in no_longer)} 在评审日期已不符合条件"
+        raise MembersNoLongerEligible(f"成员 {'、'.join(_label(record, m) for m in no_longer)} 在评审日期已不符合条件"
                               "（诚信、状态、评价、冲突或工作量），请重新抽取（expertpool panel build …）")
     fixed = [by_id[m] for m in remaining]
     taken = set(members) | {r.out for r in record.replaced}
@@ -569,7 +578,8 @@ def with_substitute(record: PanelRecord, leaving: str, substitute: Substitute, *
               InvitationEvent(expert_id=substitute.view.id, action=invitations.SUBSTITUTED, at=at, by=actor.user,
                               reason=reason, detail=leaving)]
     return updated.model_copy(update={"invitations": [*record.invitations, *events],
-                                      "unfilled": {k: v for k, v in record.unfilled.items() if k != leaving}})
+                                      "unfilled": {k: v for k, v in record.unfilled.items() if k != leaving},
+                                      "refill_pending": {k: v for k, v in record.refill_pending.items() if k != leaving}})
 
 
 def replacement_audit(record: PanelRecord, before: PanelRecord, leaving: str) -> tuple[dict, dict]:

@@ -25,7 +25,7 @@ from expertpool.errors import ExpertPoolError
 #: the document keys a seal hides, with the value they have in the stored document meanwhile
 SEALED_KEYS: dict[str, Any] = {
     "members": [], "backups": [], "alternates": [], "replacements": {}, "drawn_members": None, "replaced": [],
-    "invitations": [], "reply_codes": {}, "unfilled": {}, "seed": 0,
+    "invitations": [], "reply_codes": {}, "unfilled": {}, "refill_pending": {}, "seed": 0,
 }
 PAYLOAD_KEY = "sealed_payload"
 _NONCE = 12

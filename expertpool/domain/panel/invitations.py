@@ -10,8 +10,9 @@ A decline, a declared conflict, or the `max_unanswered`-th unanswered attempt op
 the service refills at once by the same rules as `panel replace` (补抽), inviting the substitute.
 
 The panel's state: 待邀请 (nobody invited yet), 邀请中, 已确认 (every member accepted), 需补抽 (a
-seat is open and no substitute has been tried yet), 无法补齐 (no valid substitute: the diagnosis
-says why).
+seat is open and its automatic 补抽 could not run — another member no longer qualifies and must be
+replaced first; `panel replace` refills it), 无法补齐 (no valid substitute under the rules: the
+diagnosis says why; relax the rules and draw again).
 """
 from __future__ import annotations
 
@@ -86,9 +87,10 @@ class PanelState:
 
 
 def panel_state(member_ids: Sequence[str], events: Sequence, unfilled: Mapping[str, str],
-                max_unanswered: int) -> PanelState:
+                max_unanswered: int, pending: Mapping[str, str] | None = None) -> PanelState:
     """The panel's state from its members' statuses (see the module docstring). `unfilled`: member
-    id → why no substitute could be found for their open seat."""
+    id → why no substitute could be found for their open seat; `pending`: member id → why the
+    automatic 补抽 did not run (e.g. another member no longer qualifies and must be replaced first)."""
     statuses = member_statuses(member_ids, events, max_unanswered)
     counts: dict[str, int] = {}
     for s in statuses.values():
@@ -97,7 +99,10 @@ def panel_state(member_ids: Sequence[str], events: Sequence, unfilled: Mapping[s
     open_seats = [s.expert_id for s in statuses.values() if s.seat_open]
     if open_seats:
         stuck = [unfilled[m] for m in open_seats if m in unfilled]
-        return PanelState(CANNOT_REFILL if stuck else NEEDS_REFILL, counts, tuple(dict.fromkeys(stuck)))
+        if stuck:
+            return PanelState(CANNOT_REFILL, counts, tuple(dict.fromkeys(stuck)))
+        waiting = [(pending or {})[m] for m in open_seats if m in (pending or {})]
+        return PanelState(NEEDS_REFILL, counts, tuple(dict.fromkeys(waiting)))
     if statuses and all(s.answer == "接受" for s in statuses.values()):
         return PanelState(CONFIRMED, counts)
     if not any(s.invited or s.send_failed for s in statuses.values()):

@@ -174,6 +174,8 @@ class PanelRecord(_Record):
     reply_codes: dict[str, str] = Field(default_factory=dict)
     #: member id → why their open seat could not be refilled (the panel is 无法补齐)
     unfilled: dict[str, str] = Field(default_factory=dict)
+    #: member id → why the automatic 补抽 of their open seat did not run (the panel is 需补抽)
+    refill_pending: dict[str, str] = Field(default_factory=dict)
     witness: Witness | None = None
     seal: Seal | None = None
     #: increases with every save after the draw; a save from a stale read is refused
