@@ -39,27 +39,27 @@ def actors(store):
     return seed(store)
 
 
+def _private_directory(tmp_path_factory, variable: str, name: str):
+    """Point `variable` at a directory of this run for the whole session, then restore it
+    (subprocess CLI tests inherit it through the environment)."""
+    previous = os.environ.get(variable)
+    os.environ[variable] = str(tmp_path_factory.mktemp(name))
+    yield
+    if previous is None:
+        os.environ.pop(variable, None)
+    else:
+        os.environ[variable] = previous
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_dir(tmp_path_factory):
     """Pool snapshots cached by panel draws and conflict checks go to a directory of this run,
-    never to the user's own cache (subprocess CLI tests inherit it through the environment)."""
-    previous = os.environ.get("EXPERTPOOL_CACHE_DIR")
-    os.environ["EXPERTPOOL_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if previous is None:
-        os.environ.pop("EXPERTPOOL_CACHE_DIR", None)
-    else:
-        os.environ["EXPERTPOOL_CACHE_DIR"] = previous
+    never to the user's own cache."""
+    yield from _private_directory(tmp_path_factory, "EXPERTPOOL_CACHE_DIR", "cache")
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_key_dir(tmp_path_factory):
     """Keys made on first use (the panel-sealing key) go to a directory of this run, never to the
     user's config directory."""
-    previous = os.environ.get("EXPERTPOOL_KEY_DIR")
-    os.environ["EXPERTPOOL_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
-    yield
-    if previous is None:
-        os.environ.pop("EXPERTPOOL_KEY_DIR", None)
-    else:
-        os.environ["EXPERTPOOL_KEY_DIR"] = previous
+    yield from _private_directory(tmp_path_factory, "EXPERTPOOL_KEY_DIR", "keys")
