@@ -213,7 +213,7 @@ class ExpertStore(Protocol):
         it in atomically (searches keep working on the old index until the swap)."""
         ...
 
-    # ---- affiliations, relations, review history, projects ----
+    # ---- affiliations, relations, review history, projects, evaluations ----
     def upsert_records(self, kind: RecordKind, records: Sequence[Record]) -> UpsertCounts:
         """Insert or replace records by `record_key(kind, r)`; identical content counts as unchanged."""
         ...

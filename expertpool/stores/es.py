@@ -6,7 +6,7 @@ files under ``indexes/es/``):
 | index | _id | holds |
 |---|---|---|
 | ``<prefix>-experts`` (alias → ``<prefix>-experts-vN``) | expert id | keyword filters, ``idx.*`` jieba tokens, ``doc`` |
-| ``<prefix>-records`` | ``kind|key`` | affiliations, relations, review history, projects |
+| ``<prefix>-records`` | ``kind|key`` | affiliations, relations, review history, projects, evaluations |
 | ``<prefix>-integrity`` | record id | the current version (written with if_seq_no/if_primary_term) |
 | ``<prefix>-integrity-versions`` | ``id#version`` | every version |
 | ``<prefix>-audit`` | sequence number | the hash-chained audit trail (op_type=create) |
