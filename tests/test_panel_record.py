@@ -44,15 +44,26 @@ def test_a_version_one_document_reads_and_saves_back_unchanged_but_for_the_versi
     assert record.schema_version == SCHEMA_VERSION == 2
     assert record.replaced[0].in_ == "CQ-4" and record.drawn_member_ids() == ["SC-0"]
     assert record.alternates == [] and record.lottery
-    # fields added since (with their defaults) appear; nothing else changes
-    added = {"alternates": [], "invitations": [], "reply_codes": {}, "unfilled": {}, "refill_pending": {}, "revision": 0,
-             "replaced": [{**r, "automatic": False} for r in old["replaced"]]}
-    assert record.to_document() == {**old, "schema_version": SCHEMA_VERSION, **added}
+    assert record.to_document() == {**old, "schema_version": SCHEMA_VERSION, "alternates": []}
 
 
 def test_keys_a_newer_version_added_are_kept():
     record = PanelRecord.from_document({**version_one(), "audit_anchor": {"seq": 12, "hash": "ab" * 32}})
     assert record.to_document()["audit_anchor"] == {"seq": 12, "hash": "ab" * 32}
+
+
+def test_whether_conflicts_were_checked_and_the_anchors_read_from_any_version():
+    """Panels saved before `conflicts_checked` count as checked when they had projects; a draw
+    without projects says False; a saved panel and each replacement carry their audit anchors."""
+    old = version_one()
+    assert PanelRecord.from_document(old).checked_for_conflicts is True
+    assert PanelRecord.from_document({**old, "projects": []}).checked_for_conflicts is False
+    anchored = {**old, "conflicts_checked": False, "audit_anchor": {"seq": 3, "hash": "cd" * 32},
+                "replaced": [{**old["replaced"][0], "audit_anchor": {"seq": 4, "hash": "ef" * 32}}]}
+    record = PanelRecord.from_document(anchored)
+    assert record.checked_for_conflicts is False and record.audit_anchor.seq == 3
+    assert record.replaced[0].audit_anchor.seq == 4
+    assert record.to_document() == {**anchored, "schema_version": SCHEMA_VERSION, "alternates": []}
 
 
 def test_best_mode_views_have_no_probability_key_and_unsaved_panels_no_id():

@@ -7,11 +7,12 @@ import datetime as dt
 
 import pytest
 
-from expertpool.errors import ConcurrentEdit
+from expertpool.errors import ConcurrentEdit, InputError
 from expertpool.services.access import actor_for
 from expertpool.services.invitations import invite_panel, respond
 from expertpool.services.panels import build_panel, load_panel, save_record
 from expertpool.services.record_sheet import export_record_sheet
+from expertpool.services.roles import grant_role
 from expertpool.services.supervision import confirm_panel
 from tests.sample_pool import admin, spec, store, template  # noqa: F401 (fixtures)
 
@@ -22,8 +23,8 @@ ENGLISH = ("lottery", "best", "optimal", "feasible", "backup", "re-solve", "None
 
 @pytest.fixture
 def panel(store, admin):
-    store.set_roles("officer", ["program_officer"])
-    store.set_roles("witness", ["supervisor"])
+    grant_role(store, admin, "officer", "program_officer")   # audited: `audit verify` below checks roles too
+    grant_role(store, admin, "witness", "supervisor")
     officer = actor_for(store, "officer")
     panel_id = build_panel(store, officer, spec(session="2026年川渝联合项目评审", group="综合组", place="成都"),
                            now=NOW).panel_id
@@ -76,6 +77,13 @@ def test_a_supervisors_sheet_masks_contacts_and_csv_holds_the_same_blocks(store,
     assert any(c.startswith("审计锚点：" + result.anchor) for c in flat)
     entry = list(store.iter_audit())[-1]
     assert entry.action == "panel.export" and f"{entry.seq}:{entry.hash}" == result.anchor
+    from expertpool.services.audit import read_anchors, verify_audit
+
+    xlsx = export_record_sheet(store, witness, panel, tmp_path / "sheet.xlsx", now=NOW)
+    for sheet in (result, xlsx):   # `audit verify --anchors FILE` finds each sheet's anchor
+        assert [f"{a.seq}:{a.hash}" for a in read_anchors(sheet.path)] == [sheet.anchor]
+    verified = verify_audit(store, read_anchors(result.path) + read_anchors(xlsx.path))
+    assert verified.ok, verified.problem
 
 
 def test_pdf_text_has_the_record_in_chinese(store, panel, tmp_path):
@@ -90,13 +98,24 @@ def test_pdf_text_has_the_record_in_chinese(store, panel, tmp_path):
     assert not [w for w in ("lottery", "optimal", "backup") if w in text]
 
 
-def test_an_unwritable_target_leaves_neither_file_nor_audit_entry(store, panel, tmp_path):
+def test_a_failed_write_leaves_neither_file_nor_audit_entry(store, panel, tmp_path, monkeypatch):
+    officer = actor_for(store, "officer")
     before = len(list(store.iter_audit()))
     blocker = tmp_path / "file"
     blocker.write_text("x")
+    with pytest.raises(InputError, match="不是目录"):
+        export_record_sheet(store, officer, panel, blocker / "sheet.xlsx", now=NOW)
+    import expertpool.io.record_sheet as writer
+
+    def disk_full(sheet, path):
+        path.write_bytes(b"PK")   # half a file …
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "_xlsx", disk_full)
     with pytest.raises(OSError):
-        export_record_sheet(store, actor_for(store, "officer"), panel, blocker / "sheet.xlsx", now=NOW)
+        export_record_sheet(store, officer, panel, tmp_path / "sheet.xlsx", now=NOW)
     assert len(list(store.iter_audit())) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("sheet")]
 
 
 def test_a_save_from_a_stale_read_is_refused(store, panel):

@@ -32,12 +32,12 @@ from expertpool.services.access import Actor, audit, check
 from expertpool.services.panels import (
     MembersNoLongerEligible,
     NoSubstitute,
+    anchored_replacement,
     find_substitute,
     load_panel,
     now_text,
     panel_state,
     public_view,
-    replacement_audit,
     resolve_member,
     save_record,
     with_substitute,
@@ -261,14 +261,13 @@ def respond(store: ExpertStore, actor: Actor, panel_id: str, member: str, respon
                 updated, substitute.view.id, store, details or ReviewDetails(), notifier, settings, actor, now)
             outcome.replaced = True
     with store.batch():
-        saved = save_record(store, updated, record.revision)
         audit(store, actor, "panel.respond", target=panel_id, reason=reason, now=now,
               after={"code": outcome.code, "response": response,
                      **({} if record.sealed else {"expert": expert_id})})
         if replaced_from is not None:
-            before, after = replacement_audit(saved, replaced_from, expert_id)
-            audit(store, actor, "panel.replace", target=panel_id, reason=saved.replaced[-1].reason, now=now,
-                  before=before, after={**after, "in_code": outcome.substitute_code})
+            updated = anchored_replacement(store, actor, updated, replaced_from, expert_id, now,
+                                           in_code=outcome.substitute_code)
+        saved = save_record(store, updated, record.revision)
     outcome.record = public_view(saved)
     outcome.state = panel_state(saved, settings.max_unanswered)
     return outcome

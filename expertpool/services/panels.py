@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -23,10 +23,11 @@ from expertpool import segment
 from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
 from expertpool.domain.evaluation import pauses_on
-from expertpool.domain.models import Project
+from expertpool.domain.models import AuditEntry, Project
 from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
 from expertpool.domain.panel import invitations
 from expertpool.domain.panel.record import (
+    AuditAnchor,
     DiagnosisView,
     InvitationEvent,
     MemberView,
@@ -36,6 +37,7 @@ from expertpool.domain.panel.record import (
     Replacement,
     Seal,
 )
+from expertpool.domain.text import clean
 from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, NotFound, PermissionDenied
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
@@ -48,10 +50,10 @@ from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
 
 __all__ = [
-    "DrawInputs", "MembersNoLongerEligible", "NoSubstitute", "PanelOutcome", "PanelSpec", "REASONS", "Substitute", "build_panel",
-    "find_substitute", "get_panel", "list_panels", "load_panel", "load_spec", "panel_state", "prepare_draw",
-    "public_view", "release_seal", "replace_member", "reproduce_panel", "resolve_member", "save_record",
-    "sealed_error", "strategy_names", "with_substitute",
+    "DrawInputs", "MembersNoLongerEligible", "NoSubstitute", "PanelOutcome", "PanelSpec", "REASONS", "Substitute",
+    "anchor_of", "build_panel", "find_substitute", "get_panel", "list_panels", "load_panel", "load_spec",
+    "panel_state", "prepare_draw", "public_view", "release_seal", "replace_member", "reproduce_panel",
+    "resolve_member", "save_record", "saved_spec", "sealed_error", "strategy_names", "with_substitute",
 ]
 
 
@@ -227,8 +229,18 @@ def now_text(now: dt.datetime | None) -> str:
     return (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
 
 
+def _require_projects(spec: PanelSpec) -> None:
+    """A panel is drawn for projects: without them no conflict of interest can be checked, so a
+    draw without projects must be asked for (`--no-projects`), and then says so."""
+    if not spec.projects and not spec.no_projects:
+        raise InputError("没有给出申报项目（--projects，或规则文件中的 projects）：没有项目就无法审查利益冲突。"
+                         "确需不针对项目抽取时请加 --no-projects，专家组将注明“未做利益冲突审查”")
+
+
 def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None = None) -> DrawInputs:
-    """Everything a draw needs: eligible candidates with relevance, the solver's rules, timings."""
+    """Everything a draw needs: eligible candidates with relevance, the solver's rules, timings.
+    Refused (InputError) without projects unless the spec says `no_projects`."""
+    _require_projects(spec)
     progress = progress or NullProgress()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -247,6 +259,8 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
         snapshot = fresh_snapshot(store, version)
         progress.finish()
     projects = _load_projects(store, spec, snapshot.graph)
+    if not projects and not spec.no_projects:  # the references named no project at all
+        _require_projects(PanelSpec(**{**asdict(spec), "projects": ()}))
     timings["load"] = time.perf_counter() - t0
     t = time.perf_counter()
     elig = eligible_candidates(store, spec, projects, snapshot)
@@ -336,33 +350,44 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
                          qualified=result.stats.qualified, forbidden_pairs=len(elig.forbidden_pairs),
                          types=result.stats.types, columns=result.stats.columns),
         projects=[p.id for p in inputs.projects],
+        conflicts_checked=bool(inputs.projects),
         diagnosis=DiagnosisView.of(result.diagnosis),
         timings={**timings, **dict(result.stats.timings)},
         created_by=actor.user if panel_id else None,
         created_at=now_text(now) if panel_id else None,
     )
-    if panel_id is not None and sealed_until is not None:
+    if panel_id is None:
+        return PanelOutcome(panel_id, record, has_panel)
+    if sealed_until is not None:
         record = record.model_copy(update={"seal": Seal(
             until=_iso(sealed_until), sealed_by=actor.user, sealed_at=now_text(now),
             key_fingerprint=sealing.key_fingerprint(), members=len(record.members), backups=len(record.backups),
             state=invitations.PENDING)})
-    outcome = PanelOutcome(panel_id, record, has_panel)
-    if panel_id is not None:
-        with store.batch():
-            if record.sealed:
-                stored = sealing.seal_document(outcome.document, panel_id)
-                store.save_panel(panel_id, stored)
-                # nothing naming a member goes into the audit trail while sealed
-                audit(store, actor, "panel.build", target=panel_id, now=now, reason=spec.name,
-                      after={"members": [], "backups": [], "mode": spec.mode, "status": str(result.status),
-                             "sealed_until": record.seal.until, "sealed_members": len(record.members)})
-                outcome = PanelOutcome(panel_id, _read_record(panel_id, stored), has_panel)
-            else:
-                store.save_panel(panel_id, outcome.document)
-                audit(store, actor, "panel.build", target=panel_id, now=now,
+    with store.batch():
+        if record.sealed:
+            # nothing naming a member (nor the seed) goes into the audit trail while sealed
+            entry = audit(store, actor, "panel.build", target=panel_id, now=now, reason=spec.name,
+                          after={"members": [], "backups": [], "mode": spec.mode, "status": str(result.status),
+                                 "conflicts_checked": record.checked_for_conflicts,
+                                 "sealed_until": record.seal.until, "sealed_members": len(record.members)})
+            full = record.model_copy(update={"audit_anchor": anchor_of(entry)})
+            stored = sealing.seal_document(full.to_document(), panel_id)
+            store.save_panel(panel_id, stored)
+            return PanelOutcome(panel_id, _read_record(panel_id, {k: v for k, v in stored.items()
+                                                                  if k != sealing.PAYLOAD_KEY}), has_panel)
+        entry = audit(store, actor, "panel.build", target=panel_id, now=now,
                       reason=spec.name, after={"members": list(result.members), "backups": list(result.backups),
-                                               "seed": spec.seed, "mode": spec.mode, "status": str(result.status)})
+                                               "seed": spec.seed, "mode": spec.mode, "status": str(result.status),
+                                               "conflicts_checked": record.checked_for_conflicts})
+        outcome = PanelOutcome(panel_id, record.model_copy(update={"audit_anchor": anchor_of(entry)}), has_panel)
+        store.save_panel(panel_id, outcome.document)
     return outcome
+
+
+def anchor_of(entry: AuditEntry) -> AuditAnchor:
+    """The chain head a saved panel, a replacement or a record sheet was made at: its own audit
+    entry. `audit verify` checks every saved panel's anchors (services.audit.panel_anchors)."""
+    return AuditAnchor(seq=entry.seq, hash=entry.hash)
 
 
 def parse_moment(value: str, option: str) -> dt.datetime:
@@ -495,13 +520,21 @@ def list_panels(store: ExpertStore, actor: Actor) -> list[PanelSummary]:
     return [PanelSummary.of(_read_record(d.get("id"), d)) for d in store.iter_panels()]
 
 
+def saved_spec(record: PanelRecord) -> PanelSpec:
+    """The spec a saved panel was drawn by. A panel saved before `no_projects` existed and drawn
+    without projects counts as drawn with it."""
+    spec = record.spec
+    return load_spec(None, {**spec, "no_projects": spec.get("no_projects", not spec.get("projects"))},
+                     overrides_from=f"专家组 {record.id} 保存的规则")
+
+
 def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[PanelRecord, PanelRecord, bool]:
     """Re-run the saved spec and seed on the current store: (saved, redrawn, same members?).
     The same data and seed give the same panel; a difference means the pool changed since."""
     saved = get_panel(store, actor, panel_id)
     if saved.sealed:
         raise sealed_error(saved, "重新抽取核对")
-    spec = load_spec(None, saved.spec)
+    spec = saved_spec(saved)
     redrawn = build_panel(store, actor, spec, save=False).record
     return saved, redrawn, redrawn.member_ids() == saved.drawn_member_ids()
 
@@ -540,7 +573,7 @@ def find_substitute(store: ExpertStore, record: PanelRecord, expert_id: str,
     MembersNoLongerEligible when other members no longer qualify."""
     members = record.member_ids()
     with gc_paused():
-        inputs = prepare_draw(store, load_spec(None, record.spec), progress)
+        inputs = prepare_draw(store, saved_spec(record), progress)
     by_id = {c.id: c for c in inputs.candidates}
     remaining = [m for m in members if m != expert_id]
     no_longer = [m for m in remaining if m not in by_id]
@@ -634,15 +667,25 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     """Swap a member (by id, or by reply code) out for the substitute `find_substitute` names, and
     record why. Returns the record as saved (the public view while sealed)."""
     check(actor, "panel", "替换评审专家")
-    if not reason or not reason.strip():
+    reason = clean(reason)
+    if not reason:
         raise InputError("替换专家必须说明理由（--reason）")
     record = load_panel(store, actor, panel_id, now=now, open_sealed=True)
     leaving = resolve_member(record, expert_id)
     substitute = find_substitute(store, record, leaving, progress)
-    updated = with_substitute(record, leaving, substitute, reason=reason.strip(), actor=actor, now=now)
-    before, after = replacement_audit(updated, record, leaving)
+    updated = with_substitute(record, leaving, substitute, reason=reason, actor=actor, now=now)
     with store.batch():
-        saved = save_record(store, updated, record.revision)
-        audit(store, actor, "panel.replace", target=panel_id, reason=reason.strip(), now=now, before=before,
-              after=after)
+        saved = save_record(store, anchored_replacement(store, actor, updated, record, leaving, now), record.revision)
     return public_view(saved)
+
+
+def anchored_replacement(store: ExpertStore, actor: Actor, updated: PanelRecord, before: PanelRecord, leaving: str,
+                         now: dt.datetime | None, **extra) -> PanelRecord:
+    """The `panel.replace` audit entry of `updated`'s last replacement (inside the caller's batch),
+    and `updated` with that entry's anchor on the replacement (`audit verify` checks it)."""
+    old, new = replacement_audit(updated, before, leaving)
+    last = updated.replaced[-1]
+    entry = audit(store, actor, "panel.replace", target=updated.id, reason=last.reason, now=now, before=old,
+                  after={**new, **extra})
+    return updated.model_copy(update={"replaced": [*updated.replaced[:-1],
+                                                   last.model_copy(update={"audit_anchor": anchor_of(entry)})]})

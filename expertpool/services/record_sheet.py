@@ -22,6 +22,7 @@ from expertpool.domain.panel.record import MemberView, PanelRecord
 from expertpool.domain.text import mask_email, mask_phone
 from expertpool.errors import InputError
 from expertpool.io.datafiles import load_invitation_settings
+from expertpool.io.files import output_file
 from expertpool.io.record_sheet import FORMATS, RecordSheet, SheetTable, write_sheet
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.panels import load_panel, panel_state, sealed_error
@@ -150,7 +151,9 @@ def build_sheet(store: ExpertStore, actor: Actor, record: PanelRecord, anchor: s
             ("专家库人数", f"{record.pool.experts} 人，符合条件 {record.pool.eligible} 人"),
             ("邀请状态", state.label + ("（" + "，".join(f"{k} {v}" for k, v in state.counts.items()) + "）"
                                         if state.counts else "")),
-            ("申报项目", project_text or "（无）")]
+            ("申报项目", project_text or "（无）"),
+            ("利益冲突审查", "已按申报项目排除有利益冲突的专家" if record.checked_for_conflicts else
+             "未做利益冲突审查：抽取时没有申报项目（--no-projects），用于评审前须另行审查")]
     if record.lottery and record.probability_min is not None:
         info.append(("入选概率", f"最低 {record.probability_min:.4f}，最高 {record.probability_max:.4f}"))
     if record.seal is not None:
@@ -199,6 +202,7 @@ def export_record_sheet(store: ExpertStore, actor: Actor, panel_id: str, out: Pa
     record = load_panel(store, actor, panel_id, now=now)
     if record.sealed:
         raise sealed_error(record, "导出抽取记录表")
+    output_file(out, "导出文件（--out）")
     with store.batch():
         entry = audit(store, actor, "panel.export", target=panel_id, now=now,
                       after={"file": out.name, "format": chosen, "members": len(record.members)})

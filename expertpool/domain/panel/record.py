@@ -19,7 +19,10 @@ from expertpool.domain.panel.result import Diagnosis, SolveStatus
 #: the shape of the stored document; 1 = the untyped dict saved before PanelRecord
 SCHEMA_VERSION = 2
 #: keys a document leaves out while they have no value (an unsaved draw, no replacement yet)
-_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "witness", "seal")
+_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "audit_anchor", "conflicts_checked",
+                     "witness", "seal")
+#: keys a document leaves out while they hold their default (a panel nobody has invited yet)
+_ABSENT_WHEN_DEFAULT = {"invitations": [], "reply_codes": {}, "unfilled": {}, "refill_pending": {}, "revision": 0}
 
 
 class _Record(BaseModel):
@@ -49,6 +52,13 @@ class MemberView(_Record):
         return data
 
 
+class AuditAnchor(_Record):
+    """The audit chain head a saved panel (or a replacement) was made at: its own audit entry's
+    sequence number and hash. `audit verify` checks every saved panel's anchors."""
+    seq: int
+    hash: str
+
+
 class Replacement(_Record):
     """One `panel replace`: who left, who came in, why, by whom, when, and how they were found."""
     out: str
@@ -58,6 +68,17 @@ class Replacement(_Record):
     at: str
     method: str  # "backup" or "re-solve"
     automatic: bool = False  # the 补抽 after a decline, declared conflict or unanswered calls
+    audit_anchor: AuditAnchor | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_anchor(self, handler):
+        data = handler(self)
+        if data.get("audit_anchor") is None:
+            data.pop("audit_anchor", None)
+        if not data.get("automatic"):
+            data.pop("automatic", None)
+        return data
+
 
 class InvitationEvent(_Record):
     """One step of a member's invitation (see `domain.panel.invitations`): who, what, when, by whom."""
@@ -161,6 +182,9 @@ class PanelRecord(_Record):
     conflict_evidence: dict[str, list[str]] = Field(default_factory=dict)
     pool: PoolFigures
     projects: list[str] = Field(default_factory=list)
+    #: False when drawn with --no-projects: nobody was checked for a conflict of interest. None
+    #: (no key) on panels saved before it existed: see `checked_for_conflicts`
+    conflicts_checked: bool | None = None
     diagnosis: DiagnosisView | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     replaced: list[Replacement] = Field(default_factory=list)
@@ -168,6 +192,7 @@ class PanelRecord(_Record):
     drawn_members: list[MemberView] | None = None
     created_by: str | None = None
     created_at: str | None = None
+    audit_anchor: AuditAnchor | None = None
     #: the invitation log, oldest first (`domain.panel.invitations`)
     invitations: list[InvitationEvent] = Field(default_factory=list)
     #: member id → the reply code (回执码) printed in their invitation; answers may quote it
@@ -187,6 +212,9 @@ class PanelRecord(_Record):
         for key in _ABSENT_WHEN_NONE:   # as documents have always been: no key until there is a value
             if data.get(key) is None:
                 data.pop(key, None)
+        for key, default in _ABSENT_WHEN_DEFAULT.items():
+            if key in data and data[key] == default:
+                data.pop(key)
         return data
 
     # ---- reading and writing ----
@@ -203,6 +231,12 @@ class PanelRecord(_Record):
     @property
     def review_date(self) -> str:
         return self.spec["review_date"]
+
+    @property
+    def checked_for_conflicts(self) -> bool:
+        """Whether members were excluded for conflicts of interest with the projects: not when drawn
+        without projects (a panel saved before `conflicts_checked` existed: when it had projects)."""
+        return self.conflicts_checked if self.conflicts_checked is not None else bool(self.projects)
 
     @property
     def lottery(self) -> bool:
