@@ -1,4 +1,5 @@
-"""`expertpool panel build | show | list | replace | export`: the program officer's main job."""
+"""`expertpool panel build | show | list | replace | export`: the program officer's main job (the review
+after the draw — invite, respond, confirm, unseal, evaluate — is in review_cmd)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from expertpool.errors import InputError
 from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, err_console, print_json, progress_for, state
+from expertpool.errors import InputError
 
 panel_app = ExpertPoolTyper(name="panel", help="评审专家组：抽取、邀请、补抽、监督确认、密封、导出抽取记录表、评价。")
 
