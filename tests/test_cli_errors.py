@@ -100,8 +100,10 @@ DATES = ["0001-01-01", "9999-12-31", "2026-02-30", "明天"]
 BY_NAME: dict[str, list[str]] = {
     **{name: DATES for name in ("review_date", "on", "since", "eligible_on", "active_on", "start", "end",
                                 "decision_date")},
-    **{name: ["不存在的取值"] for name in ("kind", "source", "mode", "field", "region", "title", "honour",
-                                            "status", "category", "severity", "role")},
+    # closed vocabularies only: honours are open (issue 11), so `search --honour 天府青城计划` finds the
+    # experts whose honour was kept as written, and an honour nobody holds finds nobody (exit 0)
+    **{name: ["不存在的取值"] for name in ("kind", "source", "mode", "field", "region", "title", "status",
+                                            "category", "severity", "role")},
     "limit": ["0", "-5"],
     "size": ["0"],
     "backups": ["-1"],
@@ -250,6 +252,24 @@ def test_a_bad_value_is_bad_input_with_a_message_and_no_traceback(pool, case):
     named += [value.strip(), Path(value).name] if value.strip() else []
     assert any(n and n in result.output for n in named) or (case.param == "reason" and "理由" in result.output) \
         or (case.param == "name" and "name" in result.output), f"{case}: the message names neither:\n{result.output}"
+
+
+#: commands that never open a store
+STORELESS = {("generate",)}
+
+
+@pytest.mark.parametrize("words", sorted(BASE), ids=" ".join)
+def test_a_mistyped_db_is_bad_input_naming_it_and_creates_nothing(pool, tmp_path, words):
+    """Each command's base invocation on a --db that does not exist: bad input naming the path,
+    and no store made — a writing command creates one only when asked (--create), which the base
+    invocations do not do (tests/test_store_creation.py covers --create)."""
+    typo = tmp_path / "poool.sqlite3"
+    result = invoke(["--db", str(typo), *pool["fill"]([*words, *BASE[words]])])
+    assert not list(tmp_path.glob("poool*")), f"{' '.join(words)} created the store"
+    if words in STORELESS:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == BAD_INPUT and str(typo) in result.output, result.output
 
 
 def test_a_global_option_out_of_its_vocabulary_is_bad_input(pool):

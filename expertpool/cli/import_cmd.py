@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from expertpool.cli.app import JSON_OPTION, console, err_console, print_json, progress_for, state
+from expertpool.cli.app import CREATE_OPTION, JSON_OPTION, console, err_console, print_json, progress_for, state
 
 
 def register(app: typer.Typer) -> None:
@@ -16,9 +16,10 @@ def register(app: typer.Typer) -> None:
         files: List[Path] = typer.Argument(..., help="CSV（UTF-8/GB18030）、XLSX 或 JSONL 文件；专家名单请先于其他文件导入"),
         kind: Optional[str] = typer.Option(None, "--kind",
                                            help="experts|affiliations|relations|integrity|history|evaluations|projects（默认按表头判断）"),
-        source: Optional[str] = typer.Option(None, "--source", help="名单来源：四川 或 重庆（默认按所在地区）"),
+        source: Optional[str] = typer.Option(None, "--source", help="文件所用专家编号所属的名单：四川 或 重庆（专家名单默认按所在地区；两份名单有相同编号时用它指明）"),
         dry_run: bool = typer.Option(False, "--dry-run", help="只检查，不写入"),
         rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir", help="拒绝清单写入的目录（默认与输入文件同目录）"),
+        create: bool = CREATE_OPTION,
         json_output: bool = JSON_OPTION,
     ) -> None:
         """批量导入专家名单及工作经历、关联关系、诚信记录、评审记录、申报项目（每个文件要么全部写入，要么不写入）。
@@ -27,13 +28,16 @@ def register(app: typer.Typer) -> None:
         """
         from expertpool.services.importing import import_files
 
-        store, actor = state(ctx).authorise("import", "导入数据")
+        # A dry run writes nothing, so it never creates a store either.
+        store, actor = state(ctx).authorise("import", "导入数据", may_create=not dry_run, create=create)
         report = import_files(store, files, actor, kind=kind, source=source, dry_run=dry_run,
                               progress=progress_for(ctx, json_output), rejects_dir=rejects_dir)
         if json_output:
             print_json(report.to_json())
         else:
             render_import(report)
+        if report.storage_failed:
+            raise typer.Exit(5)  # the store committed, the reject list is missing: said above
         if any(f.error for f in report.files):
             raise typer.Exit(2)  # a file could not be read at all: bad input (the others were imported)
         if report.failed:
@@ -55,6 +59,10 @@ def render_import(report) -> None:
                       str(f.updated), str(f.unchanged), str(f.merged),
                       f"[red]{f.rejected}[/]" if f.rejected else "0")
     out.print(table)
+    if report.legacy_id_hashes_deleted:
+        done = "将删除" if any(f.dry_run for f in report.files) else "已删除"
+        out.print(f"{done} {report.legacy_id_hashes_deleted} 位专家的旧版证件号码哈希（旧版把盐存在库内，号码可被还原）；"
+                  "请重新导入两省名单，按库外密钥重建哈希。在此之前，这些专家只能按姓名、出生年份和单位列为疑似同一人。")
     for f in report.files:
         name = Path(f.file).name
         if f.error:
@@ -77,6 +85,23 @@ def render_import(report) -> None:
         for f in report.files:
             if f.reject_file:
                 out.print(f"拒绝清单：{f.reject_file}")
+            if f.reject_file_error:
+                err_console().print(f"[bold red]错误：[/]{Path(f.file).name}：{f.reject_file_error}", highlight=False)
+    warnings = [w for f in report.files for w in f.warnings]
+    if warnings:
+        rows = sum(w.count for w in warnings)
+        wt = Table(title=f"提示：{rows} 行含未收录的{warnings[0].column}（已按原文保存，不影响导入）")
+        for header in ("文件", "列", "值", "行数", "例如第几行"):
+            wt.add_column(header, overflow="fold")
+        for w in warnings[:20]:
+            wt.add_row(Path(w.file).name, w.column, w.value, str(w.count), "、".join(map(str, w.rows)))
+        out.print(wt)
+        if len(warnings) > 20:
+            out.print(f"……另有 {len(warnings) - 20} 个未收录的值（见 --json 的 warnings）。")
+        from expertpool.io.datafiles import default_honours_path
+
+        out.print(f"可在 {default_honours_path()} 的 [mappings] 中把它们归并为已知称号，或认定为 高层次人才。",
+                  highlight=False)
     dups = [d for f in report.files for d in f.possible_duplicates]
     if dups:
         dt = Table(title="疑似同一人（无证件号码可证实，未合并，请人工判断）")

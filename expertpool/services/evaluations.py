@@ -22,7 +22,7 @@ def evaluate_member(store: ExpertStore, actor: Actor, panel_id: str, member: str
     record = load_panel(store, actor, panel_id, now=now)
     if record.sealed:
         raise sealed_error(record, "评价专家")
-    expert_id = resolve_member(record, member)
+    expert_id = resolve_member(store, record, member)
     review_date = dt.date.fromisoformat(record.review_date)
     today = (now or dt.datetime.now(dt.timezone.utc)).date()
     if today < review_date:

@@ -230,7 +230,7 @@ def respond(store: ExpertStore, actor: Actor, panel_id: str, member: str, respon
     check(actor, "panel", "记录专家答复")
     settings = settings or load_invitation_settings()
     record = load_panel(store, actor, panel_id, now=now, open_sealed=True)
-    expert_id = resolve_member(record, member)
+    expert_id = resolve_member(store, record, member)
     statuses = invitations.member_statuses(record.member_ids(), record.invitations, settings.max_unanswered)
     who = f"回执码 {record.reply_codes.get(expert_id, '')} 的成员" if record.sealed else f"专家 {expert_id}"
     invitations.check_response(statuses[expert_id], response, who)

@@ -46,6 +46,7 @@ from expertpool.progress import NullProgress, Progress
 from expertpool.services import sealing
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
+from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
 
@@ -91,7 +92,7 @@ def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
         if path is not None:
             if not path.exists():
                 raise InputError(f"{ref}: 申报项目文件不存在（projects）")
-            projects.extend(read_projects(path, graph))
+            projects.extend(read_projects(path, store))
         else:
             found = graph.project(ref)
             if found is None:
@@ -626,9 +627,12 @@ def replacement_audit(record: PanelRecord, before: PanelRecord, leaving: str) ->
              "automatic": last.automatic})
 
 
-def resolve_member(record: PanelRecord, ref: str) -> str:
+def resolve_member(store: ExpertStore, record: PanelRecord, ref: str) -> str:
     """The member `ref` names: a reply code (回执码, always accepted), or — unless the panel is sealed,
-    when a yes/no on an id would reveal the list — the expert's id. Anyone else is an InputError."""
+    when a yes/no on a number would reveal the list — the expert as a user writes them: the id, either
+    list's own 专家编号 or `四川:SC000225`, resolved like everywhere (`services.expert_ids`). Someone
+    not on the panel is an InputError; a number that names nobody NotFound; an ambiguous number
+    an InputError asking for the list."""
     code = normalise_code(ref)
     for member_id, member_code in record.reply_codes.items():
         if member_code == code:
@@ -637,8 +641,12 @@ def resolve_member(record: PanelRecord, ref: str) -> str:
             return member_id
     if record.sealed:
         raise InputError(f"「{ref}」不是评审专家组 {record.id} 成员的回执码；名单密封期间只能用邀请中的回执码指明成员")
-    if ref.strip() in record.member_ids():
+    members = record.member_ids()
+    if ref.strip() in members:
         return ref.strip()
+    expert_id = resolve_expert_id(store, ref, "EXPERT_ID")  # a number the user knows rather than the id shown
+    if expert_id in members:
+        return expert_id
     raise InputError(f"专家「{ref}」不是评审专家组 {record.id} 的成员")
 
 
@@ -664,14 +672,14 @@ def sealed_error(record: PanelRecord, what: str) -> PermissionDenied:
 
 def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: str, reason: str,
                    now: dt.datetime | None = None, progress: Progress | None = None) -> PanelRecord:
-    """Swap a member (by id, or by reply code) out for the substitute `find_substitute` names, and
+    """Swap a member (by id or list number, or by reply code) out for the substitute `find_substitute` names, and
     record why. Returns the record as saved (the public view while sealed)."""
     check(actor, "panel", "替换评审专家")
     reason = clean(reason)
     if not reason:
         raise InputError("替换专家必须说明理由（--reason）")
     record = load_panel(store, actor, panel_id, now=now, open_sealed=True)
-    leaving = resolve_member(record, expert_id)
+    leaving = resolve_member(store, record, expert_id)
     substitute = find_substitute(store, record, leaving, progress)
     updated = with_substitute(record, leaving, substitute, reason=reason, actor=actor, now=now)
     with store.batch():
