@@ -98,24 +98,45 @@ def test_pdf_text_has_the_record_in_chinese(store, panel, tmp_path):
     assert not [w for w in ("lottery", "optimal", "backup") if w in text]
 
 
-def test_a_failed_write_leaves_neither_file_nor_audit_entry(store, panel, tmp_path, monkeypatch):
+@pytest.mark.parametrize("fmt", ["xlsx", "pdf", "csv"])
+def test_a_failed_write_leaves_neither_file_nor_audit_entry(store, panel, tmp_path, monkeypatch, fmt):
     officer = actor_for(store, "officer")
     before = len(list(store.iter_audit()))
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(InputError, match="不是目录"):
-        export_record_sheet(store, officer, panel, blocker / "sheet.xlsx", now=NOW)
-    import expertpool.io.record_sheet as writer
+        export_record_sheet(store, officer, panel, blocker / f"sheet.{fmt}", now=NOW)
 
-    def disk_full(sheet, path):
-        path.write_bytes(b"PK")   # half a file …
+    def disk_full(path) -> None:
+        with open(path, "wb") as fh:
+            fh.write(b"PK")   # half a file …
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writer, "_xlsx", disk_full)
+    # the libraries' own writers fail half-way, as on a full disk
+    if fmt == "xlsx":
+        monkeypatch.setattr("openpyxl.workbook.workbook.Workbook.save", lambda self, path: disk_full(path))
+    elif fmt == "pdf":
+        monkeypatch.setattr("reportlab.platypus.SimpleDocTemplate.build",
+                            lambda self, *a, **k: disk_full(self.filename))
+    else:
+        import csv as csv_module
+
+        class FullDisk:
+            def __init__(self, fh, *a, **k):
+                self.fh = fh
+
+            def writerow(self, row):
+                self.fh.write("半行")
+                raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(csv_module, "writer", FullDisk)
+    existing = tmp_path / f"sheet.{fmt}"
+    existing.write_bytes(b"the sheet exported before")
     with pytest.raises(OSError):
-        export_record_sheet(store, officer, panel, tmp_path / "sheet.xlsx", now=NOW)
+        export_record_sheet(store, officer, panel, existing, now=NOW)
     assert len(list(store.iter_audit())) == before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("sheet")]
+    assert existing.read_bytes() == b"the sheet exported before"     # the old file stays whole
+    assert [p.name for p in tmp_path.iterdir() if "sheet" in p.name] == [existing.name]   # no temporary left
 
 
 def test_a_save_from_a_stale_read_is_refused(store, panel):

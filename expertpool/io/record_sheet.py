@@ -9,32 +9,20 @@ the reader's role may not see); this module only lays it out.
   embedded), tables that repeat their header row on every page, page numbers.
 - CSV: the same blocks one under another (UTF-8 with BOM, so Excel opens it as such).
 
-Every cell is written as text, and text a spreadsheet would read as a formula gets a leading
-quote (`inert_cell`).
+Every cell goes through `io.sheets` (`inert_cell`, `put_cell`, `write_csv`): text, and text a
+spreadsheet would read as a formula gets a leading quote, as in every sheet we write. Every format
+is written whole or not at all through `io.files.atomic_output`.
 """
 from __future__ import annotations
 
-import csv
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from expertpool.io.files import atomic_output
+from expertpool.io.sheets import put_cell, save_workbook, write_csv
+
 FORMATS: tuple[str, ...] = ("xlsx", "pdf", "csv")
-
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-
-
-def inert_cell(value: object) -> str:
-    """`value` as inert spreadsheet text: a leading quote before text a spreadsheet would run as a
-    formula or command (OWASP "CSV Injection"); plain signed numbers are left as they are."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    if text.startswith(_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
 
 
 @dataclass
@@ -59,21 +47,20 @@ class RecordSheet:
 
 
 def write_sheet(sheet: RecordSheet, out: Path, fmt: str) -> Path:
-    """Write `sheet` to `out` in `fmt`, through a temporary file renamed into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        {"xlsx": _xlsx, "pdf": _pdf, "csv": _csv}[fmt](sheet, tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write `sheet` to `out` in `fmt`, whole or not at all (a failure leaves `out` as it was)."""
+    if fmt == "csv":
+        return write_csv(out, _csv_rows(sheet))
+    if fmt == "xlsx":
+        return _xlsx(sheet, out)
+    with atomic_output(out) as tmp:
+        _pdf(sheet, tmp)
     return out
 
 
 # ---- CSV ----
 
-def _csv(sheet: RecordSheet, path: Path) -> None:
+def _csv_rows(sheet: RecordSheet) -> list[list[str]]:
+    """The blocks one under another (UTF-8 with BOM and inert cells: `sheets.write_csv`)."""
     rows: list[list[str]] = [[sheet.title], [sheet.subtitle], []]
     rows += [[label, value] for label, value in sheet.info]
     rows += [[], ["抽取规则"]] + [[line] for line in sheet.rules]
@@ -83,14 +70,12 @@ def _csv(sheet: RecordSheet, path: Path) -> None:
     rows.append([])
     rows += [[f"{role}：{who}", f"时间：{when}", "签字：", "日期："] for role, who, when in sheet.signatures]
     rows += [[], *([n] for n in sheet.notes)]
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerows([inert_cell(c) for c in row] for row in rows)
+    return rows
 
 
 # ---- XLSX ----
 
-def _xlsx(sheet: RecordSheet, path: Path) -> None:
+def _xlsx(sheet: RecordSheet, path: Path) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
@@ -107,8 +92,7 @@ def _xlsx(sheet: RecordSheet, path: Path) -> None:
     row = 1
 
     def put(r: int, c: int, value: object, **style) -> None:
-        cell = ws.cell(row=r, column=c, value=inert_cell(value))
-        cell.data_type = "s"   # never a formula, whatever the text
+        cell = put_cell(ws, r, c, value)
         for key, v in style.items():
             setattr(cell, key, v)
 
@@ -163,19 +147,18 @@ def _xlsx(sheet: RecordSheet, path: Path) -> None:
     for name, table in sheet.flat.items():
         flat = wb.create_sheet(name)
         for c, header in enumerate(table.headers, 1):
-            cell = flat.cell(row=1, column=c, value=inert_cell(header))
+            cell = put_cell(flat, 1, c, header)
             cell.font, cell.fill = bold, head_fill
         for r, values in enumerate(table.rows, 2):
             for c, value in enumerate(values, 1):
-                cell = flat.cell(row=r, column=c, value=inert_cell(value))
-                cell.data_type = "s"
+                put_cell(flat, r, c, value)
         for c, w in enumerate(table.widths, 1):
             flat.column_dimensions[get_column_letter(c)].width = max(w, 8)
         flat.freeze_panes = "A2"
         if table.rows:
             flat.auto_filter.ref = f"A1:{get_column_letter(len(table.headers))}{len(table.rows) + 1}"
         _page_setup(flat, "1:1")
-    wb.save(path)
+    return save_workbook(wb, path)
 
 
 def _page_setup(ws, title_rows: str) -> None:
