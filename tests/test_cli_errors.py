@@ -58,7 +58,8 @@ def commands() -> dict[tuple[str, ...], object]:
 
 #: A valid invocation of each command on the sample pool, so that each bad value below is the only
 #: fault. Placeholders: {samples}, {tmp} (an empty directory), {panel} and {member} (a saved panel,
-#: invited), {sealed} (a sealed panel), {held} and {held_member} (a panel whose review is past).
+#: invited), {sealed} (a sealed panel), {held} and {held_member} (a panel whose review is past),
+#: {outsider} (an expert on neither panel).
 BASE: dict[tuple[str, ...], list[str]] = {
     ("import",): ["{samples}/history.csv", "--dry-run"],
     ("search",): ["电池"],
@@ -125,6 +126,13 @@ BY_NAME: dict[str, list[str]] = {
     "format_": ["docx"],                               # panel export --format
     "sealed_until": ["明天", "2020-01-01 08:00"],      # panel build: not a time; a time already past
 }
+#: Bad values of one command's parameter, where the name alone cannot tell (an expert id is a fine
+#: value for `show`, but a member is wanted here: someone not on the panel is bad input).
+BY_COMMAND: dict[tuple[str, ...], list[str]] = {
+    ("panel", "replace", "expert_id"): ["{outsider}"],
+    ("panel", "respond", "member"): ["{outsider}"],
+    ("panel", "evaluate", "member"): ["{outsider}"],
+}
 #: Path parameters a command writes to; every other Path parameter is an input file.
 OUTPUTS = {"out", "rejects_dir"}
 #: Parameters whose bad values are not bad input by design (an unknown id is "not found", exit 1).
@@ -161,6 +169,8 @@ def bad_values(words: tuple[str, ...], param) -> list[str]:
     kind = param.bare_type().removeprefix("list[").removesuffix("]")  # the type of one value: "int", "Path" …
     if (*words, param.name) in NOT_BAD_INPUT or kind == "bool":
         return []
+    if (*words, param.name) in BY_COMMAND:
+        return BY_COMMAND[(*words, param.name)]
     if param.name == "reason" and not param.required:
         return []
     if param.name == "projects" and kind == "int":
@@ -200,9 +210,12 @@ def template(tmp_path_factory):
                          sealed_until=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365))
     held = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {
         "mode": "best", "seed": 2, "review_date": dt.date.today() - dt.timedelta(days=1)}))
+    members = {m["id"] for m in (*drawn.document["members"], *held.document["members"])}
+    outsider = next(e.id for e in store.iter_experts() if e.id not in members)
     store.close()
     return {"path": path, "panel": drawn.panel_id, "member": drawn.document["members"][0]["id"],
-            "sealed": sealed.panel_id, "held": held.panel_id, "held_member": held.document["members"][0]["id"]}
+            "sealed": sealed.panel_id, "held": held.panel_id, "held_member": held.document["members"][0]["id"],
+            "outsider": outsider}
 
 
 @pytest.fixture
@@ -215,7 +228,7 @@ def pool(template, tmp_path, monkeypatch):
     (tmp_path / "work").mkdir()
     (tmp_path / "a-file.txt").write_text("x", encoding="utf-8")
     places = {"samples": str(SAMPLES), "tmp": str(tmp_path / "work"), "file": str(tmp_path / "a-file.txt"),
-              **{k: template[k] for k in ("panel", "member", "sealed", "held", "held_member")}}
+              **{k: template[k] for k in ("panel", "member", "sealed", "held", "held_member", "outsider")}}
     return {"path": path, "fill": lambda args: [a.format(**places) for a in args]}
 
 

@@ -145,7 +145,7 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
 def replace(
     ctx: typer.Context,
     panel_id: str = typer.Argument(..., help="专家组编号"),
-    expert_id: str = typer.Argument(..., help="要替换的成员编号或回执码（名单密封期间只能用回执码）"),
+    expert_id: str = typer.Argument(..., help="要替换的成员：专家编号（四川或重庆名单中的编号均可）或回执码（名单密封期间只能用回执码）"),
     reason: str = typer.Option(..., "--reason", help="替换理由（如：本人回避、时间冲突）"),
     json_output: bool = JSON_OPTION,
 ) -> None:

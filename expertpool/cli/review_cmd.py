@@ -78,7 +78,7 @@ def render_call_list(entries) -> None:
 def respond(
     ctx: typer.Context,
     panel_id: str = typer.Argument(..., help="专家组编号"),
-    member: str = typer.Argument(..., help="成员编号或回执码（名单密封期间只能用回执码）"),
+    member: str = typer.Argument(..., help="成员：专家编号（四川或重庆名单中的编号均可）或回执码（名单密封期间只能用回执码）"),
     response: str = typer.Argument(..., help="接受、拒绝、未接通 或 申报回避"),
     reason: Optional[str] = typer.Option(None, "--reason", help="说明（如拒绝的原因、申报回避的关系）"),
     place: Optional[str] = typer.Option(None, "--place", help="补抽专家的邀请中的评审地点（默认取规则文件中的 place）"),
@@ -166,7 +166,7 @@ def unseal(
 def evaluate(
     ctx: typer.Context,
     panel_id: str = typer.Argument(..., help="专家组编号"),
-    member: str = typer.Argument(..., help="成员编号或回执码"),
+    member: str = typer.Argument(..., help="成员：专家编号（四川或重庆名单中的编号均可）或回执码"),
     attended: Optional[bool] = typer.Option(None, "--attended/--absent", help="出席或缺席（必选其一）"),
     excused: bool = typer.Option(False, "--excused", help="缺席已请假（不计入暂停规则）"),
     score: Optional[int] = typer.Option(None, "--score", help="评分 1..5（出席时必填）"),

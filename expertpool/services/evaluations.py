@@ -16,7 +16,7 @@ from expertpool.stores.base import ExpertStore, record_key
 def evaluate_member(store: ExpertStore, actor: Actor, panel_id: str, member: str, *, attended: bool,
                     score: int | None = None, excused: bool = False, note: str | None = None,
                     now: dt.datetime | None = None) -> Evaluation:
-    """Evaluate one member of a panel (by id or reply code) on or after its review date: attended
+    """Evaluate one member of a panel (by either list's number or reply code: `panels.resolve_member`) on or after its review date: attended
     with a score 1–5, or absent (excused or not; no score). One evaluation per member and panel."""
     check(actor, "panel", "评价评审专家")
     record = load_panel(store, actor, panel_id, now=now)

@@ -224,7 +224,7 @@ def respond(store: ExpertStore, actor: Actor, panel_id: str, member: str, respon
             reason: str | None = None, details: ReviewDetails | None = None, notifier: Notifier | None = None,
             settings: InvitationSettings | None = None, now: dt.datetime | None = None,
             progress: Progress | None = None) -> RespondOutcome:
-    """Record a member's answer (`member`: reply code, or expert id unless sealed). A decline, a
+    """Record a member's answer (`member`: reply code, or unless sealed either list's number: `panels.resolve_member`). A decline, a
     declared conflict or the `max_unanswered`-th unanswered call refills the seat at once and
     invites the substitute (by e-mail with a notifier, else on the call list)."""
     check(actor, "panel", "记录专家答复")
