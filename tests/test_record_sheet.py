@@ -146,3 +146,43 @@ def test_a_save_from_a_stale_read_is_refused(store, panel):
     with pytest.raises(ConcurrentEdit, match="已被他人修改"):
         with store.batch():
             save_record(store, stale, stale.revision)
+
+
+def test_typed_reasons_are_masked_per_role_on_the_sheet_on_screen_and_in_send_failures(store, panel, tmp_path):
+    """Part A's masking reaches what the review writes: a reason typed with someone's identity
+    number and phone in it shows neither in full to a supervisor, and an officer (who phones
+    members) sees the phone but never the identity number; a notifier's failure reason is masked
+    before anyone reads it."""
+    from expertpool.notify import Delivery
+    from expertpool.services.panel_view import panel_view
+    from tests.helpers import id_number
+
+    officer, witness = actor_for(store, "officer"), actor_for(store, "witness")
+    identity, phone = id_number(), "13912345678"
+
+    class Gateway:   # an SMS-style gateway whose reason quotes the number it could not reach
+        channel = "短信"
+
+        def deliver(self, notices):
+            return [Delivery(n.key, False, f"网关拒绝号码 {phone}（证件 {identity}）") for n in notices]
+
+    store.upsert_experts([e.model_copy(update={"email": "m@example.cn"}) for e in store.iter_experts()])
+    member = load_panel(store, officer, panel).members[1].id
+    outcome = respond(store, officer, panel, member, "申报回避", reason=f"与申报人系亲属，身份证 {identity}，新手机 {phone}",
+                      notifier=Gateway(), now=NOW)
+    assert outcome.replaced and outcome.substitute_invited == "发送失败"
+    record = load_panel(store, officer, panel)
+    failures = [e.detail for e in record.invitations if e.action == "发送失败"]
+    assert failures and all("网关拒绝号码" in d and phone not in d and identity not in d for d in failures)
+
+    def sheet_text(actor, name):
+        result = export_record_sheet(store, actor, panel, tmp_path / name, now=NOW)
+        return "\n".join(",".join(row) for row in csv.reader(result.path.open(encoding="utf-8-sig")))
+
+    as_officer, as_witness = sheet_text(officer, "officer.csv"), sheet_text(witness, "witness.csv")
+    assert "与申报人系亲属" in as_officer and "与申报人系亲属" in as_witness
+    assert identity not in as_officer and identity not in as_witness and "[证件号码已隐去]" in as_witness
+    assert phone in as_officer and phone not in as_witness and "139****5678" in as_witness
+    shown = panel_view(store, witness, panel).record
+    reasons = " ".join(e.reason or "" for e in shown.invitations) + " ".join(r.reason for r in shown.replaced)
+    assert "与申报人系亲属" in reasons and identity not in reasons and phone not in reasons

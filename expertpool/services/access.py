@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from expertpool.domain.text import mask_personal
 from expertpool.errors import InputError, PermissionDenied
 from expertpool.stores.base import AuditDraft, ExpertStore
 
@@ -70,6 +71,12 @@ class Actor:
         if "administrator" in self.roles:
             return True
         return bool(self.roles & PERMISSIONS.get(permission, frozenset()))
+
+    def readable(self, text: str | None) -> str | None:
+        """Free text people typed (a reason, a note) as this actor may read it: an identity number
+        never in full, a phone number only for a role that sees personal data (`mask_personal`,
+        the masking of every message and report file)."""
+        return mask_personal(text, phones=not self.may("personal_data")) if text else text
 
 
 def acting_user(authenticated: str | None, claimed: str | None, login: str) -> str:

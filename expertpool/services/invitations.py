@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from expertpool.domain.panel import invitations
 from expertpool.domain.panel.invitations import Invitation, render_invitation
 from expertpool.domain.panel.record import InvitationEvent, PanelRecord
-from expertpool.domain.text import mask_email, mask_phone
+from expertpool.domain.text import mask_email, mask_personal, mask_phone
 from expertpool.errors import InputError
 from expertpool.io.datafiles import InvitationSettings, load_invitation_settings
-from expertpool.notify import Notice, Notifier
+from expertpool.notify import Delivery, Notice, Notifier
 from expertpool.progress import Progress
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.panels import (
@@ -37,7 +37,7 @@ from expertpool.services.panels import (
     load_panel,
     now_text,
     panel_state,
-    public_view,
+    shown_to,
     resolve_member,
     save_record,
     with_substitute,
@@ -101,6 +101,13 @@ def _contacts(store: ExpertStore, ids: list[str]) -> dict[str, tuple[str | None,
     return out
 
 
+def _failure(delivery: Delivery) -> str:
+    """Why a notice was not delivered, as logged and shown. A notifier names no recipient
+    (`notify`'s contract); masked all the same like every message, since the officer reads it
+    even while the list is sealed."""
+    return mask_personal(delivery.error or "发送失败")
+
+
 def _values(record: PanelRecord, name: str, code: str, details: ReviewDetails) -> dict[str, str]:
     return {"专家姓名": name, "评审名称": record.name, "评审日期": record.review_date,
             "评审地点": details.place or record.spec.get("place") or "", "回复期限": details.reply_by or "",
@@ -151,9 +158,10 @@ def invite_panel(store: ExpertStore, actor: Actor, panel_id: str, *, details: Re
             report.emailed.append(code)
             report.invited.append(code)
         elif delivery is not None:
+            error = _failure(delivery)
             events.append(InvitationEvent(expert_id=m.id, action=invitations.SEND_FAILED, at=at, by=by, channel=EMAIL,
-                                          detail=delivery.error))
-            report.failed[code] = delivery.error or "发送失败"
+                                          detail=error))
+            report.failed[code] = error
         elif record.sealed:
             # no address: only the supervisor's sealed call list can reach them
             events.append(InvitationEvent(expert_id=m.id, action=invitations.SEND_FAILED, at=at, by=by, channel=EMAIL,
@@ -268,7 +276,7 @@ def respond(store: ExpertStore, actor: Actor, panel_id: str, member: str, respon
             updated = anchored_replacement(store, actor, updated, replaced_from, expert_id, now,
                                            in_code=outcome.substitute_code)
         saved = save_record(store, updated, record.revision)
-    outcome.record = public_view(saved)
+    outcome.record = shown_to(actor, saved)
     outcome.state = panel_state(saved, settings.max_unanswered)
     return outcome
 
@@ -290,7 +298,7 @@ def _invite_substitute(record: PanelRecord, expert_id: str, store: ExpertStore, 
             how = EMAIL
         else:
             event = InvitationEvent(expert_id=expert_id, action=invitations.SEND_FAILED, at=at, by=by, channel=EMAIL,
-                                    detail=delivery.error)
+                                    detail=_failure(delivery))
             how = invitations.SEND_FAILED
     elif record.sealed:
         event = InvitationEvent(expert_id=expert_id, action=invitations.SEND_FAILED, at=at, by=by, channel=EMAIL,

@@ -10,7 +10,7 @@ from expertpool.domain.panel.record import PanelRecord
 from expertpool.io.datafiles import load_invitation_settings
 from expertpool.services.access import Actor, check
 from expertpool.services.evaluations import panel_evaluations
-from expertpool.services.panels import load_panel, panel_state
+from expertpool.services.panels import load_panel, panel_state, shown_to
 from expertpool.stores.base import ExpertStore
 
 
@@ -26,8 +26,9 @@ def panel_view(store: ExpertStore, actor: Actor, panel_id: str, now: dt.datetime
     check(actor, "panel.read", "查看评审专家组")
     record = load_panel(store, actor, panel_id, now=now)
     if record.sealed:
-        return PanelView(record, panel_state(record))
+        return PanelView(shown_to(actor, record), panel_state(record))
     max_unanswered = load_invitation_settings().max_unanswered
     statuses = invitations.member_statuses(record.member_ids(), record.invitations, max_unanswered)
-    return PanelView(record, panel_state(record, max_unanswered), statuses,
-                     panel_evaluations(store, record.member_ids(), panel_id) if record.id else {})
+    evaluations = panel_evaluations(store, record.member_ids(), panel_id) if record.id else {}
+    return PanelView(shown_to(actor, record), panel_state(record, max_unanswered), statuses,
+                     {k: e.model_copy(update={"note": actor.readable(e.note)}) for k, e in evaluations.items()})

@@ -54,7 +54,7 @@ __all__ = [
     "DrawInputs", "MembersNoLongerEligible", "NoSubstitute", "PanelOutcome", "PanelSpec", "REASONS", "Substitute",
     "anchor_of", "build_panel", "find_substitute", "get_panel", "list_panels", "load_panel", "load_spec",
     "panel_state", "prepare_draw", "public_view", "release_seal", "replace_member", "reproduce_panel",
-    "resolve_member", "save_record", "saved_spec", "sealed_error", "strategy_names", "with_substitute",
+    "resolve_member", "save_record", "saved_spec", "sealed_error", "shown_to", "strategy_names", "with_substitute",
 ]
 
 
@@ -425,7 +425,7 @@ def get_panel(store: ExpertStore, actor: Actor, panel_id: str, now: dt.datetime 
     the counts and the state) until the release time; the first read after that time releases it
     (saved in the clear, with its audit entry)."""
     check(actor, "panel.read", "查看评审专家组")
-    return load_panel(store, actor, panel_id, now=now)
+    return shown_to(actor, load_panel(store, actor, panel_id, now=now))
 
 
 def load_panel(store: ExpertStore, actor: Actor, panel_id: str, *, now: dt.datetime | None = None,
@@ -664,6 +664,23 @@ def public_view(record: PanelRecord) -> PanelRecord:
     return record.model_copy(update=update)
 
 
+def shown_to(actor: Actor, record: PanelRecord) -> PanelRecord:
+    """`record` as `actor` may read it: while sealed, the public view (no member); and the free
+    text people typed into it — reasons, notes, a server's reply in the invitation log — through
+    `Actor.readable` (no identity number; phone numbers only for roles that see personal data)."""
+    record = public_view(record)
+    text = actor.readable
+    update: dict = {
+        "replaced": [r.model_copy(update={"reason": text(r.reason)}) for r in record.replaced],
+        "invitations": [e.model_copy(update={"reason": text(e.reason), "detail": text(e.detail)})
+                        for e in record.invitations]}
+    if record.witness is not None:
+        update["witness"] = record.witness.model_copy(update={"note": text(record.witness.note)})
+    if record.seal is not None:
+        update["seal"] = record.seal.model_copy(update={"release_reason": text(record.seal.release_reason)})
+    return record.model_copy(update=update)
+
+
 def sealed_error(record: PanelRecord, what: str) -> PermissionDenied:
     until = record.seal.until if record.seal else "?"
     return PermissionDenied(f"评审专家组 {record.id} 的名单密封至 {until}，在此之前不能{what}；"
@@ -684,7 +701,7 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     updated = with_substitute(record, leaving, substitute, reason=reason, actor=actor, now=now)
     with store.batch():
         saved = save_record(store, anchored_replacement(store, actor, updated, record, leaving, now), record.revision)
-    return public_view(saved)
+    return shown_to(actor, saved)
 
 
 def anchored_replacement(store: ExpertStore, actor: Actor, updated: PanelRecord, before: PanelRecord, leaving: str,

@@ -28,7 +28,7 @@ def expert_profile(store: ExpertStore, expert_id: str, actor: Actor, on: str | d
     view["paused"] = pause.describe() if pause else None
     view["evaluations"] = [
         f"{e.date} {e.activity} {e.attendance}" + (f" 评分 {e.score}" if e.score is not None else "")
-        + (f"（{e.note}）" if e.note else "") for e in expert_evaluations(store, expert.id)]
+        + (f"（{actor.readable(e.note)}）" if e.note else "") for e in expert_evaluations(store, expert.id)]
     view["affiliations"] = [
         f"{a.institution} {a.start_year or '?'}–{a.end_year or '至今'}"
         for a in store.iter_records("affiliation", expert.id)]

@@ -4,9 +4,10 @@ One `RecordSheet` (io/record_sheet.py lays it out as XLSX, PDF or CSV): the revi
 the rules in Chinese, when and how the panel was drawn (mode, seed, solver status), who drew and
 who witnessed it with lines to sign on, the members with their contacts (masked unless the
 reader's role may see them) and their answers, backups and each member's own substitutes, the
-invitation and replacement log, the exclusions by reason, and the audit anchor: every export
-appends a `panel.export` entry, and the sheet prints that entry's sequence number and hash, so
-`audit verify --anchor SEQ:HASH` later shows the trail was not cut or rewritten since.
+invitation and replacement log (typed reasons masked like every message), the exclusions by
+reason, and the audit anchor: every export appends a `panel.export` entry, and the sheet prints
+that entry's sequence number and hash, so `audit verify --anchor SEQ:HASH` later shows the trail
+was not cut or rewritten since.
 A sealed panel cannot be exported before its release.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from expertpool.io.datafiles import load_invitation_settings
 from expertpool.io.files import output_file
 from expertpool.io.record_sheet import FORMATS, RecordSheet, SheetTable, write_sheet
 from expertpool.services.access import Actor, audit, check
-from expertpool.services.panels import load_panel, panel_state, sealed_error
+from expertpool.services.panels import load_panel, panel_state, sealed_error, shown_to
 from expertpool.stores.base import ExpertStore
 
 TITLE = "评审专家抽取记录表"
@@ -137,6 +138,9 @@ def _log_rows(record: PanelRecord) -> list[list[str]]:
 
 
 def build_sheet(store: ExpertStore, actor: Actor, record: PanelRecord, anchor: str) -> RecordSheet:
+    """The sheet as `actor` may read it: contacts masked unless the role sees personal data, and
+    the reasons and notes people typed masked like every message (`panels.shown_to`)."""
+    record = shown_to(actor, record)
     settings = load_invitation_settings()
     state = panel_state(record, settings.max_unanswered)
     statuses = invitations.member_statuses(record.member_ids(), record.invitations, settings.max_unanswered)

@@ -7,7 +7,7 @@ import datetime as dt
 from expertpool.domain.panel.record import PanelRecord, Witness
 from expertpool.errors import InputError, PermissionDenied
 from expertpool.services.access import Actor, audit, check
-from expertpool.services.panels import load_panel, now_text, public_view, release_seal, save_record
+from expertpool.services.panels import load_panel, now_text, release_seal, save_record, shown_to
 from expertpool.stores.base import ExpertStore
 
 
@@ -28,7 +28,7 @@ def confirm_panel(store: ExpertStore, actor: Actor, panel_id: str, *, note: str 
         saved = save_record(store, record.model_copy(update={"witness": witness}), record.revision)
         audit(store, actor, "panel.confirm", target=panel_id, reason=note, now=now,
               after={"witness": actor.user, "drawn_by": record.created_by})
-    return public_view(saved)
+    return shown_to(actor, saved)
 
 
 def unseal_panel(store: ExpertStore, actor: Actor, panel_id: str, *, reason: str,
@@ -42,4 +42,4 @@ def unseal_panel(store: ExpertStore, actor: Actor, panel_id: str, *, reason: str
         raise InputError(f"评审专家组 {panel_id} 没有密封")
     if record.seal.released:
         raise InputError(f"评审专家组 {panel_id} 已于 {record.seal.released_at} 解封（{record.seal.release_reason}）")
-    return release_seal(store, actor, record, reason=f"监督人提前解封：{reason.strip()}", now=now)
+    return shown_to(actor, release_seal(store, actor, record, reason=f"监督人提前解封：{reason.strip()}", now=now))
