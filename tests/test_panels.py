@@ -162,6 +162,36 @@ def test_replace_swaps_in_a_valid_expert_and_records_why(store, admin):
     assert entry.action == "panel.replace" and entry.reason == "本人回避"
 
 
+def test_replace_counts_high_level_talents_by_the_honour_vocabulary(store, admin, tmp_path, monkeypatch):
+    """find_substitute (panel replace and the automatic 补抽) re-checks the other members with the
+    age limit of 高层次人才 as the honour vocabulary decides it (issue 11): a programme an
+    administrator mapped as high-level keeps a 68-year-old member seated; an honour kept as written
+    but not mapped makes them no longer eligible."""
+    from expertpool.io import datafiles
+    from expertpool.services.panels import MembersNoLongerEligible
+
+    vocabulary = tmp_path / "honours.toml"   # as an administrator edits indexes/honours.toml
+    vocabulary.write_text(datafiles.default_honours_path().read_text(encoding="utf-8")
+                          + '"天府青城计划" = "高层次人才"\n', encoding="utf-8")
+    monkeypatch.setattr(datafiles, "default_honours_path", lambda: vocabulary)
+
+    doc = build_panel(store, admin, spec(mode="best", seed=3)).document
+    assert doc["spec"]["max_age"] < 68 <= doc["spec"]["max_age_high_level"]
+    leaving = next(m["id"] for m in doc["members"] if doc["backups"] or doc["replacements"].get(m["id"]))
+    staying = next(m["id"] for m in doc["members"] if m["id"] != leaving)
+
+    def honour(expert_id: str, name: str) -> None:   # 68 on the review date (2026-12-01)
+        store.upsert_experts([store.get_expert(expert_id).model_copy(update={"birth_year": 1958, "honours": [name]})])
+
+    honour(staying, "天府青城计划")        # mapped as high-level above
+    replaced = replace_member(store, admin, doc["id"], leaving, "本人回避")
+    assert leaving not in replaced.member_ids() and staying in replaced.member_ids()
+    honour(staying, "某市优秀专家")        # kept as written, not high-level
+    other = next(m for m in replaced.member_ids() if m != staying)
+    with pytest.raises(MembersNoLongerEligible, match=staying):
+        replace_member(store, admin, doc["id"], other, "本人回避")
+
+
 # ---- a panel without projects (no conflict check) must be asked for, and says so ----
 def test_a_draw_without_projects_is_refused_unless_asked_for(store, admin, tmp_path):
     no_projects = tmp_path / "no_projects.toml"
