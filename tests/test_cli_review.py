@@ -135,6 +135,11 @@ def test_unknown_template_placeholders_are_refused(env, store, panel_id, tmp_pat
     assert result.exit_code == 2
     assert "letter.txt" in result.stderr and "{会场}" in result.stderr and "{其他专家}" in result.stderr
     assert not load_panel(store, None, panel_id).invitations   # nothing recorded
+    # a template that is a directory, or missing: bad input naming it (never a storage failure)
+    for name in (".", "missing.txt"):
+        config.write_text(f'template = "{name}"\n', encoding="utf-8")
+        result = env("officer", "panel", "invite", panel_id)
+        assert result.exit_code == 2 and "邀请邮件模板" in result.stderr and "Traceback" not in result.output
 
 
 def test_smtp_refusing_or_timing_out_leaves_the_panel_retryable(env, store, panel_id, smtp_server, monkeypatch):

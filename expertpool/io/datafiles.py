@@ -142,11 +142,6 @@ def load_invitation_settings(path: str | Path | None = None, template: str | Pat
     if not isinstance(max_unanswered, int) or isinstance(max_unanswered, bool) or max_unanswered < 1:
         raise InputError(f"{path}: max_unanswered: 应为正整数")
     template_path = Path(template) if template else path.parent / str(data.get("template", "invitation_email.txt"))
-    try:
-        text = template_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{template_path}: 邀请邮件模板不存在") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{template_path}: 邀请邮件模板应为 UTF-8 文本") from None
-    subject, body = parse_template(text, str(template_path))
+    # like every file the user names: missing, a directory, unreadable or not UTF-8 is bad input
+    subject, body = parse_template(read_input_text(template_path, "邀请邮件模板"), str(template_path))
     return InvitationSettings(max_unanswered, subject, body, template_path)
