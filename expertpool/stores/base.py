@@ -243,8 +243,9 @@ class ExpertStore(Protocol):
         changed them rolls back (its writes were visible meanwhile: on Elasticsearch to everyone,
         on SQLite to threads sharing the connection). It stays the same when nothing changed:
         re-imports that change nothing, and audit, role, panel and meta writes. Integrity records
-        are left out on purpose: reviewers amend them often, reading them is cheap, and a draw
-        reads them fresh, so they must not throw away the caches keyed by this token.
+        and evaluations are left out on purpose: reviewers amend integrity records often, officers
+        add evaluations after every review, reading them is cheap, and a draw reads them fresh, so
+        they must not throw away the caches keyed by this token.
         Two stores never share a token. `rebuild_index` (same data, new index) may change it
         (both stores do).
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from expertpool.domain.models import Affiliation, IntegrityRecord, Person, Project, Relation, ReviewEvent
+from expertpool.domain.models import Affiliation, Evaluation, IntegrityRecord, Person, Project, Relation, ReviewEvent
 from expertpool.errors import ConcurrentEdit
 from expertpool.stores.base import AuditDraft, UpsertCounts
 
@@ -62,6 +62,14 @@ INTEGRITY_WRITES = {
     "new integrity record": lambda s: s.put_integrity(integrity("IR-2"), None),
     "amended integrity record": lambda s: s.put_integrity(integrity(status="revoked"), 1),
 }
+#: evaluations likewise: officers add them after every review, draws read them fresh
+EVALUATION = Evaluation(expert_id="SC-000001", activity="PNL-20261201-1-0a1b2c3d", date=dt.date(2026, 12, 1),
+                        attendance="出席", score=4)
+EVALUATION_WRITES = {
+    "new evaluation": lambda s: s.upsert_records("evaluation", [EVALUATION]),
+    "changed evaluation": lambda s: (s.upsert_records("evaluation", [EVALUATION]),
+                                     s.upsert_records("evaluation", [EVALUATION.model_copy(update={"score": 2})])),
+}
 
 #: name → a write that leaves experts, records and integrity records of `filled` as they are
 NO_CHANGES = {
@@ -114,6 +122,15 @@ class TestDataVersion:
         assert filled.data_version() == before
         assert harness.open().data_version() == before
         assert len(filled.integrity_versions("IR-1")) + len(list(filled.iter_integrity())) > 1  # it did write
+
+    @pytest.mark.parametrize("write", EVALUATION_WRITES)
+    def test_evaluation_writes_leave_it(self, filled, harness, write):
+        before = filled.data_version()
+        EVALUATION_WRITES[write](filled)
+        assert filled.data_version() == before
+        assert harness.open().data_version() == before
+        written = [e.score for e in harness.open().iter_records("evaluation")]
+        assert written == ([4] if write == "new evaluation" else [2])  # it did write
 
     def test_idempotent_upserts_count_and_keep_it(self, filled):
         before = filled.data_version()
