@@ -47,7 +47,8 @@ def test_invite_by_phone_respond_and_automatic_replacement(env, store, panel_id)
     entry = report["call_list"][0]
     assert entry["phone"] and "*" not in entry["phone"]      # officers see contacts in full
     record = load_panel(store, None, panel_id)
-    member = record.members[0].id
+    # the member with the most qualified replacements (only qualified experts may take a seat)
+    member = max(record.member_ids(), key=lambda m: len(record.replacements.get(m, [])))
     declined = env("officer", "panel", "respond", panel_id, member, "拒绝", "--reason", "出差", "--json")
     assert declined.exit_code == 0, declined.output
     outcome = json.loads(declined.stdout)
@@ -64,7 +65,7 @@ def test_invite_by_phone_respond_and_automatic_replacement(env, store, panel_id)
     assert result.exit_code == 2 and "不是评审专家组" in result.stderr
     result = env("officer", "panel", "respond", panel_id, member, "接受")
     assert result.exit_code == 2 and "已被替换" not in result.stderr and "不是" in result.stderr
-    other = after.members[1].id
+    other = next(m for m in after.member_ids() if m != after.replaced[-1].in_)
     assert env("officer", "panel", "respond", panel_id, other, "接受").exit_code == 0
     result = env("officer", "panel", "respond", panel_id, other, "拒绝")
     assert result.exit_code == 2 and "已答复「接受」" in result.stderr
@@ -192,7 +193,8 @@ def test_evaluate_and_export_commands(env, store, admin, tmp_path):
     early = env("officer", "panel", "evaluate", ahead, early_member, "--attended", "--score", "4")
     assert early.exit_code == 2 and "之前不能评价" in early.stderr
     record = load_panel(store, None, panel_id)
-    member = record.members[0].id
+    # the member with the most qualified replacements (only qualified experts may take a seat)
+    member = max(record.member_ids(), key=lambda m: len(record.replacements.get(m, [])))
     assert env("officer", "panel", "evaluate", panel_id, member).exit_code == 2           # neither flag
     assert env("officer", "panel", "evaluate", panel_id, member, "--attended").exit_code == 2   # no score
     assert env("officer", "panel", "evaluate", panel_id, member, "--attended", "--score", "9").exit_code == 2

@@ -191,7 +191,8 @@ def test_a_seat_that_cannot_be_refilled_says_why(store, people):  # noqa: F811
     panel_id = build_panel(store, officer, spec(mode="best", seed=9, place="成都"), now=DRAWN_AT).panel_id
     invite_panel(store, officer, panel_id, now=at(1))
     record = load_panel(store, officer, panel_id)
-    first, second = record.member_ids()[:2]
+    # two members with the most qualified replacements (only qualified experts may take a seat)
+    first, second = sorted(record.member_ids(), key=lambda m: -len(record.replacements.get(m, [])))[:2]
     # another member sanctioned since the draw: the 补抽 waits for them to be replaced (需补抽)
     from expertpool.services.integrity import add_record
 

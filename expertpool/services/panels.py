@@ -48,7 +48,8 @@ from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
 from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
-from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
+from expertpool.services.relevance import best_relevance, qualified_ids, rank_projects, relevance_by_project
+from expertpool.stores.base import ExpertStore
 
 __all__ = [
     "DrawInputs", "MembersNoLongerEligible", "NoSubstitute", "PanelOutcome", "PanelSpec", "REASONS", "Substitute",
@@ -125,49 +126,12 @@ def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[
     return Eligibility(candidates, excluded, evidence, pairs, units)
 
 
-def project_query_text(project: Project) -> str:
-    return " ".join([project.title, " ".join(project.keywords), project.abstract])
-
-
-#: experts beyond this rank for every project score 0
-RELEVANCE_DEPTH = 300
-
-
-def _rank_projects(store: ExpertStore, texts: Sequence[str], version: str | None = None) -> list[list[tuple[str, float]]]:
-    """The store's ranking (ids and scores) for each project text, all in one call; with the
-    data `version`, from the store's rank index of that version (cached like the snapshot)."""
-    queries = [SearchQuery(tuple(terms), SearchFilters(statuses=("在库",)), limit=RELEVANCE_DEPTH) if terms else None
-               for terms in (segment.query_terms(text) for text in texts)]
-    asked = [q for q in queries if q is not None]
-    if not asked:
-        return [[] for _ in queries]
-    index = rank_index(store, version) if version is not None else None
-    answers = iter(store.rank_many(asked, index=index))
-    return [next(answers) if q is not None else [] for q in queries]
-
-
-def _relevance_from(rankings: Sequence[Sequence[tuple[str, float]]], candidate_ids: set[str]) -> dict[str, float]:
-    """Each candidate's relevance in 0..1: for every project, the search store ranks experts by the
-    project's title, keywords and abstract; an expert's score is relative to that project's best,
-    and their relevance is the best over the projects (an expert qualifies by fitting at least one
-    project under review). Experts beyond the top RELEVANCE_DEPTH of every project score 0."""
-    scores: dict[str, float] = {}
-    for ranked in rankings:
-        top = max((score for _, score in ranked), default=0.0)
-        if top <= 0:
-            continue
-        for expert_id, score in ranked:
-            if expert_id in candidate_ids:
-                scores[expert_id] = max(scores.get(expert_id, 0.0), score / top)
-    return scores
-
-
-def _project_texts(store: ExpertStore, spec: PanelSpec) -> list[str]:
-    """The projects' query texts, read without the conflict graph so ranking can start early.
+def _early_projects(store: ExpertStore, spec: PanelSpec) -> list[Project]:
+    """The projects under review, read without the conflict graph so ranking can start early.
     Rows are not validated here: `_load_projects` does that (and reports errors) afterwards;
-    an unreadable reference just contributes no text."""
+    an unreadable reference just contributes nothing."""
     stored: dict[str, Project] | None = None
-    texts: list[str] = []
+    found: list[Project] = []
     for ref, path in _project_refs(spec):
         if path is not None:
             try:
@@ -176,15 +140,21 @@ def _project_texts(store: ExpertStore, spec: PanelSpec) -> list[str]:
                 continue
             for _, row in table.rows:
                 try:
-                    texts.append(project_query_text(rows.project_from_row(row, lambda _column, value: value)))
+                    found.append(rows.project_from_row(row, lambda _column, value: value))
                 except rows.RowError:
                     continue
         else:
             if stored is None:
                 stored = {p.id: p for p in store.iter_records("project")}
             if ref in stored:
-                texts.append(project_query_text(stored[ref]))
-    return texts
+                found.append(stored[ref])
+    return found
+
+
+def _rank(store: ExpertStore, projects: Sequence[Project], version: str | None):
+    """The projects' queries and rankings (services/relevance.py), the store's stored projects
+    being the background the boilerplate words are learned from."""
+    return rank_projects(store, projects, store.iter_records("project"), version)
 
 
 @dataclass
@@ -249,11 +219,11 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     # texts (from the store's rank index of this version, or on the store's own threads) while
     # this one loads the cached snapshot, which touches no store: the two halves of the wait overlap.
     version = store.data_version()
-    texts = _project_texts(store, spec)
+    early = _early_projects(store, spec)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ranking = pool.submit(_rank_projects, store, texts, version)
+        ranking = pool.submit(_rank, store, early, version)
         snapshot = cached_snapshot(version)
-        rankings = ranking.result()
+        queries, rankings = ranking.result()
     if snapshot is None:
         # the first draw on this data version reads the whole pool (≈ 10 s on 32,000 experts)
         progress.start("读取专家库并建立利益冲突图（本数据版本的首次抽取）", None)
@@ -267,12 +237,14 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     elig = eligible_candidates(store, spec, projects, snapshot)
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()
-    ids = {e.id for e in elig.candidates}
-    validated = [project_query_text(p) for p in projects]
-    if validated != texts:
-        # the early read saw other text than the validated projects (cannot happen on valid input)
-        rankings = _rank_projects(store, validated, version)
-    relevance = _relevance_from(rankings, ids) if projects else {}
+    if projects != early:
+        # the early read saw other projects than the validated ones (cannot happen on valid input)
+        queries, rankings = _rank(store, projects, version)
+    fields = {e.id: e.fields for e in elig.candidates}
+    listed = {f for p in projects for f in p.fields}
+    open_fields = set(spec.resolved_fields()) - listed if spec.min_per_field > 0 else set()
+    relevance = (best_relevance(relevance_by_project(queries, rankings, fields, spec.require_common_field,
+                                                     open_fields)) if projects else {})
     timings["relevance"] = time.perf_counter() - t
     candidates = [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
                             institution=elig.institutions[e.id], relevance=relevance.get(e.id, 0.0),
@@ -569,8 +541,10 @@ def find_substitute(store: ExpertStore, record: PanelRecord, expert_id: str,
     checked again on the current store (a backup may have been sanctioned, or related to a member
     seated by an earlier replacement). The saved backups are tried first in their ranked order; if
     none keeps every rule, the seat is re-solved with the other members fixed: the most relevant
-    eligible expert with whom the panel meets every rule (checked by the independent checker).
-    Nobody who has left this panel comes back. Raises NoSubstitute when nobody fits, and
+    qualified expert with whom the panel meets every rule (checked by the independent checker).
+    Only qualified experts (`relevance.qualified_ids`: relevance ≥ the spec's threshold, on the
+    current data) ever take a seat, whether by hand or by the automatic 补抽, and nobody who has
+    left this panel comes back. Raises NoSubstitute when nobody fits, and
     MembersNoLongerEligible when other members no longer qualify."""
     members = record.member_ids()
     with gc_paused():
@@ -584,8 +558,10 @@ def find_substitute(store: ExpertStore, record: PanelRecord, expert_id: str,
     fixed = [by_id[m] for m in remaining]
     taken = set(members) | {r.out for r in record.replaced}
     preferred = record.replacements.get(expert_id, [])
-    saved_order = list(dict.fromkeys([*preferred, *(b.id for b in record.backups)]))
-    by_relevance = sorted((c.id for c in inputs.candidates), key=lambda i: (-by_id[i].relevance, i))
+    # only the qualified may take the seat (on the current data: a saved backup may no longer be)
+    qualified = qualified_ids(inputs.candidates, inputs.rules.relevance_threshold)
+    saved_order = [i for i in dict.fromkeys([*preferred, *(b.id for b in record.backups)]) if i in qualified]
+    by_relevance = sorted(qualified, key=lambda i: (-by_id[i].relevance, i))
     forbidden = inputs.eligibility.forbidden_pairs
     for order, method in ((saved_order, "backup"), (by_relevance, "re-solve")):
         for candidate_id in order:
