@@ -186,3 +186,27 @@ def test_typed_reasons_are_masked_per_role_on_the_sheet_on_screen_and_in_send_fa
     shown = panel_view(store, witness, panel).record
     reasons = " ".join(e.reason or "" for e in shown.invitations) + " ".join(r.reason for r in shown.replaced)
     assert "与申报人系亲属" in reasons and identity not in reasons and phone not in reasons
+
+
+@pytest.mark.parametrize("mode", ["lottery", "best"])
+def test_no_label_on_any_exported_sheet_is_an_english_key(store, admin, tmp_path, mode):  # noqa: F811
+    """The mode and the solve status (and a replacement's method, where shown) are named in Chinese
+    on every sheet of the XLSX and in the CSV (domain/panel/labels.py), whichever the mode."""
+    from openpyxl import load_workbook
+
+    from expertpool.domain.panel.labels import mode_label, status_label
+
+    drawn = build_panel(store, admin, spec(mode=mode, seed=4, place="成都"), now=NOW)
+    record = drawn.record
+    leaving = next(m for m, r in record.replacements.items() if r)  # one with a qualified replacement
+    from expertpool.services.panels import replace_member
+
+    replace_member(store, admin, drawn.panel_id, leaving, "本人回避", now=NOW)
+    xlsx = export_record_sheet(store, admin, drawn.panel_id, tmp_path / "sheet.xlsx", now=NOW)
+    wb = load_workbook(xlsx.path)
+    cells = [str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
+    sheet = export_record_sheet(store, admin, drawn.panel_id, tmp_path / "sheet.csv", now=NOW)
+    cells += [cell for row in csv.reader(sheet.path.open(encoding="utf-8-sig")) for cell in row]
+    text = "\n".join(cells).replace(xlsx.anchor, "").replace(sheet.anchor, "")
+    assert mode_label(mode) in text and status_label(record.status) in text
+    assert not [w for w in ENGLISH if w in text], [c for c in cells if any(w in c for w in ENGLISH)][:5]

@@ -19,9 +19,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(panel_app, name="panel")
 
 
-MODE_LABELS = {"lottery": "随机抽取", "best": "择优抽取"}
-
-
 @panel_app.command("build")
 def build(
     ctx: typer.Context,
@@ -124,6 +121,7 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     """
     from rich.table import Table
 
+    from expertpool.domain.panel.labels import mode_label
     from expertpool.services.panels import list_panels
 
     store, actor = state(ctx).authorise("panel.read", "查看评审专家组")
@@ -136,7 +134,7 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
         table.add_column(header)
     for p in panels:
         table.add_row(*(str(v if v is not None else "") for v in (p.id, p.name, p.review_date,
-                                                                  MODE_LABELS.get(p.mode, p.mode), p.seed,
+                                                                  mode_label(p.mode), p.seed,
                                                                   p.members, p.created_by, p.created_at)))
     console().print(table)
 
@@ -195,11 +193,12 @@ def render_panel(record, view=None) -> None:
     from rich.table import Table
 
     from expertpool.domain import taxonomy
+    from expertpool.domain.panel.labels import mode_label, status_label
     out = console()
     lottery = record.lottery
     head = (f"{record.name}  编号 {record.id or '（未保存）'}  评审日期 {record.review_date}  "
-            f"方式 {MODE_LABELS.get(record.strategy, record.strategy)}  "
-            f"种子 {'（密封）' if record.sealed else record.seed}  求解状态 {record.status}")
+            f"方式 {mode_label(record.strategy)}  "
+            f"种子 {'（密封）' if record.sealed else record.seed}  求解状态 {status_label(record.status)}")
     if record.gap is not None:
         head += f"  最优性差距 {record.gap:.2%}"
     out.print(head, highlight=False)

@@ -24,7 +24,7 @@ from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
 from expertpool.domain.evaluation import pauses_on
 from expertpool.domain.models import AuditEntry, Project
-from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
+from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy, mode_label
 from expertpool.domain.panel import invitations
 from expertpool.domain.panel.record import (
     AuditAnchor,
@@ -281,7 +281,7 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
     inputs = prepare_draw(store, spec, progress)
     elig, timings = inputs.eligibility, inputs.timings
     t = time.perf_counter()
-    progress.start(f"抽取评审专家组（{spec.mode}，时限 {spec.time_limit_s:g} 秒）", None)
+    progress.start(f"抽取评审专家组（{mode_label(spec.mode)}，时限 {spec.time_limit_s:g} 秒）", None)
     result = get_strategy(spec.mode)(inputs.candidates, inputs.rules, elig.forbidden_pairs, seed=spec.seed,
                                      time_limit_s=spec.time_limit_s)
     progress.finish()

@@ -19,6 +19,7 @@ from pathlib import Path
 from expertpool.domain import taxonomy
 from expertpool.domain.eligibility import REASONS
 from expertpool.domain.panel import invitations
+from expertpool.domain.panel.labels import method_label, mode_label, status_label
 from expertpool.domain.panel.record import MemberView, PanelRecord
 from expertpool.domain.text import mask_email, mask_phone
 from expertpool.errors import InputError
@@ -30,9 +31,6 @@ from expertpool.services.panels import load_panel, panel_state, sealed_error, sh
 from expertpool.stores.base import ExpertStore
 
 TITLE = "评审专家抽取记录表"
-MODE_LABELS = {"lottery": "随机抽取（最大最小公平抽签）", "best": "择优抽取（相关度优先）"}
-STATUS_LABELS = {"optimal": "最优", "feasible": "可行（未证明最优）", "infeasible": "无可行解", "timeout": "超时"}
-METHOD_LABELS = {"backup": "备选依次替补", "re-solve": "重新求解该席位"}
 REGIONS_TEXT = "、".join(taxonomy.REGIONS)
 
 
@@ -75,7 +73,7 @@ def rules_text(spec: dict) -> list[str]:
                  + (f"评审日期前 12 个月内评审不满 {cap} 次；" if cap else "")
                  + "与申报项目无利益冲突（同单位、合作、师生、亲属、申报人及其团队、申报人申请回避的专家），成员之间无师生、亲属关系。")
     mode = spec.get("mode")
-    line = f"6. 抽取方式：{MODE_LABELS.get(mode, mode)}"
+    line = f"6. 抽取方式：{mode_label(mode)}" + {"lottery": "（最大最小公平抽签）", "best": "（相关度优先）"}.get(mode, "")
     if mode == "lottery":
         line += f"；相关度不低于各项目最高相关度的 {spec.get('relevance_threshold', 0.3):.0%} 方为合格"
         if spec.get("max_probability"):
@@ -133,7 +131,7 @@ def _log_rows(record: PanelRecord) -> list[list[str]]:
     for r in record.replaced:
         if (r.out, r.in_) not in logged:
             rows.append([_local(r.at), f"{r.out} {names.get(r.out, '')}".strip(), invitations.REPLACED, "", r.by,
-                         f"{r.reason}；由 {r.in_} {names.get(r.in_, '')} 接替（{METHOD_LABELS.get(r.method, r.method)}）"])
+                         f"{r.reason}；由 {r.in_} {names.get(r.in_, '')} 接替（{method_label(r.method)}）"])
     return rows
 
 
@@ -150,8 +148,8 @@ def build_sheet(store: ExpertStore, actor: Actor, record: PanelRecord, anchor: s
     info = [("评审名称", record.name), ("专家组编号", record.id or ""),
             ("评审活动", spec.get("session") or "—"), ("组别", spec.get("group") or "—"),
             ("评审日期", record.review_date), ("评审地点", spec.get("place") or "—"),
-            ("抽取方式", MODE_LABELS.get(record.strategy, record.strategy)), ("抽取时间", _local(record.created_at)),
-            ("随机种子", str(record.seed)), ("求解状态", STATUS_LABELS.get(str(record.status), str(record.status))),
+            ("抽取方式", mode_label(record.strategy)), ("抽取时间", _local(record.created_at)),
+            ("随机种子", str(record.seed)), ("求解状态", status_label(record.status)),
             ("专家库人数", f"{record.pool.experts} 人，符合条件 {record.pool.eligible} 人"),
             ("邀请状态", state.label + ("（" + "，".join(f"{k} {v}" for k, v in state.counts.items()) + "）"
                                         if state.counts else "")),
