@@ -62,6 +62,17 @@ def test_lottery_panel_meets_every_rule_and_is_saved(store, admin):
     assert not excluded & set(members)
     assert set(doc["exclusions"]) == set(REASONS.values())
     assert doc["exclusions"]["与申报项目有利益冲突"] > 0
+    # every conflict of every expert excluded for one is in the record, with its evidence line
+    from expertpool.cache.snapshot import pool_snapshot
+    from expertpool.domain.panel.record import PanelRecord
+    from expertpool.services.conflicts import panel_exclusions, read_projects
+
+    graph = pool_snapshot(store).graph
+    loaded = spec()
+    found = panel_exclusions(graph, read_projects(loaded.projects[0], graph), loaded.review_date).excluded
+    record = PanelRecord.from_document(doc)
+    conflicted = doc["excluded_ids"]["与申报项目有利益冲突"]
+    assert conflicted and all(sorted(record.evidence(e)) == sorted(c.evidence for c in found[e]) for e in conflicted)
     assert all(0 < m["probability"] <= 0.5 + 1e-9 for m in doc["members"])
     assert doc["probability_min"] <= min(m["probability"] for m in doc["members"])
     assert store.get_panel(outcome.panel_id)["members"] == doc["members"]

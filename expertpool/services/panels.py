@@ -23,6 +23,7 @@ from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
 from expertpool.domain.models import Project
 from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
+from expertpool.domain.conflicts import Conflict
 from expertpool.domain.panel.record import (
     DiagnosisView,
     MemberView,
@@ -30,6 +31,7 @@ from expertpool.domain.panel.record import (
     PanelSummary,
     PoolFigures,
     Replacement,
+    group_conflicts,
 )
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.gcpause import gc_paused
@@ -51,7 +53,7 @@ __all__ = [
 class Eligibility:
     candidates: list[ExpertBrief]
     excluded: dict[str, list[str]]         # reason key → expert ids
-    conflict_evidence: dict[str, list[str]]  # expert id → evidence lines
+    conflicts: dict[str, list[Conflict]]   # expert id → hard conflicts, for those excluded by one
     forbidden_pairs: set[tuple[str, str]]
     institutions: dict[str, str]           # expert id → legal unit
     by_id: dict[str, ExpertBrief] = field(init=False, repr=False)
@@ -105,7 +107,7 @@ def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[
         reviews=reviews_in_year(snapshot, day) if spec.max_reviews_per_year is not None else Counter(),
         conflicted=exclusions.excluded)
     candidates, excluded = sort_out(snapshot.experts, spec.eligibility_rules(), facts)
-    evidence = {expert_id: [c.evidence for c in exclusions.excluded[expert_id]] for expert_id in excluded["conflict"]}
+    evidence = {expert_id: exclusions.excluded[expert_id] for expert_id in excluded["conflict"]}
     pairs = {(p.a, p.b) for p in graph.panel_pairs(exclusions.policy, day, [e.id for e in candidates])}
     table = load_institutions()
     units = {e.id: table.normalise(e.institution) or e.institution for e in candidates}
@@ -309,7 +311,7 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         gap=result.gap,
         exclusions={REASONS[k]: len(v) for k, v in elig.excluded.items()},
         excluded_ids={REASONS[k]: sorted(v) for k, v in elig.excluded.items()},
-        conflict_evidence={k: v[:3] for k, v in sorted(elig.conflict_evidence.items())},
+        conflicts=group_conflicts(c for _, found in sorted(elig.conflicts.items()) for c in found),
         pool=PoolFigures(experts=len(inputs.experts), eligible=len(inputs.candidates),
                          qualified=result.stats.qualified, forbidden_pairs=len(elig.forbidden_pairs),
                          types=result.stats.types, columns=result.stats.columns),
