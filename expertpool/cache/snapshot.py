@@ -12,8 +12,10 @@ user cache dir): only this user writes it, as with any local cache. A file that 
 (truncated, older format) is rebuilt, never trusted. Integrity records are NOT in the snapshot:
 reviewers change them often and reading them is cheap, so callers read them fresh.
 
-Also here: `load_conflict_graph` (the graph of the store's records, which the snapshot keeps) and
-`rank_index` (the store's rank index, cached beside the snapshots under the same data version).
+Also here: `load_conflict_graph` (the graph of the store's records, which the snapshot keeps),
+`rank_index` (the store's rank index, cached beside the snapshots under the same data version),
+and `prepare_pool`, which an import calls once its writes are done, so the first draw after an
+import finds both caches of the new data version instead of building them.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ import tempfile
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -35,6 +38,7 @@ from expertpool.domain.institutions import InstitutionTable
 from expertpool.domain.models import Expert
 from expertpool.errors import InputError
 from expertpool.io.datafiles import default_institutions_path, load_institutions
+from expertpool.progress import NullProgress, Progress
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
@@ -200,6 +204,33 @@ def pool_snapshot(store: ExpertStore, *, use_cache: bool = True) -> PoolSnapshot
     return cached_snapshot(version) or fresh_snapshot(store, version)
 
 
+def rank_index_cached(version: str) -> bool:
+    """Whether a rank index of this data version is on disk (not yet whether it is good)."""
+    return _rank_paths(version)[1].exists()
+
+
+def prepare_pool(store: ExpertStore, progress: Progress | None = None) -> PoolSnapshot:
+    """The snapshot and the rank index of the store's current data, built and cached now where
+    they are not cached yet: both at once, the rank index (mostly SQLite and numpy, which release
+    the GIL) on a second thread while this one reads the pool and builds the conflict graph.
+    Imports call it after their last write, so the first draw after an import loads both."""
+    progress = progress or NullProgress()
+    version = store.data_version()
+    snapshot = cached_snapshot(version)
+    if snapshot is not None and rank_index_cached(version):
+        return snapshot
+    progress.start("为抽取准备专家库（利益冲突图、检索统计）", None)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            ranking = pool.submit(rank_index, store, version)
+            if snapshot is None:
+                snapshot = fresh_snapshot(store, version)
+            ranking.result()
+    finally:
+        progress.finish()
+    return snapshot
+
+
 def _write(folder: Path, path: Path, snapshot: object, prefix: str) -> None:
     """Write atomically (temp file + rename) and drop this store's older snapshots. A cache that
     cannot be written (read-only home, full disk) only costs speed, so errors are swallowed."""
@@ -222,4 +253,4 @@ def _write(folder: Path, path: Path, snapshot: object, prefix: str) -> None:
 
 
 __all__: Sequence[str] = ("ExpertBrief", "PoolSnapshot", "build_snapshot", "cache_dir", "cached_snapshot",
-                          "fresh_snapshot", "pool_snapshot", "rank_index")
+                          "fresh_snapshot", "pool_snapshot", "prepare_pool", "rank_index", "rank_index_cached")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from expertpool.cache.snapshot import prepare_pool
 from expertpool.domain.models import Expert
 from expertpool.domain.taxonomy import UnknownValue, normalise_region
 from expertpool.errors import ExpertPoolError, InputError
@@ -381,14 +382,17 @@ def write_rejects(report: FileReport, directory: Path) -> Path:
     return target
 
 
-def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
-    """Import files in the order given: expert lists must come before the files that refer to them."""
+def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, *, prepare: bool = True,
+                 **options) -> ImportReport:
+    """Import files in the order given: expert lists must come before the files that refer to them.
+    When anything changed, the draw's caches of the new data are prepared at the end
+    (`cache.snapshot.prepare_pool`; `prepare=False` leaves that to the first draw)."""
     # every row, record and expert read stays alive to the end: nothing for the collector to free
     with gc_paused():
-        return _import_files(store, paths, actor, **options)
+        return _import_files(store, paths, actor, prepare, **options)
 
 
-def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
+def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, prepare: bool, **options) -> ImportReport:
     report = ImportReport()
     # One look-up index for all files: it follows what each file adds (a failed file raises and
     # aborts the run, so the index never holds rolled-back experts that later files could see).
@@ -398,4 +402,12 @@ def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **opt
             report.files.append(import_file(store, path, actor, _index=index, **options))
         except InputError as exc:
             report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?", error=str(exc)))
+    if prepare and any(f.changed and not f.dry_run for f in report.files):
+        # What the next draw reads (conflict graph, briefs, review history, rank index) is built
+        # now, once for all the files, under the new data version: the first draw after an
+        # import is then as fast as any other.
+        try:
+            prepare_pool(store, options.get("progress"))
+        except ExpertPoolError:
+            pass  # the data is in; the first draw builds the caches and reports what stops it
     return report
