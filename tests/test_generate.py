@@ -401,3 +401,11 @@ def test_full_size_pool(tmp_path):
     # Its speed is measured by bench/bench_store.py (which generates this pool), not asserted here.
     report = generate_pool(32000, 1, tmp_path)
     assert report.counts["people"] == 32000
+
+
+def test_a_sanction_starting_on_29_february_ends_the_day_before_its_anniversary():
+    from expertpool.synthetic.generate import _anniversary
+
+    assert _anniversary(dt.date(2024, 2, 29), 1) - dt.timedelta(days=1) == dt.date(2025, 2, 28)
+    assert _anniversary(dt.date(2024, 2, 29), 4) == dt.date(2028, 2, 29)
+    assert _anniversary(dt.date(2023, 3, 5), 2) == dt.date(2025, 3, 5)

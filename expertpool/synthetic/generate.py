@@ -247,6 +247,14 @@ def _randint(rng: random.Random, lo: int, hi: int) -> int:
     return lo + int(rng.random() * (hi - lo + 1))
 
 
+def _anniversary(day: dt.date, years: int) -> dt.date:
+    """The same day `years` later; 29 February falls on 1 March in a year without one."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return dt.date(day.year + years, 3, 1)
+
+
 def _randrange(rng: random.Random, lo: int, hi: int | None = None) -> int:
     if hi is None:
         lo, hi = 0, lo
@@ -886,7 +894,7 @@ class _Pool:
                 end = None
             else:
                 years = _weighted(rng, (("1", 30), ("2", 30), ("3", 25), ("5", 15)))
-                end = start.replace(year=start.year + int(years)) - dt.timedelta(days=1)
+                end = _anniversary(start, int(years)) - dt.timedelta(days=1)
             if severity == "一般":
                 measures = _choice(rng, (["书面警告"], ["通报批评"], ["暂停评审专家资格", "通报批评"],
                                        ["暂停评审专家资格"]))
