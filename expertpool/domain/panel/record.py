@@ -120,14 +120,19 @@ def group_conflicts(conflicts: Iterable[Any]) -> list[ConflictGroup]:
     """`ConflictGroup`s of conflicts (objects with project_id, rule, hard and an evidence `path`
     [expert, edge, node, edge, node …]), in the order their groups first appear."""
     groups: dict[tuple, dict[str, list[str]]] = {}
-    for c in conflicts:
+    for c in conflicts:  # ~90,000 on a 32,000-expert pool: kept to dict look-ups
         path = c.path
-        key = (c.project_id, c.rule, c.hard, tuple(path[2:]))
+        key = (c.project_id, c.rule, c.hard, *path[2:])
         by_edge = groups.get(key)
         if by_edge is None:
             by_edge = groups[key] = {}
-        by_edge.setdefault(path[1], []).append(path[0])
-    return [ConflictGroup(project=p, rule=r, hard=h, via=list(via), experts=e) for (p, r, h, via), e in groups.items()]
+        ids = by_edge.get(path[1])
+        if ids is None:
+            by_edge[path[1]] = [path[0]]
+        else:
+            ids.append(path[0])
+    return [ConflictGroup(project=key[0], rule=key[1], hard=key[2], via=list(key[3:]), experts=e)
+            for key, e in groups.items()]
 
 
 class PanelRecord(_Record):
