@@ -186,3 +186,47 @@ def test_a_sanction_recorded_after_the_snapshot_excludes_the_expert_at_once(stor
     again = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
     assert member not in [m["id"] for m in again["members"]]
     assert member in again["excluded_ids"]["科研诚信处理期内"]
+
+
+class RecordedProgress:
+    def __init__(self):
+        self.started: list[str] = []
+
+    def start(self, description, total):
+        self.started.append(description)
+
+    def advance(self, n=1):
+        pass
+
+    def finish(self):
+        pass
+
+
+def test_a_draw_that_finds_nothing_cached_shows_progress_and_the_next_one_does_not(store, admin, tmp_path,
+                                                                                   monkeypatch):
+    monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "empty-cache"))   # another user's first draw
+    cold = RecordedProgress()
+    build_panel(store, admin, spec(mode="best"), progress=cold, save=False)
+    assert any("首次抽取" in line for line in cold.started)
+    warm = RecordedProgress()
+    build_panel(store, admin, spec(mode="best", seed=3), progress=warm, save=False)
+    assert not any("首次抽取" in line for line in warm.started) and warm.started   # only the solve
+
+
+def test_an_import_that_changes_data_prepares_the_next_draw_with_progress(store, admin, tmp_path):
+    from expertpool.cache.snapshot import cached_snapshot, rank_index_cached
+    from expertpool.services.importing import import_files
+    from tests.helpers import write_csv
+
+    history = write_csv(tmp_path / "history.csv", [{"专家编号": "SC-000001", "评审活动": "项目评审",
+                                                     "评审日期": "2026-03-01"}],
+                        headers=["专家编号", "评审活动", "评审日期"])
+    shown = RecordedProgress()
+    report = import_files(store, [history], admin, kind="history", progress=shown)
+    assert report.files[0].imported == 1
+    assert any("为抽取准备" in line for line in shown.started)
+    version = store.data_version()
+    assert cached_snapshot(version) is not None and rank_index_cached(version)
+    again = RecordedProgress()
+    assert import_files(store, [history], admin, kind="history", progress=again).files[0].unchanged == 1
+    assert not any("为抽取准备" in line for line in again.started)   # nothing changed, nothing to prepare

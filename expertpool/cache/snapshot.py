@@ -194,14 +194,23 @@ def fresh_snapshot(store: ExpertStore, version: str) -> PoolSnapshot:
     return snapshot
 
 
-def pool_snapshot(store: ExpertStore, *, use_cache: bool = True) -> PoolSnapshot:
-    """The snapshot of `store`'s current data, from the cache when it holds this data version."""
+def pool_snapshot(store: ExpertStore, *, use_cache: bool = True, progress: Progress | None = None) -> PoolSnapshot:
+    """The snapshot of `store`'s current data, from the cache when it holds this data version
+    (building it shows on `progress`: seconds on a large pool)."""
     # Read the version BEFORE the data: a write landing meanwhile changes the version afterwards,
     # so a snapshot can only ever be filed under an older version than the data it holds.
     version = store.data_version()
     if not use_cache:
         return build_snapshot(store, version)
-    return cached_snapshot(version) or fresh_snapshot(store, version)
+    snapshot = cached_snapshot(version)
+    if snapshot is None:
+        progress = progress or NullProgress()
+        progress.start("读取专家库并建立利益冲突图（本数据版本的首次使用）", None)
+        try:
+            snapshot = fresh_snapshot(store, version)
+        finally:
+            progress.finish()
+    return snapshot
 
 
 def rank_index_cached(version: str) -> bool:

@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import typer
 
-from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, print_json, state
+from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, print_json, progress_for, state
 
 coi = ExpertPoolTyper(name="coi", help="利益冲突审查：哪些专家不得评审哪些项目，以及依据。")
 
@@ -44,7 +44,7 @@ def check(
 
     store, _ = state(ctx).authorise("coi", "审查利益冲突")
     report = check_command(store, project, experts=expert, rules=rule, detail=detail, review_date=review_date,
-                           policy_path=policy)
+                           policy_path=policy, progress=progress_for(ctx, json_output))
     if json_output:
         print_json(report.to_json())
         return

@@ -37,6 +37,7 @@ from expertpool.errors import InputError, NotFound
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
 from expertpool.io.datafiles import load_policy, policy_from
+from expertpool.progress import Progress
 from expertpool.services.eligibility import parse_review_date
 from expertpool.stores.base import ExpertStore
 
@@ -291,7 +292,8 @@ def rule_names(values: Iterable[str]) -> list[str]:
 
 def check_command(store: ExpertStore, project: str, *, experts: Sequence[str] = (), rules: Sequence[str] = (),
                   detail: bool = False, review_date: str | dt.date | None = None,
-                  policy_path: str | Path | None = None, expert: str | None = None) -> CheckReport:
+                  policy_path: str | Path | None = None, expert: str | None = None,
+                  progress: Progress | None = None) -> CheckReport:
     """`coi check`: `project` is a projects JSONL file or the id of a stored project. `experts`
     (any of their ids) and `rules` (keys or labels) narrow the conflicts to those; `detail` asks
     for every conflict to be listed (the report holds them all either way). `expert`: one expert,
@@ -299,14 +301,16 @@ def check_command(store: ExpertStore, project: str, *, experts: Sequence[str] = 
     # the graph and the conflicts are hundreds of thousands of objects that all stay alive
     with gc_paused():
         asked = [*experts, *([expert] if expert else [])]
-        return _check_command(store, project, asked, rule_names(rules), detail, review_date, policy_path)
+        return _check_command(store, project, asked, rule_names(rules), detail, review_date, policy_path, progress)
 
 
 def _check_command(store: ExpertStore, project: str, experts: Sequence[str], rules: list[str], detail: bool,
-                   review_date: str | dt.date | None, policy_path: str | Path | None) -> CheckReport:
+                   review_date: str | dt.date | None, policy_path: str | Path | None,
+                   progress: Progress | None) -> CheckReport:
     chosen = load_policy(policy_path)
     day = _day(review_date, "--review-date")
-    graph = pool_snapshot(store).graph   # cached per data version: repeated checks skip the build
+    # cached per data version (an import prepares it): repeated checks skip the build
+    graph = pool_snapshot(store, progress=progress).graph
     path = Path(project)
     if path.exists():
         projects = read_projects(path, graph)
