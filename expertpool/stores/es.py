@@ -72,6 +72,7 @@ from expertpool.stores.base import (
     SearchHit,
     SearchQuery,
     UpsertCounts,
+    field_paths,
     record_expert_id,
     record_key,
     seal_audit,
@@ -747,6 +748,16 @@ class ElasticsearchStore:
         for hit in self._scan(self.ix["records"], {"bool": {"filter": filters}}, [{"key": "asc"}], ["doc"]):
             yield model.model_validate(hit["_source"]["doc"])
 
+    @_guarded
+    def iter_record_fields(self, kind: RecordKind, fields: Sequence[str]) -> Iterator[tuple]:
+        if kind not in RECORD_KINDS:
+            raise ValueError(f"unknown record kind {kind!r}")
+        paths = [name.split(".") for name in field_paths(fields)]
+        query = {"bool": {"filter": [{"term": {"kind": kind}}]}}
+        for hit in self._scan(self.ix["records"], query, [{"key": "asc"}], [f"doc.{name}" for name in fields]):
+            doc = hit["_source"].get("doc", {})
+            yield tuple(_at(doc, path) for path in paths)
+
     # ---- integrity ----
     @_guarded
     def get_integrity(self, record_id: str) -> IntegrityRecord | None:
@@ -869,6 +880,16 @@ class ElasticsearchStore:
     def iter_panels(self) -> Iterator[dict]:
         for hit in self._scan(self.ix["panels"], {"match_all": {}}, [{"id": "asc"}], ["doc"]):
             yield hit["_source"]["doc"]
+
+
+def _at(doc: dict, path: list[str]):
+    """The value at a dotted path of a source document, None where any step is missing."""
+    value: object = doc
+    for step in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step)
+    return value
 
 
 def _ranked(query: SearchQuery, hit: dict) -> tuple[str, float]:

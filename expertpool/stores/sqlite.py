@@ -28,6 +28,7 @@ from expertpool.stores.base import (
     SearchHit,
     SearchQuery,
     UpsertCounts,
+    field_paths,
     record_expert_id,
     record_key,
     seal_audit,
@@ -536,6 +537,14 @@ class SQLiteStore:
                                    (kind, expert_id))
         for (doc,) in cur:
             yield model.model_validate_json(doc)
+
+    @_guarded
+    def iter_record_fields(self, kind: RecordKind, fields: Sequence[str]) -> Iterator[tuple]:
+        if kind not in RECORD_KINDS:
+            raise ValueError(f"unknown record kind {kind!r}")
+        # the JSON paths become SQL string literals: `field_paths` lets only dotted names through
+        columns = ", ".join(f"doc ->> '$.{name}'" for name in field_paths(fields))
+        yield from self._db.execute(f"SELECT {columns} FROM records WHERE kind = ? ORDER BY key", (kind,))
 
     # ---- integrity ----
     @_guarded
