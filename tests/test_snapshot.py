@@ -169,3 +169,16 @@ def test_a_damaged_rank_index_file_is_rebuilt_not_trusted(store, monkeypatch):
         path.write_bytes(b"not a pickle")
     builds = _counting_builds(monkeypatch)
     assert snap.rank_index(store, store.data_version()) is not None and len(builds) == 1
+
+
+def test_query_terms_are_remembered_per_segmenter_and_match_the_segmenter(monkeypatch):
+    from expertpool import segment
+
+    texts = ["锂离子电池正极材料", "面向工业园区的储能系统研究", "锂离子电池正极材料"]
+    first = snap.query_terms(texts)
+    assert first == [segment.query_terms(t) for t in texts]
+    calls = []
+    monkeypatch.setattr(segment, "query_terms", lambda text, engine=None: calls.append(text) or [])
+    assert snap.query_terms(texts) == first and calls == []            # from the file: no segmenter
+    monkeypatch.setattr(snap, "_segmenter_fingerprint", lambda: "another-dictionary")
+    assert snap.query_terms(texts[:1]) == [[]] and calls == [texts[0]]  # another segmenter: not reused

@@ -33,12 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from expertpool import chars, segment
 from expertpool.domain.conflicts import AffiliationRow, ConflictGraph, PersonRef, RelationRow, UnknownReference
 from expertpool.domain.institutions import InstitutionTable
 from expertpool.domain.models import Expert
 from expertpool.errors import InputError
 from expertpool.io.datafiles import default_institutions_path, load_institutions
 from expertpool.progress import NullProgress, Progress
+from expertpool.segment import QueryTerm
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
@@ -261,6 +263,46 @@ def prepare_pool(store: ExpertStore, progress: Progress | None = None) -> PoolSn
     return snapshot
 
 
+#: query texts remembered per segmenter fingerprint (a draw ranks ~20; older entries are dropped)
+QUERY_TERMS_KEPT = 5000
+
+
+def _segmenter_fingerprint() -> str:
+    """What `segment.query_terms` depends on: its code, the width folding it uses, the user
+    dictionary, the synonyms and the engine chosen. Any change gives a new fingerprint."""
+    parts = [Path(segment.__file__), Path(chars.__file__), segment.INDEXES_DIR / "userdict.txt",
+             segment.INDEXES_DIR / "synonyms.txt"]
+    digest = hashlib.sha256(os.environ.get("EXPERTPOOL_SEGMENTER", "rjieba").encode())
+    for part in parts:
+        digest.update(part.read_bytes() if part.exists() else b"-")
+    return digest.hexdigest()[:32]
+
+
+def query_terms(texts: Sequence[str]) -> list[list[QueryTerm]]:
+    """`segment.query_terms` of each text, remembered on disk under the segmenter's fingerprint:
+    loading the segmenter and its dictionary costs ≈ 0.5 s, and a draw's project texts are
+    usually the same as the last draw's (another seed, a replacement, a reproduction)."""
+    folder = cache_dir() / "query-terms"
+    path = folder / f"{_segmenter_fingerprint()}.pickle"
+    memo: dict[str, list[QueryTerm]] = {}
+    try:
+        with path.open("rb") as fh:
+            loaded = pickle.load(fh)
+        if isinstance(loaded, dict):
+            memo = loaded
+    except FileNotFoundError:
+        pass
+    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is rebuilt, never trusted
+        pass
+    missing = [text for text in dict.fromkeys(texts) if text not in memo]
+    for text in missing:
+        memo[text] = segment.query_terms(text)
+    if missing:
+        kept = dict(list(memo.items())[-QUERY_TERMS_KEPT:])  # insertion order: the newest last
+        _write(folder, path, kept, "")
+    return [memo[text] for text in texts]
+
+
 def _write(folder: Path, path: Path, snapshot: object, prefix: str) -> None:
     """Write atomically (temp file + rename) and drop this store's older snapshots. A cache that
     cannot be written (read-only home, full disk) only costs speed, so errors are swallowed."""
@@ -283,4 +325,5 @@ def _write(folder: Path, path: Path, snapshot: object, prefix: str) -> None:
 
 
 __all__: Sequence[str] = ("ExpertBrief", "PoolSnapshot", "build_snapshot", "cache_dir", "cached_snapshot",
-                          "fresh_snapshot", "pool_snapshot", "prepare_pool", "rank_index", "rank_index_cached")
+                          "fresh_snapshot", "pool_snapshot", "prepare_pool", "query_terms", "rank_index",
+                          "rank_index_cached")

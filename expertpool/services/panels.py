@@ -18,12 +18,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from expertpool import segment
 from expertpool.cache.snapshot import (
     ExpertBrief,
     PoolSnapshot,
     cached_snapshot,
     fresh_snapshot,
+    query_terms,
     rank_index,
     rank_index_cached,
 )
@@ -133,7 +133,7 @@ def _rank_projects(store: ExpertStore, texts: Sequence[str], version: str | None
     """The store's ranking (ids and scores) for each project text, all in one call; with the
     data `version`, from the store's rank index of that version (cached like the snapshot)."""
     queries = [SearchQuery(tuple(terms), SearchFilters(statuses=("在库",)), limit=RELEVANCE_DEPTH) if terms else None
-               for terms in (segment.query_terms(text) for text in texts)]
+               for terms in query_terms(texts)]
     asked = [q for q in queries if q is not None]
     if not asked:
         return [[] for _ in queries]
