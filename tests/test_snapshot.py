@@ -182,3 +182,35 @@ def test_query_terms_are_remembered_per_segmenter_and_match_the_segmenter(monkey
     assert snap.query_terms(texts) == first and calls == []            # from the file: no segmenter
     monkeypatch.setattr(snap, "_segmenter_fingerprint", lambda: "another-dictionary")
     assert snap.query_terms(texts[:1]) == [[]] and calls == [texts[0]]  # another segmenter: not reused
+
+
+def test_a_rank_index_outlives_record_writes_but_not_expert_writes(store, monkeypatch):
+    from expertpool.stores.base import SearchQuery
+    from expertpool.segment import QueryTerm
+
+    _seed(store)
+    builds = _counting_builds(monkeypatch)
+    first = snap.rank_index(store, store.data_version())
+    store.upsert_records("relation", [_family("SC-000001", "CQ-000003")])
+    store.upsert_records("history", [ReviewEvent(expert_id="SC-000001", activity="项目评审", date=dt.date(2026, 3, 1))])
+    kept = snap.rank_index(store, store.data_version())
+    assert len(builds) == 1 and kept.key == first.key and store.rank_index(kept) is kept
+    store.upsert_experts([make_expert("SC-000009", name="赵强", institution="电子科技大学")])
+    fresh = snap.rank_index(store, store.data_version())
+    assert len(builds) == 2 and fresh.key != first.key
+    query = SearchQuery((QueryTerm("电子", ("电子",)),), limit=10)
+    assert store.rank_many([query], index=fresh) == store.rank_many([query])
+    store.rebuild_index()
+    assert store.rank_index(fresh) is not fresh
+
+
+def test_a_rolled_back_expert_write_retires_the_rank_index_copied_meanwhile(store):
+    import pytest
+
+    _seed(store)
+    index = snap.rank_index(store, store.data_version())
+    with pytest.raises(RuntimeError):
+        with store.batch():
+            store.upsert_experts([make_expert("SC-000009", name="赵强", institution="电子科技大学")])
+            raise RuntimeError("abandoned")
+    assert store.rank_index(index) is not index

@@ -168,15 +168,16 @@ def _paths(version: str) -> tuple[Path, Path, str]:
 
 
 def _rank_paths(version: str) -> tuple[Path, Path, str]:
+    # One file per store, whatever the data version: the store itself says whether the index in
+    # it is still current (it outlives imports that leave experts and their text alone).
     store_key = _digest(version.rsplit("#", 1)[0])[:16]
     folder = cache_dir() / "rank-indexes"
-    return folder, folder / f"{store_key}-{_digest(version)[:32]}.pickle", f"{store_key}-"
+    return folder, folder / f"{store_key}-current.pickle", f"{store_key}-"
 
 
 def rank_index(store: ExpertStore, version: str) -> object | None:
-    """The store's rank index (`ExpertStore.rank_index`) for this data version: the cached one
-    while the store finds it current, else a new one, cached in its place. None for stores
-    without one."""
+    """The store's rank index (`ExpertStore.rank_index`): the cached one while the store finds it
+    current, else a new one, cached in its place. None for stores without one."""
     folder, path, prefix = _rank_paths(version)
     cached = None
     try:
@@ -237,7 +238,7 @@ def pool_snapshot(store: ExpertStore, *, use_cache: bool = True, progress: Progr
 
 
 def rank_index_cached(version: str) -> bool:
-    """Whether a rank index of this data version is on disk (not yet whether it is good)."""
+    """Whether a rank index of this store is on disk (not yet whether it is current)."""
     return _rank_paths(version)[1].exists()
 
 

@@ -37,6 +37,9 @@ from expertpool.stores.guard import translated
 from expertpool.stores.textindex import COLUMN_WEIGHTS, TEXT_COLUMNS, index_columns, matched_words
 
 SCHEMA_VERSION = "1"
+#: meta key of a random generation replaced with every change to experts or the text index (not
+#: to other records): a rank index is a copy of those, and stays current while it holds
+TEXT_GENERATION_KEY = "text_generation"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -158,7 +161,9 @@ class SQLiteStore:
     transaction of the first change to experts, records or integrity records of each batch, so
     it commits with the change, and replaced once more after a rollback of such a batch.
     `rebuild_index` replaces it too: the data is the same, but a `rank_index` of the old text
-    index is not.
+    index is not. A second generation (`TEXT_GENERATION_KEY`) changes only with experts and the
+    text index: a rank index is keyed by it, so imports of relations, affiliations, history or
+    projects leave it current.
     """
 
     backend = "sqlite"
@@ -225,10 +230,12 @@ class SQLiteStore:
                     self._db.execute(statement)
             self.set_meta("schema_version", SCHEMA_VERSION)
             self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
+            self.set_meta(TEXT_GENERATION_KEY, uuid.uuid4().hex)
 
     # ---- transactions ----
     _depth = 0
     _generation_replaced = False  # by the batch now open
+    _text_replaced = False        # the text generation, by the batch now open
 
     @contextmanager
     @_guarded
@@ -246,31 +253,38 @@ class SQLiteStore:
             try:
                 yield
             except BaseException as exc:
-                changed = self._generation_replaced
-                self._depth, self._generation_replaced = 0, False
+                changed, text = self._generation_replaced, self._text_replaced
+                self._depth, self._generation_replaced, self._text_replaced = 0, False, False
                 self._db.execute("ROLLBACK")
                 if changed:
                     # Threads sharing this connection may have read the uncommitted changes after
                     # reading the old token: retire it, so nothing cached meanwhile is used again.
                     try:
                         self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
+                        if text:
+                            self.set_meta(TEXT_GENERATION_KEY, uuid.uuid4().hex)
                     except StoreFailed as failure:
                         exc.add_note(f"数据版本未能更新：{failure}")
                 if isinstance(exc, sqlite3.Error):
                     raise self._failed(exc, rolled_back=True) from None
                 raise
             else:
-                self._depth, self._generation_replaced = 0, False
+                self._depth, self._generation_replaced, self._text_replaced = 0, False, False
                 self._db.execute("COMMIT")
 
-    def _data_changed(self) -> None:
+    def _data_changed(self, text: bool = False) -> None:
         """Call inside the batch, before a write to experts, records or integrity records: the new
-        data generation is written in the same transaction (once per batch)."""
+        data generation is written in the same transaction (once per batch). `text`: the write
+        changes experts or their text index, which a rank index copies: the text generation
+        (`TEXT_GENERATION_KEY`) is replaced too, so record writes keep a rank index current."""
         if not self._depth:
             raise RuntimeError("a data write outside a batch would not be atomic with its new data version")
         if not self._generation_replaced:
             self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
             self._generation_replaced = True
+        if text and not self._text_replaced:
+            self.set_meta(TEXT_GENERATION_KEY, uuid.uuid4().hex)
+            self._text_replaced = True
 
     @_guarded
     def data_version(self) -> str:
@@ -322,7 +336,7 @@ class SQLiteStore:
                     counts.unchanged += 1
                     progress.advance()
                     continue
-                self._data_changed()
+                self._data_changed(text=True)
                 if expert.id in pending.ids or len(pending.ids) >= self.WRITE_CHUNK:
                     # The same id twice in one call: write what came before first, so this
                     # occurrence sees it, exactly as one-by-one writes would.
@@ -362,7 +376,7 @@ class SQLiteStore:
         progress.start("重建检索索引", total)
         cols = ", ".join(TEXT_COLUMNS)
         with self.batch():
-            self._data_changed()  # rankings (and rank indexes) of the old index are stale
+            self._data_changed(text=True)  # rankings (and rank indexes) of the old index are stale
             self._db.execute("DROP TABLE IF EXISTS experts_fts_new")
             self._db.execute(f"CREATE VIRTUAL TABLE experts_fts_new USING fts5({cols}, "
                              "tokenize = 'unicode61 remove_diacritics 0')")
@@ -468,7 +482,7 @@ class SQLiteStore:
                 db.execute("BEGIN")  # one read transaction: every table as of one moment
                 try:
                     return fts_rank.build(db, "experts_fts", TEXT_COLUMNS, [COLUMN_WEIGHTS[c] for c in TEXT_COLUMNS],
-                                          [DATA_GENERATION_KEY])
+                                          [TEXT_GENERATION_KEY])
                 finally:
                     db.execute("COMMIT")
         finally:
@@ -477,7 +491,7 @@ class SQLiteStore:
 
     @staticmethod
     def _rank_key(db: sqlite3.Connection) -> str:
-        return fts_rank.store_key(db, "experts_fts", [DATA_GENERATION_KEY])
+        return fts_rank.store_key(db, "experts_fts", [TEXT_GENERATION_KEY])
 
     def _current(self, index: object | None) -> bool:
         """Whether `index` was copied from this store's committed state as it is now (outside a
