@@ -260,18 +260,18 @@ class PoolGraph:
             if ref is None:
                 ref = shared[(key, value)] = len(table)
                 table.append({key: value})
-            for a, b in ((u, v), (v, u)):
-                i = index.get(a)
-                if i is None:
-                    i = index[a] = len(nodes)
-                    nodes.append(a)
-                    neighbours.append([])
-                j = index.get(b)
-                if j is None:
-                    j = index[b] = len(nodes)
-                    nodes.append(b)
-                    neighbours.append([])
-                neighbours[i] += (j, ref)
+            i = index.get(u)
+            if i is None:
+                i = index[u] = len(nodes)
+                nodes.append(u)
+                neighbours.append([])
+            j = index.get(v)
+            if j is None:
+                j = index[v] = len(nodes)
+                nodes.append(v)
+                neighbours.append([])
+            neighbours[i] += (j, ref)
+            neighbours[j] += (i, ref)
         offsets, targets, refs = array("i", [0]), array("i"), array("i")
         for pairs in neighbours:
             targets.extend(pairs[0::2])
