@@ -75,19 +75,19 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def cli_draw(env: dict[str, str], spec: Path, mode: str, seed: int) -> tuple[float, float, dict]:
-    """(wall seconds, peak MB, the JSON document) of one `panel build` in a new process (its peak
-    resident set measured by GNU time)."""
+def cli_draw(env: dict[str, str], spec: Path, mode: str, seed: int) -> tuple[float, float, dict, float]:
+    """(wall seconds, peak MB, the JSON document, CPU seconds) of one `panel build` in a new
+    process (peak resident set and CPU time measured by GNU time)."""
     with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
-        command = ["/usr/bin/time", "-f", "%M", "-o", rss.name, sys.executable, "-m", "expertpool.cli.main", "panel",
-                   "build", "--spec", str(spec), "--mode", mode, "--seed", str(seed), "--dry-run", "--json"]
+        command = ["/usr/bin/time", "-f", "%M %U %S", "-o", rss.name, sys.executable, "-m", "expertpool.cli.main",
+                   "panel", "build", "--spec", str(spec), "--mode", mode, "--seed", str(seed), "--dry-run", "--json"]
         t = time.perf_counter()
         proc = subprocess.run(command, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, capture_output=True)
         wall = time.perf_counter() - t
         if proc.returncode not in (0, 1):
             raise SystemExit(f"panel build failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
-        peak = int(Path(rss.name).read_text().split()[-1]) / 1024
-    return wall, peak, json.loads(proc.stdout)
+        kb, user, system = Path(rss.name).read_text().split()[-3:]
+    return wall, int(kb) / 1024, json.loads(proc.stdout), float(user) + float(system)
 
 
 def write_spec(workdir: Path, out: Path, projects: int) -> Path:
@@ -128,12 +128,12 @@ def run_backend(backend: str, count: int, out: Path, args) -> dict:
     try:
         actor = actor_for(store, USER)
         with gc_paused():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             report = import_files(store, [out / f for f in FILES], actor, prepare=False)
-            row["import"] = time.perf_counter() - t
-            t = time.perf_counter()
+            row["import"], row["import_cpu"] = time.perf_counter() - t, time.process_time() - c
+            t, c = time.perf_counter(), time.process_time()
             prepare_pool(store)
-            row["prepare"] = time.perf_counter() - t
+            row["prepare"], row["prepare_cpu"] = time.perf_counter() - t, time.process_time() - c
         row["import_peak_mb"] = peak_mb()
         row["rows"] = sum(f.rows_read for f in report.files)
         row["rejected"] = report.rejected
@@ -149,6 +149,8 @@ def run_backend(backend: str, count: int, out: Path, args) -> dict:
             warm = [cli_draw({**env, "EXPERTPOOL_CACHE_DIR": str(cache)}, spec, mode, seed)
                     for seed in range(2, 2 + args.runs)]
             draws[mode] = {"after_import": after_import[0], "cold": cold[0], "cold_peak_mb": cold[1],
+                           "after_import_cpu": after_import[3], "cold_cpu": cold[3],
+                           "warm_cpu": statistics.median(w[3] for w in warm),
                            "warm": [w[0] for w in warm], "warm_median": statistics.median(w[0] for w in warm),
                            "warm_peak_mb": max(w[1] for w in warm), "status": warm[0][2]["status"],
                            "eligible": warm[0][2]["pool"]["eligible"], "qualified": warm[0][2]["pool"]["qualified"],
@@ -189,16 +191,18 @@ def main() -> None:
         return
     print(f"\n<!-- {time.strftime('%Y-%m-%d %H:%M')} load average {load:.1f} → {os.getloadavg()[0]:.1f} -->")
     for row in rows:
-        print(f"\n| store | experts | rows | import (s) | prepare (s) | import + prepare (s) | peak MB (import) | "
-              f"search p50 / p99 (ms) |\n|---|---|---|---|---|---|---|---|\n"
+        print(f"\n| store | experts | rows | import (s) | prepare (s) | import + prepare (s) | CPU import / prepare (s) "
+              f"| peak MB (import) | search p50 / p99 (ms) |\n|---|---|---|---|---|---|---|---|---|\n"
               f"| {row['store']} | {row['stored']:,} | {row['rows']:,} | {row['import']:.1f} | {row['prepare']:.1f} | "
-              f"{row['import'] + row['prepare']:.1f} | {row['import_peak_mb']:.0f} | "
-              f"{row['search_p50']:.1f} / {row['search_p99']:.1f} |")
-        print("\n| store | mode | after import (s) | cold (s) | warm median (s) | warm runs (s) | peak MB cold / warm | "
-              "status | eligible | qualified | --json MB |\n|---|---|---|---|---|---|---|---|---|---|---|")
+              f"{row['import'] + row['prepare']:.1f} | {row['import_cpu']:.1f} / {row['prepare_cpu']:.1f} | "
+              f"{row['import_peak_mb']:.0f} | {row['search_p50']:.1f} / {row['search_p99']:.1f} |")
+        print("\n| store | mode | after import (s) | cold (s) | warm median (s) | warm runs (s) | CPU after import / cold / "
+              "warm (s) | peak MB cold / warm | status | eligible | qualified | --json MB |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|")
         for mode, d in row["draws"].items():
             print(f"| {row['store']} | {mode} | {d['after_import']:.2f} | {d['cold']:.2f} | {d['warm_median']:.2f} | "
-                  f"{' / '.join(f'{w:.2f}' for w in d['warm'])} | {d['cold_peak_mb']:.0f} / {d['warm_peak_mb']:.0f} | "
+                  f"{' / '.join(f'{w:.2f}' for w in d['warm'])} | {d['after_import_cpu']:.2f} / {d['cold_cpu']:.2f} / "
+                  f"{d['warm_cpu']:.2f} | {d['cold_peak_mb']:.0f} / {d['warm_peak_mb']:.0f} | "
                   f"{d['status']} | {d['eligible']:,} | {d['qualified']:,} | {d['document_mb']:.1f} |")
 
 
