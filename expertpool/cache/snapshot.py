@@ -179,17 +179,11 @@ def rank_index(store: ExpertStore, version: str) -> object | None:
     """The store's rank index (`ExpertStore.rank_index`): the cached one while the store finds it
     current, else a new one, cached in its place. None for stores without one."""
     folder, path, prefix = _rank_paths(version)
-    cached = None
-    try:
-        with path.open("rb") as fh:
-            cached = pickle.load(fh)
-    except FileNotFoundError:
-        pass
-    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is rebuilt, never trusted
-        pass
+    store_id = version.rsplit("#", 1)[0]   # the file is the store's, whatever its data version
+    cached = _load(path, "rank-index", store_id)
     index = store.rank_index(cached)
     if index is not None and index is not cached:
-        _write(folder, path, index, prefix)
+        _write(folder, path, index, prefix, "rank-index", store_id)
     return index
 
 
@@ -197,13 +191,7 @@ def cached_snapshot(version: str) -> PoolSnapshot | None:
     """The cached snapshot of this data version, if there is a good one. Touches no store, so it
     can run while another thread queries the store."""
     _, path, _ = _paths(version)
-    try:
-        with path.open("rb") as fh:
-            snapshot = pickle.load(fh)
-    except FileNotFoundError:
-        return None
-    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is rebuilt, never trusted
-        return None
+    snapshot = _load(path, "snapshot", version)
     if not isinstance(snapshot, PoolSnapshot) or snapshot.version != version:
         return None
     snapshot.loaded_from_cache = True
@@ -214,7 +202,7 @@ def fresh_snapshot(store: ExpertStore, version: str) -> PoolSnapshot:
     """Build the snapshot from the store and file it under `version` (read before the data)."""
     snapshot = build_snapshot(store, version)
     folder, path, prefix = _paths(version)
-    _write(folder, path, snapshot, prefix)
+    _write(folder, path, snapshot, prefix, "snapshot", version)
     return snapshot
 
 
@@ -284,29 +272,35 @@ def query_terms(texts: Sequence[str]) -> list[list[QueryTerm]]:
     loading the segmenter and its dictionary costs ≈ 0.5 s, and a draw's project texts are
     usually the same as the last draw's (another seed, a replacement, a reproduction)."""
     folder = cache_dir() / "query-terms"
-    path = folder / f"{_segmenter_fingerprint()}.pickle"
-    memo: dict[str, list[QueryTerm]] = {}
-    try:
-        with path.open("rb") as fh:
-            loaded = pickle.load(fh)
-        if isinstance(loaded, dict):
-            memo = loaded
-    except FileNotFoundError:
-        pass
-    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is rebuilt, never trusted
-        pass
+    fingerprint = _segmenter_fingerprint()
+    path = folder / f"{fingerprint}.pickle"
+    loaded = _load(path, "query-terms", fingerprint)
+    memo: dict[str, list[QueryTerm]] = loaded if isinstance(loaded, dict) else {}
     missing = [text for text in dict.fromkeys(texts) if text not in memo]
     for text in missing:
         memo[text] = segment.query_terms(text)
     if missing:
         kept = dict(list(memo.items())[-QUERY_TERMS_KEPT:])  # insertion order: the newest last
-        _write(folder, path, kept, "")
+        _write(folder, path, kept, "", "query-terms", fingerprint)
     return [memo[text] for text in texts]
 
 
-def _write(folder: Path, path: Path, snapshot: object, prefix: str) -> None:
+def _load(path: Path, kind: str, version: str) -> object | None:
+    """The object cached in `path` (a `kind` of file written for `version` by `_write`), or None
+    for a missing, damaged or foreign file. Every cache file is read here."""
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is rebuilt, never trusted
+        return None
+
+
+def _write(folder: Path, path: Path, snapshot: object, prefix: str, kind: str, version: str) -> None:
     """Write atomically (temp file + rename) and drop this store's older snapshots. A cache that
-    cannot be written (read-only home, full disk) only costs speed, so errors are swallowed."""
+    cannot be written (read-only home, full disk) only costs speed, so errors are swallowed.
+    Every cache file is written here; `kind` and `version` say what `_load` may expect in it."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".partial-", suffix=".pickle")
