@@ -23,7 +23,7 @@ from expertpool.domain.panel.result import Diagnosis, SolveStatus
 #: at most three lines per expert (`conflict_evidence`), 3 = every conflict, grouped (`conflicts`)
 SCHEMA_VERSION = 3
 #: keys a document leaves out while they have no value (an unsaved draw, no replacement yet)
-_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at")
+_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "audit_anchor", "conflicts_checked")
 #: keys a document leaves out while they are empty (conflict_evidence: only older documents have it)
 _ABSENT_WHEN_EMPTY = ("conflict_evidence",)
 
@@ -55,6 +55,13 @@ class MemberView(_Record):
         return data
 
 
+class AuditAnchor(_Record):
+    """The audit chain head a saved panel (or a replacement) was made at: its own audit entry's
+    sequence number and hash. `audit verify` checks every saved panel's anchors."""
+    seq: int
+    hash: str
+
+
 class Replacement(_Record):
     """One `panel replace`: who left, who came in, why, by whom, when, and how they were found."""
     out: str
@@ -63,6 +70,14 @@ class Replacement(_Record):
     by: str
     at: str
     method: str  # "backup" or "re-solve"
+    audit_anchor: AuditAnchor | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_anchor(self, handler):
+        data = handler(self)
+        if data.get("audit_anchor") is None:
+            data.pop("audit_anchor", None)
+        return data
 
 
 class PoolFigures(_Record):
@@ -165,6 +180,9 @@ class PanelRecord(_Record):
     conflict_evidence: dict[str, list[str]] = Field(default_factory=dict)
     pool: PoolFigures
     projects: list[str] = Field(default_factory=list)
+    #: False when drawn with --no-projects: nobody was checked for a conflict of interest. None
+    #: (no key) on panels saved before it existed: see `checked_for_conflicts`
+    conflicts_checked: bool | None = None
     diagnosis: DiagnosisView | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     replaced: list[Replacement] = Field(default_factory=list)
@@ -172,6 +190,7 @@ class PanelRecord(_Record):
     drawn_members: list[MemberView] | None = None
     created_by: str | None = None
     created_at: str | None = None
+    audit_anchor: AuditAnchor | None = None
 
     @model_serializer(mode="wrap")
     def _without_absent_keys(self, handler):
@@ -198,6 +217,12 @@ class PanelRecord(_Record):
     @property
     def review_date(self) -> str:
         return self.spec["review_date"]
+
+    @property
+    def checked_for_conflicts(self) -> bool:
+        """Whether members were excluded for conflicts of interest with the projects: not when drawn
+        without projects (a panel saved before `conflicts_checked` existed: when it had projects)."""
+        return self.conflicts_checked if self.conflicts_checked is not None else bool(self.projects)
 
     @property
     def lottery(self) -> bool:
