@@ -31,13 +31,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from expertpool import chars, segment
 from expertpool.domain.conflicts import AffiliationRow, ConflictGraph, PersonRef, RelationRow, UnknownReference
 from expertpool.domain.institutions import InstitutionTable
-from expertpool.domain.models import Expert
-from expertpool.errors import InputError
+from expertpool.domain.models import RELATION_KINDS, Expert
+from expertpool.errors import InputError, StoreDamaged
 from expertpool.io.datafiles import default_institutions_path, load_institutions
 from expertpool.progress import NullProgress, Progress
 from expertpool.segment import QueryTerm
@@ -114,15 +114,35 @@ _RELATION_FIELDS = ("expert_id", "other.name", "other.institution", "other.exper
 _AFFILIATION_FIELDS = ("expert_id", "institution", "start_year", "end_year")
 
 
+_OPTIONAL_STR, _OPTIONAL_INT = (str, type(None)), (int, type(None))
+_RELATION_TYPES = (str, str, _OPTIONAL_STR, _OPTIONAL_STR, str, _OPTIONAL_INT, _OPTIONAL_INT, _OPTIONAL_STR,
+                   _OPTIONAL_INT)
+_AFFILIATION_TYPES = (str, str, _OPTIONAL_INT, _OPTIONAL_INT)
+_KINDS = frozenset(RELATION_KINDS)
+
+
+def _damaged(store: ExpertStore, kind: str) -> NoReturn:
+    """A stored record of `kind` whose fields are not what its record holds (changed outside the
+    tool): reading the kind as records makes the store name it (StoreDamaged, exit 5)."""
+    for _ in store.iter_records(kind):  # type: ignore[arg-type]
+        pass
+    raise StoreDamaged(f"存储中 records（{kind}）有记录已损坏，无法读取；它在本工具之外被改动过：请从备份恢复，或重新导入")
+
+
 def _relations(store: ExpertStore) -> Iterator[RelationRow]:
-    # the stored fields, not the records: validating 114,000 relations again costs a second
-    for expert_id, name, institution, other_id, kind, start, end, note, authors in store.iter_record_fields(
-            "relation", _RELATION_FIELDS):
+    # the stored fields, not the records: validating 114,000 relations again costs a second; the
+    # types are still checked, so a record damaged outside the tool is named, never half-read
+    for row in store.iter_record_fields("relation", _RELATION_FIELDS):
+        if not all(map(isinstance, row, _RELATION_TYPES)) or row[4] not in _KINDS:
+            _damaged(store, "relation")
+        expert_id, name, institution, other_id, kind, start, end, note, authors = row
         yield RelationRow(expert_id, PersonRef(name, institution, other_id), kind, start, end, note, authors)
 
 
 def _affiliations(store: ExpertStore) -> Iterator[AffiliationRow]:
     for row in store.iter_record_fields("affiliation", _AFFILIATION_FIELDS):
+        if not all(map(isinstance, row, _AFFILIATION_TYPES)):
+            _damaged(store, "affiliation")
         yield AffiliationRow(*row)
 
 
@@ -154,7 +174,12 @@ def build_snapshot(store: ExpertStore, version: str = "") -> PoolSnapshot:
     for expert_id, day in store.iter_record_fields("history", ("expert_id", "date")):
         number = ordinal.get(day)
         if number is None:
-            number = ordinal[day] = dt.date.fromisoformat(day).toordinal()
+            try:
+                number = ordinal[day] = dt.date.fromisoformat(day).toordinal()
+            except (TypeError, ValueError):
+                _damaged(store, "history")
+        if type(expert_id) is not str:
+            _damaged(store, "history")
         days.setdefault(expert_id, []).append(number)
     return PoolSnapshot(version, [ExpertBrief.of(e) for e in experts], graph,
                         {k: array("i", sorted(v)) for k, v in days.items()})

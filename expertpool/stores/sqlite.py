@@ -566,7 +566,15 @@ class SQLiteStore:
             raise ValueError(f"unknown record kind {kind!r}")
         # the JSON paths become SQL string literals: `field_paths` lets only dotted names through
         columns = ", ".join(f"doc ->> '$.{name}'" for name in field_paths(fields))
-        yield from self._db.execute(f"SELECT {columns} FROM records WHERE kind = ? ORDER BY key", (kind,))
+        try:
+            yield from self._db.execute(f"SELECT {columns} FROM records WHERE kind = ? ORDER BY key", (kind,))
+        except sqlite3.OperationalError as exc:
+            if "JSON" not in str(exc):
+                raise
+            # a document that is no longer JSON: reading the records names it (StoreDamaged)
+            for _ in self.iter_records(kind):
+                pass
+            raise
 
     # ---- integrity ----
     @_guarded
