@@ -12,10 +12,12 @@ user cache dir): only this user writes it, as with any local cache. A file that 
 (truncated, older format) is rebuilt, never trusted. Integrity records are NOT in the snapshot:
 reviewers change them often and reading them is cheap, so callers read them fresh.
 
-Also here: `load_conflict_graph` (the graph of the store's records, which the snapshot keeps),
-`rank_index` (the store's rank index, cached beside the snapshots under the same data version),
-and `prepare_pool`, which an import calls once its writes are done, so the first draw after an
-import finds both caches of the new data version instead of building them.
+Also here: `load_conflict_graph` (the graph of the store's records, which the snapshot keeps; it
+reads only the fields it needs of the 330,000 relations, affiliations and reviews of a large pool,
+type-checked, instead of validating every record again), `rank_index` (the store's rank index, one
+file per store that the store itself vouches for: it outlives imports that leave the experts
+alone), `query_terms` (the segmented project texts of recent draws), and `prepare_pool`, which an
+import calls once its writes are done, so the first draw after an import finds everything.
 """
 from __future__ import annotations
 

@@ -27,9 +27,9 @@ from expertpool.cache.snapshot import (
     rank_index,
     rank_index_cached,
 )
+from expertpool.domain.conflicts import Conflict
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
 from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
-from expertpool.domain.conflicts import Conflict
 from expertpool.domain.panel.record import (
     AuditAnchor,
     DiagnosisView,
