@@ -354,3 +354,24 @@ def test_an_import_that_changes_data_prepares_the_next_draw_with_progress(store,
     again = RecordedProgress()
     assert import_files(store, [history], admin, kind="history", progress=again).files[0].unchanged == 1
     assert not any("为抽取准备" in line for line in again.started)   # nothing changed, nothing to prepare
+
+
+def test_the_pool_s_conflicts_are_remembered_per_data_projects_day_and_policy(store, admin, tmp_path, monkeypatch):
+    from expertpool.services import panels
+
+    checks = []
+    real = panels.panel_exclusions
+    monkeypatch.setattr(panels, "panel_exclusions", lambda *a, **kw: checks.append(1) or real(*a, **kw))
+    first = build_panel(store, admin, spec(mode="best", seed=1), save=False).document
+    second = build_panel(store, admin, spec(mode="best", seed=2), save=False).document
+    assert len(checks) == 1                                     # the second draw reused the first's
+    assert first["conflicts"] == second["conflicts"] and first["excluded_ids"] == second["excluded_ids"]
+    build_panel(store, admin, spec(mode="best", review_date="2031-06-01"), save=False)
+    assert len(checks) == 2                                     # another day
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[former_unit]\nyears = 1\n", encoding="utf-8")
+    build_panel(store, admin, spec(mode="best", policy=str(policy)), save=False)
+    assert len(checks) == 3                                     # another policy
+    monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "empty"))
+    fresh = build_panel(store, admin, spec(mode="best", seed=1), save=False).document
+    assert len(checks) == 4 and fresh["conflicts"] == first["conflicts"]   # computed again: the same

@@ -29,13 +29,16 @@ import tempfile
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
 from expertpool import chars, segment
+from expertpool.domain import conflicts as conflicts_package
+from expertpool.domain import institutions as institutions_module
+from expertpool.domain.panel import record as record_module
 from expertpool.domain.conflicts import AffiliationRow, ConflictGraph, PersonRef, RelationRow, UnknownReference
 from expertpool.domain.institutions import InstitutionTable
 from expertpool.domain.models import RELATION_KINDS, Expert
@@ -312,6 +315,36 @@ def query_terms(texts: Sequence[str]) -> list[list[QueryTerm]]:
     return [memo[text] for text in texts]
 
 
+#: results of `derived` kept per store and kind (draws of a few different project sets)
+DERIVED_KEPT = 8
+
+
+def _code_fingerprint() -> str:
+    """The code that decides conflicts (the rules, the graph, legal units, the grouping of
+    evidence) and the alias table: a derived result of other code is never reused."""
+    digest = hashlib.sha256(_table_fingerprint(default_institutions_path()).encode())
+    for path in sorted(Path(conflicts_package.__file__).parent.glob("*.py")) + [Path(institutions_module.__file__),
+                                                                                  Path(record_module.__file__)]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def derived(version: str, kind: str, key: str, make: Callable[[], object]) -> object:
+    """`make()`, remembered on disk for this data version, `key` (everything else the result
+    depends on, as text) and the code that computes it; the last `DERIVED_KEPT` of a store are
+    kept. For what a draw computes from the pool that is the same for every draw of the same
+    projects (the conflicts)."""
+    store_key = _digest(version.rsplit("#", 1)[0])[:16]
+    full = f"{SNAPSHOT_FORMAT}|{version}|{_code_fingerprint()}|{key}"
+    folder = cache_dir() / kind
+    path = folder / f"{store_key}-{_digest(full)[:32]}.pickle"
+    value = _load(path, kind, full)
+    if value is None:
+        value = make()
+        _write(folder, path, value, f"{store_key}-", kind, full, keep=DERIVED_KEPT)
+    return value
+
+
 def _load(path: Path, kind: str, version: str) -> object | None:
     """The object cached in `path` (a `kind` of file written for `version` by `_write`), or None
     for a missing, damaged or foreign file. Every cache file is read here."""
@@ -324,7 +357,8 @@ def _load(path: Path, kind: str, version: str) -> object | None:
         return None
 
 
-def _write(folder: Path, path: Path, snapshot: object, prefix: str, kind: str, version: str) -> None:
+def _write(folder: Path, path: Path, snapshot: object, prefix: str, kind: str, version: str,
+           keep: int = KEEP_PER_STORE) -> None:
     """Write atomically (temp file + rename) and drop this store's older snapshots. A cache that
     cannot be written (read-only home, full disk) only costs speed, so errors are swallowed.
     Every cache file is written here; `kind` and `version` say what `_load` may expect in it."""
@@ -340,12 +374,12 @@ def _write(folder: Path, path: Path, snapshot: object, prefix: str, kind: str, v
             raise
         older = sorted((p for p in folder.glob(f"{prefix}*.pickle") if p != path),
                        key=lambda p: p.stat().st_mtime, reverse=True)
-        for stale in older[KEEP_PER_STORE - 1:]:
+        for stale in older[keep - 1:]:
             stale.unlink(missing_ok=True)
     except OSError:
         pass
 
 
-__all__: Sequence[str] = ("ExpertBrief", "PoolSnapshot", "build_snapshot", "cache_dir", "cached_snapshot",
+__all__: Sequence[str] = ("ExpertBrief", "PoolSnapshot", "build_snapshot", "cache_dir", "cached_snapshot", "derived",
                           "fresh_snapshot", "pool_snapshot", "prepare_pool", "query_terms", "rank_index",
                           "rank_index_cached")

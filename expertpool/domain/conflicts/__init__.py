@@ -17,11 +17,13 @@ from expertpool.domain.conflicts.policy import (
     RuleSetting,
     RuleSpec,
     in_window,
+    policy_key,
     years_before,
 )
 from expertpool.domain.conflicts.rules import Conflict, ConflictGraph, PanelPair, evidence_text
 
 __all__ = [
+    "policy_key",
     "AffiliationRow", "PersonRef", "RelationRow",
     "DEFAULT_PAIR_RULES", "PAIR_RULE_CHOICES", "RULES", "RULE_LABELS", "Conflict", "ConflictGraph",
     "ConflictPolicy", "PanelPair", "PolicyError", "PoolGraph", "RuleSetting", "RuleSpec", "UnknownReference",
