@@ -84,7 +84,7 @@ def cli_draw(env: dict[str, str], spec: Path, mode: str, seed: int) -> tuple[flo
         t = time.perf_counter()
         proc = subprocess.run(command, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, capture_output=True)
         wall = time.perf_counter() - t
-        if proc.returncode not in (0, 1):
+        if proc.returncode not in (0, 1) or not proc.stdout.strip():
             raise SystemExit(f"panel build failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
         kb, user, system = Path(rss.name).read_text().split()[-3:]
     return wall, int(kb) / 1024, json.loads(proc.stdout), float(user) + float(system)
