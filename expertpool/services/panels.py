@@ -444,12 +444,13 @@ def saved_spec(record: PanelRecord) -> PanelSpec:
                      overrides_from=f"专家组 {record.id} 保存的规则")
 
 
-def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[PanelRecord, PanelRecord, bool]:
+def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str,
+                    progress: Progress | None = None) -> tuple[PanelRecord, PanelRecord, bool]:
     """Re-run the saved spec and seed on the current store: (saved, redrawn, same members?).
     The same data and seed give the same panel; a difference means the pool changed since."""
     saved = get_panel(store, actor, panel_id)
     spec = saved_spec(saved)
-    redrawn = build_panel(store, actor, spec, save=False).record
+    redrawn = build_panel(store, actor, spec, save=False, progress=progress).record
     return saved, redrawn, redrawn.member_ids() == saved.drawn_member_ids()
 
 
