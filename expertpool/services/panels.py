@@ -26,7 +26,6 @@ from expertpool.cache.snapshot import (
     fresh_snapshot,
     query_terms,
     rank_index,
-    rank_index_cached,
 )
 from expertpool.domain.conflicts import ConflictPolicy, policy_key
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
@@ -291,10 +290,9 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     version = store.data_version()
     texts = _project_texts(store, spec)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        cold = not rank_index_cached(version)
         ranking = pool.submit(_rank_projects, store, texts, version)
         snapshot = cached_snapshot(version)
-        if snapshot is None or cold:
+        if snapshot is None:
             # Nothing cached for this data version (an import normally prepares it: see
             # `prepare_pool`): the pool is read and the graph built while the other thread
             # copies the rank index (≈ 3–5 s on 32,000 experts), with something on the screen.
