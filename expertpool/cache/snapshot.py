@@ -42,8 +42,9 @@ from expertpool.domain.panel import record as record_module
 from expertpool.domain.conflicts import AffiliationRow, ConflictGraph, PersonRef, RelationRow, UnknownReference
 from expertpool.domain.institutions import InstitutionTable
 from expertpool.domain.models import RELATION_KINDS, Expert
+from expertpool.domain.taxonomy import HonourVocabulary
 from expertpool.errors import InputError, StoreDamaged
-from expertpool.io.datafiles import default_institutions_path, load_institutions
+from expertpool.io.datafiles import default_honours_path, default_institutions_path, load_honours, load_institutions
 from expertpool.progress import NullProgress, Progress
 from expertpool.segment import QueryTerm
 from expertpool.stores.base import ExpertStore
@@ -69,9 +70,11 @@ class ExpertBrief(NamedTuple):
     high_level: bool
 
     @classmethod
-    def of(cls, e: Expert) -> "ExpertBrief":
+    def of(cls, e: Expert, honours: HonourVocabulary | None = None) -> "ExpertBrief":
+        """`honours` decides who is a high-level talent (default: indexes/honours.toml)."""
+        high_level = (honours or load_honours()).is_high_level(e.honours)
         return cls(e.id, e.name, e.status, e.birth_year, e.region, e.sub_region, e.institution, e.title,
-                   tuple(e.fields), e.high_level)
+                   tuple(e.fields), high_level)
 
     def age_on(self, day: dt.date) -> int | None:
         # the same rule as Expert.age_on: age in whole calendar years
@@ -186,13 +189,16 @@ def build_snapshot(store: ExpertStore, version: str = "") -> PoolSnapshot:
         if type(expert_id) is not str:
             _damaged(store, "history")
         days.setdefault(expert_id, []).append(number)
-    return PoolSnapshot(version, [ExpertBrief.of(e) for e in experts], graph,
+    honours = load_honours()
+    return PoolSnapshot(version, [ExpertBrief.of(e, honours) for e in experts], graph,
                         {k: array("i", sorted(v)) for k, v in days.items()})
 
 
 def _paths(version: str) -> tuple[Path, Path, str]:
     store_key = _digest(version.rsplit("#", 1)[0])[:16]
-    key = _digest(f"{SNAPSHOT_FORMAT}|{version}|{_table_fingerprint(default_institutions_path())}")[:32]
+    # the honour vocabulary decides who is a high-level talent (ExpertBrief.high_level)
+    tables = f"{_table_fingerprint(default_institutions_path())}|{_table_fingerprint(default_honours_path())}"
+    key = _digest(f"{SNAPSHOT_FORMAT}|{version}|{tables}")[:32]
     folder = cache_dir() / "snapshots"
     return folder, folder / f"{store_key}-{key}.pickle", f"{store_key}-"
 
