@@ -233,6 +233,24 @@ def test_a_bad_value_is_bad_input_with_a_message_and_no_traceback(pool, case):
         or (case.param == "name" and "name" in result.output), f"{case}: the message names neither:\n{result.output}"
 
 
+#: commands that never open a store
+STORELESS = {("generate",)}
+
+
+@pytest.mark.parametrize("words", sorted(BASE), ids=" ".join)
+def test_a_mistyped_db_is_bad_input_naming_it_and_creates_nothing(pool, tmp_path, words):
+    """Each command's base invocation on a --db that does not exist: bad input naming the path,
+    and no store made — a writing command creates one only when asked (--create), which the base
+    invocations do not do (tests/test_store_creation.py covers --create)."""
+    typo = tmp_path / "poool.sqlite3"
+    result = invoke(["--db", str(typo), *pool["fill"]([*words, *BASE[words]])])
+    assert not list(tmp_path.glob("poool*")), f"{' '.join(words)} created the store"
+    if words in STORELESS:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == BAD_INPUT and str(typo) in result.output, result.output
+
+
 def test_a_global_option_out_of_its_vocabulary_is_bad_input(pool):
     result = invoke(["--backend", "bogus", "stats"])
     assert result.exit_code == BAD_INPUT and "--backend" in result.output

@@ -215,7 +215,8 @@ def test_the_last_administrator_stays(db):
 
 def test_whoever_creates_a_store_administers_it(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPERTPOOL_DB", str(tmp_path / "new.sqlite3"))
-    assert as_json("lin", "roles", "list")["users"] == {"lin": ["administrator"]}
+    assert ok("lin", "roles", "grant", "lin", "reviewer", "--create").exit_code == 0
+    assert as_json("lin", "roles", "list")["users"] == {"lin": ["administrator", "reviewer"]}
     assert run("wang", "audit", "log").exit_code == 3
 
 

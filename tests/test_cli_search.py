@@ -30,14 +30,14 @@ def pool(env):
                    证件号码=id_number("500106", seq="003")),
     ]
     path = write_csv(env / "sc.csv", rows, encoding="gb18030")
-    result = runner.invoke(app, ["import", str(path)])
+    result = runner.invoke(app, ["import", "--create", str(path)])
     assert result.exit_code == 0, result.output
     return env
 
 
 def test_import_summary_and_json(env):
     path = write_csv(env / "a.csv", [expert_row(), expert_row(专家编号="000002", 专业领域="量子玄学", 证件号码="")])
-    result = runner.invoke(app, ["import", str(path), "--json"])
+    result = runner.invoke(app, ["import", "--create", str(path), "--json"])
     assert result.exit_code == 1  # a row was rejected
     report = json.loads(result.stdout)
     assert report["totals"]["imported"] == 1 and report["totals"]["rejected"] == 1
@@ -95,7 +95,7 @@ def test_show_and_stats(pool):
 
 
 def test_missing_file_is_a_clear_error(env):
-    result = runner.invoke(app, ["import", str(env / "nope.csv")])
+    result = runner.invoke(app, ["import", "--create", str(env / "nope.csv")])
     assert result.exit_code == 2  # bad input: the file named cannot be read
     assert "nope.csv" in result.output and "不存在" in result.output
     assert "Traceback" not in result.output

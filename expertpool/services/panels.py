@@ -4,7 +4,6 @@ reproduce it.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -45,9 +44,9 @@ from expertpool.domain.models import AuditEntry, Project
 from expertpool.domain.text import clean
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.gcpause import gc_paused
-from expertpool.io import readers, rows
+from expertpool.io import readers, rows, sheets
 from expertpool.io.datafiles import load_institutions, policy_from
-from expertpool.io.files import atomic_output, output_file
+from expertpool.io.files import output_file
 from expertpool.progress import NullProgress, Progress
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
@@ -558,30 +557,14 @@ def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> 
     if suffix not in (".xlsx", ".csv"):
         raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
     output_file(out, "导出文件（--out）")
-    rows = export_rows(record)
+    table = export_rows(record)
     with store.batch():  # the entry is kept only if the sheet that carries its anchor is written
-        entry = audit(store, actor, "panel.export", target=panel_id, after={"file": out.name, "rows": len(rows)})
-        _write_sheet(export_heading(record, anchor_of(entry)), rows, out)
-    return out
-
-
-def _write_sheet(heading: list[str], rows: list[list[object]], out: Path) -> None:
-    with atomic_output(out) as tmp:  # whole or not at all, also on a full disk
-        if out.suffix.lower() == ".csv":
-            with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerows([line] for line in heading)
-                writer.writerow(EXPORT_HEADERS)
-                writer.writerows(rows)
+        entry = audit(store, actor, "panel.export", target=panel_id, after={"file": out.name, "rows": len(table)})
+        # heading lines, header and table all go through the inert writers (whole or not at all,
+        # also on a full disk), like every sheet we write
+        lines = [*([line] for line in export_heading(record, anchor_of(entry))), list(EXPORT_HEADERS), *table]
+        if suffix == ".csv":
+            sheets.write_csv(out, lines)
         else:
-            from openpyxl import Workbook
-
-            wb = Workbook()
-            ws = wb.active
-            ws.title = "评审专家组"
-            for line in heading:
-                ws.append([line])
-            ws.append(list(EXPORT_HEADERS))
-            for row in rows:
-                ws.append(row)
-            wb.save(tmp)
+            sheets.write_xlsx(out, "评审专家组", lines)
+    return out

@@ -164,9 +164,18 @@ class ExpertStore(Protocol):
 
     def close(self) -> None: ...
 
-    # ---- metadata (salt for identity hashes, schema version …) ----
+    # ---- metadata (schema version, identity-key fingerprint …) ----
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+    def delete_meta(self, key: str) -> None:
+        """Remove `key` (no error when it is absent); a failed batch puts it back."""
+        ...
+
+    def authenticated_user(self) -> str | None:
+        """The user the store itself authenticated for the credentials in use (Elasticsearch with
+        security on), or None where the store does not authenticate users (SQLite; a cluster
+        without security)."""
+        ...
 
     def claim_meta(self, key: str, value: str) -> bool:
         """Set `key` to `value` only if it has no value yet, atomically against every other

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import sqlite3
 import threading
@@ -16,7 +17,7 @@ from urllib.request import pathname2url
 
 from expertpool.domain.expert_ids import expert_keys, number_key
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord, content_digest
-from expertpool.errors import ConcurrentEdit, InputError, StoreFailed
+from expertpool.errors import ConcurrentEdit, InputError, StoreFailed, StoreMissing
 from expertpool.progress import NullProgress, Progress
 from expertpool.stores import fts_query, fts_rank
 from expertpool.stores.base import (
@@ -161,6 +162,18 @@ def _rank(db: sqlite3.Connection, query: SearchQuery) -> list[tuple[str, float]]
     return [(expert_id, -rank) for expert_id, rank in db.execute(sql, params)]
 
 
+def _create_private(path: Path) -> None:
+    """Make the (empty) database file with mode 0600 before SQLite opens it; SQLite gives its
+    -wal and -shm files the database file's mode. New parent folders are 0700."""
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process made it meanwhile, or it is an empty file
+        pass
+
+
 def _integrity(row: tuple[str, int, str]) -> IntegrityRecord:
     record_id, version, doc = row
     return decode_record(IntegrityRecord, doc, table="integrity", key=f"{record_id}（版本 {version}）")
@@ -184,14 +197,21 @@ class SQLiteStore:
     #: experts per bulk write in `upsert_experts` (bounds memory; keeps progress moving)
     WRITE_CHUNK = 2000
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, create: bool = True):
+        """Open the store in `path`. A missing (or empty) file is made into a new store only when
+        `create` is true (the file is made 0600: its permissions are what protects the data);
+        otherwise `StoreMissing` names the path, so a mistyped path never yields an empty store."""
         self.path = Path(path)
         # Resolved once: the file this store reads, whatever the working directory becomes.
         self._file = self.path.resolve()
         self._lock = threading.RLock()  # the outermost batch owns the connection until it ends
         self.created = not self.path.exists() or self.path.stat().st_size == 0
+        if self.created and not create:
+            raise StoreMissing(f"{self.path}: 数据库不存在（请检查 --db 或 EXPERTPOOL_DB 的路径；"
+                               "新建数据库请用 expertpool --db 路径 import --create 文件…）")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.created:
+                _create_private(self.path)
             # Autocommit mode: transactions are opened explicitly by `batch()`.
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
                                        check_same_thread=False)
@@ -200,6 +220,8 @@ class SQLiteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise InputError(f"{self.path}: 无法打开数据库（{exc}）") from None
+        except OSError as exc:  # a path the user named that cannot hold a file: bad input, as in io.files
+            raise InputError(f"{self.path}: 无法在此新建数据库（{exc.strerror or exc}）") from None
         try:
             # untranslated reads: a file that is not a database is bad input (exit 2), not a failure
             if self._read_meta("schema_version") is None or self._read_meta(DATA_GENERATION_KEY) is None:
@@ -391,6 +413,14 @@ class SQLiteStore:
     @_guarded
     def claim_meta(self, key: str, value: str) -> bool:
         return self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value)).rowcount == 1
+
+    def authenticated_user(self) -> None:
+        """SQLite authenticates nobody: whoever can open the file is trusted."""
+        return None
+
+    @_guarded
+    def delete_meta(self, key: str) -> None:
+        self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
 
     # ---- experts ----
     @_guarded
