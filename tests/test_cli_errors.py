@@ -181,7 +181,9 @@ def template(tmp_path_factory):
     grant_role(store, admin, "officer", "program_officer")
     drawn = build_panel(store, admin, load_spec(SAMPLES / "panel.toml", {"mode": "best", "seed": 1}))
     store.close()
-    return {"path": path, "panel": drawn.panel_id, "member": drawn.document["members"][0]["id"]}
+    # a member with a qualified replacement: only qualified experts may take a seat
+    member = next(m for m, r in drawn.document["replacements"].items() if r)
+    return {"path": path, "panel": drawn.panel_id, "member": member}
 
 
 @pytest.fixture
@@ -249,6 +251,29 @@ def test_a_mistyped_db_is_bad_input_naming_it_and_creates_nothing(pool, tmp_path
         assert result.exit_code == 0, result.output
     else:
         assert result.exit_code == BAD_INPUT and str(typo) in result.output, result.output
+
+
+#: search values outside an option's vocabulary that still mean something: any status (全部), an
+#: institution under another of its names, an honour kept as written
+SEARCH_WIDENINGS = [["--status", "全部"], ["--status", "全部", "--status", "出库"], ["--institution", "川大"],
+                    ["--honour", "天府青城计划"], ["--status", "全部", "--institution", "四川大学华西医院"]]
+
+
+@pytest.mark.parametrize("extra", SEARCH_WIDENINGS, ids=" ".join)
+def test_search_values_that_widen_the_filter_succeed(pool, extra):
+    result = invoke(["search", "电池", *extra, "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"words", "unmatched", "hits"}
+
+
+@pytest.mark.parametrize("args, named", [
+    (["search", "电池", "--status", "全部", "--status", "不存在的取值"], "不存在的取值"),
+    (["search", "基于 研究"], "基于 研究"),  # only stop words: nothing left to search for
+], ids=["status", "stop-words-only"])
+def test_search_refusals_are_bad_input_naming_the_value(pool, args, named):
+    result = invoke(args)
+    assert result.exit_code == BAD_INPUT and named in result.output, result.output
 
 
 def test_a_global_option_out_of_its_vocabulary_is_bad_input(pool):

@@ -249,7 +249,7 @@ def test_show_on_a_date_and_search_eligible_on(db):
     assert as_json(OFFICER, "show", "CQ-000002", "--on", "2099-01-01")["barred_by"] == ["IR-2026-000002"]
 
     def ids(*args):
-        return [h["id"] for h in as_json(OFFICER, "search", "", *args)]
+        return [h["id"] for h in as_json(OFFICER, "search", "", *args)["hits"]]
     assert ids() == ["CQ-000002", "SC-000001", "SC-000003"]
     assert ids("--eligible-on", "2025-12-31") == ["CQ-000002", "SC-000001", "SC-000003"]
     assert ids("--eligible-on", "2026-03-01") == ["CQ-000002", "SC-000003"]

@@ -58,13 +58,13 @@ def test_reimport_says_nothing_changed(pool):
 def test_search_ranks_and_filters(pool):
     result = runner.invoke(app, ["search", "钒钛新材料", "--json"])
     assert result.exit_code == 0, result.output
-    hits = json.loads(result.stdout)
+    hits = json.loads(result.stdout)["hits"]
     assert hits[0]["id"] == "000001"
-    assert {"id", "name", "region", "institution", "title", "fields", "score"} <= set(hits[0])
+    assert {"id", "name", "region", "institution", "title", "fields", "score", "matched", "unmatched"} <= set(hits[0])
     result = runner.invoke(app, ["search", "制备", "--region", "渝", "--json"])
-    assert [h["id"] for h in json.loads(result.stdout)] == ["000003"]
+    assert [h["id"] for h in json.loads(result.stdout)["hits"]] == ["000003"]
     result = runner.invoke(app, ["search", "", "--field", "AI", "--json"])
-    assert [h["id"] for h in json.loads(result.stdout)] == ["000002"]
+    assert [h["id"] for h in json.loads(result.stdout)["hits"]] == ["000002"]
 
 
 def test_search_table_output(pool):
@@ -112,5 +112,5 @@ def test_index_rebuild_command(pool):
     result = runner.invoke(app, ["index", "rebuild", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["experts"] == 3
-    hits = json.loads(runner.invoke(app, ["search", "钒钛新材料", "--json"]).stdout)
+    hits = json.loads(runner.invoke(app, ["search", "钒钛新材料", "--json"]).stdout)["hits"]
     assert hits[0]["id"] == "000001"

@@ -23,8 +23,6 @@ from expertpool.cache.snapshot import (
     cached_snapshot,
     derived,
     fresh_snapshot,
-    query_terms,
-    rank_index,
 )
 from expertpool.domain.conflicts import ConflictPolicy, policy_key
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
@@ -52,7 +50,8 @@ from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
 from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
-from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
+from expertpool.services.relevance import best_relevance, rank_projects, relevance_by_project
+from expertpool.stores.base import ExpertStore
 
 __all__ = [
     "DrawInputs", "PanelOutcome", "PanelSpec", "REASONS", "build_panel", "export_heading", "export_panel",
@@ -164,49 +163,12 @@ def pool_conflicts(snapshot: PoolSnapshot, projects: Sequence[Project], day: dt.
     return remembered if isinstance(remembered, PoolConflicts) else check()
 
 
-def project_query_text(project: Project) -> str:
-    return " ".join([project.title, " ".join(project.keywords), project.abstract])
-
-
-#: experts beyond this rank for every project score 0
-RELEVANCE_DEPTH = 300
-
-
-def _rank_projects(store: ExpertStore, texts: Sequence[str], version: str | None = None) -> list[list[tuple[str, float]]]:
-    """The store's ranking (ids and scores) for each project text, all in one call; with the
-    data `version`, from the store's rank index of that version (cached like the snapshot)."""
-    queries = [SearchQuery(tuple(terms), SearchFilters(statuses=("在库",)), limit=RELEVANCE_DEPTH) if terms else None
-               for terms in query_terms(texts)]
-    asked = [q for q in queries if q is not None]
-    if not asked:
-        return [[] for _ in queries]
-    index = rank_index(store, version) if version is not None else None
-    answers = iter(store.rank_many(asked, index=index))
-    return [next(answers) if q is not None else [] for q in queries]
-
-
-def _relevance_from(rankings: Sequence[Sequence[tuple[str, float]]], candidate_ids: set[str]) -> dict[str, float]:
-    """Each candidate's relevance in 0..1: for every project, the search store ranks experts by the
-    project's title, keywords and abstract; an expert's score is relative to that project's best,
-    and their relevance is the best over the projects (an expert qualifies by fitting at least one
-    project under review). Experts beyond the top RELEVANCE_DEPTH of every project score 0."""
-    scores: dict[str, float] = {}
-    for ranked in rankings:
-        top = max((score for _, score in ranked), default=0.0)
-        if top <= 0:
-            continue
-        for expert_id, score in ranked:
-            if expert_id in candidate_ids:
-                scores[expert_id] = max(scores.get(expert_id, 0.0), score / top)
-    return scores
-
-
-def _project_texts(store: ExpertStore, spec: PanelSpec) -> list[str]:
-    """The projects' query texts, read without the conflict graph so ranking can start early.
+def _early_projects(store: ExpertStore, spec: PanelSpec) -> list[Project]:
+    """The projects under review, read without the conflict graph so ranking can start early.
     Rows are not validated here: `_load_projects` does that (and reports errors) afterwards;
-    an unreadable reference just contributes no text."""
+    an unreadable reference just contributes nothing."""
     stored: dict[str, Project] | None = None
-    texts: list[str] = []
+    found: list[Project] = []
     for ref, path in _project_refs(spec):
         if path is not None:
             try:
@@ -215,15 +177,21 @@ def _project_texts(store: ExpertStore, spec: PanelSpec) -> list[str]:
                 continue
             for _, row in table.rows:
                 try:
-                    texts.append(project_query_text(rows.project_from_row(row, lambda _column, value: value)))
+                    found.append(rows.project_from_row(row, lambda _column, value: value))
                 except rows.RowError:
                     continue
         else:
             if stored is None:
                 stored = {p.id: p for p in store.iter_records("project")}
             if ref in stored:
-                texts.append(project_query_text(stored[ref]))
-    return texts
+                found.append(stored[ref])
+    return found
+
+
+def _rank(store: ExpertStore, projects: Sequence[Project], version: str | None):
+    """The projects' queries and rankings (services/relevance.py), the store's stored projects
+    being the background the boilerplate words are learned from."""
+    return rank_projects(store, projects, store.iter_records("project"), version)
 
 
 @dataclass
@@ -288,9 +256,9 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     # texts (from the store's rank index of this version, or on the store's own threads) while
     # this one loads the cached snapshot, which touches no store: the two halves of the wait overlap.
     version = store.data_version()
-    texts = _project_texts(store, spec)
+    early = _early_projects(store, spec)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ranking = pool.submit(_rank_projects, store, texts, version)
+        ranking = pool.submit(_rank, store, early, version)
         snapshot = cached_snapshot(version)
         if snapshot is None:
             # Nothing cached for this data version (an import normally prepares it: see
@@ -300,7 +268,7 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
         try:
             if snapshot is None:
                 snapshot = fresh_snapshot(store, version)
-            rankings = ranking.result()
+            queries, rankings = ranking.result()
         finally:
             progress.finish()
     projects = _load_projects(store, spec, snapshot.graph)
@@ -311,12 +279,14 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     elig = eligible_candidates(store, spec, projects, snapshot)
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()
-    ids = {e.id for e in elig.candidates}
-    validated = [project_query_text(p) for p in projects]
-    if validated != texts:
-        # the early read saw other text than the validated projects (cannot happen on valid input)
-        rankings = _rank_projects(store, validated, version)
-    relevance = _relevance_from(rankings, ids) if projects else {}
+    if projects != early:
+        # the early read saw other projects than the validated ones (cannot happen on valid input)
+        queries, rankings = _rank(store, projects, version)
+    fields = {e.id: e.fields for e in elig.candidates}
+    listed = {f for p in projects for f in p.fields}
+    open_fields = set(spec.resolved_fields()) - listed if spec.min_per_field > 0 else set()
+    relevance = (best_relevance(relevance_by_project(queries, rankings, fields, spec.require_common_field,
+                                                     open_fields)) if projects else {})
     timings["relevance"] = time.perf_counter() - t
     candidates = [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
                             institution=elig.institutions[e.id], relevance=relevance.get(e.id, 0.0),
@@ -458,7 +428,8 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     again on the current store (a backup may have been sanctioned, or related to a member seated
     by an earlier replacement). The saved backups are tried first in their ranked order; if none
     keeps every rule, the seat is re-solved with the other members fixed: the most relevant
-    eligible expert with whom the panel meets every rule (checked by the independent checker).
+    qualified expert with whom the panel meets every rule (checked by the independent checker).
+    Only qualified experts (relevance ≥ the spec's threshold) ever take a seat this way.
     Returns the record as saved."""
     check(actor, "panel", "替换评审专家")
     reason = clean(reason)
@@ -481,8 +452,10 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     fixed = [by_id[m] for m in remaining]
     taken = set(members) | {r.out for r in record.replaced}
     preferred = record.replacements.get(expert_id, [])
-    saved_order = list(dict.fromkeys([*preferred, *(b.id for b in record.backups)]))
-    by_relevance = sorted((c.id for c in inputs.candidates), key=lambda i: (-by_id[i].relevance, i))
+    # only the qualified may take the seat (on the current data: a saved backup may no longer be)
+    qualified = {c.id for c in inputs.candidates if c.relevance >= inputs.rules.relevance_threshold}
+    saved_order = [i for i in dict.fromkeys([*preferred, *(b.id for b in record.backups)]) if i in qualified]
+    by_relevance = sorted(qualified, key=lambda i: (-by_id[i].relevance, i))
     forbidden = inputs.eligibility.forbidden_pairs
     chosen, method = None, "backup"
     for order, label in ((saved_order, "backup"), (by_relevance, "re-solve")):

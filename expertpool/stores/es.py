@@ -31,9 +31,11 @@ the first to finish clears the mark while the others are still writing; each of 
 the generation again when it ends. `rebuild_index` also replaces it: expert writes racing a
 rebuild are lost with the old index.
 
-Ranking: `es_query` (``combined_fields``, i.e. BM25F with the column weights), which agrees
-with SQLite's FTS5 ``bm25()`` on the top 10 for ~0.95 of results on generated data
-(tests/contract/test_contract_ranking_overlap.py).
+Ranking: `es_query`, part by part the SQLite store's (BM25 of the words, half the BM25 of the
+bigrams, a whole-name match), so the two agree on the top 10 (checked on generated and real text
+in tests/contract/test_contract_ranking_overlap.py). The text index's format is
+`textindex.TEXT_INDEX_VERSION`, kept in the meta index; an index of another format is not
+searched (`index rebuild` makes a current one).
 
 The store needs only what Elasticsearch's minimal distribution has (scripts/es-local runs that
 one): core analysers, no scripts, no _reindex/_delete_by_query, no ``GET /``.
@@ -82,6 +84,7 @@ from expertpool.stores.base import (
     RecordKind,
     SearchHit,
     SearchQuery,
+    TermCounts,
     UpsertCounts,
     decode_record,
     field_paths,
@@ -90,9 +93,11 @@ from expertpool.stores.base import (
     seal_audit,
 )
 from expertpool.stores.guard import translated
-from expertpool.stores.textindex import index_columns, matched_words
+from expertpool.stores.textindex import TEXT_INDEX_VERSION, index_text, matches
 
 SCHEMA_VERSION = "1"
+#: meta key: the `textindex.TEXT_INDEX_VERSION` of the experts index the alias points at
+TEXT_INDEX_KEY = "text_index_version"
 #: The fixed indices, by short name (the experts index is versioned behind an alias).
 SIMPLE_INDICES: tuple[str, ...] = ("records", "integrity", "integrity-versions", "audit", "roles", "panels", "meta")
 _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,100}$")
@@ -123,7 +128,7 @@ def load_index_body(name: str) -> dict:
 
 def expert_source(expert: Expert) -> dict:
     """The experts-index document for `expert`."""
-    cols = index_columns(expert)
+    text = index_text(expert)
     raw = [expert.name, " ".join(expert.fields), " ".join(expert.keywords), expert.research,
            expert.discipline or "", expert.institution, expert.department or ""]
     return {
@@ -131,6 +136,7 @@ def expert_source(expert: Expert) -> dict:
         # every key the expert answers to (expert_ids.expert_keys), for `find_experts`
         "source_ids": sorted(expert_keys(expert)),
         "name": expert.name,
+        es_query.NAME_FIELD: text.name,
         "region": expert.region,
         "sub_region": expert.sub_region,
         "title": expert.title,
@@ -140,7 +146,7 @@ def expert_source(expert: Expert) -> dict:
         "status": expert.status,
         "birth_year": expert.birth_year,
         "content_hash": expert.content_hash(),
-        es_query.TEXT_PREFIX: cols,
+        es_query.TEXT_PREFIX: {"words": text.words, "grams": text.grams},
         es_query.BASELINE_FIELD: " ".join(filter(None, raw)),
         "doc": expert.model_dump(mode="json"),
     }
@@ -276,16 +282,14 @@ class ElasticsearchStore:
     #: seconds an open waits for the store's indices to have their primary shards started
     READY_TIMEOUT_S = 60
 
-    def __init__(self, client: Elasticsearch, prefix: str = "expertpool", *, mode: es_query.Mode = "bm25f",
+    def __init__(self, client: Elasticsearch, prefix: str = "expertpool", *,
                  hosts: Sequence[str] = (), secrets: Sequence[str] = (), owns_client: bool = True,
                  create: bool = True):
         if not _PREFIX_RE.match(prefix):
             raise InputError(f"索引前缀「{prefix}」无效：只可用小写字母、数字、-、_、.（EXPERTPOOL_ES_PREFIX）")
-        if mode not in es_query.MODES:
-            raise ValueError(f"unknown scoring mode {mode!r}")
         self._es = client
         self.prefix = prefix
-        self.mode = mode
+        self._text_index_checked = False
         self._hosts = tuple(hosts)
         self._secrets = tuple(s for s in secrets if s)
         self._owns_client = owns_client
@@ -391,6 +395,7 @@ class ElasticsearchStore:
         self._wait_until_ready()
         if created:
             self.set_meta("schema_version", SCHEMA_VERSION)
+            self.set_meta(TEXT_INDEX_KEY, TEXT_INDEX_VERSION)
             self._replace_generation()
         else:
             version = self.get_meta("schema_version")
@@ -821,9 +826,22 @@ class ElasticsearchStore:
     def count_experts(self) -> int:
         return self._es.count(index=self.experts_alias)["count"]
 
+    def _check_text_index(self) -> None:
+        """Refuse to rank on an experts index another version of ExpertPool built (other fields,
+        other tokens): its scores would be wrong, not just different."""
+        if self._text_index_checked:
+            return
+        found = self.get_meta(TEXT_INDEX_KEY)
+        if found != TEXT_INDEX_VERSION:
+            raise InputError(f"Elasticsearch 索引 {self.experts_alias} 的检索格式（{found or '旧版'}）与本程序"
+                             f"（{TEXT_INDEX_VERSION}）不符：请先运行 expertpool --backend elasticsearch index rebuild")
+        self._text_index_checked = True
+
     @_guarded
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        body = es_query.search_body(query, self.mode)
+        if query.ranked:
+            self._check_text_index()
+        body = es_query.search_body(query)
         if "from" in body:
             hits = self._es.search(index=self.experts_alias, **body)["hits"]["hits"]
         else:  # deeper than one request may go: page through in order
@@ -839,12 +857,41 @@ class ElasticsearchStore:
         for hit in hits:
             source = hit["_source"]
             expert = _decode(Expert, hit)
-            if query.terms:
-                columns = source.get(es_query.TEXT_PREFIX, {})
-                out.append(SearchHit(expert, float(hit["_score"] or 0.0), matched_words(query.terms, columns)))
+            if query.ranked:
+                text = source.get(es_query.TEXT_PREFIX, {})
+                found = matches(query.terms, text.get("words", ""), text.get("grams", ""),
+                                source.get(es_query.NAME_FIELD) in query.names)
+                out.append(SearchHit(expert, float(hit["_score"] or 0.0), found.words, found.partial, found.name))
             else:
                 out.append(SearchHit(expert, 0.0, ()))
         return out
+
+    @_guarded
+    def term_counts(self, words: Sequence[str], grams: Sequence[str]) -> TermCounts:
+        words = list(dict.fromkeys(w for w in words if w.strip()))
+        grams = list(dict.fromkeys(g for g in grams if g.strip()))
+        if not words and not grams:
+            return TermCounts({}, {})
+        self._check_text_index()
+        buckets = self._es.search(index=self.experts_alias, size=0, query={"match_all": {}},
+                                  aggs=es_query.count_aggregations(words, grams))["aggregations"]["counts"]["buckets"]
+        return TermCounts({w: buckets[f"w{i}"]["doc_count"] for i, w in enumerate(words)},
+                          {g: buckets[f"g{i}"]["doc_count"] for i, g in enumerate(grams)})
+
+    @_guarded
+    def institution_names(self) -> list[str]:
+        names: list[str] = []
+        after = None
+        while True:
+            composite: dict = {"size": 1000, "sources": [{"name": {"terms": {"field": "institution"}}}]}
+            if after is not None:
+                composite["after"] = after
+            result = self._es.search(index=self.experts_alias, size=0,
+                                     aggs={"names": {"composite": composite}})["aggregations"]["names"]
+            names += [bucket["key"]["name"] for bucket in result["buckets"]]
+            after = result.get("after_key")
+            if not result["buckets"] or after is None:
+                return sorted(names)
 
     @_guarded
     def rank_many(self, queries: Sequence[SearchQuery], index: object | None = None) -> list[list[tuple[str, float]]]:
@@ -855,8 +902,10 @@ class ElasticsearchStore:
         out: list[list[tuple[str, float]]] = [[] for _ in queries]
         shallow: list[int] = []
         searches: list[dict] = []
+        if any(q.ranked for q in queries):
+            self._check_text_index()
         for i, query in enumerate(queries):
-            body = es_query.search_body(query, self.mode)
+            body = es_query.search_body(query)
             body["_source"] = False
             if "from" in body:
                 shallow.append(i)
@@ -924,6 +973,8 @@ class ElasticsearchStore:
             self._es.indices.delete(index=name, ignore_unavailable=True)
             raise
         self._es.indices.delete(index=old, ignore_unavailable=True)
+        self.set_meta(TEXT_INDEX_KEY, TEXT_INDEX_VERSION)
+        self._text_index_checked = False
         # Same data, unless expert writes raced the rebuild and were lost with the old index.
         self._replace_generation()
         progress.finish()
@@ -1152,7 +1203,7 @@ def _decode(model, hit) -> object:
 
 def _ranked(query: SearchQuery, hit: dict) -> tuple[str, float]:
     """(id, score) of a hit exactly as `search` scores it."""
-    return hit["_id"], (float(hit["_score"] or 0.0) if query.terms else 0.0)
+    return hit["_id"], (float(hit["_score"] or 0.0) if query.ranked else 0.0)
 
 
 def _item_error(response, item: dict) -> ApiError:
