@@ -339,12 +339,16 @@ QUERY_TERMS_KEPT = 5000
 
 
 def _segmenter_fingerprint() -> str:
-    """What `segment.query_terms` depends on: its code, the width folding it uses, the user
-    dictionary, the synonyms and the engine chosen. Any change gives a new fingerprint."""
-    parts = [Path(segment.__file__), Path(chars.__file__), segment.INDEXES_DIR / "userdict.txt",
-             segment.INDEXES_DIR / "synonyms.txt"]
+    """What `segment.query_terms` depends on: its code, the width folding it uses, the
+    dictionaries (`indexes/dictionaries/`, the user dictionary), the synonyms, the stop words and
+    the engine chosen. Any change gives a new fingerprint."""
+    folder = segment.INDEXES_DIR / "dictionaries"
+    dictionaries = sorted(folder.glob("*.txt")) if folder.is_dir() else []
+    parts = [Path(segment.__file__), Path(chars.__file__), *dictionaries, segment.INDEXES_DIR / "userdict.txt",
+             segment.INDEXES_DIR / "synonyms.txt", segment.INDEXES_DIR / "stopwords.txt"]
     digest = hashlib.sha256(os.environ.get("EXPERTPOOL_SEGMENTER", "rjieba").encode())
     for part in parts:
+        digest.update(part.name.encode() + b"\x00")
         digest.update(part.read_bytes() if part.exists() else b"-")
     return digest.hexdigest()[:32]
 
