@@ -4,7 +4,7 @@
     python bench/bench_scale.py --count 100000 --backends sqlite,elasticsearch
 
 For each store, into a new empty store: the generated pool's files are imported in-process
-(`import_files` with `prepare=False`, then `prepare_pool` — what `expertpool import` does in one
+(`import_files` with `prepare=False`, then `prepare_draws` — what `expertpool import` does in one
 go — timed apart), then searched, then panels are drawn by the CLI in NEW processes
 (`expertpool panel build --spec S --mode M --seed N --dry-run --json`), as an officer would:
 
@@ -38,11 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from expertpool.cache.snapshot import prepare_pool  # noqa: E402
 from expertpool.config import StoreConfig  # noqa: E402
 from expertpool.gcpause import gc_paused  # noqa: E402
 from expertpool.services.access import actor_for  # noqa: E402
-from expertpool.services.importing import import_files  # noqa: E402
+from expertpool.services.importing import import_files, prepare_draws  # noqa: E402
 from expertpool.services.search import SearchRequest, search_experts  # noqa: E402
 from expertpool.stores import open_store  # noqa: E402
 
@@ -132,7 +131,7 @@ def run_backend(backend: str, count: int, out: Path, args) -> dict:
             report = import_files(store, [out / f for f in FILES], actor, prepare=False)
             row["import"], row["import_cpu"] = time.perf_counter() - t, time.process_time() - c
             t, c = time.perf_counter(), time.process_time()
-            prepare_pool(store)
+            prepare_draws(store)
             row["prepare"], row["prepare_cpu"] = time.perf_counter() - t, time.process_time() - c
         row["import_peak_mb"] = peak_mb()
         row["rows"] = sum(f.rows_read for f in report.files)

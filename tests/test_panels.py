@@ -372,6 +372,26 @@ def test_an_import_that_changes_data_prepares_the_next_draw_with_progress(store,
     assert not any("为抽取准备" in line for line in again.started)   # nothing changed, nothing to prepare
 
 
+def test_the_first_draw_after_an_import_loads_no_segmenter_for_stored_projects(store, admin, tmp_path, monkeypatch):
+    """The import segments the stored projects (the draw learns boilerplate from all of them, and
+    the sample spec reviews some of them), so the draw after it reads every query from the memo."""
+    from expertpool import segment
+    from expertpool.services.importing import import_files
+    from tests.helpers import write_csv
+
+    history = write_csv(tmp_path / "history.csv", [{"专家编号": "SC-000001", "评审活动": "项目评审",
+                                                     "评审日期": "2026-03-02"}],
+                        headers=["专家编号", "评审活动", "评审日期"])
+    assert import_files(store, [history], admin, kind="history").files[0].imported == 1
+    with monkeypatch.context() as patched:
+        patched.setattr(segment, "query_terms", lambda text, engine=None: pytest.fail(f"segmented in the draw: {text}"))
+        drawn = build_panel(store, admin, spec(mode="best"), save=False).document
+    monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "another-cache"))   # everything segmented afresh
+    expected = build_panel(store, admin, spec(mode="best"), save=False).document
+    assert drawn["members"] and drawn["members"] == expected["members"]
+    assert [m["relevance"] for m in drawn["members"]] == [m["relevance"] for m in expected["members"]]
+
+
 def test_the_pool_s_conflicts_are_remembered_per_data_projects_day_and_policy(store, admin, tmp_path, monkeypatch):
     from expertpool.services import panels
 

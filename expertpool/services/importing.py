@@ -28,6 +28,7 @@ from expertpool.io.files import describe_os_error, output_directory
 from expertpool.services import expert_ids as expert_id_service
 from expertpool.services.access import Actor, audit
 from expertpool.services.integrity import vouch
+from expertpool.services.relevance import remember_project_terms
 from expertpool.progress import NullProgress, Progress
 from expertpool.stores.base import ExpertStore, record_key
 
@@ -543,11 +544,19 @@ def _open_index(store: ExpertStore, actor: Actor, *, dry_run: bool,
     return _ExpertIndex(experts, legacy=legacy), retired
 
 
+def prepare_draws(store: ExpertStore, progress: Progress | None = None) -> None:
+    """Build what the next draw reads from the store's current data, where it is not cached yet:
+    the snapshot and rank index (`prepare_pool`) and the stored projects' query terms, from which
+    every draw's relevance learns the application boilerplate."""
+    prepare_pool(store, progress)
+    remember_project_terms(store.iter_records("project"))
+
+
 def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, *, prepare: bool = True,
                  **options) -> ImportReport:
     """Import files in the order given: expert lists must come before the files that refer to them.
     When anything changed, the draw's caches of the new data are prepared at the end
-    (`cache.snapshot.prepare_pool`; `prepare=False` leaves that to the first draw)."""
+    (`prepare_draws`; `prepare=False` leaves that to the first draw)."""
     # every row, record and expert read stays alive to the end: nothing for the collector to free
     with gc_paused():
         return _import_files(store, paths, actor, prepare, **options)
@@ -590,7 +599,7 @@ def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, prepa
         # released (the caches are keyed by the version read before the data, so a later import
         # cannot make them stale): the first draw after an import is then as fast as any other.
         try:
-            prepare_pool(store, options.get("progress"))
+            prepare_draws(store, options.get("progress"))
         except ExpertPoolError:
             pass  # the data is in; the first draw builds the caches and reports what stops it
     return report

@@ -64,6 +64,15 @@ def segmented(texts: Iterable[str]) -> dict[str, list[segment.QueryTerm]]:
     return dict(zip(distinct, query_terms(distinct)))
 
 
+def remember_project_terms(projects: Iterable[Project]) -> None:
+    """Segment the texts a draw for `projects` reads (each whole text, its title and keywords, its
+    abstract) into the memo now: an import calls it for the stored projects, so the first draw
+    after the import, which learns its stop words from all of them, loads no segmenter."""
+    projects = list(projects)
+    segmented([*(project_text(p) for p in projects), *(focus_text(p) for p in projects),
+               *(p.abstract for p in projects)])
+
+
 def _terms(text: str, known: Segmented | None) -> Sequence[segment.QueryTerm]:
     if not text:
         return []
