@@ -392,6 +392,22 @@ def test_the_first_draw_after_an_import_loads_no_segmenter_for_stored_projects(s
     assert [m["relevance"] for m in drawn["members"]] == [m["relevance"] for m in expected["members"]]
 
 
+def test_a_draw_ranks_its_projects_once_unless_validation_changed_what_ranking_reads(store, admin, monkeypatch):
+    """The early read (for ranking) and the validated projects differ where validation resolves a
+    team member's number: that must not rank everything a second time; a changed text must."""
+    from expertpool.services import panels
+
+    ranked = []
+    real_rank, real_load = panels._rank, panels._load_projects
+    monkeypatch.setattr(panels, "_rank", lambda store, projects, version: ranked.append(1) or real_rank(store, projects, version))
+    for change, expected in (({"team": []}, 1), ({"title": "另一个标题的项目"}, 2)):
+        ranked.clear()
+        monkeypatch.setattr(panels, "_load_projects", lambda *a, change=change: [
+            p.model_copy(update=change) for p in real_load(*a)])
+        panels.prepare_draw(store, spec(mode="best"))
+        assert len(ranked) == expected, change
+
+
 def test_the_pool_s_conflicts_are_remembered_per_data_projects_day_and_policy(store, admin, tmp_path, monkeypatch):
     from expertpool.services import panels
 

@@ -50,7 +50,7 @@ from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
 from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
-from expertpool.services.relevance import best_relevance, rank_projects, relevance_by_project
+from expertpool.services.relevance import best_relevance, rank_projects, ranked_content, relevance_by_project
 from expertpool.stores.base import ExpertStore
 
 __all__ = [
@@ -279,8 +279,9 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     elig = eligible_candidates(store, spec, projects, snapshot)
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()
-    if projects != early:
-        # the early read saw other projects than the validated ones (cannot happen on valid input)
+    if [ranked_content(p) for p in projects] != [ranked_content(p) for p in early]:
+        # the early read saw other projects than the validated ones (cannot happen on valid input;
+        # validation may still resolve a team member's number, which ranking does not read)
         queries, rankings = _rank(store, projects, version)
     fields = {e.id: e.fields for e in elig.candidates}
     listed = {f for p in projects for f in p.fields}

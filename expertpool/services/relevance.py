@@ -119,6 +119,12 @@ def focus_text(project: Project) -> str:
     return " ".join([project.title, *project.keywords])
 
 
+def ranked_content(project: Project) -> tuple:
+    """What a project's queries and ranking depend on (`project_queries`, `learned_stopwords`):
+    two projects equal here rank the same, whatever else differs (a team member's resolved id)."""
+    return project.id, tuple(project.fields), project.title, tuple(project.keywords), project.abstract
+
+
 def project_queries(project: Project, stop: frozenset[str], statuses: tuple[str, ...] = ("在库",),
                     known: Segmented | None = None) -> ProjectQueries:
     filters = SearchFilters(statuses=statuses)
