@@ -91,7 +91,7 @@ def show(
 
     store, actor = state(ctx).authorise("panel.read", "查看评审专家组")
     if reproduce:
-        saved, redrawn, same = reproduce_panel(store, actor, panel_id)
+        saved, redrawn, same = reproduce_panel(store, actor, panel_id, progress=progress_for(ctx, json_output))
         if json_output:
             print_json({"id": panel_id, "reproduced": same, "saved": saved.to_document(),
                         "redrawn": redrawn.to_document()})
