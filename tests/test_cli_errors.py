@@ -10,6 +10,7 @@ failure), a message naming the option or the value, and no traceback.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import traceback
@@ -23,6 +24,7 @@ from typer.testing import CliRunner
 from expertpool.cli.main import app
 from expertpool.services.access import actor_for
 from expertpool.services.importing import import_files
+from expertpool.services.invitations import invite_panel
 from expertpool.services.panels import build_panel, load_spec
 from expertpool.services.roles import grant_role
 from expertpool.stores.sqlite import SQLiteStore
@@ -55,7 +57,9 @@ def commands() -> dict[tuple[str, ...], object]:
 
 
 #: A valid invocation of each command on the sample pool, so that each bad value below is the only
-#: fault. Placeholders: {samples}, {tmp} (an empty directory), {panel} and {member} (a saved panel).
+#: fault. Placeholders: {samples}, {tmp} (an empty directory), {panel} and {member} (a saved panel,
+#: invited), {sealed} (a sealed panel), {held} and {held_member} (a panel whose review is past),
+#: {outsider} (an expert on neither panel).
 BASE: dict[tuple[str, ...], list[str]] = {
     ("import",): ["{samples}/history.csv", "--dry-run"],
     ("search",): ["电池"],
@@ -79,6 +83,11 @@ BASE: dict[tuple[str, ...], list[str]] = {
     ("panel", "list"): [],
     ("panel", "replace"): ["{panel}", "{member}", "--reason", "本人回避"],
     ("panel", "export"): ["{panel}", "--out", "{tmp}/sheet.xlsx"],
+    ("panel", "invite"): ["{panel}", "--place", "成都市科技会堂"],
+    ("panel", "respond"): ["{panel}", "{member}", "接受"],
+    ("panel", "confirm"): ["{panel}"],
+    ("panel", "unseal"): ["{sealed}", "--reason", "评审提前"],
+    ("panel", "evaluate"): ["{held}", "{held_member}", "--attended", "--score", "4"],
     ("index", "rebuild"): [],
 }
 
@@ -113,6 +122,16 @@ BY_NAME: dict[str, list[str]] = {
     "reason": ["   "],                                 # required reasons only (see `bad_values`)
     "name": ["\x01\x02"],                              # only control characters: empty once cleaned
     "user": ["有 空格"],
+    "response": ["也许"],                             # panel respond: 接受/拒绝/未接通/申报回避
+    "format_": ["docx"],                               # panel export --format
+    "sealed_until": ["明天", "2020-01-01 08:00"],      # panel build: not a time; a time already past
+}
+#: Bad values of one command's parameter, where the name alone cannot tell (an expert id is a fine
+#: value for `show`, but a member is wanted here: someone not on the panel is bad input).
+BY_COMMAND: dict[tuple[str, ...], list[str]] = {
+    ("panel", "replace", "expert_id"): ["{outsider}"],
+    ("panel", "respond", "member"): ["{outsider}"],
+    ("panel", "evaluate", "member"): ["{outsider}"],
 }
 #: Path parameters a command writes to; every other Path parameter is an input file.
 OUTPUTS = {"out", "rejects_dir"}
@@ -150,6 +169,8 @@ def bad_values(words: tuple[str, ...], param) -> list[str]:
     kind = param.bare_type().removeprefix("list[").removesuffix("]")  # the type of one value: "int", "Path" …
     if (*words, param.name) in NOT_BAD_INPUT or kind == "bool":
         return []
+    if (*words, param.name) in BY_COMMAND:
+        return BY_COMMAND[(*words, param.name)]
     if param.name == "reason" and not param.required:
         return []
     if param.name == "projects" and kind == "int":
@@ -179,11 +200,24 @@ def template(tmp_path_factory):
     admin = actor_for(store, "admin")
     assert not import_files(store, [SAMPLES / f for f in SAMPLE_FILES], admin).failed
     grant_role(store, admin, "officer", "program_officer")
-    drawn = build_panel(store, admin, load_spec(SAMPLES / "panel.toml", {"mode": "best", "seed": 1}))
+    officer = actor_for(store, "officer")
+    # drawn by the officer, so the administrator may witness it (`panel confirm`), and invited by
+    # phone, so answers may be recorded (`panel respond`)
+    drawn = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {"mode": "best", "seed": 1}))
+    invite_panel(store, officer, drawn.panel_id)
+    # one sealed (`panel unseal`), one whose review took place yesterday (`panel evaluate`)
+    sealed = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {}),
+                         sealed_until=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365))
+    held = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {
+        "mode": "best", "seed": 2, "review_date": dt.date.today() - dt.timedelta(days=1)}))
+    members = {m["id"] for m in (*drawn.document["members"], *held.document["members"])}
+    outsider = next(e.id for e in store.iter_experts() if e.id not in members)
     store.close()
     # a member with a qualified replacement: only qualified experts may take a seat
     member = next(m for m, r in drawn.document["replacements"].items() if r)
-    return {"path": path, "panel": drawn.panel_id, "member": member}
+    return {"path": path, "panel": drawn.panel_id, "member": member,
+            "sealed": sealed.panel_id, "held": held.panel_id, "held_member": held.document["members"][0]["id"],
+            "outsider": outsider}
 
 
 @pytest.fixture
@@ -196,7 +230,7 @@ def pool(template, tmp_path, monkeypatch):
     (tmp_path / "work").mkdir()
     (tmp_path / "a-file.txt").write_text("x", encoding="utf-8")
     places = {"samples": str(SAMPLES), "tmp": str(tmp_path / "work"), "file": str(tmp_path / "a-file.txt"),
-              "panel": template["panel"], "member": template["member"]}
+              **{k: template[k] for k in ("panel", "member", "sealed", "held", "held_member", "outsider")}}
     return {"path": path, "fill": lambda args: [a.format(**places) for a in args]}
 
 
@@ -305,6 +339,28 @@ def test_a_damaged_integrity_row_is_a_storage_failure_naming_table_and_id(pool, 
         result = invoke(args)
         assert result.exit_code == 5, result.output
         assert "integrity" in result.output and "CX-2018-0001" in result.output, result.output
+
+
+@pytest.mark.parametrize("kind,doc", [
+    ("relation", "not json"), ("relation", '{"expert_id": "SC-000001"}'),
+    ("relation", '{"expert_id": "SC-000001", "other": {"name": "某人"}, "kind": "朋友"}'),
+    ("affiliation", '{"expert_id": "SC-000001", "institution": "四川大学", "start_year": "二〇一九"}'),
+    ("history", '{"expert_id": "SC-000001", "activity": "项目评审", "date": "2026-13-01"}'),
+], ids=["relation-not-json", "relation-not-a-record", "relation-unknown-kind", "affiliation-year", "history-date"])
+def test_a_damaged_record_row_is_a_storage_failure_naming_table_and_key(pool, kind, doc):
+    """The pool snapshot reads a few fields of each record rather than the whole record: a record
+    damaged outside the tool is still named, not half-read or skipped."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(pool["path"])) as db:
+        key = db.execute("SELECT key FROM records WHERE kind = ? ORDER BY key LIMIT 1", (kind,)).fetchone()[0]
+    damage(pool["path"], "UPDATE records SET doc = ? WHERE kind = ? AND key = ?", doc, kind, key)
+    for args in (["panel", "build", "--spec", "{samples}/panel.toml", "--mode", "best", "--dry-run"],
+                 ["coi", "check", "--project", "2026YFG0001", "--review-date", "2026-12-01"]):
+        result = invoke(pool["fill"](args))
+        assert result.exit_code == 5, result.output
+        assert f"records（{kind}）" in result.output and key in result.output and "已损坏" in result.output
 
 
 def test_damaged_panel_and_audit_rows_name_theirs(pool, template):

@@ -107,3 +107,20 @@ def test_search_ranks_from_the_kept_index_exactly_as_sql(store, tmp_path):
     store.upsert_experts([make_expert("SC-900002", keywords=["量子引力"])])  # new data: the kept index is stale
     assert store.search(query("量子引力"))[0].expert.id == "SC-900002"
     other.close()
+
+
+def test_a_pickled_index_carries_no_speed_tables_and_ranks_the_same(store):
+    """The index is cached on disk (`cache.snapshot.rank_index`): what it keeps for speed (the
+    last query's part, the names table) is not written with it, and the copy read back ranks as
+    SQL does."""
+    import pickle
+
+    store.upsert_experts(generate_experts(80, seed=5))
+    index = store.rank_index()
+    name = store.search(query(limit=1))[0].expert.name
+    asked = [query("机器学习 深度学习", limit=50), query(name, limit=5)]
+    first = [index.rank(q) for q in asked]
+    assert any(key.startswith("_") for key in index.__dict__)
+    copy = pickle.loads(pickle.dumps(index))
+    assert not any(key.startswith("_") for key in copy.__dict__)
+    assert [copy.rank(q) for q in asked] == first == [pairs(store.search(q)) for q in asked]

@@ -11,7 +11,7 @@ import pytest
 from expertpool.domain.models import Person, Project
 from expertpool.errors import ExpertPoolError
 from expertpool.services.access import actor_for
-from expertpool.services.panels import build_panel, load_spec, prepare_draw, replace_member
+from expertpool.services.panels import build_panel, load_panel, load_spec, prepare_draw, replace_member
 from expertpool.services.relevance import learned_stopwords, project_queries, curated_stopwords
 from expertpool.stores.sqlite import SQLiteStore
 from tests.factories import make_expert
@@ -110,3 +110,75 @@ def test_learned_boilerplate_is_spread_over_fields_and_topics_are_not():
     assert "石墨烯" not in learned  # in 8 of 28 projects, but all of one field
     query = project_queries(projects[-1], curated_stopwords() | learned)
     assert [t.word for t in query.focus.terms] == ["石墨烯"]
+
+
+@pytest.mark.parametrize("require_common_field", [True, False])
+def test_the_automatic_refill_after_a_decline_never_seats_an_unqualified_expert(store, tmp_path, require_common_field):
+    """The 补抽 after a decline goes through the same rule as `panel replace`
+    (`relevance.qualified_ids`): every decline is refilled from the materials experts, and once
+    none is left the seat stays open (无法补齐) rather than going to a breeder whose profile only
+    repeats the template — with the field rule or without it (then the breeders are eligible
+    candidates with a little relevance, just not qualified)."""
+    import datetime as dt
+
+    from expertpool.domain.panel import invitations as states
+    from expertpool.services.invitations import invite_panel, respond
+
+    admin = actor_for(store, "admin")
+    drawn_at = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    spec = _spec(tmp_path, require_common_field=require_common_field, place="成都")
+    inputs = prepare_draw(store, spec)
+    breeders = {b[0] for b in BREEDERS}
+    assert breeders <= {c.id for c in inputs.candidates}  # eligible: only the qualification keeps them out
+    panel_id = build_panel(store, admin, spec, now=drawn_at).panel_id
+    invite_panel(store, admin, panel_id, now=drawn_at)
+    seated_by_refill, outcome = [], None
+    for minute in range(1, 20):
+        record = load_panel(store, admin, panel_id)
+        declining = next((m for m in record.member_ids() if m not in seated_by_refill), None)
+        if declining is None:
+            declining = record.member_ids()[0]
+        outcome = respond(store, admin, panel_id, declining, "拒绝", now=drawn_at + dt.timedelta(minutes=minute))
+        if not outcome.replaced:
+            break
+        seated_by_refill.append(outcome.record.replaced[-1].in_)
+        assert outcome.record.replaced[-1].automatic
+    assert seated_by_refill and not set(seated_by_refill) & breeders
+    assert outcome is not None and not outcome.replaced  # the materials experts ran out …
+    assert outcome.state.label == states.CANNOT_REFILL and "没有能替换" in outcome.unfilled
+    assert not set(load_panel(store, admin, panel_id).member_ids()) & breeders  # … and no breeder sat down
+
+
+def test_a_second_draw_for_the_same_projects_builds_the_same_queries_without_the_segmenter(monkeypatch):
+    from expertpool import segment
+    from expertpool.services import relevance
+
+    projects = [Project(id=f"P{i}", title=f"{topic}的关键技术研究", abstract=f"开展{topic}与{other}的应用研究。",
+                        keywords=[topic], fields=["新材料"], applicant=Person(name="甲"))
+                for i, (topic, other) in enumerate([("钙钛矿太阳能电池", "柔性器件"), ("高温合金", "增材制造")])]
+    stop = curated_stopwords()
+    direct = [project_queries(p, stop) for p in projects]          # segmented here and now
+    texts = [*(relevance.project_text(p) for p in projects), *(relevance.focus_text(p) for p in projects),
+             *(p.abstract for p in projects)]
+    relevance.segmented(texts)                                     # remembered on disk
+    monkeypatch.setattr(segment, "query_terms", lambda text, engine=None: pytest.fail(f"segmented again: {text}"))
+    known = relevance.segmented(texts)
+    assert [project_queries(p, stop, known=known) for p in projects] == direct
+    assert learned_stopwords(projects, known) == frozenset()       # two projects: nothing learned, no segmenter
+
+
+def test_the_segmenter_fingerprint_follows_every_dictionary(tmp_path, monkeypatch):
+    from expertpool import segment
+    from expertpool.cache import snapshot as snap
+
+    for name in ("userdict.txt", "synonyms.txt", "stopwords.txt"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    (tmp_path / "dictionaries").mkdir()
+    (tmp_path / "dictionaries" / "a.txt").write_text("钙钛矿 10 n\n", encoding="utf-8")
+    monkeypatch.setattr(segment, "INDEXES_DIR", tmp_path)
+    before = snap._segmenter_fingerprint()
+    (tmp_path / "dictionaries" / "a.txt").write_text("钙钛矿 10 n\n柔性器件 10 n\n", encoding="utf-8")
+    after_words = snap._segmenter_fingerprint()
+    (tmp_path / "stopwords.txt").write_text("研究\n", encoding="utf-8")
+    after_stop = snap._segmenter_fingerprint()
+    assert len({before, after_words, after_stop}) == 3

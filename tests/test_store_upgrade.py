@@ -7,7 +7,7 @@ import sqlite3
 import threading
 
 from expertpool.services.search import SearchRequest, search_experts
-from expertpool.stores.sqlite import TEXT_INDEX_KEY, SQLiteStore
+from expertpool.stores.sqlite import TEXT_GENERATION_KEY, TEXT_INDEX_KEY, SQLiteStore
 from expertpool.stores.textindex import TEXT_INDEX_VERSION
 from tests.factories import generate_experts, make_expert
 
@@ -116,3 +116,24 @@ def test_two_processes_opening_an_old_store_upgrade_it_once(tmp_path):
     finally:
         for store in opened:
             store.close()
+
+
+def test_a_text_index_upgrade_retires_the_rank_index_of_the_old_text(tmp_path):
+    """The rank index is keyed by the text generation, which record imports leave alone; an
+    upgrade of the text index (another TEXT_INDEX_VERSION) rebuilds the text tables, so it must
+    replace that generation: a rank index copied from the old tables is never used again."""
+    path = tmp_path / "store.sqlite3"
+    store = SQLiteStore(path)
+    store.upsert_experts(_experts())
+    old_index = store.rank_index()
+    assert old_index is not None and store.rank_index(old_index) is old_index
+    text_generation = store.get_meta(TEXT_GENERATION_KEY)
+    store.set_meta(TEXT_INDEX_KEY, "an older version")
+    store.close()
+    upgraded = SQLiteStore(path, create=False)
+    try:
+        assert upgraded.get_meta(TEXT_INDEX_KEY) == TEXT_INDEX_VERSION
+        assert upgraded.get_meta(TEXT_GENERATION_KEY) != text_generation
+        assert upgraded.rank_index(old_index) is not old_index
+    finally:
+        upgraded.close()

@@ -407,7 +407,8 @@ def _verify_panels(store: ExpertStore, entries: list[AuditEntry], check: _DataCh
     """Each saved panel's members are those its last draw or replacement entry recorded."""
     recorded: dict[str, AuditEntry] = {}
     for entry in entries:
-        if entry.action in ("panel.build", "panel.replace") and entry.target:
+        # the unseal entry names the members a sealed panel's earlier entries left out
+        if entry.action in ("panel.build", "panel.replace", "panel.unseal") and entry.target:
             recorded[entry.target] = entry
     for document in store.iter_panels():
         panel_id = str(document.get("id"))

@@ -16,8 +16,8 @@ is a plain lowercase ASCII/CJK word (one FTS5 token, as written) and whose only 
 status. Other queries return None and the store runs them in SQL.
 
 The index is a snapshot: `key` names the store state it was copied from (this module's format,
-the data generation, each FTS5 table's structure and averages records), and the store uses it
-only while its own key is the same.
+the store's text generation, each FTS5 table's structure and averages records), and the store
+uses it only while its own key is the same.
 """
 from __future__ import annotations
 
@@ -34,8 +34,10 @@ from expertpool.segment import QueryTerm
 from expertpool.stores.base import SearchQuery
 from expertpool.stores.textindex import GRAM_WEIGHT, NAME_SCORE, word_alternatives
 
-#: part of every key: bump when RankIndex changes shape, so older copies are rebuilt, never used
-FORMAT = 2
+#: part of every key: bump when RankIndex changes shape or meaning, so older copies (cached on
+#: disk per store, `cache.snapshot.rank_index`) are rebuilt, never used. 3: pickled without its
+#: speed tables (`__getstate__`), grams postings scored in one pass with single characters
+FORMAT = 3
 #: fts5_aux.c bm25 constants
 K1 = 1.2
 B = 0.75

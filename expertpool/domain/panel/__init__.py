@@ -18,9 +18,11 @@ from expertpool.domain.panel.diagnosis import diagnose, feasible
 from expertpool.domain.panel.lottery import LotteryDistribution, lottery_distribution
 from expertpool.domain.panel.result import Diagnosis, DrawResult, DrawStats, SolveStatus
 from expertpool.domain.panel.spec import COVERAGE_MODES, Candidate, PanelRules
+from expertpool.domain.panel.labels import MODE_LABELS, method_label, mode_label, status_label
 from expertpool.domain.panel.strategies import STRATEGIES, Strategy, draw, get_strategy
 
 __all__ = [
     "COVERAGE_MODES", "Candidate", "Diagnosis", "LotteryDistribution", "lottery_distribution", "DrawResult", "DrawStats", "PanelRules", "STRATEGIES",
-    "SolveStatus", "Strategy", "check_panel", "diagnose", "draw", "feasible", "get_strategy",
+    "SolveStatus", "Strategy", "check_panel", "diagnose", "draw", "feasible", "get_strategy", "MODE_LABELS",
+    "method_label", "mode_label", "status_label",
 ]

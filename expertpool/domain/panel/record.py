@@ -2,24 +2,33 @@
 
 A panel is stored as the JSON of `PanelRecord.to_document()` with a `schema_version`; reading
 goes through `PanelRecord.from_document`, which upgrades older documents (version 1: the untyped
-dict saved before this record existed, without `schema_version`). To add a field: give it a
+dict saved before this record existed, without `schema_version`; version 2: conflict evidence as
+at most three lines per expert in `conflict_evidence`, read as it is). To add a field: give it a
 default here (old documents then read without it); to change the shape of one, bump
 `SCHEMA_VERSION` and teach `_upgrade` the step. Keys this code does not know yet (written by a
 newer version) are kept as they are and saved again, never dropped.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from expertpool.domain import taxonomy
+from expertpool.domain.conflicts.rules import evidence_text
 from expertpool.domain.panel.result import Diagnosis, SolveStatus
 
-#: the shape of the stored document; 1 = the untyped dict saved before PanelRecord
-SCHEMA_VERSION = 2
+#: the shape of the stored document; 1 = the untyped dict saved before PanelRecord, 2 = evidence as
+#: at most three lines per expert (`conflict_evidence`), 3 = every conflict, grouped (`conflicts`)
+SCHEMA_VERSION = 3
 #: keys a document leaves out while they have no value (an unsaved draw, no replacement yet)
-_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "audit_anchor", "conflicts_checked")
+_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "audit_anchor", "conflicts_checked",
+                     "witness", "seal")
+#: keys a document leaves out while they hold their default (a panel nobody has invited yet)
+_ABSENT_WHEN_DEFAULT = {"invitations": [], "reply_codes": {}, "unfilled": {}, "refill_pending": {}, "revision": 0}
+#: keys a document leaves out while they are empty (conflict_evidence: only older documents have it)
+_ABSENT_WHEN_EMPTY = ("conflict_evidence",)
 
 
 class _Record(BaseModel):
@@ -64,6 +73,7 @@ class Replacement(_Record):
     by: str
     at: str
     method: str  # "backup" or "re-solve"
+    automatic: bool = False  # the 补抽 after a decline, declared conflict or unanswered calls
     audit_anchor: AuditAnchor | None = None
 
     @model_serializer(mode="wrap")
@@ -71,7 +81,51 @@ class Replacement(_Record):
         data = handler(self)
         if data.get("audit_anchor") is None:
             data.pop("audit_anchor", None)
+        if not data.get("automatic"):
+            data.pop("automatic", None)
         return data
+
+
+class InvitationEvent(_Record):
+    """One step of a member's invitation (see `domain.panel.invitations`): who, what, when, by whom."""
+    expert_id: str
+    action: str                   # one of invitations.ACTIONS
+    at: str
+    by: str
+    channel: str | None = None    # 电子邮件 | 电话 (the call list)
+    reason: str | None = None
+    detail: str | None = None     # a send failure, the member a substitute replaces, …
+
+
+class Witness(_Record):
+    """The supervisor's sign-off (`panel confirm`): who witnessed the draw, when."""
+    by: str
+    at: str
+    note: str | None = None
+
+
+class Seal(_Record):
+    """A sealed result: the member list (and everything naming members: backups, replacements,
+    the invitation log, reply codes, the seed) is stored encrypted until `until` (ISO datetime),
+    under the key whose fingerprint is kept here. `members`, `backups` and `state` are what may be
+    shown meanwhile; `released_*` say when, by whom and why it was opened (early by a supervisor,
+    or at the release time)."""
+    until: str
+    sealed_by: str
+    sealed_at: str
+    key_fingerprint: str
+    members: int
+    backups: int
+    state: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    diagnosis: list[str] = Field(default_factory=list)
+    released_at: str | None = None
+    released_by: str | None = None
+    release_reason: str | None = None
+
+    @property
+    def released(self) -> bool:
+        return self.released_at is not None
 
 
 class PoolFigures(_Record):
@@ -107,6 +161,43 @@ def _plain(value):
     return str(value)
 
 
+class ConflictGroup(_Record):
+    """Conflicts of one project under one rule that share their evidence path after each expert's
+    own first edge: ``{expert} —{edge}— {via[0]} —{via[1]}— {via[2]} …``. A draw on 32,000 experts
+    excludes ~24,000 of them by ~90,000 conflicts, nearly all "同一法人单位" through a handful of
+    units: grouped, every one is kept (≈ 1 MB of ids) instead of 17 MB of evidence lines."""
+    project: str
+    rule: str
+    hard: bool = True
+    via: list[str]
+    #: the expert's own edge (e.g. "任职 至今", "合著 2024") → the experts it joins to `via`
+    experts: dict[str, list[str]]
+
+    def lines(self, expert_id: str | None = None) -> list[str]:
+        """The evidence lines of this group (of one expert when given), as `coi check` prints them."""
+        return [evidence_text([e, edge, *self.via]) for edge, ids in self.experts.items() for e in ids
+                if expert_id is None or e == expert_id]
+
+
+def group_conflicts(conflicts: Iterable[Any]) -> list[ConflictGroup]:
+    """`ConflictGroup`s of conflicts (objects with project_id, rule, hard and an evidence `path`
+    [expert, edge, node, edge, node …]), in the order their groups first appear."""
+    groups: dict[tuple, dict[str, list[str]]] = {}
+    for c in conflicts:  # ~90,000 on a 32,000-expert pool: kept to dict look-ups
+        path = c.path
+        key = (c.project_id, c.rule, c.hard, *path[2:])
+        by_edge = groups.get(key)
+        if by_edge is None:
+            by_edge = groups[key] = {}
+        ids = by_edge.get(path[1])
+        if ids is None:
+            by_edge[path[1]] = [path[0]]
+        else:
+            ids.append(path[0])
+    return [ConflictGroup(project=key[0], rule=key[1], hard=key[2], via=list(key[3:]), experts=e)
+            for key, e in groups.items()]
+
+
 class PanelRecord(_Record):
     """A drawn panel: the spec that reproduces it, the outcome, and what happened to it since."""
     schema_version: int = SCHEMA_VERSION
@@ -131,6 +222,9 @@ class PanelRecord(_Record):
     #: reason → experts excluded by it (the first reason that applies), and their ids
     exclusions: dict[str, int] = Field(default_factory=dict)
     excluded_ids: dict[str, list[str]] = Field(default_factory=dict)
+    #: every conflict of every expert excluded for a conflict, grouped by shared evidence
+    conflicts: list[ConflictGroup] = Field(default_factory=list)
+    #: schema ≤ 2 only: expert id → at most three evidence lines (kept as read)
     conflict_evidence: dict[str, list[str]] = Field(default_factory=dict)
     pool: PoolFigures
     projects: list[str] = Field(default_factory=list)
@@ -145,12 +239,30 @@ class PanelRecord(_Record):
     created_by: str | None = None
     created_at: str | None = None
     audit_anchor: AuditAnchor | None = None
+    #: the invitation log, oldest first (`domain.panel.invitations`)
+    invitations: list[InvitationEvent] = Field(default_factory=list)
+    #: member id → the reply code (回执码) printed in their invitation; answers may quote it
+    reply_codes: dict[str, str] = Field(default_factory=dict)
+    #: member id → why their open seat could not be refilled (the panel is 无法补齐)
+    unfilled: dict[str, str] = Field(default_factory=dict)
+    #: member id → why the automatic 补抽 of their open seat did not run (the panel is 需补抽)
+    refill_pending: dict[str, str] = Field(default_factory=dict)
+    witness: Witness | None = None
+    seal: Seal | None = None
+    #: increases with every save after the draw; a save from a stale read is refused
+    revision: int = 0
 
     @model_serializer(mode="wrap")
     def _without_absent_keys(self, handler):
         data = handler(self)
         for key in _ABSENT_WHEN_NONE:   # as documents have always been: no key until there is a value
             if data.get(key) is None:
+                data.pop(key, None)
+        for key, default in _ABSENT_WHEN_DEFAULT.items():
+            if key in data and data[key] == default:
+                data.pop(key)
+        for key in _ABSENT_WHEN_EMPTY:
+            if not data.get(key):
                 data.pop(key, None)
         return data
 
@@ -196,9 +308,20 @@ class PanelRecord(_Record):
                     for r in taxonomy.REGIONS}
                 for f in fields}
 
+    def evidence(self, expert_id: str) -> list[str]:
+        """Why `expert_id` was excluded for a conflict: every evidence line (an older record: the
+        first three it kept)."""
+        lines = [line for group in self.conflicts for line in group.lines(expert_id)]
+        return lines or list(self.conflict_evidence.get(expert_id, []))
+
     def views(self) -> dict[str, MemberView]:
         """Every drawn expert's view by id: members, backups and alternates."""
         return {v.id: v for v in (*self.alternates, *self.backups, *self.members)}
+
+    @property
+    def sealed(self) -> bool:
+        """Whether the member list is under seal (not yet released)."""
+        return self.seal is not None and not self.seal.released
 
     def with_replacement(self, leaving: str, entering: MemberView, replacement: Replacement) -> "PanelRecord":
         """A copy with `leaving` swapped for `entering` (who leaves the backups), the replacement
@@ -225,7 +348,8 @@ class PanelSummary(BaseModel):
     @classmethod
     def of(cls, record: PanelRecord) -> "PanelSummary":
         return cls(id=record.id, name=record.name, review_date=record.review_date, mode=record.strategy,
-                   seed=record.seed, members=len(record.members), created_by=record.created_by,
+                   seed=record.seed, members=record.seal.members if record.sealed and record.seal else len(record.members),
+                   created_by=record.created_by,
                    created_at=record.created_at)
 
 
@@ -237,5 +361,9 @@ def _upgrade(document: dict[str, Any]) -> dict[str, Any]:
     if version == 1:
         # the untyped dict: the same keys; only the version is new
         document["schema_version"] = version = 2
+    if version == 2:
+        # `conflict_evidence` (three lines per expert) is kept as it is: lines cannot be split
+        # back into groups safely, and `evidence()` reads either
+        document["schema_version"] = version = 3
     return document
 

@@ -17,8 +17,6 @@ class Strategy(Protocol):
 
 
 STRATEGIES: dict[str, Callable[..., DrawResult]] = {"best": draw_best, "lottery": draw_lottery}
-
-
 def get_strategy(name: str) -> Strategy:
     """The strategy called `name`; an unknown name is an error listing the choices (no fallback)."""
     try:
