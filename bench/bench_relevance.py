@@ -41,7 +41,7 @@ from expertpool.evaluation.baselines import baseline  # noqa: E402
 from expertpool.evaluation.metrics import ndcg_at, precision_at, recall_at, reciprocal_rank  # noqa: E402
 from expertpool.services.access import actor_for  # noqa: E402
 from expertpool.services.importing import import_files  # noqa: E402
-from expertpool.services.search import SearchRequest, search_experts, with_feedback  # noqa: E402
+from expertpool.services.search import SearchRequest, ranked_query, search_experts  # noqa: E402
 from expertpool.stores.base import SearchFilters  # noqa: E402
 from expertpool.stores.textindex import query_for  # noqa: E402
 
@@ -77,11 +77,11 @@ def evaluate(search, pool: csl_eval.CslPool, judged: dict) -> dict[str, float]:
 
 
 def store_search(store, feedback: bool = True):
-    """The store's ranking as the search service asks for it (with pseudo-relevance feedback);
-    `feedback=False`: the query alone."""
+    """The store's ranking as the search service asks for it (`ranked_query`: common characters
+    left out, pseudo-relevance feedback); `feedback=False`: the query alone, with every character."""
     def search(text: str, k: int) -> list[str]:
         query = query_for(text, SearchFilters(), k)
-        return [h.expert.id for h in store.search(with_feedback(store, query) if feedback else query)]
+        return [h.expert.id for h in store.search(ranked_query(store, query) if feedback else query)]
     return search
 
 

@@ -12,7 +12,7 @@ from expertpool.evaluation.baselines import baseline
 from expertpool.evaluation.csl import build_pool, load_papers
 from expertpool.evaluation.generated import generated_experts
 from expertpool.evaluation.metrics import precision_at, reciprocal_rank
-from expertpool.services.search import with_feedback
+from expertpool.services.search import ranked_query
 from expertpool.stores.base import SearchFilters
 from expertpool.stores.sqlite import SQLiteStore
 from expertpool.stores.textindex import query_for
@@ -34,8 +34,8 @@ def ranked(pool, tmp_path_factory):
     store.upsert_experts(everyone)
     assert store.rank_index() is not None
 
-    def ours(text, k):  # as the search service ranks: the query with its feedback words
-        return [h.expert.id for h in store.search(with_feedback(store, query_for(text, SearchFilters(), k)))]
+    def ours(text, k):  # as the search service ranks: common characters left out, feedback words added
+        return [h.expert.id for h in store.search(ranked_query(store, query_for(text, SearchFilters(), k)))]
 
     systems = {"ours": ours, "bigram": baseline(everyone, "bigram"), "unigram": baseline(everyone, "unigram")}
     out = {}

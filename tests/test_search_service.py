@@ -7,14 +7,19 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from expertpool import segment
 from expertpool.cli.main import app
 from expertpool.services.search import (
+    COMMON_CHARACTER_SHARE,
     FEEDBACK_MIN_WORDS,
     FEEDBACK_WEIGHTS,
     FEEDBACK_WORDS,
     SearchRequest,
+    ranked_query,
     search_experts,
     with_feedback,
+    without_common_characters,
+    word_report,
 )
 from expertpool.stores.base import SearchFilters
 from expertpool.stores.textindex import query_for
@@ -149,3 +154,33 @@ def test_short_queries_and_queries_naming_someone_get_no_feedback(store):
     assert with_feedback(store, query_for("柑橘黄龙病 柑橘栽培")).expansion == ()
     naming = query_for("黄龙飞 重症医学 脓毒症 重症监护")
     assert len(naming.terms) >= FEEDBACK_MIN_WORDS and with_feedback(store, naming).expansion == ()
+
+
+def test_characters_most_experts_hold_are_left_out_of_the_query(store):
+    query = query_for("柑橘黄龙病的田间防控与抗病砧木筛选研究")
+    single = [g for g in query.grams if len(g) == 1]
+    held, total = store.term_counts([], single).grams, store.count_experts()
+    cut = without_common_characters(store, query)
+    dropped = set(query.grams) - set(cut.grams)
+    assert dropped and all(len(g) == 1 and held[g] > COMMON_CHARACTER_SHARE * total for g in dropped)
+    assert all(held[g] <= COMMON_CHARACTER_SHARE * total for g in cut.grams if len(g) == 1)
+    assert any(len(g) == 1 for g in cut.grams)  # the rarer characters stay
+    # words, bigrams (in order) and names are untouched
+    assert (cut.terms, cut.names) == (query.terms, query.names)
+    assert [g for g in cut.grams if len(g) > 1] == [g for g in query.grams if len(g) > 1]
+    # no character common enough: the query itself
+    rare = query_for("砧木")
+    assert without_common_characters(store, rare) is rare
+
+
+def test_the_search_service_ranks_the_query_without_its_common_characters(store):
+    text = "柑橘黄龙病 柑橘 病害 防控 果园 研究"
+    asked = ranked_query(store, query_for(text, SearchFilters(statuses=("在库",)), 20))
+    assert asked.expansion and not set(asked.grams) - set(query_for(text).grams)
+    assert len(asked.grams) < len(query_for(text).grams)
+    result = search_experts(store, SearchRequest(text))
+    assert [(h.expert.id, h.score) for h in result.hits] == [(h.expert.id, h.score) for h in store.search(asked)]
+    assert ids(result)[0] == "SC-100001"
+    # the word report, from the count read for both, is what a count of its own gives
+    assert result.words == word_report(store, list(query_for(text).terms), segment.ignored_words(text))
+    assert {w.status for w in result.words} == {"matched", "not_found", "ignored"}  # 病害, 果园; 研究

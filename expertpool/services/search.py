@@ -22,7 +22,7 @@ from expertpool.errors import InputError
 from expertpool.io.datafiles import load_honours, load_institutions
 from expertpool.services import expert_ids as expert_id_service
 from expertpool.services.eligibility import barred_on
-from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit, SearchQuery
+from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit, SearchQuery, TermCounts
 from expertpool.stores.textindex import index_text, is_plain_word, query_for, word_alternatives
 
 #: the status filter when the request names none
@@ -48,6 +48,10 @@ FEEDBACK_EXPERTS = 5
 FEEDBACK_MIN_WORDS = 4
 FEEDBACK_WORDS = 80
 FEEDBACK_WEIGHTS: tuple[float, ...] = (1.0, 0.5, 0.25, 0.125)
+
+#: a single character of the query held by more than this share of the experts is left out of its
+#: grams (`without_common_characters`)
+COMMON_CHARACTER_SHARE = 0.2
 
 #: More results than any pool holds; a larger --limit is a typing error (and would overflow SQLite).
 MAX_SEARCH_LIMIT = 100_000
@@ -151,12 +155,54 @@ def search_experts(store: ExpertStore, request: SearchRequest,
     ignored = segment.ignored_words(request.text)
     if request.text.strip() and not query.terms:
         raise InputError(f"查询「{request.text}」分词后没有可检索的词（只含停用词或标点）")
-    hits = store.search(with_feedback(store, query))
-    words = word_report(store, list(query.terms), ignored) if request.text.strip() else []
-    return SearchResult(hits, list(query.terms), filters, exclude, words)
+    terms = list(query.terms)
+    # one count for the word report and the characters' cut (one round trip on Elasticsearch)
+    counts = store.term_counts(*_counted(terms, query)) if request.text.strip() else None
+    hits = store.search(ranked_query(store, query, counts))
+    words = word_report(store, terms, ignored, counts) if counts is not None else []
+    return SearchResult(hits, terms, filters, exclude, words)
 
 
-def with_feedback(store: ExpertStore, query: SearchQuery) -> SearchQuery:
+def ranked_query(store: ExpertStore, query: SearchQuery, counts: TermCounts | None = None) -> SearchQuery:
+    """`query` as `search_experts` ranks it on `store`: the characters most experts hold left
+    out, then feedback words added. `counts`: the store's counts of at least the query's single
+    characters, if already read."""
+    total = store.count_experts()
+    return with_feedback(store, without_common_characters(store, query, counts, total), total)
+
+
+def without_common_characters(store: ExpertStore, query: SearchQuery, counts: TermCounts | None = None,
+                              total: int | None = None) -> SearchQuery:
+    """`query` without the single characters among its grams that more than
+    `COMMON_CHARACTER_SHARE` of the store's experts hold (a document-frequency cut, the same on
+    both stores since they hold the same experts). Such a character (研, 究, 的, 技) says little
+    about a topic, yet it has the longest postings: on the CSL pool the ~15 of a paper abstract's
+    ~93 characters above the cut hold 69 % of their postings (Elasticsearch scores every one), and
+    the stores' idf differ most on them (Lucene's ln(1 + N/n), FTS5's ln(N/n), floored at 1e-6
+    over half the experts), which reorders near ties. Bigrams and words are kept. The share was
+    chosen on the tuning half of the CSL discipline queries (bench/README.md, issue 14)."""
+    single = [g for g in dict.fromkeys(query.grams) if len(g.strip()) == 1]
+    if not single:
+        return query
+    held = counts.grams if counts is not None and all(g in counts.grams for g in single) \
+        else store.term_counts([], single).grams
+    total = store.count_experts() if total is None else total
+    common = {g for g in single if held.get(g, 0) > COMMON_CHARACTER_SHARE * total}
+    if not common:
+        return query
+    return replace(query, grams=tuple(g for g in query.grams if g not in common))
+
+
+def _counted(terms: list[segment.QueryTerm], query: SearchQuery) -> tuple[list[str], list[str]]:
+    """What `word_report` and `without_common_characters` count: the words' alternatives; their
+    bigrams and the query's single characters."""
+    alternatives = list(dict.fromkeys(a for t in terms for a in t.alternatives))
+    grams = [*(g for t in terms for g in segment.char_bigrams(t.word)),
+             *(g for g in query.grams if len(g.strip()) == 1)]
+    return alternatives, list(dict.fromkeys(grams))
+
+
+def with_feedback(store: ExpertStore, query: SearchQuery, total: int | None = None) -> SearchQuery:
     """`query` with pseudo-relevance feedback (RM3-like, standard in IR): the words that best
     describe the `FEEDBACK_EXPERTS` best experts for the query (each word's share of an expert's
     words × its idf in the store, the experts weighted by (score / best score)²) become feedback
@@ -169,7 +215,7 @@ def with_feedback(store: ExpertStore, query: SearchQuery) -> SearchQuery:
     (a known item) on that expert. One implementation above both stores: they only score the
     weighted words (`SearchQuery.expansion`). Parameters chosen on half of the CSL discipline
     queries (bench/README.md, issue 14). A query of fewer than `FEEDBACK_MIN_WORDS` words, or
-    naming an expert, is unchanged.
+    naming an expert, is unchanged. `total`: the store's count of experts, if already read.
     Costs a second ranking and a count of the candidate words."""
     if len(query.terms) < FEEDBACK_MIN_WORDS or not query.ranked:
         return query  # a short query is a precise request: experts holding its words
@@ -188,7 +234,7 @@ def with_feedback(store: ExpertStore, query: SearchQuery) -> SearchQuery:
     if not shares:
         return query
     held = store.term_counts(list(shares), []).words
-    total = store.count_experts()
+    total = store.count_experts() if total is None else total
     scored = sorted(((share * _idf(total, held.get(word, 0)), word) for word, share in shares.items()),
                     key=lambda pair: (-pair[0], pair[1]))[:FEEDBACK_WORDS]
     top = scored[0][0]
@@ -206,12 +252,14 @@ def _idf(total: int, holding: int) -> float:
     return value if value > 0.0 else 1e-6
 
 
-def word_report(store: ExpertStore, terms: list[segment.QueryTerm], ignored: list[str]) -> list[WordReport]:
+def word_report(store: ExpertStore, terms: list[segment.QueryTerm], ignored: list[str],
+                counts: TermCounts | None = None) -> list[WordReport]:
     """What became of each query word, from how many experts hold it (or its synonyms, or its
-    bigrams) in the whole store."""
-    alternatives = list(dict.fromkeys(a for t in terms for a in t.alternatives))
-    grams = list(dict.fromkeys(g for t in terms for g in segment.char_bigrams(t.word)))
-    counts = store.term_counts(alternatives, grams)
+    bigrams) in the whole store. `counts`: those counts, if already read."""
+    if counts is None:
+        alternatives = list(dict.fromkeys(a for t in terms for a in t.alternatives))
+        grams = list(dict.fromkeys(g for t in terms for g in segment.char_bigrams(t.word)))
+        counts = store.term_counts(alternatives, grams)
     out: list[WordReport] = []
     for term in terms:
         if not term.alternatives:  # nothing FTS5 would keep of it (a number, a stray symbol)

@@ -10,7 +10,7 @@ import pytest
 
 from expertpool.evaluation.csl import build_pool
 from expertpool.evaluation.generated import generated_experts
-from expertpool.services.search import with_feedback
+from expertpool.services.search import ranked_query
 from expertpool.stores.sqlite import SQLiteStore
 
 from tests.contract.harness import ElasticsearchHarness, ids, query
@@ -22,8 +22,9 @@ GOAL = 0.9
 def overlap(a: SQLiteStore, b, texts: list[str]) -> tuple[float, list[float]]:
     per_query = []
     for text in texts:
-        # as the search service asks: each store with the feedback words its own best experts give
-        x, y = (ids(s.search(with_feedback(s, query(text, limit=10)))) for s in (a, b))
+        # as the search service asks: common characters left out, then each store with the
+        # feedback words its own best experts give
+        x, y = (ids(s.search(ranked_query(s, query(text, limit=10)))) for s in (a, b))
         if x or y:
             per_query.append(len(set(x) & set(y)) / max(len(x), len(y)))
     return statistics.mean(per_query), per_query
