@@ -43,7 +43,7 @@ def draw_best(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pair
     started = time.monotonic()
     deadline = started + time_limit_s
     pairs = list(forbidden_pairs)
-    bounds = resolve_bounds(rules)
+    bounds = resolve_bounds(rules, candidates)
     pool = encode(candidates, rules, pairs, bounds)
     weights = perturbed_weights(pool, rules.perturbation, seed)
     t_encode = time.monotonic()

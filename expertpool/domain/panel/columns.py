@@ -33,6 +33,8 @@ class PanelState:
         self.regions = Counter()
         self.inst = Counter()
         self.seniors = 0
+        nq = len(bounds.quotas)
+        self.quotas = [sum(k for t, k in comp.items() if units.quota_of(t) >> q & 1) for q in range(nq)]
         for t, k in comp.items():
             self.regions[units.region[t]] += k
             self.inst[units.inst[t]] += k
@@ -60,9 +62,27 @@ class PanelState:
                 return False
         if self.seniors - u.senior[out] + u.senior[inn] < b.senior_min:
             return False
+        if self.quotas and not self.quota_swap_ok(out, inn):
+            return False
         clash = self.partners.get(inn)
         if clash and any(p in self.comp and (p != out or self.comp[p] > 1) for p in clash):
             return False
+        return True
+
+    def quota_swap_ok(self, out: int, inn: int) -> bool:
+        """Whether every quota holds after `out` leaves and `inn` comes in."""
+        qi, qo = self.u.quota_of(inn), self.u.quota_of(out)
+        changed, k = qi ^ qo, 0
+        while changed:
+            if changed & 1:
+                q = self.b.quotas[k]
+                if qi >> k & 1:
+                    if self.quotas[k] + 1 > q.hi:
+                        return False
+                elif self.quotas[k] - 1 < q.lo:
+                    return False
+            changed >>= 1
+            k += 1
         return True
 
     def leave_profiles(self, outs: Iterable[int]) -> list[tuple[int, int, int, bool, int, int]]:
@@ -95,6 +115,12 @@ class PanelState:
             self.regions[u.region[t]] += sign
             self.inst[u.inst[t]] += sign
             self.seniors += sign * u.senior[t]
+            mask, q = u.quota_of(t), 0
+            while mask:
+                if mask & 1:
+                    self.quotas[q] += sign
+                mask >>= 1
+                q += 1
 
 
 class MaximinMaster:
@@ -331,6 +357,7 @@ def packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], 
     left = hot
     cov, region, senior, inst, ub = units.cov, units.region, units.senior, units.inst, units.ub
     cap, hi = bounds.effective_cap, bounds.region_hi
+    quotas = bool(bounds.quotas)
     for _ in range(rounds):
         todo, left, tried = left, [], 0
         while todo and tried < 4 * len(support):
@@ -356,7 +383,7 @@ def packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], 
                         if (o == t or (full and io != it) or cv & lost != lost
                                 or (ro != rt and not (room and leave_ok)) or senior_slack + st < 0):
                             continue
-                        if t in partners and not state.can_swap(o, t):
+                        if (t in partners or quotas) and not state.can_swap(o, t):
                             continue
                         state.swap(o, t)
                         placed_here.add(t)

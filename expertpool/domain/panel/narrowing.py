@@ -4,9 +4,12 @@ Claim: dropping the candidates below loses no optimal panel (nor feasibility).
 
 Say t DOMINATES p when both are free (in no forbidden pair — candidates in forbidden pairs are
 always kept), share a region class (a bounded region, or "unbounded"), t covers every required
-field p covers, t is 正高级 if p is, and t comes before p in the order (weight desc, index asc).
-Field and 正高级 rules are lower bounds and region counts do not move, so swapping p out of a
-panel for a dominating t keeps every rule except, possibly, the institution cap.
+field p covers, t is 正高级 if p is, t counts for every quota with only a lower bound that p
+counts for, for no quota with only an upper bound that p does not count for, and for exactly
+p's two-sided quotas, and t comes before p in the order (weight desc, index asc). Field, 正高级
+and lower-only quota counts cannot fall, upper-only quota counts cannot rise, region and
+two-sided quota counts do not move, so swapping p out of a panel for a dominating t keeps every
+rule except, possibly, the institution cap.
 
 Let q = min(cap, size) (q = size without a cap). We drop p if, scanning p's dominators in order,
 (a) we can pick K = size of them with at most q per institution, or
@@ -36,22 +39,25 @@ def narrow(pool: Pool, bounds: Bounds, weights: Sequence[float]) -> list[int]:
     k_needed = size
     in_pairs = pool.in_pairs()
     keep = set(in_pairs)
-    groups: dict[tuple[int, int, bool], list[int]] = {}
+    low, up, both = bounds.quota_masks()
+    quota = pool.quota if pool.quota else (0,) * len(pool)
+    groups: dict[tuple[int, int, bool, int], list[int]] = {}
     for i in range(len(pool)):
         if i not in in_pairs:
-            groups.setdefault((pool.region[i], pool.cov[i], pool.senior[i]), []).append(i)
+            groups.setdefault((pool.region[i], pool.cov[i], pool.senior[i], quota[i] & (low | up | both)), []).append(i)
     order_key = {}
     for members in groups.values():
         members.sort(key=lambda i: (-weights[i], i))
     for i in range(len(pool)):
         order_key[i] = (-weights[i], i)
-    by_region: dict[int, list[tuple[int, int, bool]]] = {}
+    by_region: dict[int, list[tuple[int, int, bool, int]]] = {}
     for key in groups:
         by_region.setdefault(key[0], []).append(key)
     for key, members in groups.items():
-        region, cov, senior = key
+        region, cov, senior, qm = key
         dominating = [groups[g] for g in by_region[region]
-                      if (g[1] & cov) == cov and (g[2] or not senior)]
+                      if (g[1] & cov) == cov and (g[2] or not senior) and (g[3] & low & qm) == (qm & low)
+                      and (g[3] & up) & ~qm == 0 and (g[3] & both) == (qm & both)]
         accepted = 0
         per_inst: dict[int, int] = {}
         own = set(members) if len(dominating) > 1 else None

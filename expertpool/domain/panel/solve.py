@@ -38,8 +38,8 @@ class Row:
     lo: float
     hi: float
     units: tuple[int, ...]
-    kind: str          # size | field | region | senior | institution | pair
-    key: int = -1      # field / region / institution index
+    kind: str          # size | field | region | senior | institution | quota | pair
+    key: int = -1      # field / region / institution / quota index
 
 
 def panel_rows(units: Units, bounds: Bounds) -> list[Row]:
@@ -65,6 +65,13 @@ def panel_rows(units: Units, bounds: Bounds) -> list[Row]:
         for inst, us in sorted(members.items()):
             if sum(units.ub[u] for u in us) > cap:
                 rows.append(Row(-inf, cap, tuple(us), "institution", inst))
+    for k, quota in enumerate(bounds.quotas):
+        bit = 1 << k
+        counted = tuple(u for u in range(n) if units.quota_of(u) & bit)
+        lo = quota.lo if quota.lo > 0 else -inf
+        hi = quota.hi if quota.hi < sum(units.ub[u] for u in counted) else inf
+        if lo > -inf or hi < inf:
+            rows.append(Row(lo, hi, counted, "quota", k))
     for a, b in units.pairs:
         rows.append(Row(-inf, 1, (a, b), "pair"))
     return rows
