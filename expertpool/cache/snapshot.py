@@ -38,7 +38,7 @@ from expertpool.io.datafiles import default_institutions_path, load_institutions
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
-SNAPSHOT_FORMAT = 4
+SNAPSHOT_FORMAT = 5
 #: snapshots (and rank indexes) kept per store (older data versions are deleted)
 KEEP_PER_STORE = 2
 
@@ -56,11 +56,13 @@ class ExpertBrief(NamedTuple):
     title: str
     fields: tuple[str, ...]
     high_level: bool
+    gender: str | None = None
+    honours: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, e: Expert) -> "ExpertBrief":
         return cls(e.id, e.name, e.status, e.birth_year, e.region, e.sub_region, e.institution, e.title,
-                   tuple(e.fields), e.high_level)
+                   tuple(e.fields), e.high_level, e.gender, tuple(e.honours))
 
     def age_on(self, day: dt.date) -> int | None:
         # the same rule as Expert.age_on: age in whole calendar years

@@ -1,6 +1,7 @@
 """A panel's spec: the rules of one panel, from a TOML spec file (README "Panel rules") and/or
 command-line flags, validated through the vocabularies; `to_rules()` gives the solver's rules and
-`eligibility_rules()` who may sit on it."""
+`eligibility_rules()` who may sit on it. Quotas (`[[quota]]` tables) are read by `parse_quotas`,
+which the session spec uses too."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,9 +14,12 @@ from typing import Any
 
 from expertpool.domain import taxonomy
 from expertpool.domain.eligibility import PANEL_RULES, EligibilityRules
+from expertpool.domain.institutions import SECTORS
 from expertpool.domain.panel import STRATEGIES, PanelRules
+from expertpool.domain.panel.spec import ATTRIBUTES, NUMERIC_ATTRIBUTES, NO, YES, Quota
 from expertpool.domain.text import parse_date
 from expertpool.errors import InputError
+from expertpool.io.datafiles import load_institutions
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class PanelSpec:
     seed: int = 0
     time_limit_s: float = 30.0
     policy: str | None = None  # conflict-policy TOML overriding indexes/coi_policy.toml
+    quotas: tuple[Quota, ...] = ()  # [[quota]] tables: attribute quotas (README "Quotas")
 
     def resolved_fields(self) -> tuple[str, ...]:
         if self.fields == "all":
@@ -57,7 +62,8 @@ class PanelSpec:
                           max_per_institution=self.max_per_institution, mode=self.mode,
                           max_probability=self.max_probability, backups=self.backups, seed=self.seed,
                           time_limit_s=self.time_limit_s,
-                          relevance_threshold=self.relevance_threshold if with_projects else 0.0)
+                          relevance_threshold=self.relevance_threshold if with_projects else 0.0,
+                          quotas=self.quotas)
 
     def eligibility_rules(self) -> EligibilityRules:
         """Who may sit on this panel: every eligibility rule, with this spec's limits."""
@@ -68,10 +74,11 @@ class PanelSpec:
         data = asdict(self)
         data["review_date"] = self.review_date.isoformat()
         data["regions"] = {k: list(v) for k, v in self.regions.items()}
+        data["quotas"] = [q.to_json() for q in self.quotas]
         return data
 
 
-_SPEC_KEYS = {f.name for f in dc_fields(PanelSpec)}
+_SPEC_KEYS = {f.name for f in dc_fields(PanelSpec)} | {"quota"}
 # TOML bare keys are ASCII-only, but officers write `regions = { 四川 = [0.4, 0.6] }` as in the spec
 # template; such keys are quoted before parsing (only outside strings: after `{`, `,` or a line start).
 _BARE_CJK_KEY = re.compile(r'(^|[{,])(\s*)([^\s"\'=\[\]{},#]*[^\x00-\x7f][^\s"\'=\[\]{},#]*)(\s*=)', re.M)
@@ -119,6 +126,10 @@ def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = No
                     raise InputError(f"{where}: regions.{name} 应为 [下限, 上限]，如 [0.4, 0.6]")
                 regions[taxonomy.normalise_region(name)] = (float(bounds[0]), float(bounds[1]))
             data["regions"] = regions
+        if "quota" in data:   # [[quota]] tables in a spec file; "quotas" in a saved spec
+            data["quotas"] = [*data.get("quotas", ()), *data.pop("quota")]
+        if "quotas" in data:
+            data["quotas"] = parse_quotas(data["quotas"], where)
         if isinstance(data.get("projects"), (list, tuple)):
             data["projects"] = tuple(str(p) for p in data["projects"])
         # Saved with the panel: an absolute path lets `panel show --reproduce` run from anywhere.
@@ -140,3 +151,113 @@ def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = No
 
 def strategy_names() -> tuple[str, ...]:
     return tuple(STRATEGIES)
+
+
+#: a quota's attribute as officers write it: the English key or a Chinese name
+ATTRIBUTE_NAMES: dict[str, str] = {
+    **{k: k for k in ATTRIBUTES}, **{v: k for k, v in ATTRIBUTES.items()},
+    "地区": "region", "领域": "field", "工作单位": "institution", "单位": "institution", "市州": "sub_region",
+    "区县": "sub_region", "称号": "honour", "性别比例": "gender",
+}
+_QUOTA_KEYS = {"attribute", "value", "values", "at_least", "at_most", "min", "max", "min_share", "max_share", "label"}
+
+
+def parse_quotas(tables: Any, where: str) -> tuple[Quota, ...]:
+    """`[[quota]]` tables (or a saved spec's quota list) as `Quota`s, attribute names and values
+    checked against the vocabularies. Shares may be written as fractions ("1/3")."""
+    if isinstance(tables, Mapping):
+        tables = [tables]
+    if not isinstance(tables, (list, tuple)):
+        raise InputError(f"{where}: quota 应为 [[quota]] 表（属性、取值与人数上下限）")
+    out = []
+    for number, table in enumerate(tables, start=1):
+        at = f"{where}: quota[{number}]"
+        if isinstance(table, Quota):
+            out.append(table)
+            continue
+        if not isinstance(table, Mapping):
+            raise InputError(f"{at} 应为表，如 {{ attribute = \"单位类型\", value = \"企业\", min_share = \"1/3\" }}")
+        unknown = sorted(set(table) - _QUOTA_KEYS)
+        if unknown:
+            raise InputError(f"{at}: 未知的项 {', '.join(unknown)}；可用：{', '.join(sorted(_QUOTA_KEYS))}")
+        name = str(table.get("attribute", "")).strip()
+        attribute = ATTRIBUTE_NAMES.get(name)
+        if attribute is None:
+            raise InputError(f"{at}: 属性「{name}」未知；可用：" + "、".join(f"{v}（{k}）" for k, v in ATTRIBUTES.items()))
+        raw = table.get("values", table.get("value", ()))
+        raw = [raw] if isinstance(raw, (str, bool, int)) and not isinstance(raw, (list, tuple)) else list(raw)
+        try:
+            values = tuple(dict.fromkeys(_quota_value(attribute, v) for v in raw))
+            quota = Quota(attribute, values,
+                          at_least=_whole(table.get("at_least"), f"{at}.at_least"),
+                          at_most=_whole(table.get("at_most"), f"{at}.at_most"),
+                          min=_whole(table.get("min"), f"{at}.min"), max=_whole(table.get("max"), f"{at}.max"),
+                          min_share=_share(table.get("min_share"), f"{at}.min_share"),
+                          max_share=_share(table.get("max_share"), f"{at}.max_share"),
+                          label=str(table.get("label") or ""))
+        except taxonomy.UnknownValue as exc:
+            raise InputError(f"{at}: {exc}") from None
+        except InputError as exc:
+            raise InputError(f"{at}: {exc}") from None
+        if values and attribute in NUMERIC_ATTRIBUTES:
+            raise InputError(f"{at}: {ATTRIBUTES[attribute]}请用 at_least / at_most 给出范围，如 at_most = 45")
+        out.append(quota)
+    return tuple(out)
+
+
+def _quota_value(attribute: str, value: Any) -> str:
+    """A quota value in the vocabulary of its attribute (UnknownValue when it is not in it)."""
+    if attribute == "high_level":
+        if isinstance(value, bool):
+            return YES if value else NO
+        text = str(value).strip().lower()
+        if text in ("是", "true", "yes", "1"):
+            return YES
+        if text in ("否", "false", "no", "0"):
+            return NO
+        raise taxonomy.UnknownValue("高层次人才", str(value), (YES, NO))
+    text = str(value).strip()
+    if attribute == "region":
+        return taxonomy.normalise_region(text)
+    if attribute == "title":
+        return taxonomy.normalise_title(text)
+    if attribute in ("field", "primary_field"):
+        return taxonomy.normalise_field(text)
+    if attribute == "gender":
+        return taxonomy.normalise_gender(text)
+    if attribute == "sub_region":
+        return taxonomy.normalise_subregion(text)[1]
+    if attribute == "sector":
+        if text not in SECTORS:
+            raise taxonomy.UnknownValue("单位类型", text, SECTORS)
+        return text
+    if attribute == "honour":
+        try:
+            return taxonomy.normalise_honour(text)
+        except taxonomy.UnknownValue:
+            return text   # honours are an open vocabulary: kept as written
+    if attribute == "institution":
+        return load_institutions().normalise(text) or text
+    return text
+
+
+def _whole(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{where} 应为整数（现为 {value!r}）")
+    return value
+
+
+def _share(value: Any, where: str) -> float | None:
+    """A share as a number in 0..1 or a fraction written as text ("1/3")."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+        if not match or int(match.group(2)) == 0:
+            raise InputError(f"{where} 应为 0..1 之间的数或分数（如 \"1/3\"），现为「{value}」")
+        value = int(match.group(1)) / int(match.group(2))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise InputError(f"{where} 应为 0..1 之间的数（现为 {value!r}）")
+    return float(value)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from expertpool import segment
 from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
+from expertpool.domain.attributes import quota_attributes
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
 from expertpool.domain.models import Project
 from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
@@ -110,6 +111,18 @@ def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[
     table = load_institutions()
     units = {e.id: table.normalise(e.institution) or e.institution for e in candidates}
     return Eligibility(candidates, excluded, evidence, pairs, units)
+
+
+def solver_candidates(elig: Eligibility, relevance: dict[str, float], day: dt.date, *,
+                      with_attributes: bool) -> list[Candidate]:
+    """The eligible experts as the solver sees them; with the derived attributes quotas read
+    (sector of the legal unit, gender, age on `day`, sub-region, honours) when asked for."""
+    table = load_institutions() if with_attributes else None
+    return [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
+                      institution=elig.institutions[e.id], relevance=relevance.get(e.id, 0.0),
+                      high_level=e.high_level,
+                      attributes=quota_attributes(e, table.sector(elig.institutions[e.id]), day) if table else ())
+            for e in elig.candidates]
 
 
 def project_query_text(project: Project) -> str:
@@ -249,9 +262,7 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
         rankings = _rank_projects(store, validated, version)
     relevance = _relevance_from(rankings, ids) if projects else {}
     timings["relevance"] = time.perf_counter() - t
-    candidates = [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
-                            institution=elig.institutions[e.id], relevance=relevance.get(e.id, 0.0),
-                            high_level=e.high_level) for e in elig.candidates]
+    candidates = solver_candidates(elig, relevance, spec.review_date, with_attributes=bool(spec.quotas))
     return DrawInputs(snapshot.experts, elig, relevance, candidates, spec.to_rules(with_projects=bool(projects)),
                       projects, timings)
 
