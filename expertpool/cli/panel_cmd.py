@@ -30,6 +30,8 @@ def build(
     min_senior: Optional[float] = typer.Option(None, "--min-full-senior-share", help="正高级职称最低占比"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="求解时间上限（秒）"),
     name: Optional[str] = typer.Option(None, "--name", help="专家组名称"),
+    allow_same_day: bool = typer.Option(False, "--allow-same-day",
+                                        help="允许抽取同日已入选其他专家组的专家（给出警告），默认不抽取"),
     dry_run: bool = typer.Option(False, "--dry-run", help="只抽取和显示，不保存"),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -43,7 +45,7 @@ def build(
     overrides = {"projects": tuple(projects) or None, "review_date": review_date, "size": size, "mode": mode,
                  "seed": seed, "backups": backups, "max_per_institution": max_per_institution,
                  "max_probability": max_probability, "min_full_senior_share": min_senior,
-                 "time_limit_s": time_limit, "name": name}
+                 "time_limit_s": time_limit, "name": name, "same_day": "warn" if allow_same_day else None}
     panel_spec = load_spec(spec, overrides)
     if panel_spec.size % 2 == 0 and not json_output:
         err_console().print(f"[yellow]提示：[/]专家组人数为偶数（{panel_spec.size}），表决可能出现平票。")
@@ -209,6 +211,8 @@ def render_panel(record) -> None:
         out.print(table)
     for r in record.replaced:
         out.print(f"替换记录：{r.out} → {r.in_}（{r.reason}，{r.by}，{r.at}）", highlight=False)
+    for warning in record.warnings:
+        out.print(f"[yellow]警告：[/]{warning}", highlight=False)
     diagnosis = record.diagnosis
     if diagnosis:
         out.print("[bold red]无法同时满足全部规则：[/]")

@@ -4,12 +4,15 @@ The rules, in the order they are tested (an expert is barred by the first that a
     status     a status other than 在库
     age        older than the age limit on the date (high-level talents have a limit of their own)
     integrity  an active integrity record whose sanction covers review work (either province's)
-    workload   as many reviews in the 12 months before the date as the yearly cap
+    workload   as many reviews in the 12 months before the date as the yearly cap (imported
+               history plus the saved panels and sessions: `domain.ledger`)
+    booked     already seated on another saved panel or session group on the same date
     conflict   a hard conflict of interest with a project under review
 Each caller names the rules that apply to it:
     SHOW_RULES    `expertpool show`: status and integrity
     SEARCH_RULES  `search --eligible-on`: integrity only (a filter on the integrity records)
-    PANEL_RULES   a panel draw: all five
+    PANEL_RULES   a panel draw or a review session: all six (a spec that allows a second seat on
+                  the same day drops `booked` and warns instead)
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ REASONS: dict[str, str] = {
     "age": "超过年龄上限",
     "integrity": "科研诚信处理期内",
     "workload": "评审次数已达年度上限",
+    "booked": "同日已入选其他评审专家组",
     "conflict": "与申报项目有利益冲突",
 }
 RULE_ORDER: tuple[str, ...] = tuple(REASONS)
@@ -84,6 +88,7 @@ class EligibilityRules:
     age: bool = field(init=False, repr=False)
     integrity: bool = field(init=False, repr=False)
     workload: bool = field(init=False, repr=False)
+    booked: bool = field(init=False, repr=False)
     conflict: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -100,11 +105,13 @@ class EligibilityRules:
 @dataclass(frozen=True)
 class EligibilityFacts:
     """What the rules read besides the expert, as of `day`: the integrity records barring each
-    expert (`barred_experts`), reviews in the 12 months before the day, and the experts with a
-    hard conflict with a project under review. A rule that does not apply needs no facts."""
+    expert (`barred_experts`), reviews in the 12 months before the day (`ledger.review_counts`),
+    the experts already seated on that day (`Ledger.booked_on`), and the experts with a hard
+    conflict with a project under review. A rule that does not apply needs no facts."""
     day: dt.date
     barred: Mapping[str, Sequence[str]] = field(default_factory=dict)
     reviews: Mapping[str, int] = field(default_factory=dict)
+    booked: Collection[str] = frozenset()
     conflicted: Collection[str] = frozenset()
 
 
@@ -120,6 +127,8 @@ def first_bar(expert: Reviewer, rules: EligibilityRules, facts: EligibilityFacts
         return "integrity"
     if rules.workload and facts.reviews.get(expert.id, 0) >= rules.max_reviews_per_year:  # type: ignore[operator]
         return "workload"
+    if rules.booked and expert.id in facts.booked:
+        return "booked"
     if rules.conflict and expert.id in facts.conflicted:
         return "conflict"
     return None

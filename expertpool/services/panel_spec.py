@@ -47,6 +47,7 @@ class PanelSpec:
     time_limit_s: float = 30.0
     policy: str | None = None  # conflict-policy TOML overriding indexes/coi_policy.toml
     quotas: tuple[Quota, ...] = ()  # [[quota]] tables: attribute quotas (README "Quotas")
+    same_day: str = "refuse"  # an expert seated elsewhere that day: "refuse" (not drawn) or "warn"
 
     def resolved_fields(self) -> tuple[str, ...]:
         if self.fields == "all":
@@ -66,8 +67,10 @@ class PanelSpec:
                           quotas=self.quotas)
 
     def eligibility_rules(self) -> EligibilityRules:
-        """Who may sit on this panel: every eligibility rule, with this spec's limits."""
-        return EligibilityRules(PANEL_RULES, max_age=self.max_age, max_age_high_level=self.max_age_high_level,
+        """Who may sit on this panel: every eligibility rule, with this spec's limits (with
+        same_day = "warn", a second seat on one day is allowed and warned about)."""
+        rules = PANEL_RULES if self.same_day == "refuse" else tuple(r for r in PANEL_RULES if r != "booked")
+        return EligibilityRules(rules, max_age=self.max_age, max_age_high_level=self.max_age_high_level,
                                 max_reviews_per_year=self.max_reviews_per_year)
 
     def to_json(self) -> dict:
@@ -79,6 +82,8 @@ class PanelSpec:
 
 
 _SPEC_KEYS = {f.name for f in dc_fields(PanelSpec)} | {"quota"}
+#: what to do with an expert already seated elsewhere on the review day
+SAME_DAY = ("refuse", "warn")
 # TOML bare keys are ASCII-only, but officers write `regions = { 四川 = [0.4, 0.6] }` as in the spec
 # template; such keys are quoted before parsing (only outside strings: after `{`, `,` or a line start).
 _BARE_CJK_KEY = re.compile(r'(^|[{,])(\s*)([^\s"\'=\[\]{},#]*[^\x00-\x7f][^\s"\'=\[\]{},#]*)(\s*=)', re.M)
@@ -146,6 +151,8 @@ def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = No
         raise InputError(f"{where}: 规则项类型错误（{exc}）") from None
     if spec.mode not in STRATEGIES:
         raise InputError(f"{where}: 未知的抽取方式「{spec.mode}」；可选：{'、'.join(STRATEGIES)}（--mode）")
+    if spec.same_day not in SAME_DAY:
+        raise InputError(f"{where}: same_day 应为 {' 或 '.join(SAME_DAY)}（现为「{spec.same_day}」）")
     return spec
 
 

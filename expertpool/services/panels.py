@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from expertpool import segment
 from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
 from expertpool.domain.attributes import quota_attributes
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
+from expertpool.domain.ledger import Ledger, review_counts
 from expertpool.domain.models import Project
 from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
 from expertpool.domain.panel.record import (
@@ -39,6 +40,7 @@ from expertpool.io.datafiles import load_institutions
 from expertpool.progress import NullProgress, Progress
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
+from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
 
@@ -61,9 +63,30 @@ class Eligibility:
         self.by_id = {e.id: e for e in self.candidates}
 
 
-def reviews_in_year(snapshot: PoolSnapshot, day: dt.date) -> Counter:
-    """Reviews each expert did in the 12 months before `day` (the workload cap's window)."""
-    return snapshot.reviews_between(day - dt.timedelta(days=365), day)
+def reviews_in_year(snapshot: PoolSnapshot, ledger: Ledger, day: dt.date) -> Counter:
+    """Reviews each expert did in the 12 months before `day` (the workload cap's window):
+    imported history and seats on saved panels and sessions (`domain.ledger.review_counts`)."""
+    return review_counts(snapshot.review_days, ledger, day - dt.timedelta(days=365), day)
+
+
+def eligibility_facts(store: ExpertStore, spec: PanelSpec, snapshot: PoolSnapshot, ledger: Ledger
+                      ) -> EligibilityFacts:
+    """What the eligibility rules read on the review date, but the conflicts (which depend on
+    the projects): integrity bars, the workload count, who is already seated that day."""
+    day = spec.review_date
+    return EligibilityFacts(
+        day,
+        # integrity is read fresh: reviewers change it between draws, and it is small
+        barred=barred_experts(store.iter_integrity(), day),
+        reviews=reviews_in_year(snapshot, ledger, day) if spec.max_reviews_per_year is not None else Counter(),
+        booked=frozenset(ledger.booked_on(day)))
+
+
+def same_day_warnings(ledger: Ledger, day: dt.date, members: Sequence[str], names: dict[str, str]) -> list[str]:
+    """One line per member already seated elsewhere on `day` (a spec with same_day = "warn")."""
+    booked = ledger.booked_on(day)
+    return [f"{m} {names.get(m, '')} 同日已入选：{'；'.join(seat.describe() for seat in booked[m])}"
+            for m in members if m in booked]
 
 
 def _project_refs(spec: PanelSpec) -> list[tuple[str, Path | None]]:
@@ -92,19 +115,14 @@ def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
 
 
 def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[Project],
-                        snapshot: PoolSnapshot) -> Eligibility:
-    """The panel's eligibility rules (`domain.eligibility`, all five) on the review date, and the
-    forbidden pairs among those left."""
+                        snapshot: PoolSnapshot, ledger: Ledger) -> Eligibility:
+    """The panel's eligibility rules (`domain.eligibility`) on the review date, and the forbidden
+    pairs among those left."""
     day = spec.review_date
     graph = snapshot.graph
     # the conflicts of the whole pool; pairs only among the candidates, once they are known
     exclusions = panel_exclusions(graph, list(projects), day, spec.policy, candidates=())
-    facts = EligibilityFacts(
-        day,
-        # integrity is read fresh: reviewers change it between draws, and it is small
-        barred=barred_experts(store.iter_integrity(), day),
-        reviews=reviews_in_year(snapshot, day) if spec.max_reviews_per_year is not None else Counter(),
-        conflicted=exclusions.excluded)
+    facts = replace(eligibility_facts(store, spec, snapshot, ledger), conflicted=exclusions.excluded)
     candidates, excluded = sort_out(snapshot.experts, spec.eligibility_rules(), facts)
     evidence = {expert_id: [c.evidence for c in exclusions.excluded[expert_id]] for expert_id in excluded["conflict"]}
     pairs = {(p.a, p.b) for p in graph.panel_pairs(exclusions.policy, day, [e.id for e in candidates])}
@@ -209,6 +227,7 @@ class DrawInputs:
     rules: PanelRules
     projects: list[Project]
     timings: dict[str, float]
+    ledger: Ledger
 
     def view(self, expert_id: str, probability: float | None) -> MemberView:
         """A drawn expert as the panel record shows them."""
@@ -230,8 +249,10 @@ def _now_text(now: dt.datetime | None) -> str:
     return (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
 
 
-def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None = None) -> DrawInputs:
-    """Everything a draw needs: eligible candidates with relevance, the solver's rules, timings."""
+def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None = None,
+                 ledger: Ledger | None = None) -> DrawInputs:
+    """Everything a draw needs: eligible candidates with relevance, the solver's rules, timings.
+    `ledger`: the seats on saved panels and sessions to count (default: all of them, now)."""
     progress = progress or NullProgress()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -250,9 +271,10 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
         snapshot = fresh_snapshot(store, version)
         progress.finish()
     projects = _load_projects(store, spec, snapshot.graph)
+    ledger = ledger if ledger is not None else read_ledger(store)
     timings["load"] = time.perf_counter() - t0
     t = time.perf_counter()
-    elig = eligible_candidates(store, spec, projects, snapshot)
+    elig = eligible_candidates(store, spec, projects, snapshot, ledger)
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()
     ids = {e.id for e in elig.candidates}
@@ -264,27 +286,30 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     timings["relevance"] = time.perf_counter() - t
     candidates = solver_candidates(elig, relevance, spec.review_date, with_attributes=bool(spec.quotas))
     return DrawInputs(snapshot.experts, elig, relevance, candidates, spec.to_rules(with_projects=bool(projects)),
-                      projects, timings)
+                      projects, timings, ledger)
 
 
 def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: Progress | None = None,
-                save: bool = True, now: dt.datetime | None = None) -> PanelOutcome:
+                save: bool = True, now: dt.datetime | None = None, ledger: Ledger | None = None) -> PanelOutcome:
     """Draw a panel by `spec` and (when a panel was found and `save`) store it with an audit entry.
 
     Returns the panel record: status, members, backups, exclusions by reason, seed, diagnosis,
     solver figures. An infeasible spec is not an exception: the record carries the diagnosis.
+    Saved panels and sessions count toward the workload cap, and their members are not drawn
+    again on the same day (`spec.same_day` "warn": drawn, with a warning); `ledger` replaces the
+    current one (a reproduction uses the ledger as it stood when the panel was drawn).
     """
     check(actor, "panel", "抽取评审专家组")
     # Tens of thousands of long-lived objects (experts, the graph) and ~100,000 conflicts, nearly
     # all gone by the time the draw returns: the cyclic collector would walk them again and again
     # for nothing (also while the record is built, were it switched back on before).
     with gc_paused():
-        return _draw(store, actor, spec, save, now, progress or NullProgress())
+        return _draw(store, actor, spec, save, now, progress or NullProgress(), ledger)
 
 
 def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt.datetime | None,
-          progress: Progress) -> PanelOutcome:
-    inputs = prepare_draw(store, spec, progress)
+          progress: Progress, ledger: Ledger | None) -> PanelOutcome:
+    inputs = prepare_draw(store, spec, progress, ledger)
     elig, timings = inputs.eligibility, inputs.timings
     t = time.perf_counter()
     progress.start(f"抽取评审专家组（{spec.mode}，时限 {spec.time_limit_s:g} 秒）", None)
@@ -327,6 +352,8 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         projects=[p.id for p in inputs.projects],
         diagnosis=DiagnosisView.of(result.diagnosis),
         timings={**timings, **dict(result.stats.timings)},
+        warnings=same_day_warnings(inputs.ledger, spec.review_date, result.members,
+                                   {e.id: e.name for e in elig.candidates}),
         created_by=actor.user if panel_id else None,
         created_at=_now_text(now) if panel_id else None,
     )
@@ -372,7 +399,9 @@ def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[Pa
     The same data and seed give the same panel; a difference means the pool changed since."""
     saved = get_panel(store, actor, panel_id)
     spec = load_spec(None, saved.spec)
-    redrawn = build_panel(store, actor, spec, save=False).record
+    # the seats as they stood when the panel was drawn: not its own, nor those saved after it
+    ledger = read_ledger(store, exclude={panel_id}, as_of=saved.created_at)
+    redrawn = build_panel(store, actor, spec, save=False, ledger=ledger).record
     return saved, redrawn, redrawn.member_ids() == saved.drawn_member_ids()
 
 
@@ -392,7 +421,8 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     if expert_id not in members:
         raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
     with gc_paused():
-        inputs = prepare_draw(store, load_spec(None, record.spec), progress)
+        # this panel's own seats are not "elsewhere on the same day"
+        inputs = prepare_draw(store, load_spec(None, record.spec), progress, read_ledger(store, exclude={panel_id}))
     by_id = {c.id: c for c in inputs.candidates}
     remaining = [m for m in members if m != expert_id]
     no_longer = [m for m in remaining if m not in by_id]

@@ -10,7 +10,7 @@ files under ``indexes/es/``):
 | ``<prefix>-integrity`` | record id | the current version (written with if_seq_no/if_primary_term) |
 | ``<prefix>-integrity-versions`` | ``id#version`` | every version |
 | ``<prefix>-audit`` | sequence number | the hash-chained audit trail (op_type=create) |
-| ``<prefix>-meta`` / ``-roles`` / ``-panels`` | key / user / panel id | the rest |
+| ``<prefix>-meta`` / ``-roles`` / ``-panels`` / ``-sessions`` | key / user / panel id / session id | the rest |
 
 Consistency: every write outside a bulk load asks for a refresh, so a search right after a
 write sees it (as with SQLite). `batch()` keeps a journal of the previous source of every
@@ -81,7 +81,8 @@ from expertpool.stores.textindex import index_columns, matched_words
 
 SCHEMA_VERSION = "1"
 #: The fixed indices, by short name (the experts index is versioned behind an alias).
-SIMPLE_INDICES: tuple[str, ...] = ("records", "integrity", "integrity-versions", "audit", "roles", "panels", "meta")
+SIMPLE_INDICES: tuple[str, ...] = ("records", "integrity", "integrity-versions", "audit", "roles", "panels",
+                                   "sessions", "meta")
 _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,100}$")
 _MISSING = object()
 #: A data generation starting with this marks a change under way (see the module docstring).
@@ -866,9 +867,29 @@ class ElasticsearchStore:
         return None if source is None else source["doc"]
 
     @_guarded
-    def iter_panels(self) -> Iterator[dict]:
-        for hit in self._scan(self.ix["panels"], {"match_all": {}}, [{"id": "asc"}], ["doc"]):
-            yield hit["_source"]["doc"]
+    def iter_panels(self, keys: Sequence[str] | None = None) -> Iterator[dict]:
+        yield from self._iter_documents("panels", keys)
+
+    # ---- review sessions ----
+    @_guarded
+    def save_session(self, session_id: str, document: dict) -> None:
+        self._put(self.ix["sessions"], session_id, {"id": session_id, "doc": document})
+
+    @_guarded
+    def get_session(self, session_id: str) -> dict | None:
+        source = self._get_source(self.ix["sessions"], session_id)
+        return None if source is None else source["doc"]
+
+    @_guarded
+    def iter_sessions(self, keys: Sequence[str] | None = None) -> Iterator[dict]:
+        yield from self._iter_documents("sessions", keys)
+
+    def _iter_documents(self, short: str, keys: Sequence[str] | None) -> Iterator[dict]:
+        """The documents of a panels-like index in id order; with `keys`, only those top-level
+        keys (source filtering: the cluster sends nothing else)."""
+        source = ["doc"] if keys is None else [f"doc.{k}" for k in keys]
+        for hit in self._scan(self.ix[short], {"match_all": {}}, [{"id": "asc"}], source):
+            yield hit["_source"].get("doc", {})
 
 
 def _ranked(query: SearchQuery, hit: dict) -> tuple[str, float]:

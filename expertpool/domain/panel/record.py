@@ -121,6 +121,8 @@ class PanelRecord(_Record):
     projects: list[str] = Field(default_factory=list)
     diagnosis: DiagnosisView | None = None
     timings: dict[str, float] = Field(default_factory=dict)
+    #: e.g. members seated elsewhere on the same day (a spec with same_day = "warn")
+    warnings: list[str] = Field(default_factory=list)
     replaced: list[Replacement] = Field(default_factory=list)
     #: the members as drawn, kept when the first replacement changes `members`
     drawn_members: list[MemberView] | None = None
@@ -133,6 +135,8 @@ class PanelRecord(_Record):
         for key in _ABSENT_WHEN_NONE:   # as documents have always been: no key until there is a value
             if data.get(key) is None:
                 data.pop(key, None)
+        if not data.get("warnings"):
+            data.pop("warnings", None)
         return data
 
     # ---- reading and writing ----
