@@ -41,7 +41,7 @@ def feasible(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
     return is_feasible(candidate_units(pool, keep, bounds), bounds, deadline=deadline)
 
 
-def _clashes(candidates: Sequence[Candidate], rules: PanelRules) -> list[dict[str, Any]]:
+def rule_clashes(candidates: Sequence[Candidate], rules: PanelRules) -> list[dict[str, Any]]:
     size = rules.size
     out: list[dict[str, Any]] = []
     if len(candidates) < size:
@@ -158,7 +158,7 @@ def _steps_region(rules: PanelRules, region: str, side: int) -> int:
     return max(0, math.ceil(room / STEP - 1e-9))
 
 
-def _relaxed(rules: PanelRules, dim: tuple[str, Any], k: int) -> PanelRules | None:
+def relaxed_rules(rules: PanelRules, dim: tuple[str, Any], k: int) -> PanelRules | None:
     """`rules` relaxed k steps along `dim` (None when that is not a change)."""
     rule, target = dim
     if k <= 0:
@@ -193,7 +193,7 @@ def _relaxed(rules: PanelRules, dim: tuple[str, Any], k: int) -> PanelRules | No
     raise ValueError(rule)
 
 
-def _max_steps(rules: PanelRules, dim: tuple[str, Any]) -> int:
+def max_relaxation_steps(rules: PanelRules, dim: tuple[str, Any]) -> int:
     rule, target = dim
     if rule == "fields":
         return 1
@@ -216,7 +216,7 @@ def _max_steps(rules: PanelRules, dim: tuple[str, Any]) -> int:
     raise ValueError(rule)
 
 
-def _describe(rules: PanelRules, relaxed: PanelRules, dim: tuple[str, Any], k: int) -> dict[str, Any]:
+def describe_relaxation(rules: PanelRules, relaxed: PanelRules, dim: tuple[str, Any], k: int) -> dict[str, Any]:
     rule, target = dim
     if rule == "fields":
         before, after = target, None
@@ -251,7 +251,7 @@ def _describe(rules: PanelRules, relaxed: PanelRules, dim: tuple[str, Any], k: i
             "from": before, "to": after, "steps": k, "message": f"{text}，即可组成专家组", "rules": relaxed}
 
 
-def _dimensions(rules: PanelRules) -> list[tuple[str, Any]]:
+def relaxation_dimensions(rules: PanelRules) -> list[tuple[str, Any]]:
     dims: list[tuple[str, Any]] = [("fields", f) for f in rules.fields]
     dims.append(("min_per_field", None))
     for region in sorted(rules.region_bounds):
@@ -260,7 +260,7 @@ def _dimensions(rules: PanelRules) -> list[tuple[str, Any]]:
     for k in range(len(rules.quotas)):
         dims += [("quota_lo", k), ("quota_hi", k)]
     dims.append(("size", None))
-    return [d for d in dims if _max_steps(rules, d) > 0]
+    return [d for d in dims if max_relaxation_steps(rules, d) > 0]
 
 
 def diagnose(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]] = (),
@@ -268,7 +268,7 @@ def diagnose(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
     """Explain why no panel satisfies `rules`, and find the smallest relaxations that work."""
     deadline = time.monotonic() + time_limit_s
     pairs = list(forbidden_pairs)
-    clashes = _clashes(candidates, rules)
+    clashes = rule_clashes(candidates, rules)
     messages = [c["message"] for c in clashes]
     if pairs and not clashes:
         if feasible(candidates, rules, (), deadline=deadline):
@@ -283,23 +283,23 @@ def diagnose(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
         return bool(feasible(candidates, r, pairs, deadline=deadline))
 
     relaxations: list[dict[str, Any]] = []
-    dims = _dimensions(rules)
+    dims = relaxation_dimensions(rules)
     for dim in dims:
         if time.monotonic() > deadline:
             break
-        top = _max_steps(rules, dim)
-        loosest = _relaxed(rules, dim, top)
+        top = max_relaxation_steps(rules, dim)
+        loosest = relaxed_rules(rules, dim, top)
         if loosest is None or not ok(loosest):
             continue
         lo, hi = 0, top          # infeasible at lo steps, feasible at hi steps
         while hi - lo > 1 and time.monotonic() < deadline:
             mid = (lo + hi) // 2
-            candidate = _relaxed(rules, dim, mid)
+            candidate = relaxed_rules(rules, dim, mid)
             if candidate is not None and ok(candidate):
                 hi = mid
             else:
                 lo = mid
-        relaxations.append(_describe(rules, _relaxed(rules, dim, hi), dim, hi))
+        relaxations.append(describe_relaxation(rules, relaxed_rules(rules, dim, hi), dim, hi))
     if not relaxations:
         # no single rule suffices: try pairs of rules, each first at its loosest
         for a in range(len(dims)):
@@ -309,17 +309,17 @@ def diagnose(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
                 da, db = dims[a], dims[b]
                 if da[0] == "fields" and db[0] == "fields":
                     continue
-                ka, kb = _max_steps(rules, da), _max_steps(rules, db)
-                both = _relaxed(_relaxed(rules, da, ka), db, kb)
+                ka, kb = max_relaxation_steps(rules, da), max_relaxation_steps(rules, db)
+                both = relaxed_rules(relaxed_rules(rules, da, ka), db, kb)
                 if not ok(both):
                     continue
-                while ka > 1 and ok(_relaxed(_relaxed(rules, da, ka - 1), db, kb)):
+                while ka > 1 and ok(relaxed_rules(relaxed_rules(rules, da, ka - 1), db, kb)):
                     ka -= 1
-                while kb > 1 and ok(_relaxed(_relaxed(rules, da, ka), db, kb - 1)):
+                while kb > 1 and ok(relaxed_rules(relaxed_rules(rules, da, ka), db, kb - 1)):
                     kb -= 1
-                first = _relaxed(rules, da, ka)
-                final = _relaxed(first, db, kb)
-                one, two = _describe(rules, first, da, ka), _describe(first, final, db, kb)
+                first = relaxed_rules(rules, da, ka)
+                final = relaxed_rules(first, db, kb)
+                one, two = describe_relaxation(rules, first, da, ka), describe_relaxation(first, final, db, kb)
                 relaxations.append({"rule": f"{one['rule']}+{two['rule']}", "target": (da[1], db[1]),
                                     "from": (one["from"], two["from"]), "to": (one["to"], two["to"]),
                                     "steps": ka + kb,

@@ -22,6 +22,12 @@ blocks at most q ≤ cap = |P ∩ I \\ {p}|. So at most Σ_I |P ∩ I \\ {p}| = 
 blocked, and one unblocked t can replace p. Each swap moves a member strictly up the (finite)
 order, so repeating ends with a panel of the kept candidates, of weight ≥ P's.
 (`test_panel_model.py` checks this against the unnarrowed model on random pools.)
+
+In a review session (`domain.session`) a candidate of one group may also be taken by another:
+the other groups' members block at most E = seats − size more dominators. So (a) scans for
+K = seats picks (without a cap, any number from one pseudo-institution), and (b) needs q + E
+dominators in p's own institution; both arguments above then go through with E more blocked.
+A swap in one group leaves the other groups' weights alone (`seats` below).
 """
 from __future__ import annotations
 
@@ -31,12 +37,15 @@ from collections.abc import Sequence
 from expertpool.domain.panel.encoder import Bounds, Pool
 
 
-def narrow(pool: Pool, bounds: Bounds, weights: Sequence[float]) -> list[int]:
-    """Indices of the candidates to keep (sorted)."""
+def narrow(pool: Pool, bounds: Bounds, weights: Sequence[float], seats: int | None = None) -> list[int]:
+    """Indices of the candidates to keep (sorted). `seats`: the seats of the whole session this
+    panel is one group of (default: its own size)."""
     size = bounds.size
     capped = bounds.inst_cap is not None and bounds.inst_cap < size
     q = min(bounds.inst_cap, size) if capped else size
-    k_needed = size
+    k_needed = max(size, seats or 0)
+    q_keep = q + k_needed - size                 # rule (b)
+    q_accept = q if capped else k_needed         # rule (a): picks counted per institution
     in_pairs = pool.in_pairs()
     keep = set(in_pairs)
     low, up, both = bounds.quota_masks()
@@ -67,11 +76,9 @@ def narrow(pool: Pool, bounds: Bounds, weights: Sequence[float]) -> list[int]:
             inst = pool.inst[i] if capped else 0
             seen = per_inst.get(inst, 0)
             if own is None or i in own:
-                if seen < q:          # rule (b) does not apply: keep
+                if seen < q_keep:     # rule (b) does not apply: keep
                     keep.add(i)
-            if seen < q:
-                per_inst[inst] = seen + 1
+            if seen < q_accept:
                 accepted += 1
-            else:
-                per_inst[inst] = seen + 1
+            per_inst[inst] = seen + 1
     return sorted(keep)
