@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields as dc_fields
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from expertpool.domain import taxonomy
 from expertpool.domain.eligibility import PANEL_RULES, EligibilityRules
 from expertpool.domain.institutions import SECTORS
+from expertpool.domain.models import Project
 from expertpool.domain.panel import STRATEGIES, PanelRules
 from expertpool.domain.panel.spec import ATTRIBUTES, NUMERIC_ATTRIBUTES, NO, YES, Quota
 from expertpool.domain.text import parse_date
@@ -28,7 +29,7 @@ class PanelSpec:
     name: str = "评审专家组"
     review_date: dt.date = field(default_factory=dt.date.today)
     size: int = 15
-    fields: tuple[str, ...] | str = "all"
+    fields: tuple[str, ...] | str = "all"       # or "projects": each project's first field
     min_per_field: int = 1
     coverage: str = "any"
     regions: Mapping[str, tuple[float, float]] = field(
@@ -49,21 +50,26 @@ class PanelSpec:
     quotas: tuple[Quota, ...] = ()  # [[quota]] tables: attribute quotas (README "Quotas")
     same_day: str = "refuse"  # an expert seated elsewhere that day: "refuse" (not drawn) or "warn"
 
-    def resolved_fields(self) -> tuple[str, ...]:
+    def resolved_fields(self, projects: Sequence[Project] = ()) -> tuple[str, ...]:
+        """The required fields: all 11, the listed ones, or ("projects") the first field of each
+        project under review."""
         if self.fields == "all":
             return taxonomy.FIELDS
+        if self.fields == "projects":
+            firsts = {p.fields[0] for p in projects if p.fields}
+            return tuple(f for f in taxonomy.FIELDS if f in firsts)
         return tuple(self.fields)
 
-    def to_rules(self, with_projects: bool = True) -> PanelRules:
-        """The solver's rules. Without projects under review nobody has a relevance, so the
-        lottery's relevance threshold does not apply."""
-        return PanelRules(size=self.size, fields=self.resolved_fields(), min_per_field=self.min_per_field,
+    def to_rules(self, projects: Sequence[Project] = ()) -> PanelRules:
+        """The solver's rules for these projects under review. Without projects nobody has a
+        relevance, so the lottery's relevance threshold does not apply."""
+        return PanelRules(size=self.size, fields=self.resolved_fields(projects), min_per_field=self.min_per_field,
                           coverage=self.coverage, region_bounds=dict(self.regions),
                           min_full_senior_share=self.min_full_senior_share,
                           max_per_institution=self.max_per_institution, mode=self.mode,
                           max_probability=self.max_probability, backups=self.backups, seed=self.seed,
                           time_limit_s=self.time_limit_s,
-                          relevance_threshold=self.relevance_threshold if with_projects else 0.0,
+                          relevance_threshold=self.relevance_threshold if projects else 0.0,
                           quotas=self.quotas)
 
     def eligibility_rules(self) -> EligibilityRules:
@@ -89,7 +95,7 @@ SAME_DAY = ("refuse", "warn")
 _BARE_CJK_KEY = re.compile(r'(^|[{,])(\s*)([^\s"\'=\[\]{},#]*[^\x00-\x7f][^\s"\'=\[\]{},#]*)(\s*=)', re.M)
 
 
-def _quote_cjk_keys(text: str) -> str:
+def quote_cjk_keys(text: str) -> str:
     return _BARE_CJK_KEY.sub(lambda m: f'{m.group(1)}{m.group(2)}"{m.group(3)}"{m.group(4)}', text)
 
 
@@ -101,7 +107,7 @@ def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = No
     if path is not None:
         where = str(path)
         try:
-            data = tomllib.loads(_quote_cjk_keys(Path(path).read_text(encoding="utf-8")))
+            data = tomllib.loads(quote_cjk_keys(Path(path).read_text(encoding="utf-8")))
         except FileNotFoundError:
             raise InputError(f"{path}: 规则文件不存在") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -122,8 +128,8 @@ def load_spec(path: Path | None = None, overrides: Mapping[str, Any] | None = No
             data["review_date"] = parse_date(data["review_date"])
         if isinstance(data.get("fields"), list):
             data["fields"] = tuple(dict.fromkeys(taxonomy.normalise_field(f) for f in data["fields"]))
-        elif "fields" in data and data["fields"] != "all":
-            raise InputError(f"{where}: fields 应为 \"all\" 或领域列表")
+        elif "fields" in data and data["fields"] not in ("all", "projects"):
+            raise InputError(f"{where}: fields 应为 \"all\"、\"projects\"（各申报项目的第一领域）或领域列表")
         if "regions" in data:
             regions = {}
             for name, bounds in dict(data["regions"]).items():

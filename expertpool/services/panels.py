@@ -91,7 +91,11 @@ def same_day_warnings(ledger: Ledger, day: dt.date, members: Sequence[str], name
 
 def _project_refs(spec: PanelSpec) -> list[tuple[str, Path | None]]:
     """The spec's project references: (ref, path) for a projects file, (ref, None) for a stored id."""
-    refs = (spec.projects,) if isinstance(spec.projects, str) else spec.projects
+    return project_refs((spec.projects,) if isinstance(spec.projects, str) else spec.projects)
+
+
+def project_refs(refs: Sequence[str]) -> list[tuple[str, Path | None]]:
+    """Project references: (ref, path) for a projects file, (ref, None) for a stored id."""
     out: list[tuple[str, Path | None]] = []
     for ref in refs:
         path = Path(ref)
@@ -100,8 +104,13 @@ def _project_refs(spec: PanelSpec) -> list[tuple[str, Path | None]]:
 
 
 def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
+    return load_projects(_project_refs(spec), graph)
+
+
+def load_projects(refs: Sequence[tuple[str, Path | None]], graph) -> list[Project]:
+    """The projects of `project_refs`: each file's, validated, and each stored id's."""
     projects: list[Project] = []
-    for ref, path in _project_refs(spec):
+    for ref, path in refs:
         if path is not None:
             if not path.exists():
                 raise InputError(f"{ref}: 申报项目文件不存在（projects）")
@@ -131,16 +140,16 @@ def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[
     return Eligibility(candidates, excluded, evidence, pairs, units)
 
 
-def solver_candidates(elig: Eligibility, relevance: dict[str, float], day: dt.date, *,
-                      with_attributes: bool) -> list[Candidate]:
-    """The eligible experts as the solver sees them; with the derived attributes quotas read
-    (sector of the legal unit, gender, age on `day`, sub-region, honours) when asked for."""
+def solver_candidates(experts: Sequence[ExpertBrief], units: dict[str, str], relevance: dict[str, float],
+                      day: dt.date, *, with_attributes: bool) -> list[Candidate]:
+    """Eligible experts as the solver sees them (`units`: id → legal unit); with the derived
+    attributes quotas read (sector of the legal unit, gender, age on `day`, sub-region, honours)
+    when asked for."""
     table = load_institutions() if with_attributes else None
     return [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
-                      institution=elig.institutions[e.id], relevance=relevance.get(e.id, 0.0),
-                      high_level=e.high_level,
-                      attributes=quota_attributes(e, table.sector(elig.institutions[e.id]), day) if table else ())
-            for e in elig.candidates]
+                      institution=units[e.id], relevance=relevance.get(e.id, 0.0), high_level=e.high_level,
+                      attributes=quota_attributes(e, table.sector(units[e.id]), day) if table else ())
+            for e in experts]
 
 
 def project_query_text(project: Project) -> str:
@@ -151,7 +160,7 @@ def project_query_text(project: Project) -> str:
 RELEVANCE_DEPTH = 300
 
 
-def _rank_projects(store: ExpertStore, texts: Sequence[str], version: str | None = None) -> list[list[tuple[str, float]]]:
+def rank_projects(store: ExpertStore, texts: Sequence[str], version: str | None = None) -> list[list[tuple[str, float]]]:
     """The store's ranking (ids and scores) for each project text, all in one call; with the
     data `version`, from the store's rank index of that version (cached like the snapshot)."""
     queries = [SearchQuery(tuple(terms), SearchFilters(statuses=("在库",)), limit=RELEVANCE_DEPTH) if terms else None
@@ -164,7 +173,7 @@ def _rank_projects(store: ExpertStore, texts: Sequence[str], version: str | None
     return [next(answers) if q is not None else [] for q in queries]
 
 
-def _relevance_from(rankings: Sequence[Sequence[tuple[str, float]]], candidate_ids: set[str]) -> dict[str, float]:
+def relevance_from(rankings: Sequence[Sequence[tuple[str, float]]], candidate_ids: set[str]) -> dict[str, float]:
     """Each candidate's relevance in 0..1: for every project, the search store ranks experts by the
     project's title, keywords and abstract; an expert's score is relative to that project's best,
     and their relevance is the best over the projects (an expert qualifies by fitting at least one
@@ -245,7 +254,7 @@ def _panel_id(spec: PanelSpec, members: Sequence[str]) -> str:
     return f"PNL-{spec.review_date:%Y%m%d}-{spec.seed}-{digest}"
 
 
-def _now_text(now: dt.datetime | None) -> str:
+def now_text(now: dt.datetime | None) -> str:
     return (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
 
 
@@ -262,7 +271,7 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     version = store.data_version()
     texts = _project_texts(store, spec)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ranking = pool.submit(_rank_projects, store, texts, version)
+        ranking = pool.submit(rank_projects, store, texts, version)
         snapshot = cached_snapshot(version)
         rankings = ranking.result()
     if snapshot is None:
@@ -281,11 +290,12 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     validated = [project_query_text(p) for p in projects]
     if validated != texts:
         # the early read saw other text than the validated projects (cannot happen on valid input)
-        rankings = _rank_projects(store, validated, version)
-    relevance = _relevance_from(rankings, ids) if projects else {}
+        rankings = rank_projects(store, validated, version)
+    relevance = relevance_from(rankings, ids) if projects else {}
     timings["relevance"] = time.perf_counter() - t
-    candidates = solver_candidates(elig, relevance, spec.review_date, with_attributes=bool(spec.quotas))
-    return DrawInputs(snapshot.experts, elig, relevance, candidates, spec.to_rules(with_projects=bool(projects)),
+    candidates = solver_candidates(elig.candidates, elig.institutions, relevance, spec.review_date,
+                                   with_attributes=bool(spec.quotas))
+    return DrawInputs(snapshot.experts, elig, relevance, candidates, spec.to_rules(projects),
                       projects, timings, ledger)
 
 
@@ -352,10 +362,11 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         projects=[p.id for p in inputs.projects],
         diagnosis=DiagnosisView.of(result.diagnosis),
         timings={**timings, **dict(result.stats.timings)},
+        required_fields=list(inputs.rules.fields) if spec.fields == "projects" else None,
         warnings=same_day_warnings(inputs.ledger, spec.review_date, result.members,
                                    {e.id: e.name for e in elig.candidates}),
         created_by=actor.user if panel_id else None,
-        created_at=_now_text(now) if panel_id else None,
+        created_at=now_text(now) if panel_id else None,
     )
     outcome = PanelOutcome(panel_id, record, has_panel)
     if panel_id is not None:
@@ -379,10 +390,10 @@ def _read_record(panel_id: str | None, document: dict) -> PanelRecord:
     try:
         return PanelRecord.from_document(document)
     except (ValidationError, ValueError) as exc:
-        raise ExpertPoolError(f"评审专家组「{panel_id}」的记录无法读取：{_first_problem(exc)}") from None
+        raise ExpertPoolError(f"评审专家组「{panel_id}」的记录无法读取：{first_problem(exc)}") from None
 
 
-def _first_problem(exc: Exception) -> str:
+def first_problem(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         error = exc.errors()[0]
         return f"{'.'.join(str(p) for p in error['loc'])}：{error['msg']}"
@@ -450,7 +461,7 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
                               "请放宽规则后重新抽取（expertpool panel build …）")
     drawn = record.views()
     view = inputs.view(chosen, drawn[chosen].probability if chosen in drawn else None)
-    entry = Replacement(out=expert_id, in_=chosen, reason=reason.strip(), by=actor.user, at=_now_text(now),
+    entry = Replacement(out=expert_id, in_=chosen, reason=reason.strip(), by=actor.user, at=now_text(now),
                         method=method)
     updated = record.with_replacement(expert_id, view, entry)
     with store.batch():

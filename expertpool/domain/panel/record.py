@@ -19,15 +19,15 @@ from expertpool.domain.panel.result import Diagnosis, SolveStatus
 #: the shape of the stored document; 1 = the untyped dict saved before PanelRecord
 SCHEMA_VERSION = 2
 #: keys a document leaves out while they have no value (an unsaved draw, no replacement yet)
-_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at")
+_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "required_fields")
 
 
-class _Record(BaseModel):
+class StoredRecord(BaseModel):
     # unknown keys are kept (a newer writer's), and a record is changed by copying, not in place
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
 
 
-class MemberView(_Record):
+class MemberView(StoredRecord):
     """A member, backup or alternate as drawn: who, where, and how they scored."""
     id: str
     name: str
@@ -49,7 +49,7 @@ class MemberView(_Record):
         return data
 
 
-class Replacement(_Record):
+class Replacement(StoredRecord):
     """One `panel replace`: who left, who came in, why, by whom, when, and how they were found."""
     out: str
     in_: str = Field(alias="in")
@@ -59,7 +59,7 @@ class Replacement(_Record):
     method: str  # "backup" or "re-solve"
 
 
-class PoolFigures(_Record):
+class PoolFigures(StoredRecord):
     experts: int
     eligible: int
     qualified: int
@@ -68,7 +68,7 @@ class PoolFigures(_Record):
     columns: int = 0
 
 
-class DiagnosisView(_Record):
+class DiagnosisView(StoredRecord):
     """Why the rules cannot all hold, as stored (see `Diagnosis`)."""
     messages: list[str] = Field(default_factory=list)
     clashes: list[dict[str, Any]] = Field(default_factory=list)
@@ -82,6 +82,23 @@ class DiagnosisView(_Record):
                    relaxations=[_plain({k: v for k, v in r.items() if k != "rules"}) for r in diagnosis.relaxations])
 
 
+def required_fields(spec: dict[str, Any], resolved: list[str] | None) -> list[str]:
+    """The fields a saved spec requires: all 11, its list, or the ones resolved at the draw."""
+    if resolved is not None:
+        return list(resolved)
+    if spec["fields"] == "all":
+        return list(taxonomy.FIELDS)
+    return [] if spec["fields"] == "projects" else list(spec["fields"])
+
+
+def field_coverage(members: list[MemberView], fields: list[str], mode: str) -> dict[str, dict[str, int]]:
+    """field → region → members covering it ("any": every field a member lists; "primary": their first)."""
+    primary_only = mode != "any"
+    return {f: {r: sum(1 for m in members if m.region == r and (m.fields[0] == f if primary_only else f in m.fields))
+                for r in taxonomy.REGIONS}
+            for f in fields}
+
+
 def _plain(value):
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -92,7 +109,7 @@ def _plain(value):
     return str(value)
 
 
-class PanelRecord(_Record):
+class PanelRecord(StoredRecord):
     """A drawn panel: the spec that reproduces it, the outcome, and what happened to it since."""
     schema_version: int = SCHEMA_VERSION
     id: str | None = None
@@ -126,6 +143,8 @@ class PanelRecord(_Record):
     replaced: list[Replacement] = Field(default_factory=list)
     #: the members as drawn, kept when the first replacement changes `members`
     drawn_members: list[MemberView] | None = None
+    #: the fields required, when the spec names them by its projects (fields = "projects")
+    required_fields: list[str] | None = None
     created_by: str | None = None
     created_at: str | None = None
 
@@ -168,12 +187,7 @@ class PanelRecord(_Record):
     def coverage(self) -> dict[str, dict[str, int]]:
         """field → region → members covering it, for each field the spec requires, under the
         spec's coverage mode ("any": every field a member lists; "primary": their first)."""
-        fields = taxonomy.FIELDS if self.spec["fields"] == "all" else self.spec["fields"]
-        primary_only = self.spec["coverage"] != "any"
-        return {f: {r: sum(1 for m in self.members if m.region == r and
-                           (m.fields[0] == f if primary_only else f in m.fields))
-                    for r in taxonomy.REGIONS}
-                for f in fields}
+        return field_coverage(self.members, required_fields(self.spec, self.required_fields), self.spec["coverage"])
 
     def views(self) -> dict[str, MemberView]:
         """Every drawn expert's view by id: members, backups and alternates."""

@@ -9,8 +9,11 @@ Two cases:
    A deletion filter finds a smallest set of groups that still cannot be formed together (each
    group left out in turn; kept out when the rest still fail), the shortages among them are
    counted (a field, a quota, 正高级, a region or simply people, needed by those groups together
-   against the experts any of them could take, one seat each), and each rule of each of those
-   groups is relaxed step by step (as in `panel.diagnosis`) until the session has a solution.
+   against the experts any of them could take, one seat each, or what the unit caps let them
+   fill), and each rule of each of those groups is relaxed step by step (as in
+   `panel.diagnosis`) until the session has a solution.
+In both cases a rule every group has is also relaxed in every group at once (the session's
+default rule, one change to the spec), when no single group's change is enough.
 """
 from __future__ import annotations
 
@@ -130,7 +133,48 @@ def _groups_that_compete(groups: list[SessionGroup], deadline: float, max_relaxa
             relaxations.append({**found, "group": group.name,
                                 "message": f"{group.name}：{found['message'].removesuffix('，即可组成专家组')}，"
                                            "即可组成整场评审会"})
+    if not relaxations:
+        relaxations = _everywhere(groups, deadline)
     return _finish(messages, clashes, relaxations, max_relaxations)
+
+
+def _everywhere(groups: list[SessionGroup], deadline: float) -> list[dict[str, Any]]:
+    """A rule every group has, relaxed by the same number of steps in all of them (the smallest
+    number with which the session has a solution)."""
+    out: list[dict[str, Any]] = []
+    shared = [d for d in relaxation_dimensions(groups[0].rules)
+              if d[0] != "fields" and all(d in relaxation_dimensions(g.rules) for g in groups)]
+
+    def relaxed_all(dim, k: int) -> list[SessionGroup] | None:
+        trial = []
+        for g in groups:
+            rules = relaxed_rules(g.rules, dim, min(k, max_relaxation_steps(g.rules, dim)))
+            if rules is None:
+                return None
+            trial.append(replace(g, rules=rules))
+        return trial
+
+    for dim in shared:
+        if time.monotonic() > deadline:
+            break
+        top = max(max_relaxation_steps(g.rules, dim) for g in groups)
+        loosest = relaxed_all(dim, top)
+        if loosest is None or not session_feasible(loosest, deadline=deadline):
+            continue
+        lo, hi = 0, top
+        while hi - lo > 1 and time.monotonic() < deadline:
+            mid = (lo + hi) // 2
+            trial = relaxed_all(dim, mid)
+            if trial is not None and session_feasible(trial, deadline=deadline):
+                hi = mid
+            else:
+                lo = mid
+        first = groups[0]
+        found = describe_relaxation(first.rules, relaxed_rules(first.rules, dim, min(hi, max_relaxation_steps(
+            first.rules, dim))), dim, hi)
+        out.append({**found, "group": None, "rules": None,
+                    "message": f"各组同时{found['message'].removesuffix('，即可组成专家组')}，即可组成整场评审会"})
+    return out
 
 
 def _shortages(core: Sequence[SessionGroup]) -> list[dict[str, Any]]:
@@ -144,6 +188,20 @@ def _shortages(core: Sequence[SessionGroup]) -> list[dict[str, Any]]:
                         "message": f"{label}：{names} 共需 {need} 人，可用专家只有 {len(people)} 人"})
 
     short("size", None, sum(g.rules.size for g in core), {c.id for g in core for c in g.candidates}, "人数")
+    # each legal unit fills at most its cap in each group, and no more seats than it has people
+    people: dict[str, set[str]] = {}
+    room: dict[str, int] = {}
+    for g in core:
+        cap = g.rules.max_per_institution if g.rules.max_per_institution is not None else g.rules.size
+        for unit in {c.institution for c in g.candidates}:
+            room[unit] = room.get(unit, 0) + min(cap, g.rules.size)
+        for c in g.candidates:
+            people.setdefault(c.institution, set()).add(c.id)
+    fillable = sum(min(len(ids), room[unit]) for unit, ids in people.items())
+    need = sum(g.rules.size for g in core)
+    if any(g.rules.max_per_institution is not None for g in core) and fillable < need:
+        out.append({"rule": "max_per_institution", "target": None, "need": need, "have": fillable,
+                    "message": f"单位人数上限：{names} 共需 {need} 人，按各组每个单位的人数上限最多只能凑出 {fillable} 人"})
     fields = sorted({f for g in core for f in g.rules.fields})
     for field in fields:
         needing = [g for g in core if field in g.rules.fields]

@@ -1,0 +1,479 @@
+"""Review sessions (评审会): many groups on one day, each with its own panel, drawn jointly —
+plan, show (and reproduce), list, replace a member of any group, export. Each session is saved
+as a typed `SessionRecord` with its audit entry.
+
+What a group's panel may draw on: the pool's experts eligible on the review date (status, age,
+integrity, the workload cap counting saved panels and sessions, not seated elsewhere that day)
+and free of conflicts with THAT group's projects; relevance is to the group's projects. The
+domain (`domain.session`) then seats no expert in two groups.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot
+from expertpool.domain.eligibility import REASONS, EligibilityRules, sort_out
+from expertpool.domain.ledger import Ledger
+from expertpool.domain.models import Project
+from expertpool.domain.panel import Candidate, check_panel
+from expertpool.domain.panel.record import DiagnosisView, MemberView, PoolFigures
+from expertpool.domain.panel.result import SolveStatus
+from expertpool.domain.session import SessionGroup, SessionResult, SessionRules, draw_session, split_by_field
+from expertpool.domain.session.record import GroupRecord, GroupReplacement, SessionRecord, SessionSummary
+from expertpool.errors import ExpertPoolError, InputError, NotFound
+from expertpool.gcpause import gc_paused
+from expertpool.io.datafiles import load_institutions, policy_from
+from expertpool.progress import NullProgress, Progress
+from expertpool.services.access import Actor, audit, check
+from expertpool.services.conflicts import check_projects
+from expertpool.services.ledger import read_ledger
+from expertpool.services.panel_spec import PanelSpec
+from expertpool.services.panels import (
+    eligibility_facts,
+    first_problem,
+    load_projects,
+    now_text,
+    project_query_text,
+    project_refs,
+    rank_projects,
+    relevance_from,
+    same_day_warnings,
+    solver_candidates,
+)
+from expertpool.services.session_spec import SessionSpec, load_session_spec
+from expertpool.stores.base import ExpertStore
+
+__all__ = ["SessionOutcome", "SessionSpec", "export_session", "get_session", "list_sessions", "load_session_spec",
+           "plan_session", "replace_session_member", "reproduce_session"]
+
+CONFLICT = "conflict"
+
+
+@dataclass
+class GroupInputs:
+    """One group, read and derived from the store: its projects, rules, eligible experts."""
+    name: str
+    spec: PanelSpec
+    projects: list[Project]
+    eligible: list[ExpertBrief]
+    excluded: dict[str, int]                 # reason key → experts kept off the group by it
+    relevance: dict[str, float]
+    candidates: list[Candidate]
+    pairs: list[tuple[str, str]]
+
+    def solver_group(self) -> SessionGroup:
+        return SessionGroup(self.name, self.spec.to_rules(self.projects), tuple(self.candidates), tuple(self.pairs))
+
+
+@dataclass
+class SessionInputs:
+    """Everything a session draw needs."""
+    spec: SessionSpec
+    snapshot: PoolSnapshot
+    groups: list[GroupInputs]
+    excluded_ids: dict[str, list[str]]      # the session's reasons other than a conflict → ids
+    units: dict[str, str]                    # expert id → legal unit
+    ledger: Ledger
+    timings: dict[str, float]
+
+    def view(self, group: GroupInputs, expert_id: str, probability: float | None) -> MemberView:
+        e = self.snapshot_by_id[expert_id]
+        return MemberView(id=e.id, name=e.name, region=e.region, sub_region=e.sub_region, institution=e.institution,
+                          legal_unit=self.units[e.id], title=e.title, fields=list(e.fields), high_level=e.high_level,
+                          relevance=round(group.relevance.get(e.id, 0.0), 4),
+                          probability=None if probability is None else round(probability, 6))
+
+    @cached_property
+    def snapshot_by_id(self) -> dict[str, ExpertBrief]:
+        return {e.id: e for e in self.snapshot.experts}
+
+
+@dataclass
+class SessionOutcome:
+    session_id: str | None
+    record: SessionRecord
+    has_panel: bool
+
+    @cached_property
+    def document(self) -> dict:
+        return self.record.to_document()
+
+
+# ---- the inputs ------------------------------------------------------------------------------
+
+def _snapshot(store: ExpertStore, version: str, progress: Progress) -> PoolSnapshot:
+    snapshot = cached_snapshot(version)
+    if snapshot is None:
+        progress.start("读取专家库并建立利益冲突图（本数据版本的首次抽取）", None)
+        snapshot = fresh_snapshot(store, version)
+        progress.finish()
+    return snapshot
+
+
+def _group_projects(store: ExpertStore, spec: SessionSpec, graph) -> list[tuple[str, list[Project], dict]]:
+    """(name, projects, own rules) of every group: split by field, or as the [[group]] tables say
+    (a group's projects are ids among the session's projects or stored ones, or a file)."""
+    session_projects = load_projects(project_refs(spec.projects), graph) if spec.projects else []
+    if spec.automatic:
+        return [(name, ps, {}) for name, ps in split_by_field(session_projects, spec.groups)]
+    by_id = {p.id: p for p in session_projects}
+    out, used = [], Counter()
+    for group in spec.groups:  # type: ignore[union-attr]
+        refs = project_refs(group.projects)
+        projects: list[Project] = []
+        for ref, path in refs:
+            if path is None and ref in by_id:
+                projects.append(by_id[ref])
+            else:
+                projects.extend(load_projects([(ref, path)], graph))
+        if not projects:
+            raise InputError(f"分组「{group.name}」没有申报项目（projects）")
+        used.update(p.id for p in projects)
+        out.append((group.name, projects, dict(group.rules)))
+    twice = sorted(p for p, k in used.items() if k > 1)
+    if twice:
+        raise InputError(f"申报项目 {'、'.join(twice[:5])} 被分在多个组中：每个项目只能由一个组评审")
+    return out
+
+
+def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | None = None,
+                    ledger: Ledger | None = None, only: str | None = None) -> SessionInputs:
+    """Every group's eligible experts, relevance and forbidden pairs (`only`: just that group)."""
+    progress = progress or NullProgress()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    version = store.data_version()
+    snapshot = _snapshot(store, version, progress)
+    graph = snapshot.graph
+    planned = _group_projects(store, spec, graph)
+    if only is not None:
+        planned = [g for g in planned if g[0] == only]
+    specs = [spec.group_spec(name, tuple(p.id for p in ps), own) for name, ps, own in planned]
+    ledger = ledger if ledger is not None else read_ledger(store)
+    every_project = [p for _, ps, _ in planned for p in ps]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ranking = pool.submit(rank_projects, store, [project_query_text(p) for p in every_project], version)
+        timings["load"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        day = spec.review_date
+        facts = eligibility_facts(store, replace(specs[0], max_reviews_per_year=10), snapshot, ledger)
+        hard: dict[str, set[str]] = {}
+        for conflict in check_projects(graph, every_project, day, spec.policy):
+            if conflict.hard:
+                hard.setdefault(conflict.project_id, set()).add(conflict.expert_id)
+        rankings = dict(zip((p.id for p in every_project), ranking.result()))
+    sorted_out: dict[EligibilityRules, tuple[list, dict[str, list[str]]]] = {}
+    groups: list[GroupInputs] = []
+    for (name, projects, _), group_spec in zip(planned, specs):
+        rules = group_spec.eligibility_rules()
+        common = EligibilityRules(tuple(r for r in rules.apply if r != CONFLICT), max_age=rules.max_age,
+                                  max_age_high_level=rules.max_age_high_level,
+                                  max_reviews_per_year=rules.max_reviews_per_year)
+        if common not in sorted_out:
+            sorted_out[common] = sort_out(snapshot.experts, common, facts)
+        eligible_all, excluded = sorted_out[common]
+        conflicted = set().union(*(hard.get(p.id, set()) for p in projects))
+        eligible = [e for e in eligible_all if e.id not in conflicted]
+        counts = {k: len(v) for k, v in excluded.items()}
+        counts[CONFLICT] = len(eligible_all) - len(eligible)
+        relevance = relevance_from([rankings[p.id] for p in projects], {e.id for e in eligible})
+        groups.append(GroupInputs(name, group_spec, projects, eligible, counts, relevance, [], []))
+    timings["eligibility"] = time.perf_counter() - t
+    t = time.perf_counter()
+    everyone = sorted({e.id for g in groups for e in g.eligible})
+    table = load_institutions()
+    by_id = {e.id: e for g in groups for e in g.eligible}
+    units = {i: table.normalise(by_id[i].institution) or by_id[i].institution for i in everyone}
+    policy_pairs = graph.panel_pairs(policy_from(spec.policy), day, everyone)
+    for group in groups:
+        ids = {e.id for e in group.eligible}
+        group.pairs = sorted({(p.a, p.b) for p in policy_pairs if p.a in ids and p.b in ids})
+        group.candidates = solver_candidates(group.eligible, units, group.relevance, day,
+                                             with_attributes=bool(group.spec.quotas))
+    timings["candidates"] = time.perf_counter() - t
+    first_common = next(iter(sorted_out.values()))[1] if sorted_out else {}
+    return SessionInputs(spec, snapshot, groups, {k: sorted(v) for k, v in first_common.items()}, units, ledger,
+                         timings)
+
+
+# ---- plan ------------------------------------------------------------------------------------
+
+def plan_session(store: ExpertStore, actor: Actor, spec: SessionSpec, *, progress: Progress | None = None,
+                 save: bool = True, now: dt.datetime | None = None, ledger: Ledger | None = None) -> SessionOutcome:
+    """Draw every group of the session at once and (when it has panels and `save`) store it with
+    an audit entry. An infeasible session is not an exception: the record carries the diagnosis
+    naming the group and the clash."""
+    check(actor, "panel", "安排评审会")
+    with gc_paused():
+        progress = progress or NullProgress()
+        inputs = prepare_session(store, spec, progress, ledger)
+        t = time.perf_counter()
+        groups = [g.solver_group() for g in inputs.groups]
+        progress.start(f"抽取评审会各组专家（{len(groups)} 组，{spec.mode}，时限 {spec.time_limit_s:g} 秒）", None)
+        result = draw_session(groups, SessionRules(mode=spec.mode, seed=spec.seed, time_limit_s=spec.time_limit_s,
+                                                   max_probability=spec.max_probability))
+        progress.finish()
+        inputs.timings["solve"] = time.perf_counter() - t
+        return _save(store, actor, inputs, result, save, now, store.data_version())
+
+
+def _session_id(spec: SessionSpec, result: SessionResult) -> str:
+    digest = hashlib.sha256(json.dumps([spec.to_json(), {g.name: list(g.members) for g in result.groups}],
+                                       ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:8]
+    return f"SES-{spec.review_date:%Y%m%d}-{spec.seed}-{digest}"
+
+
+def _save(store: ExpertStore, actor: Actor, inputs: SessionInputs, result: SessionResult, save: bool,
+          now: dt.datetime | None, version: str) -> SessionOutcome:
+    spec = inputs.spec
+    probs = result.probabilities or {}
+    lottery = result.probabilities is not None
+    has_panel = result.status.has_panel
+    session_id = _session_id(spec, result) if has_panel and save else None
+    group_records = []
+    for g, draw in zip(inputs.groups, result.groups):
+        def views(ids) -> list[MemberView]:
+            return [inputs.view(g, i, probs.get(i, 0.0) if lottery else None) for i in ids]
+
+        alternates = sorted({x for r in draw.replacements.values() for x in r} - set(draw.members) - set(draw.backups))
+        rules = g.spec.to_rules(g.projects)
+        group_records.append(GroupRecord(
+            name=g.name, projects=[p.id for p in g.projects], spec=g.spec.to_json(), fields=list(rules.fields),
+            status=result.status, members=views(draw.members), backups=views(draw.backups),
+            replacements={m: list(r) for m, r in draw.replacements.items()}, alternates=views(alternates),
+            exclusions={REASONS[k]: v for k, v in g.excluded.items()},
+            pool=PoolFigures(experts=len(inputs.snapshot.experts), eligible=len(g.candidates),
+                             qualified=sum(1 for c in g.candidates if c.relevance >= rules.relevance_threshold),
+                             forbidden_pairs=len(g.pairs)),
+            relevance_sum=round(draw.relevance_sum, 4)))
+    names = {e.id: e.name for g in inputs.groups for e in g.eligible}
+    warnings = [f"{draw.name}：{w}" for draw in result.groups
+                for w in same_day_warnings(inputs.ledger, spec.review_date, draw.members, names)]
+    record = SessionRecord(
+        id=session_id, name=spec.name, review_date=spec.review_date.isoformat(), spec=spec.to_json(),
+        status=result.status, strategy=result.strategy, seed=result.seed, groups=group_records,
+        probability_min=result.probability_min, probability_max=result.probability_max,
+        objective=result.objective, bound=result.bound, gap=result.gap,
+        exclusions={REASONS[k]: len(v) for k, v in inputs.excluded_ids.items()},
+        excluded_ids={REASONS[k]: v for k, v in inputs.excluded_ids.items()},
+        conflict_evidence=(f"各组因利益冲突排除的专家（见各组的「{REASONS[CONFLICT]}」人数）按引用保存：对该组的申报项目运行 "
+                           f"expertpool coi check --project 项目编号 --review-date {spec.review_date.isoformat()}，"
+                           "在同一数据版本上可得每一位被排除专家的规则与证据路径。"),
+        data_version=version,
+        pool=PoolFigures(experts=len(inputs.snapshot.experts),
+                         eligible=len({c.id for g in inputs.groups for c in g.candidates}),
+                         qualified=result.stats.qualified, forbidden_pairs=result.stats.forbidden_pairs,
+                         types=result.stats.types, columns=result.stats.columns),
+        diagnosis=DiagnosisView.of(result.diagnosis),
+        timings={**inputs.timings, **dict(result.stats.timings)},
+        warnings=warnings,
+        created_by=actor.user if session_id else None,
+        created_at=now_text(now) if session_id else None,
+    )
+    outcome = SessionOutcome(session_id, record, has_panel)
+    if session_id is not None:
+        with store.batch():
+            store.save_session(session_id, outcome.document)
+            audit(store, actor, "session.plan", target=session_id, now=now, reason=spec.name,
+                  after={"groups": {g.name: list(g.members) for g in result.groups}, "seed": spec.seed,
+                         "mode": spec.mode, "status": str(result.status)})
+    return outcome
+
+
+# ---- show, list, reproduce -------------------------------------------------------------------
+
+def get_session(store: ExpertStore, actor: Actor, session_id: str) -> SessionRecord:
+    check(actor, "panel", "查看评审会")
+    document = store.get_session(session_id)
+    if document is None:
+        raise NotFound(f"评审会「{session_id}」不存在")
+    return _read_record(session_id, document)
+
+
+def _read_record(session_id: str | None, document: dict) -> SessionRecord:
+    try:
+        return SessionRecord.from_document(document)
+    except (ValidationError, ValueError) as exc:
+        raise ExpertPoolError(f"评审会「{session_id}」的记录无法读取：{first_problem(exc)}") from None
+
+
+def list_sessions(store: ExpertStore, actor: Actor) -> list[SessionSummary]:
+    check(actor, "panel", "查看评审会")
+    return [SessionSummary.of(_read_record(d.get("id"), d)) for d in store.iter_sessions()]
+
+
+def reproduce_session(store: ExpertStore, actor: Actor, session_id: str) -> tuple[SessionRecord, SessionRecord, bool]:
+    """Re-run the saved spec and seed on the current store, with the ledger as it stood when the
+    session was drawn: (saved, redrawn, same members in every group?)."""
+    saved = get_session(store, actor, session_id)
+    spec = load_session_spec(None, saved.spec)
+    ledger = read_ledger(store, exclude={session_id}, as_of=saved.created_at)
+    redrawn = plan_session(store, actor, spec, save=False, ledger=ledger).record
+    same = [g.member_ids() for g in redrawn.groups] == [g.drawn_member_ids() for g in saved.groups]
+    return saved, redrawn, same
+
+
+# ---- replace ---------------------------------------------------------------------------------
+
+def replace_session_member(store: ExpertStore, actor: Actor, session_id: str, expert_id: str, reason: str, *,
+                           group: str | None = None, now: dt.datetime | None = None,
+                           progress: Progress | None = None) -> SessionRecord:
+    """Swap `expert_id` out of their group and record why, keeping the session's rules: the
+    group's rules on the current data (eligibility, conflicts with the group's projects,
+    forbidden pairs), nobody seated in another group of the session or elsewhere that day. The
+    group's saved replacements and backups are tried first, then every eligible expert by
+    relevance; the first with whom the group meets every rule (independent checker) comes in."""
+    check(actor, "panel", "替换评审会专家")
+    if not reason or not reason.strip():
+        raise InputError("替换专家必须说明理由（--reason）")
+    record = get_session(store, actor, session_id)
+    target = record.group(group) if group else record.group_of(expert_id)
+    if target is None or expert_id not in target.member_ids():
+        where = f"分组「{group}」" if group else "任何一组"
+        raise InputError(f"专家「{expert_id}」不是评审会 {session_id} 中{where}的成员")
+    spec = load_session_spec(None, record.spec)
+    with gc_paused():
+        inputs = prepare_session(store, spec, progress, read_ledger(store, exclude={session_id}), only=target.name)
+    g = inputs.groups[0]
+    by_id = {c.id: c for c in g.candidates}
+    members = target.member_ids()
+    remaining = [m for m in members if m != expert_id]
+    no_longer = [m for m in remaining if m not in by_id]
+    if no_longer:
+        raise ExpertPoolError(f"{target.name} 的成员 {'、'.join(no_longer)} 在评审日期已不符合条件（诚信、状态、冲突或"
+                              "工作量），请重新安排评审会（expertpool session plan …）")
+    taken = record.seated() | {r.out for r in record.replaced}
+    rules = g.spec.to_rules(g.projects)
+    saved_order = list(dict.fromkeys([*target.replacements.get(expert_id, []), *(b.id for b in target.backups)]))
+    by_relevance = sorted(by_id, key=lambda i: (-by_id[i].relevance, i))
+    chosen, method = None, "backup"
+    fixed = [by_id[m] for m in remaining]
+    for order, label in ((saved_order, "backup"), (by_relevance, "re-solve")):
+        for candidate in order:
+            if candidate in taken or candidate not in by_id:
+                continue
+            if not check_panel(remaining + [candidate], fixed + [by_id[candidate]], rules, g.pairs):
+                chosen, method = candidate, label
+                break
+        if chosen:
+            break
+    if chosen is None:
+        raise ExpertPoolError(f"没有能替换 {expert_id} 且满足 {target.name} 全部规则的专家（其他成员保持不变）；"
+                              "请放宽规则后重新安排评审会（expertpool session plan …）")
+    drawn = target.views()
+    view = inputs.view(g, chosen, drawn[chosen].probability if chosen in drawn else None)
+    entry = GroupReplacement(group=target.name, out=expert_id, in_=chosen, reason=reason.strip(), by=actor.user,
+                             at=now_text(now), method=method)
+    updated = record.with_replacement(target.name, expert_id, view, entry)
+    with store.batch():
+        store.save_session(session_id, updated.to_document())
+        audit(store, actor, "session.replace", target=session_id, reason=reason.strip(), now=now,
+              before={"group": target.name, "members": members},
+              after={"group": target.name, "members": updated.group(target.name).member_ids(),  # type: ignore[union-attr]
+                     "out": expert_id, "in": chosen, "method": method})
+    return updated
+
+
+# ---- export ----------------------------------------------------------------------------------
+
+MODE_LABELS = {"lottery": "公平随机抽取", "best": "相关度最优"}
+STATUS_LABELS = {SolveStatus.OPTIMAL: "已证明最优", SolveStatus.FEASIBLE: "可行（未证明最优）",
+                 SolveStatus.INFEASIBLE: "无法满足全部规则", SolveStatus.TIMEOUT: "超时未得结果"}
+OVERVIEW_HEADERS = ("分组", "申报项目数", "申报项目", "专家人数", "成员", "备选人数", "求解状态")
+GROUP_HEADERS = ("角色", "序号", "专家编号", "姓名", "所在地区", "市州/区县", "工作单位", "职称", "专业领域", "相关度",
+                 "入选概率", "替补对象")
+
+
+def overview_rows(record: SessionRecord) -> list[list[object]]:
+    return [[g.name, len(g.projects), "、".join(g.projects), len(g.members),
+             "、".join(f"{m.id} {m.name}" for m in g.members), len(g.backups), STATUS_LABELS[g.status]]
+            for g in record.groups]
+
+
+def group_rows(group: GroupRecord) -> list[list[object]]:
+    """Members, backups (can replace any member), then each member's own replacements."""
+    def row(role: str, i: int, m: MemberView, replaces: str) -> list[object]:
+        return [role, i, m.id, m.name, m.region, m.sub_region or "", m.institution, m.title, "、".join(m.fields),
+                m.relevance, "" if m.probability is None else m.probability, replaces]
+
+    rows = [row("成员", i, m, "") for i, m in enumerate(group.members, 1)]
+    rows += [row("备选", i, m, "任一成员") for i, m in enumerate(group.backups, 1)]
+    views = {v.id: v for v in (*group.alternates, *group.backups)}
+    for member in group.members:
+        for i, rid in enumerate(group.replacements.get(member.id, []), 1):
+            if rid in views:
+                rows.append(row("替补", i, views[rid], f"{member.id} {member.name}"))
+    return rows
+
+
+def export_session(store: ExpertStore, actor: Actor, session_id: str, out: Path) -> Path:
+    """The whole session to XLSX (an overview sheet, then one sheet per group) or CSV (one table
+    with the group in the first column), every label in Chinese, written atomically."""
+    record = get_session(store, actor, session_id)
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    title = (f"{record.name}（{record.id}）评审日期 {record.review_date}，抽取方式 {MODE_LABELS.get(record.strategy)}，"
+             f"随机种子 {record.seed}，求解状态 {STATUS_LABELS[record.status]}")
+    try:
+        if suffix == ".csv":
+            import csv
+
+            with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow([_cell(v) for v in ("分组", *GROUP_HEADERS)])
+                for g in record.groups:
+                    writer.writerows([_cell(v) for v in (g.name, *row)] for row in group_rows(g))
+        else:
+            from openpyxl import Workbook
+
+            book = Workbook()
+            sheets = [("总览", [[title], list(OVERVIEW_HEADERS), *overview_rows(record)])]
+            sheets += [(g.name, [[f"{g.name}：申报项目 {'、'.join(g.projects)}"], list(GROUP_HEADERS), *group_rows(g)])
+                       for g in record.groups]
+            used: set[str] = set()
+            for k, (name, rows) in enumerate(sheets):
+                sheet = book.active if k == 0 else book.create_sheet()
+                sheet.title = _sheet_title(name, used)
+                for r, values in enumerate(rows, start=1):
+                    for c, value in enumerate(values, start=1):
+                        cell = sheet.cell(row=r, column=c, value=_cell(value))
+                        cell.data_type = "s"
+            book.save(tmp)
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+_SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    """A worksheet title Excel accepts (≤ 31 characters, none of []:*?/\\), unique in the book."""
+    base = name.translate(_SHEET_FORBIDDEN).strip("'")[:28] or "分组"
+    title, k = base, 2
+    while title in used:
+        title, k = f"{base}({k})", k + 1
+    used.add(title)
+    return title
+
+
+def _cell(value: object) -> str:
+    """A cell as inert text: what a spreadsheet would take for a formula gets a leading quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
