@@ -13,7 +13,7 @@ Region, title, fields, legal unit and high-level talent are the candidate's own 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 
@@ -25,16 +25,24 @@ class Attributed(Protocol):
     def age_on(self, day: dt.date) -> int | None: ...
 
 
-def quota_attributes(expert: Attributed, sector: str, day: dt.date) -> dict[str, tuple[str, ...]]:
-    """The derived attributes of `expert` on `day` (attributes without a value are left out)."""
-    out: dict[str, tuple[str, ...]] = {"sector": (sector,)}
-    if expert.gender:
-        out["gender"] = (expert.gender,)
-    age = expert.age_on(day)
-    if age is not None:
-        out["age"] = (str(age),)
-    if expert.sub_region:
-        out["sub_region"] = (expert.sub_region,)
-    if expert.honours:
-        out["honour"] = tuple(expert.honours)
-    return out
+DERIVED: tuple[str, ...] = ("age", "gender", "honour", "sector", "sub_region")
+
+
+def quota_attributes(expert: Attributed, sector: str, day: dt.date,
+                     wanted: Collection[str] = DERIVED) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The derived attributes of `expert` on `day` that are `wanted`, as sorted (name, values)
+    pairs (`Candidate.attributes`); attributes without a value are left out."""
+    out: list[tuple[str, tuple[str, ...]]] = []
+    if "age" in wanted:
+        age = expert.age_on(day)
+        if age is not None:
+            out.append(("age", (str(age),)))
+    if "gender" in wanted and expert.gender:
+        out.append(("gender", (expert.gender,)))
+    if "honour" in wanted and expert.honours:
+        out.append(("honour", tuple(expert.honours)))
+    if "sector" in wanted:
+        out.append(("sector", (sector,)))
+    if "sub_region" in wanted and expert.sub_region:
+        out.append(("sub_region", (expert.sub_region,)))
+    return tuple(out)

@@ -114,6 +114,16 @@ def check_projects(graph: ConflictGraph, projects: Iterable[Project | str], revi
         raise InputError(f"项目 {exc.record}: {exc.where} 的专家编号「{exc.value}」不在专家库中") from None
 
 
+def excluded_by_conflicts(graph: ConflictGraph, projects: Sequence[Project], review_date: str | dt.date,
+                          policy: ConflictPolicy | Mapping | str | Path | None = None) -> dict[str, set[str]]:
+    """project id → experts a hard conflict keeps off its review (no evidence built: a review
+    session's groups need only who; `check_projects` gives the evidence)."""
+    try:
+        return graph.hard_excluded(projects, _day(review_date, "review_date"), policy_from(policy))
+    except UnknownReference as exc:
+        raise InputError(f"项目 {exc.record}: {exc.where} 的专家编号「{exc.value}」不在专家库中") from None
+
+
 # ---- for the panel builder -------------------------------------------------------------------
 
 @dataclass
@@ -246,5 +256,5 @@ def _check_command(store: ExpertStore, project: str, expert: str | None, review_
 
 __all__ = [
     "RULES", "RULE_LABELS", "CheckReport", "Conflict", "ConflictGraph", "ConflictPolicy", "PanelExclusions",
-    "check_command", "check_projects", "panel_exclusions", "read_projects",
+    "check_command", "check_projects", "excluded_by_conflicts", "panel_exclusions", "read_projects",
 ]

@@ -20,11 +20,12 @@ from pydantic import ValidationError
 
 from expertpool import segment
 from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
-from expertpool.domain.attributes import quota_attributes
+from expertpool.domain.attributes import DERIVED, quota_attributes
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
 from expertpool.domain.ledger import Ledger, review_counts
 from expertpool.domain.models import Project
 from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
+from expertpool.domain.panel.spec import Quota
 from expertpool.domain.panel.record import (
     DiagnosisView,
     MemberView,
@@ -141,14 +142,15 @@ def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[
 
 
 def solver_candidates(experts: Sequence[ExpertBrief], units: dict[str, str], relevance: dict[str, float],
-                      day: dt.date, *, with_attributes: bool) -> list[Candidate]:
-    """Eligible experts as the solver sees them (`units`: id → legal unit); with the derived
-    attributes quotas read (sector of the legal unit, gender, age on `day`, sub-region, honours)
-    when asked for."""
-    table = load_institutions() if with_attributes else None
+                      day: dt.date, *, quotas: Sequence[Quota] = ()) -> list[Candidate]:
+    """Eligible experts as the solver sees them (`units`: id → legal unit), with the derived
+    attributes the `quotas` read (sector of the legal unit, gender, age on `day`, sub-region,
+    honours)."""
+    wanted = {q.attribute for q in quotas} & set(DERIVED)
+    table = load_institutions() if wanted else None
     return [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
                       institution=units[e.id], relevance=relevance.get(e.id, 0.0), high_level=e.high_level,
-                      attributes=quota_attributes(e, table.sector(units[e.id]), day) if table else ())
+                      attributes=quota_attributes(e, table.sector(units[e.id]), day, wanted) if table else ())
             for e in experts]
 
 
@@ -294,7 +296,7 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     relevance = relevance_from(rankings, ids) if projects else {}
     timings["relevance"] = time.perf_counter() - t
     candidates = solver_candidates(elig.candidates, elig.institutions, relevance, spec.review_date,
-                                   with_attributes=bool(spec.quotas))
+                                   quotas=spec.quotas)
     return DrawInputs(snapshot.experts, elig, relevance, candidates, spec.to_rules(projects),
                       projects, timings, ledger)
 

@@ -36,7 +36,7 @@ from expertpool.gcpause import gc_paused
 from expertpool.io.datafiles import load_institutions, policy_from
 from expertpool.progress import NullProgress, Progress
 from expertpool.services.access import Actor, audit, check
-from expertpool.services.conflicts import check_projects
+from expertpool.services.conflicts import excluded_by_conflicts
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec
 from expertpool.services.panels import (
@@ -86,6 +86,7 @@ class SessionInputs:
     units: dict[str, str]                    # expert id → legal unit
     ledger: Ledger
     timings: dict[str, float]
+    data_version: str
 
     def view(self, group: GroupInputs, expert_id: str, probability: float | None) -> MemberView:
         e = self.snapshot_by_id[expert_id]
@@ -167,12 +168,11 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
         timings["load"] = time.perf_counter() - t0
         t = time.perf_counter()
         day = spec.review_date
+        progress.start(f"检查 {len(every_project)} 个申报项目的利益冲突与各组资格", None)
         facts = eligibility_facts(store, replace(specs[0], max_reviews_per_year=10), snapshot, ledger)
-        hard: dict[str, set[str]] = {}
-        for conflict in check_projects(graph, every_project, day, spec.policy):
-            if conflict.hard:
-                hard.setdefault(conflict.project_id, set()).add(conflict.expert_id)
+        hard = excluded_by_conflicts(graph, every_project, day, spec.policy)
         rankings = dict(zip((p.id for p in every_project), ranking.result()))
+        progress.finish()
     sorted_out: dict[EligibilityRules, tuple[list, dict[str, list[str]]]] = {}
     groups: list[GroupInputs] = []
     for (name, projects, _), group_spec in zip(planned, specs):
@@ -196,15 +196,18 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
     by_id = {e.id: e for g in groups for e in g.eligible}
     units = {i: table.normalise(by_id[i].institution) or by_id[i].institution for i in everyone}
     policy_pairs = graph.panel_pairs(policy_from(spec.policy), day, everyone)
+    # one candidate per expert, with the attributes any group's quotas read, then each group's
+    # relevance on a copy
+    quotas = [q for g in groups for q in g.spec.quotas]
+    base = {c.id: c for c in solver_candidates([by_id[i] for i in everyone], units, {}, day, quotas=quotas)}
     for group in groups:
         ids = {e.id for e in group.eligible}
         group.pairs = sorted({(p.a, p.b) for p in policy_pairs if p.a in ids and p.b in ids})
-        group.candidates = solver_candidates(group.eligible, units, group.relevance, day,
-                                             with_attributes=bool(group.spec.quotas))
+        group.candidates = [base[e.id].with_relevance(group.relevance.get(e.id, 0.0)) for e in group.eligible]
     timings["candidates"] = time.perf_counter() - t
     first_common = next(iter(sorted_out.values()))[1] if sorted_out else {}
     return SessionInputs(spec, snapshot, groups, {k: sorted(v) for k, v in first_common.items()}, units, ledger,
-                         timings)
+                         timings, version)
 
 
 # ---- plan ------------------------------------------------------------------------------------
@@ -225,7 +228,7 @@ def plan_session(store: ExpertStore, actor: Actor, spec: SessionSpec, *, progres
                                                    max_probability=spec.max_probability))
         progress.finish()
         inputs.timings["solve"] = time.perf_counter() - t
-        return _save(store, actor, inputs, result, save, now, store.data_version())
+        return _save(store, actor, inputs, result, save, now)
 
 
 def _session_id(spec: SessionSpec, result: SessionResult) -> str:
@@ -235,7 +238,7 @@ def _session_id(spec: SessionSpec, result: SessionResult) -> str:
 
 
 def _save(store: ExpertStore, actor: Actor, inputs: SessionInputs, result: SessionResult, save: bool,
-          now: dt.datetime | None, version: str) -> SessionOutcome:
+          now: dt.datetime | None) -> SessionOutcome:
     spec = inputs.spec
     probs = result.probabilities or {}
     lottery = result.probabilities is not None
@@ -270,7 +273,7 @@ def _save(store: ExpertStore, actor: Actor, inputs: SessionInputs, result: Sessi
         conflict_evidence=(f"各组因利益冲突排除的专家（见各组的「{REASONS[CONFLICT]}」人数）按引用保存：对该组的申报项目运行 "
                            f"expertpool coi check --project 项目编号 --review-date {spec.review_date.isoformat()}，"
                            "在同一数据版本上可得每一位被排除专家的规则与证据路径。"),
-        data_version=version,
+        data_version=inputs.data_version,
         pool=PoolFigures(experts=len(inputs.snapshot.experts),
                          eligible=len({c.id for g in inputs.groups for c in g.candidates}),
                          qualified=result.stats.qualified, forbidden_pairs=result.stats.forbidden_pairs,

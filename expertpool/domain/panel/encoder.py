@@ -137,6 +137,21 @@ def quota_mask(candidate: Candidate, bounds: Bounds) -> int:
     return sum(1 << k for k, q in enumerate(bounds.quotas) if q.counts(candidate))
 
 
+def _quota_masks(ordered: Sequence[Candidate], bounds: Bounds) -> tuple[int, ...]:
+    """Each candidate's quota mask; candidates alike in everything a quota reads share one."""
+    if not bounds.quotas:
+        return (0,) * len(ordered)
+    memo: dict[tuple, int] = {}
+    out = []
+    for c in ordered:
+        key = (c.attributes, c.region, c.title, c.fields, c.institution, c.high_level)
+        mask = memo.get(key)
+        if mask is None:
+            mask = memo[key] = quota_mask(c, bounds)
+        out.append(mask)
+    return tuple(out)
+
+
 def encode(candidates: Sequence[Candidate], rules: PanelRules,
            forbidden_pairs: Iterable[tuple[str, str]], bounds: Bounds | None = None) -> Pool:
     bounds = bounds or resolve_bounds(rules, candidates)
@@ -171,7 +186,7 @@ def encode(candidates: Sequence[Candidate], rules: PanelRules,
         relevance=tuple(float(c.relevance) for c in ordered),
         pairs=tuple(sorted(pairs)),
         ignored_pairs=ignored,
-        quota=tuple(quota_mask(c, bounds) for c in ordered) if bounds.quotas else (0,) * len(ordered),
+        quota=_quota_masks(ordered, bounds),
     )
 
 

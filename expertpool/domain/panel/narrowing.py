@@ -24,10 +24,12 @@ order, so repeating ends with a panel of the kept candidates, of weight ≥ P's.
 (`test_panel_model.py` checks this against the unnarrowed model on random pools.)
 
 In a review session (`domain.session`) a candidate of one group may also be taken by another:
-the other groups' members block at most E = seats − size more dominators. So (a) scans for
-K = seats picks (without a cap, any number from one pseudo-institution), and (b) needs q + E
-dominators in p's own institution; both arguments above then go through with E more blocked.
-A swap in one group leaves the other groups' weights alone (`seats` below).
+the other groups' members block at most E = seats − size more dominators, and at most F of them
+from p's own institution (F = what the other groups may hold from one unit: the sum of their
+caps). So (a) scans for K = seats picks (without a cap, any number from one pseudo-institution),
+and (b) needs q + min(E, F) dominators in p's own institution; both arguments above then go
+through with that many more blocked. A swap in one group leaves the other groups' weights alone
+(`seats` and `unit_elsewhere` below).
 """
 from __future__ import annotations
 
@@ -37,14 +39,17 @@ from collections.abc import Sequence
 from expertpool.domain.panel.encoder import Bounds, Pool
 
 
-def narrow(pool: Pool, bounds: Bounds, weights: Sequence[float], seats: int | None = None) -> list[int]:
+def narrow(pool: Pool, bounds: Bounds, weights: Sequence[float], seats: int | None = None,
+           unit_elsewhere: int | None = None) -> list[int]:
     """Indices of the candidates to keep (sorted). `seats`: the seats of the whole session this
-    panel is one group of (default: its own size)."""
+    panel is one group of (default: its own size); `unit_elsewhere`: how many members the other
+    groups may take from one unit (default: all their seats)."""
     size = bounds.size
     capped = bounds.inst_cap is not None and bounds.inst_cap < size
     q = min(bounds.inst_cap, size) if capped else size
     k_needed = max(size, seats or 0)
-    q_keep = q + k_needed - size                 # rule (b)
+    elsewhere = k_needed - size if unit_elsewhere is None else min(k_needed - size, unit_elsewhere)
+    q_keep = q + elsewhere                       # rule (b)
     q_accept = q if capped else k_needed         # rule (a): picks counted per institution
     in_pairs = pool.in_pairs()
     keep = set(in_pairs)

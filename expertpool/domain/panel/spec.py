@@ -79,9 +79,12 @@ class Candidate:
     def __post_init__(self) -> None:
         if not self.id:
             raise InputError("候选专家缺少编号")
-        given = dict(self.attributes)
-        object.__setattr__(self, "attributes", tuple(sorted(
-            (str(k), (v,) if isinstance(v, str) else tuple(str(x) for x in v)) for k, v in given.items())))
+        attributes = self.attributes
+        if not (isinstance(attributes, tuple) and all(type(v) is tuple for _, v in attributes)):
+            # a Mapping (or loose pairs): normalised to sorted (name, values) pairs
+            given = dict(attributes)
+            object.__setattr__(self, "attributes", tuple(sorted(
+                (str(k), (v,) if isinstance(v, str) else tuple(str(x) for x in v)) for k, v in given.items())))
         object.__setattr__(self, "fields", tuple(self.fields))
         if not self.fields:
             raise InputError(f"候选专家 {self.id} 没有专业领域")
@@ -97,6 +100,16 @@ class Candidate:
     @property
     def full_senior(self) -> bool:
         return self.title == FULL_SENIOR
+
+    def with_relevance(self, relevance: float) -> "Candidate":
+        """This candidate with another relevance (one expert in several groups of a session):
+        only the new value is checked, the rest was when this one was made."""
+        if not (isinstance(relevance, (int, float)) and math.isfinite(relevance) and relevance >= 0):
+            raise InputError(f"候选专家 {self.id} 的相关度 {relevance!r} 必须是非负有限数")
+        clone = object.__new__(Candidate)
+        clone.__dict__.update(self.__dict__)
+        object.__setattr__(clone, "relevance", float(relevance))
+        return clone
 
     def covers(self, coverage: str) -> tuple[str, ...]:
         """The fields this candidate counts for under a coverage mode."""

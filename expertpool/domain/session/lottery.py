@@ -16,12 +16,16 @@ type uniformly, without replacement across groups.
 
 The steps are those of the single panel's lottery (`panel.lottery`), over sessions:
 1. a first valid session (the joint model with random weights);
-2. phase one: a counting bound U on the minimum (`session_bound`: any set of experts holds at
-   most the seats of the groups they qualify for, a unit at most its caps) and the target master
+2. phase one: an upper bound U on the minimum — the smaller of a counting bound (`session_bound`:
+   any set of experts holds at most the seats of the groups they qualify for, a unit at most its
+   caps) and the maximin over the joint model's LP relaxation (`lp_bound`: fractional sessions
+   contain every distribution's expected counts) — and the target master
    (`panel.columns.TargetMaster`) aiming every type at U, with new sessions from packing the
-   short types into copies of the sessions in use (`SessionState`); reaching U proves optimality;
-3. otherwise reachability and phase two: the maximin master with cheap pricing, then exact
-   pricing by the joint model with the duals as weights, which gives a proven bound each round;
+   short types into copies of the sessions in use (`SessionState`), or from the joint model when
+   packing finds none; reaching U proves optimality;
+3. otherwise reachability and phase two: the maximin master with cheap pricing, and exact
+   pricing by the joint model with the duals as weights (which gives a proven bound) whenever
+   cheap pricing stops paying;
 4. sampling, the independent check of every group and of disjointness, backups per group.
 The masters see a session by its total count per type (what the probabilities depend on); the
 session behind each master column is kept beside it for sampling.
@@ -50,6 +54,8 @@ from expertpool.domain.session.model import EncodedGroup, JointModel, joint_mode
 from expertpool.domain.session.result import SessionResult
 from expertpool.domain.session.spec import GroupDraw, SessionGroup, SessionRules, check_groups
 
+import os
+DEBUG = bool(os.environ.get("EP_DEBUG"))
 #: a session composition: per group, {the group's unit (type): count}
 Composition = list[dict[int, int]]
 
@@ -180,6 +186,39 @@ def session_bound(types: SessionTypes, cap: float | None, reachable: Sequence[in
     return best
 
 
+def lp_bound(types: SessionTypes, model: JointModel, cap: float | None,
+             reachable: Sequence[int] | None = None) -> float:
+    """The maximin over fractional sessions: max z such that some x in the joint model's LP
+    relaxation gives every type a total of at least z·|t| (and at most cap·|t|). Every
+    distribution over sessions has its expected counts in that relaxation, so z bounds the
+    optimum from above."""
+    from ortools.linear_solver import pywraplp
+
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    inf = solver.infinity()
+    x = [solver.NumVar(0.0, float(ub), "") for ub in model.units.ub]
+    z = solver.NumVar(0.0, 1.0, "z")
+    for row in model.rows:
+        constraint = solver.Constraint(row.lo if math.isfinite(row.lo) else -inf, row.hi if math.isfinite(row.hi) else inf)
+        for u in row.units:
+            constraint.SetCoefficient(x[u], 1.0)
+    for t in (range(len(types.members)) if reachable is None else reachable):
+        groups = types.type_groups[t]
+        size = float(len(types.members[t]))
+        cover = solver.Constraint(0.0, inf)
+        cover.SetCoefficient(z, -size)
+        capped = solver.Constraint(-inf, cap * size) if cap is not None else None
+        for g in groups:
+            u = model.offsets[g] + types.type_unit[g][t]
+            cover.SetCoefficient(x[u], 1.0)
+            if capped is not None:
+                capped.SetCoefficient(x[u], 1.0)
+    solver.Maximize(z)
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return 1.0
+    return z.solution_value() * (1 + 1e-9)
+
+
 class SessionState:
     """A valid session with running totals, for cheap swaps (one `PanelState` per group, and the
     use of each type over all groups)."""
@@ -303,12 +342,13 @@ def draw_session_lottery(groups: Sequence[SessionGroup], rules: SessionRules) ->
     timings["first"] = time.monotonic() - started - timings["types"]
     cap = rules.max_probability
     everyone = list(range(n_types))
-    upper = session_bound(types, cap)
+    upper = min(session_bound(types, cap), lp_bound(types, model, cap))
+    timings["bound"] = time.monotonic() - started - timings["types"] - timings["first"]
     columns, lam, reached, rounds = _phase_one(run, first, upper)
     reachable, unreachable, proven = everyone, [], True
     if not reached:
         reachable, unreachable, proven = _reachability(run, columns)
-        upper = session_bound(types, cap, reachable)
+        upper = min(session_bound(types, cap, reachable), lp_bound(types, model, cap, reachable))
         columns, lam, upper, more = _phase_two(run, columns, lam, reachable, upper)
         rounds += more
     timings["columns"] = time.monotonic() - started - sum(timings.values())
@@ -330,6 +370,9 @@ def _phase_one(run: _Run, first: Composition, target: float) -> tuple[_Columns, 
     types, sizes = run.types, run.types.sizes
     n_types = len(sizes)
     columns = _Columns(types)
+    if target <= 1e-12:        # some type is on no session: reachability decides first
+        columns.sessions.append(first)
+        return columns, None, False, 0
     master = TargetMaster(sizes, list(range(n_types)), target)
     columns.add_to(master, first)
     size_arr = np.array(sizes, dtype=float)
@@ -342,6 +385,7 @@ def _phase_one(run: _Run, first: Composition, target: float) -> tuple[_Columns, 
             break
         short, y, need, lam = got
         expected = _expected(types, columns.sessions, lam)
+        if DEBUG: print("P1", rounds, round(time.monotonic() - run.started, 2), "short", short, "min", float(np.min(expected / size_arr)), "target", target, "cols", len(columns.sessions), "hot", int(np.sum(y > 0)))
         if float(np.min(expected / size_arr)) >= target * (1 - REL_TOL / 10):
             if run.rules.max_probability is None or not over_cap(master.columns, lam, sizes, run.rules.max_probability):
                 return columns, lam, True, rounds
@@ -404,6 +448,7 @@ def _phase_two(run: _Run, found: _Columns, fallback: np.ndarray | None, reachabl
         columns.add_to(master, comp)
     lam, rounds, last_solve = None, 0, 0.0
     size_arr = np.array(sizes, dtype=float)
+    since_exact, z_at_exact = 0, -1.0
     while True:
         rounds += 1
         if lam is not None and run.deadline - time.monotonic() < 1.5 * last_solve:
@@ -414,6 +459,7 @@ def _phase_two(run: _Run, found: _Columns, fallback: np.ndarray | None, reachabl
         if result is None:
             break
         z, y, v, mu, lam, slack = result
+        if DEBUG: print("P2", rounds, round(time.monotonic() - run.started, 2), "z", z, "upper", upper, "cols", len(columns.sessions), "solve", round(last_solve, 3))
         if master.add_cap_rows(master.over_cap(lam)):
             continue
         capped_ok = slack <= 1e-9
@@ -423,15 +469,21 @@ def _phase_two(run: _Run, found: _Columns, fallback: np.ndarray | None, reachabl
         if scale <= 0:
             break
         w = y - v
-        cheap = [c for c in packed_sessions(types, w, columns.sessions, lam, run.rng)
-                 if sum(w[t] * k for t, k in types.total(c).items()) > mu * (1 + 1e-9) + 1e-15]
-        if sum(columns.add_to(master, c) for c in cheap):
-            continue
+        # cheap pricing while it pays: a few rounds, or until z moves by less than 1 % over them
+        stalled = since_exact >= 3 and z < z_at_exact * 1.01 + 1e-15
+        if not stalled:
+            cheap = [c for c in packed_sessions(types, w, columns.sessions, lam, run.rng)
+                     if sum(w[t] * k for t, k in types.total(c).items()) > mu * (1 + 1e-9) + 1e-15]
+            if sum(columns.add_to(master, c) for c in cheap):
+                since_exact += 1
+                continue
+        since_exact, z_at_exact = 0, z
         status, comp, bound = run.solve(w + 1e-9 * max(float(np.max(np.abs(w))), 1e-300)
                                         * np.array([run.rng.random() for _ in range(n_types)]))
         if comp is None:
             break
         value = sum(w[t] * k for t, k in types.total(comp).items())
+        if DEBUG: print("  exact", status, "value", value, "mu", mu, "bound", bound / scale)
         if status == "optimal":
             upper = min(upper, (bound + (cap * float(np.dot(v, size_arr)) if cap is not None else 0.0)) / scale)
         if (capped_ok and z >= upper * (1 - REL_TOL)) or value <= mu + 1e-9 * abs(mu) + 1e-15:

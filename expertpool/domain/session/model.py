@@ -100,7 +100,10 @@ def encode_groups(groups: Sequence[SessionGroup], rules: SessionRules, *, narrow
         if len(pool) < bounds.size:
             keep: list[int] = []
         elif narrowed:
-            keep = narrow(pool, bounds, weights, seats=total)
+            # the most the other groups can take from one legal unit: each at most its cap
+            elsewhere = sum(min(g.rules.max_per_institution or g.rules.size, g.rules.size)
+                            for g in groups if g is not group)
+            keep = narrow(pool, bounds, weights, seats=total, unit_elsewhere=elsewhere)
         else:
             keep = list(range(len(pool)))
         out.append(EncodedGroup(group, bounds, pool, weights, keep))
