@@ -54,8 +54,6 @@ from expertpool.domain.session.model import EncodedGroup, JointModel, joint_mode
 from expertpool.domain.session.result import SessionResult
 from expertpool.domain.session.spec import GroupDraw, SessionGroup, SessionRules, check_groups
 
-import os
-DEBUG = bool(os.environ.get("EP_DEBUG"))
 #: a session composition: per group, {the group's unit (type): count}
 Composition = list[dict[int, int]]
 
@@ -385,7 +383,6 @@ def _phase_one(run: _Run, first: Composition, target: float) -> tuple[_Columns, 
             break
         short, y, need, lam = got
         expected = _expected(types, columns.sessions, lam)
-        if DEBUG: print("P1", rounds, round(time.monotonic() - run.started, 2), "short", short, "min", float(np.min(expected / size_arr)), "target", target, "cols", len(columns.sessions), "hot", int(np.sum(y > 0)))
         if float(np.min(expected / size_arr)) >= target * (1 - REL_TOL / 10):
             if run.rules.max_probability is None or not over_cap(master.columns, lam, sizes, run.rules.max_probability):
                 return columns, lam, True, rounds
@@ -459,7 +456,6 @@ def _phase_two(run: _Run, found: _Columns, fallback: np.ndarray | None, reachabl
         if result is None:
             break
         z, y, v, mu, lam, slack = result
-        if DEBUG: print("P2", rounds, round(time.monotonic() - run.started, 2), "z", z, "upper", upper, "cols", len(columns.sessions), "solve", round(last_solve, 3))
         if master.add_cap_rows(master.over_cap(lam)):
             continue
         capped_ok = slack <= 1e-9
@@ -483,7 +479,6 @@ def _phase_two(run: _Run, found: _Columns, fallback: np.ndarray | None, reachabl
         if comp is None:
             break
         value = sum(w[t] * k for t, k in types.total(comp).items())
-        if DEBUG: print("  exact", status, "value", value, "mu", mu, "bound", bound / scale)
         if status == "optimal":
             upper = min(upper, (bound + (cap * float(np.dot(v, size_arr)) if cap is not None else 0.0)) / scale)
         if (capped_ok and z >= upper * (1 - REL_TOL)) or value <= mu + 1e-9 * abs(mu) + 1e-15:
