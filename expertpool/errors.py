@@ -40,5 +40,10 @@ class StoreFailed(ExpertPoolError):
     exit_code = 5
 
 
+class StoreDamaged(StoreFailed):
+    """A stored record can no longer be read as what it should be (edited or corrupted outside the
+    tool): the message names the table (index) and the record's id. Nothing is skipped or guessed."""
+
+
 class StoreUnavailable(StoreFailed):
     """The configured store cannot be reached (e.g. Elasticsearch is down)."""

@@ -7,7 +7,9 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from expertpool.services.access import Actor, actor_for
+from expertpool.domain.models import Expert, record_digest
+from expertpool.services.access import Actor, actor_for, audit
+from expertpool.services.roles import grant_role
 from expertpool.stores.base import ExpertStore
 from tests.factories import make_expert
 
@@ -16,17 +18,26 @@ NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
 
 
 def seed(store: ExpertStore) -> dict[str, Actor]:
-    """Three experts (one in each province's list, one in both) and one user per role."""
-    store.upsert_experts([
+    """Three experts (one in each province's list, one in both), written with the audit entry an
+    import would make, and one user per role: audit entries 1 (bootstrap) to 4 (the two grants)."""
+    admin = actor_for(store, ADMIN)  # the first user of a new store becomes its administrator
+    put_experts(store, admin, [
         make_expert("SC-000001", name="张伟", phone="13800000001", email="zhangwei@scu.edu.cn", id_last4="123X"),
         make_expert("CQ-000002", name="王强", phone="13900000002", email="wangqiang@cqu.edu.cn", id_last4="4567"),
         make_expert("SC-000003", name="李娜", source_ids={"四川": "SC-000003", "重庆": "CQ-000099"}),
     ])
-    admin = actor_for(store, ADMIN)  # the first user of a new store becomes its administrator
-    store.set_roles(OFFICER, ["program_officer"])
-    store.set_roles(REVIEWER, ["reviewer"])
+    grant_role(store, admin, OFFICER, "program_officer")
+    grant_role(store, admin, REVIEWER, "reviewer")
     return {ADMIN: admin, OFFICER: actor_for(store, OFFICER), REVIEWER: actor_for(store, REVIEWER),
             NOBODY: actor_for(store, NOBODY)}
+
+
+def put_experts(store: ExpertStore, actor: Actor, experts: list[Expert]) -> None:
+    """Write experts as an import would: with an audit entry vouching for each one."""
+    with store.batch():
+        store.upsert_experts(experts)
+        audit(store, actor, "import.experts", target="test", after={"expert_ids": sorted(e.id for e in experts)},
+              records={"expert": {e.id: record_digest(e) for e in experts}})
 
 
 def sql(path: Path, statement: str, params: tuple = ()) -> None:

@@ -273,7 +273,7 @@ def test_bulk_import_of_integrity_records_is_audited(db, tmp_path):
     ok(ADMIN, "import", str(path), "--kind", "integrity")
     [record] = as_json(REVIEWER, "integrity", "list", "--active-on", "2030-01-01")
     assert (record["id"], record["end"], record["entered_by"]) == ("KJB-2025-01", None, ADMIN)
-    [entry] = as_json(REVIEWER, "audit", "log", "--action", "import")
+    [entry] = as_json(REVIEWER, "audit", "log", "--action", "import.integrity")
     assert (entry["user"], entry["role"], entry["target"], entry["after"]["imported"]) == (
         ADMIN, "administrator", "integrity.csv", 1)
     assert as_json(ADMIN, "show", "CQ-000002", "--on", "2026-01-01")["barred_by"] == ["KJB-2025-01"]
@@ -283,31 +283,41 @@ def test_bulk_import_of_integrity_records_is_audited(db, tmp_path):
 def test_audit_log_and_verify(db):
     ok(REVIEWER, *ADD)
     ok(REVIEWER, "integrity", "amend", "IR-2026-000001", "--severity", "较重", "--reason", "复核")
-    entries = as_json(REVIEWER, "audit", "log", "--expert", "SC-000001")
+    entries = as_json(REVIEWER, "audit", "log", "--expert", "SC-000001", "--action", "integrity")
     assert [(e["action"], e["user"], e["role"], e["reason"]) for e in entries] == [
         ("integrity.add", REVIEWER, "reviewer", "依据处理决定录入"), ("integrity.amend", REVIEWER, "reviewer", "复核")]
     assert entries[1]["before"]["severity"] == "一般" and entries[1]["after"]["severity"] == "较重"
-    assert as_json(REVIEWER, "audit", "log", "--since", "2999-01-01") == []
+    assert as_json(REVIEWER, "audit", "log", "--since", "2099-01-01") == []
     table = ok(REVIEWER, "audit", "log")
     assert "integrity.amend" in table.stdout and "较重" in table.stdout
     verified = as_json(REVIEWER, "audit", "verify")
-    assert verified["ok"] is True and verified["entries"] == 3
+    assert verified["ok"] is True and verified["entries"] == 6  # the seed's 4, the add and the amend
     text = ok(ADMIN, "audit", "verify").stdout
-    assert "审计日志完好" in text and f"3:{verified['head_hash']}" in text
-    ok(ADMIN, "audit", "verify", "--anchor", f"3:{verified['head_hash']}")
+    assert "审计日志完好" in text and f"6:{verified['head_hash']}" in text
+    ok(ADMIN, "audit", "verify", "--anchor", f"6:{verified['head_hash']}")
 
 
 def test_verify_after_tampering_names_the_entry_and_exits_1(db):
     ok(REVIEWER, *ADD)
     ok(REVIEWER, "integrity", "amend", "IR-2026-000001", "--severity", "较重", "--reason", "复核")
-    sql(db, "UPDATE audit SET doc = replace(doc, '复核', '无') WHERE seq = 3")
+    sql(db, "UPDATE audit SET doc = replace(doc, '复核', '无') WHERE seq = 6")
     result = run(REVIEWER, "audit", "verify")
-    assert result.exit_code == 1 and "第 3 条" in result.stderr and "篡改" in result.stderr
+    assert result.exit_code == 1 and "第 6 条" in result.stderr and "篡改" in result.stderr
     data = json.loads(run(REVIEWER, "audit", "verify", "--json").stdout)
-    assert data["ok"] is False and data["first_bad_seq"] == 3
+    assert data["ok"] is False and data["first_bad_seq"] == 6
     sql(db, "DELETE FROM audit WHERE seq = 2")
     result = run(ADMIN, "audit", "verify")
     assert result.exit_code == 1 and "第 2 条缺失" in result.stderr
+
+
+def test_verify_names_an_integrity_record_edited_in_the_table(db):
+    ok(REVIEWER, *ADD)
+    sql(db, "UPDATE integrity SET doc = json_set(doc, '$.end', NULL) WHERE id = 'IR-2026-000001'")
+    result = run(REVIEWER, "audit", "verify")
+    assert result.exit_code == 1, result.output
+    assert "诚信记录 IR-2026-000001（版本 1）的内容与审计日志第 5 条写入时不符" in result.stderr
+    data = json.loads(run(REVIEWER, "audit", "verify", "--json").stdout)
+    assert data["ok"] is False and data["first_bad_seq"] == 5 and data["problem_count"] == 1
 
 
 def test_verify_with_a_bad_anchor_flag(db):

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from expertpool.cli.main import app
 from expertpool.domain.panel.record import PanelRecord
 from expertpool.services.panels import build_panel
+from tests.access_helpers import sql
 from tests.sample_pool import SAMPLES, admin, spec, store, template  # noqa: F401 (fixtures)
 
 runner = CliRunner()
@@ -65,3 +66,50 @@ def test_cli_list_replace_and_export(store, admin, tmp_path, monkeypatch):
     assert f"替换记录：{member} →" in shown.stdout
     exported = runner.invoke(app, ["panel", "export", doc["id"], "--out", str(tmp_path / "panel.csv")])
     assert exported.exit_code == 0 and (tmp_path / "panel.csv").exists()
+
+
+# ---- a panel without projects must be asked for, and says so ----
+def test_a_panel_drawn_without_projects_says_so_on_screen(store, admin, capsys):
+    from expertpool.cli.panel_cmd import render_panel
+
+    render_panel(build_panel(store, admin, spec(projects=[], no_projects=True, mode="best"), save=False).record)
+    assert "未做利益冲突审查" in capsys.readouterr().out
+    render_panel(build_panel(store, admin, spec(mode="best"), save=False).record)
+    assert "未做利益冲突审查" not in capsys.readouterr().out
+
+
+def test_cli_panel_build_without_projects(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPERTPOOL_DB", str(store.path))
+    monkeypatch.setenv("EXPERTPOOL_USER", "admin")
+    bare = runner.invoke(app, ["panel", "build", "--review-date", "2026-12-01"])
+    assert bare.exit_code == 2 and "--no-projects" in bare.stderr and "利益冲突" in bare.stderr
+    empty = tmp_path / "empty.toml"
+    empty.write_text("", encoding="utf-8")
+    assert runner.invoke(app, ["panel", "build", "--spec", str(empty)]).exit_code == 2
+    asked = runner.invoke(app, ["panel", "build", "--review-date", "2026-12-01", "--size", "11", "--mode", "best",
+                                "--no-projects"])
+    assert asked.exit_code == 0, asked.output
+    assert "未做利益冲突审查" in asked.stdout
+    both = runner.invoke(app, ["panel", "build", "--spec", str(SAMPLES / "panel.toml"), "--no-projects"])
+    assert both.exit_code == 2 and "--no-projects" in both.stderr
+
+
+# ---- the record sheet is an anchor for audit verify ----
+def test_an_exported_sheet_is_an_anchor_for_verify(store, admin, tmp_path, monkeypatch):
+    from expertpool.services.panels import export_panel
+
+    drawn = build_panel(store, admin, spec(mode="best", seed=5))
+    sheet = export_panel(store, admin, drawn.panel_id, tmp_path / "专家组.xlsx")
+    export = list(store.iter_audit())[-1]
+    assert export.action == "panel.export" and export.after == {"file": "专家组.xlsx", "rows": export.after["rows"]}
+    monkeypatch.setenv("EXPERTPOOL_DB", str(store.path))
+    monkeypatch.setenv("EXPERTPOOL_USER", "admin")
+    fine = runner.invoke(app, ["audit", "verify", "--anchors", str(sheet)])
+    assert fine.exit_code == 0 and "核对锚点 2 个" in fine.stdout, fine.output  # the panel's and the sheet's
+    sql(store.path, "DELETE FROM audit WHERE seq >= ?", (export.seq,))  # the export entry is gone; the panel's own anchor still holds …
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+    cut = runner.invoke(app, ["audit", "verify", "--anchors", str(sheet)])  # … the sheet's does not
+    assert cut.exit_code == 1 and "专家组.xlsx" in cut.stderr and f"第 {export.seq} 条" in cut.stderr
+    plain = tmp_path / "notes.txt"
+    plain.write_text("no anchors", encoding="utf-8")
+    assert runner.invoke(app, ["audit", "verify", "--anchors", str(plain)]).exit_code == 2

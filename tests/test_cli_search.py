@@ -96,7 +96,7 @@ def test_show_and_stats(pool):
 
 def test_missing_file_is_a_clear_error(env):
     result = runner.invoke(app, ["import", str(env / "nope.csv")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input: the file named cannot be read
     assert "nope.csv" in result.output and "不存在" in result.output
     assert "Traceback" not in result.output
 

@@ -313,3 +313,52 @@ def test_unknown_jsonl_keys_are_reported(tmp_path, store, admin):
                                                "title": "教授", "fields": ["新材料"], "emial": "w@scu.edu.cn"}])
     report = import_file(store, path, admin)
     assert report.imported == 1 and report.ignored_columns == ["emial"]
+
+
+def test_control_characters_in_cells_are_never_stored(tmp_path, store, admin):
+    """A NUL or a terminal escape in a name or unit (CSV, XLSX or JSONL) is dropped like a zero-width space."""
+    csv_path = write_csv(tmp_path / "sc.csv", [expert_row(姓名="张\x00伟", 工作单位="四川\x1b[2J大学")])
+    jsonl = write_jsonl(tmp_path / "extra.jsonl", [{
+        "id": "SC-100001", "name": "王\u202e芳", "region": "四川", "institution": "电子科技大学\x07",
+        "title": "正高级", "fields": ["人工智能"]}])
+    report = import_files(store, [csv_path, jsonl], admin)
+    assert not report.failed, report.to_json()
+    for expert in store.iter_experts():
+        for value in (expert.name, expert.institution):
+            assert value.isprintable() and "\u202e" not in value, value
+    assert store.get_expert("SC-000001").name == "张伟"
+    assert store.get_expert("SC-100001").institution == "电子科技大学"
+
+
+def test_options_for_every_file_are_checked_before_any_file_is_read(tmp_path, store, admin):
+    path = write_csv(tmp_path / "sc.csv", [expert_row()])
+    with pytest.raises(InputError, match="--kind"):
+        import_files(store, [path], admin, kind="bogus")
+    with pytest.raises(InputError, match="--source"):
+        import_files(store, [path], admin, source="北京")
+    with pytest.raises(InputError, match="--rejects-dir"):
+        import_files(store, [path], admin, rejects_dir=path)  # a file, not a directory
+    assert store.count_experts() == 0
+
+
+def test_an_unreadable_file_is_bad_input_naming_it(tmp_path, store, admin, monkeypatch):
+    """Permission denied (tests run as root, so simulated), a directory, a missing file: the file's
+    report says why, nothing of it is written, and the other files are still imported."""
+    from pathlib import Path
+
+    locked = write_csv(tmp_path / "locked.csv", [expert_row()])
+    fine = write_csv(tmp_path / "fine.csv", [expert_row(专家编号="000002", 姓名="李娜", 证件号码="")])
+    real_open = Path.open
+
+    def refuse(self, *args, **kwargs):
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: refuse(self, "rb").read())
+    report = import_files(store, [locked, tmp_path, tmp_path / "missing.csv", fine], admin)
+    errors = [f.error for f in report.files]
+    assert "locked.csv: 没有读写该文件的权限" in errors[0]
+    assert "是目录" in errors[1] and "文件不存在" in errors[2] and errors[3] is None
+    assert [e.id for e in store.iter_experts()] == ["SC-000002"]

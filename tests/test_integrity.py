@@ -19,6 +19,7 @@ from expertpool.services.integrity import (
     revoke_record,
 )
 from expertpool.services.profile import expert_profile
+from expertpool.services.roles import grant_role
 from expertpool.services.search import SearchRequest, search_experts
 from expertpool.stores.sqlite import SQLiteStore
 from tests.access_helpers import ADMIN, NOW, OFFICER, REVIEWER, amend_after_barrier
@@ -282,7 +283,7 @@ class TestEligibilityInUse:
 # ---- two processes amend the same record at once ----
 def test_two_processes_amending_at_once_one_wins_nothing_lost(tmp_path, store, reviewer, actors):
     first = add(store, reviewer).record
-    store.set_roles("reviewer2", ["reviewer"])
+    grant_role(store, actors[ADMIN], "reviewer2", "reviewer")
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
     spec = {"backend": "sqlite", "db_path": str(store.path)}

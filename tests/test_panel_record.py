@@ -52,6 +52,20 @@ def test_keys_a_newer_version_added_are_kept():
     assert record.to_document()["audit_anchor"] == {"seq": 12, "hash": "ab" * 32}
 
 
+def test_whether_conflicts_were_checked_and_the_anchors_read_from_any_version():
+    """Panels saved before `conflicts_checked` count as checked when they had projects; a draw
+    without projects says False; a saved panel and each replacement carry their audit anchors."""
+    old = version_one()
+    assert PanelRecord.from_document(old).checked_for_conflicts is True
+    assert PanelRecord.from_document({**old, "projects": []}).checked_for_conflicts is False
+    anchored = {**old, "conflicts_checked": False, "audit_anchor": {"seq": 3, "hash": "cd" * 32},
+                "replaced": [{**old["replaced"][0], "audit_anchor": {"seq": 4, "hash": "ef" * 32}}]}
+    record = PanelRecord.from_document(anchored)
+    assert record.checked_for_conflicts is False and record.audit_anchor.seq == 3
+    assert record.replaced[0].audit_anchor.seq == 4
+    assert record.to_document() == {**anchored, "schema_version": SCHEMA_VERSION, "alternates": []}
+
+
 def test_best_mode_views_have_no_probability_key_and_unsaved_panels_no_id():
     doc = version_one()
     for key in ("id", "created_by", "created_at", "drawn_members"):

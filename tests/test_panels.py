@@ -12,7 +12,7 @@ from expertpool.errors import InputError, PermissionDenied
 from expertpool.services.access import actor_for
 from expertpool.services.panels import REASONS, build_panel, export_panel, load_spec, replace_member
 from expertpool.services.roles import grant_role
-from tests.sample_pool import admin, spec, store, template  # noqa: F401 (fixtures)
+from tests.sample_pool import SAMPLES, admin, spec, store, template  # noqa: F401 (fixtures)
 
 
 def candidates_of(document) -> list[Candidate]:
@@ -49,6 +49,53 @@ def test_spec_errors_name_the_file_and_key(tmp_path):
         load_spec(None, {"fields": ["量子玄学"]})
     with pytest.raises(InputError, match="抽取方式"):
         load_spec(None, {"mode": "roulette"})
+
+
+@pytest.mark.parametrize("line, key, words", [
+    ('size = "15"', "size", "应为整数"),
+    ('min_full_senior_share = "0.6"', "min_full_senior_share", "应为数字"),
+    ('max_age = "65"', "max_age", "应为整数"),
+    ('max_reviews_per_year = "10"', "max_reviews_per_year", "应为整数"),
+    ('relevance_threshold = "0.3"', "relevance_threshold", "应为数字"),
+    ('time_limit_s = "30"', "time_limit_s", "应为数字"),
+    ("size = true", "size", "应为整数"),
+    ("seed = 1.5", "seed", "应为整数"),
+    ("relevance_threshold = -1", "relevance_threshold", "应不小于 0"),
+    ("max_probability = 0", "max_probability", "应大于 0"),
+    ("size = 99999999999999999999", "size", "应不大于"),
+    ("review_date = 0001-01-01", "review_date", "1900-01-01 至 2100-12-31"),
+    ('review_date = "明天"', "review_date", "无法识别的日期"),
+    ('regions = "四川"', "regions", "每个地区给出 [下限, 上限]"),
+    ('regions = { 四川 = ["四成", "六成"] }', "regions", "每个地区给出 [下限, 上限]"),
+    ("regions = { 四川 = [0.4] }", "regions", "每个地区给出 [下限, 上限]"),
+    ("regions = { 四川 = [0.6, 0.4] }", "regions.四川", "下限大于上限"),
+    ("regions = { 北京 = [0.4, 0.6] }", "regions", "北京"),
+    ('fields = "any"', "fields", '"all"、"projects"（各申报项目的第一领域）或领域名称的列表'),
+    ('coverage = "some"', "coverage", '"any" 或 "primary"'),
+    ("projects = 3", "projects", "申报项目文件名"),
+    ('name = ""', "name", "不可为空"),
+])
+def test_every_spec_entry_is_checked_with_a_message_naming_the_file_and_key(tmp_path, line, key, words):
+    """Python's own words (TypeError, "could not convert string to float") never reach the user."""
+    path = tmp_path / "spec.toml"
+    path.write_text(f"{line}\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_spec(path)
+    message = str(caught.value)
+    assert f"spec.toml: {key}" in message and words in message, message
+
+
+def test_spec_flags_are_named_in_messages_and_a_directory_is_bad_input(tmp_path):
+    with pytest.raises(InputError, match=r"--review-date .*1900-01-01 至 2100-12-31"):
+        load_spec(None, {"review_date": "0001-01-01"})
+    with pytest.raises(InputError, match=r"--size 应不大于"):
+        load_spec(None, {"size": 10**20})
+    with pytest.raises(InputError, match=r"--max-probability 应为有限的数"):
+        load_spec(None, {"max_probability": float("nan")})
+    with pytest.raises(InputError, match="是目录"):
+        load_spec(tmp_path)
+    named = load_spec(None, {"name": "综合组\x00\x1b[2J"})
+    assert named.name == "综合组[2J"
 
 
 def test_lottery_panel_meets_every_rule_and_is_saved(store, admin):
@@ -117,9 +164,10 @@ def test_replace_swaps_in_a_valid_expert_and_records_why(store, admin):
 def test_export_csv_and_xlsx(store, admin, tmp_path):
     doc = build_panel(store, admin, spec()).document
     out = export_panel(store, admin, doc["id"], tmp_path / "panel.csv")
-    rows = list(csv.reader(out.open(encoding="utf-8-sig")))
+    heading, rows = split_sheet(list(csv.reader(out.open(encoding="utf-8-sig"))))
     n_replacements = sum(len(r) for r in doc["replacements"].values())
     assert n_replacements > 0
+    assert doc["id"] in heading[0] and "利益冲突审查：已按申报项目" in heading[1]
     assert rows[0][:3] == ["角色", "序号", "专家编号"] and rows[0][-1] == "替补对象"
     assert len(rows) == 1 + len(doc["members"]) + len(doc["backups"]) + n_replacements
     member = doc["members"][0]
@@ -129,9 +177,48 @@ def test_export_csv_and_xlsx(store, admin, tmp_path):
     from openpyxl import load_workbook
 
     ws = load_workbook(export_panel(store, admin, doc["id"], tmp_path / "panel.xlsx")).active
-    assert ws.max_row == 2 + len(doc["members"]) + len(doc["backups"]) + n_replacements
+    xlsx_heading, xlsx_rows = split_sheet([[c for c in row if c is not None] for row in ws.values])
+    assert xlsx_heading[:2] == heading[:2] and len(xlsx_rows) == len(rows)
+    # each export is an audit entry, and the sheet carries it as its anchor
+    exports = [e for e in store.iter_audit() if e.action == "panel.export"]
+    assert [e.after["file"] for e in exports] == ["panel.csv", "panel.xlsx"]
+    assert heading[2].startswith(f"审计锚点：{exports[0].seq}:{exports[0].hash}")
+    assert xlsx_heading[2].startswith(f"审计锚点：{exports[1].seq}:{exports[1].hash}")
     with pytest.raises(InputError, match=".pdf"):
         export_panel(store, admin, doc["id"], tmp_path / "panel.pdf")
+
+
+def split_sheet(rows: list[list]) -> tuple[list[str], list[list]]:
+    """A record sheet's heading lines (one cell each) and its table (from the header row on)."""
+    start = next(i for i, row in enumerate(rows) if row[:1] == ["角色"])
+    return [row[0] for row in rows[:start]], rows[start:]
+
+
+# ---- a panel without projects (no conflict check) must be asked for, and says so ----
+def test_a_draw_without_projects_is_refused_unless_asked_for(store, admin, tmp_path):
+    no_projects = tmp_path / "no_projects.toml"
+    no_projects.write_text((SAMPLES / "panel.toml").read_text(encoding="utf-8").replace(
+        'projects = "projects.jsonl"', "projects = []"), encoding="utf-8")
+    for refused in (load_spec(no_projects), load_spec(None, {"review_date": "2026-12-01"})):
+        with pytest.raises(InputError, match="--no-projects"):
+            build_panel(store, admin, refused)
+    with pytest.raises(InputError, match="--no-projects"):
+        load_spec(SAMPLES / "panel.toml", {"no_projects": True})  # projects and "no projects" at once
+    assert [e.action for e in store.iter_audit()][-1] != "panel.build"
+
+
+def test_a_panel_drawn_without_projects_says_no_conflicts_were_checked(store, admin, tmp_path):
+    drawn = build_panel(store, admin, spec(projects=[], no_projects=True, mode="best"))
+    doc = drawn.document
+    assert drawn.has_panel and doc["conflicts_checked"] is False and doc["projects"] == []
+    assert doc["exclusions"]["与申报项目有利益冲突"] == 0
+    assert store.get_panel(drawn.panel_id)["conflicts_checked"] is False
+    assert list(store.iter_audit())[-1].after["conflicts_checked"] is False
+    heading, _ = split_sheet(list(csv.reader(export_panel(store, admin, drawn.panel_id, tmp_path / "p.csv")
+                                             .open(encoding="utf-8-sig"))))
+    assert any("未做利益冲突审查" in line for line in heading)
+    checked = build_panel(store, admin, spec(mode="best"), save=False).document
+    assert checked["conflicts_checked"] is True
 
 
 def test_roles(store, admin):
@@ -175,3 +262,40 @@ def test_a_sanction_recorded_after_the_snapshot_excludes_the_expert_at_once(stor
     again = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
     assert member not in [m["id"] for m in again["members"]]
     assert member in again["excluded_ids"]["科研诚信处理期内"]
+
+
+# ---- anchors: every saved panel and exported sheet carries the chain head it was made at ----
+def delete_audit_from(path, seq: int) -> None:
+    from tests.access_helpers import sql
+
+    sql(path, "DELETE FROM audit WHERE seq >= ?", (seq,))
+
+
+def test_a_saved_panel_carries_its_anchor_and_verify_checks_it(store, admin):
+    from expertpool.services.audit import verify_audit
+
+    drawn = build_panel(store, admin, spec(mode="best", seed=5))
+    entry = list(store.iter_audit())[-1]
+    assert entry.action == "panel.build" and drawn.document["audit_anchor"] == {"seq": entry.seq, "hash": entry.hash}
+    assert store.get_panel(drawn.panel_id)["audit_anchor"] == drawn.document["audit_anchor"]
+    result = verify_audit(store)
+    assert result.ok and result.anchors_checked == 1, result
+    replaced = replace_member(store, admin, drawn.panel_id, drawn.document["members"][0]["id"], "本人回避")
+    last = list(store.iter_audit())[-1]
+    assert replaced.replaced[-1].audit_anchor.model_dump() == {"seq": last.seq, "hash": last.hash}
+    assert verify_audit(store).anchors_checked == 2
+    delete_audit_from(store.path, entry.seq)  # the log cut back to before the draw
+    result = verify_audit(store)
+    assert not result.ok and result.first_bad_seq == entry.seq
+    assert f"锚点所指的第 {entry.seq} 条不存在" in result.problem and drawn.panel_id in result.problem
+
+
+def test_panel_members_changed_in_the_store_are_named(store, admin):
+    from expertpool.services.audit import verify_audit
+    from tests.access_helpers import sql
+
+    drawn = build_panel(store, admin, spec(mode="best", seed=5))
+    outsider = next(e.id for e in store.iter_experts() if e.id not in {m["id"] for m in drawn.document["members"]})
+    sql(store.path, "UPDATE panels SET doc = json_set(doc, '$.members[0].id', ?) WHERE id = ?", (outsider, drawn.panel_id))
+    result = verify_audit(store)
+    assert not result.ok and f"专家组 {drawn.panel_id} 的成员与审计日志第" in result.problem

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -55,6 +56,28 @@ def test_dates_in_every_accepted_format(day):
 def test_bad_dates_are_errors(bad):
     with pytest.raises(ValueError):
         parse_date(bad)
+
+
+@pytest.mark.parametrize("bad", ["0001-01-01", "1899-12-31", "2101-01-01", "9999-12-31", dt.date(1, 1, 1),
+                                 dt.datetime(9999, 12, 31, 23, 59)])
+def test_dates_outside_the_usable_range_are_errors_naming_the_range(bad):
+    with pytest.raises(ValueError, match="1900-01-01 至 2100-12-31"):
+        parse_date(bad)
+
+
+@given(st.text(max_size=40))
+def test_clean_never_keeps_a_control_character(text):
+    """NUL, escape sequences, bidirectional overrides …: never stored, printed or exported."""
+    cleaned = clean(text)
+    assert not any(unicodedata.category(c) == "Cc" for c in cleaned)
+    assert not any(c in cleaned for c in "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+@pytest.mark.parametrize("raw, expected", [("张\x00伟", "张伟"), ("\x1b[31m王强\x1b[0m", "[31m王强[0m"),
+                                           ("\u202e学大川四", "学大川四"), ("李\x07娜\x7f", "李娜"),
+                                           ("四川\t大学\r\n", "四川 大学"), ("x\x85y", "x y"), ("ｓｃｕ\x00", "scu")])
+def test_control_characters_are_dropped_and_whitespace_collapsed(raw, expected):
+    assert clean(raw) == expected
 
 
 identity_bodies = st.builds(

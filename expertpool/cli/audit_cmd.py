@@ -1,11 +1,12 @@
 """`expertpool audit log | verify`: read and check the hash-chained audit trail."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, fail, print_json, state
+from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, err_console, print_json, state
 
 
 def register(app: typer.Typer) -> None:
@@ -38,25 +39,52 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         anchor: List[str] = typer.Option([], "--anchor",
                                          help="先前记下的 序号:哈希（可多次给出），用于发现整体改写或末尾删除"),
+        anchors: List[Path] = typer.Option([], "--anchors",
+                                           help="含锚点的文件（可多次给出）：导出的专家组表（.xlsx/.csv）、"
+                                                "保存的 audit verify 输出，或每行一个 序号:哈希 的清单"),
         json_output: bool = JSON_OPTION,
     ) -> None:
-        """校验审计日志的哈希链：发现被改动、删除、插入或调换顺序的条目，并指出第一条有问题的条目（退出码 1）。
+        """校验审计日志：哈希链、锚点（命令行给出的、文件中的，以及已保存专家组所记的），以及库中数据与日志所记是否一致。
 
-        Example: expertpool audit verify --anchor 120:3f9a0c… --json
+        Fails (exit 1) naming the first changed, removed, inserted or re-ordered entry, an anchor the
+        log no longer matches, or an expert, integrity record version, panel or role that was
+        written, changed or deleted outside the tool (so a store whose data has no audit history fails).
+
+        Example: expertpool audit verify --anchors 专家组.xlsx --anchor 120:3f9a0c… --json
         """
-        from expertpool.services.audit import parse_anchor, verify_audit
+        from rich.markup import escape
 
-        anchors = dict(parse_anchor(a) for a in anchor)
+        from expertpool.services.audit import Anchor, parse_anchor, read_anchors, verify_audit
+
+        given = [Anchor(*parse_anchor(a), "--anchor") for a in anchor]
+        for path in anchors:
+            given += read_anchors(path)
         store, actor = state(ctx).authorise("audit.read", "校验审计日志")
-        result = verify_audit(store, anchors, actor=actor)
+        result = verify_audit(store, given, actor=actor)
         if json_output:
             print_json(result.to_json())
         elif result.ok:
-            console().print(f"审计日志完好：共 {result.entries} 条，哈希链无断裂。", highlight=False)
-            console().print(f"锚点（请另处记下，日后用 --anchor 核对）：{result.entries}:{result.head_hash}",
-                            highlight=False, markup=False, soft_wrap=True)
+            out = console()
+            out.print(f"审计日志完好：共 {result.entries} 条，哈希链无断裂；核对锚点 {result.anchors_checked} 个；"
+                      f"库中 {result.records_checked} 项数据（专家、诚信记录各版本、专家组成员、用户角色）与日志所记一致。",
+                      highlight=False)
+            if result.unchecked:
+                out.print(f"另有 {result.unchecked} 项由早期版本写入，日志只记了写入、未记内容摘要：只核对了存在，未核对内容。",
+                          highlight=False)
+            out.print(f"锚点（请另处记下，日后用 --anchor 核对）：{result.entries}:{result.head_hash}",
+                      highlight=False, markup=False, soft_wrap=True)
         if not result.ok:
-            fail(f"审计日志已被篡改，第一条有问题的是第 {result.first_bad_seq} 条：{result.problem}", 1)
+            if result.problems:  # the chain is whole; the data is not what it recorded
+                head = f"库中数据已在本工具之外被篡改（{result.problem_count} 处）：{result.problem}"
+            else:
+                head = f"审计日志已被篡改，第一条有问题的是第 {result.first_bad_seq} 条：{result.problem}"
+            err_console().print(f"[bold red]错误：[/]{escape(head)}", highlight=False, soft_wrap=True)
+            for line in result.problems[1:]:
+                err_console().print(f"  • {line}", highlight=False, markup=False, soft_wrap=True)
+            if result.problem_count > len(result.problems):
+                err_console().print(f"  ……共 {result.problem_count} 处（以上列出前 {len(result.problems)} 处）",
+                                    highlight=False)
+            raise typer.Exit(1)
 
 
 def render_log(entries) -> None:

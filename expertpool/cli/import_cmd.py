@@ -34,6 +34,8 @@ def register(app: typer.Typer) -> None:
             print_json(report.to_json())
         else:
             render_import(report)
+        if any(f.error for f in report.files):
+            raise typer.Exit(2)  # a file could not be read at all: bad input (the others were imported)
         if report.failed:
             raise typer.Exit(1)
 

@@ -32,6 +32,8 @@ def build(
     name: Optional[str] = typer.Option(None, "--name", help="专家组名称"),
     allow_same_day: bool = typer.Option(False, "--allow-same-day",
                                         help="允许抽取同日已入选其他专家组的专家（给出警告），默认不抽取"),
+    no_projects: bool = typer.Option(False, "--no-projects",
+                                     help="不针对申报项目抽取（不做利益冲突审查；专家组上会注明）"),
     dry_run: bool = typer.Option(False, "--dry-run", help="只抽取和显示，不保存"),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -45,7 +47,8 @@ def build(
     overrides = {"projects": tuple(projects) or None, "review_date": review_date, "size": size, "mode": mode,
                  "seed": seed, "backups": backups, "max_per_institution": max_per_institution,
                  "max_probability": max_probability, "min_full_senior_share": min_senior,
-                 "time_limit_s": time_limit, "name": name, "same_day": "warn" if allow_same_day else None}
+                 "time_limit_s": time_limit, "name": name, "no_projects": no_projects or None,
+                 "same_day": "warn" if allow_same_day else None}
     panel_spec = load_spec(spec, overrides)
     if panel_spec.size % 2 == 0 and not json_output:
         err_console().print(f"[yellow]提示：[/]专家组人数为偶数（{panel_spec.size}），表决可能出现平票。")
@@ -163,7 +166,6 @@ def render_panel(record) -> None:
     from rich.table import Table
 
     from expertpool.domain import taxonomy
-
     out = console()
     lottery = record.lottery
     head = (f"{record.name}  编号 {record.id or '（未保存）'}  评审日期 {record.review_date}  "
@@ -175,6 +177,9 @@ def render_panel(record) -> None:
     out.print(f"专家库 {pool.experts} 人，符合条件 {pool.eligible} 人"
               + (f"，合格（相关度达标）{pool.qualified} 人" if lottery else "")
               + "；排除：" + "，".join(f"{k} {v}" for k, v in record.exclusions.items()), highlight=False)
+    if not record.checked_for_conflicts:
+        out.print("[bold red]注意：未做利益冲突审查[/]——抽取时没有申报项目（--no-projects），"
+                  "成员未按与项目的利益冲突排除；用于评审前须另行审查。", highlight=False)
     if lottery:
         out.print(f"入选概率：最低 {record.probability_min:.4f}，最高 {record.probability_max:.4f}", highlight=False)
     if record.members:

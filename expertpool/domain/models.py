@@ -222,6 +222,14 @@ class Project(Record):
         return value
 
 
+def record_digest(record: Record) -> str:
+    """SHA-256 of one record version as an audit entry vouches for it (`AuditEntry.records`).
+
+    Fields still at their default are left out, so a field added to a model later (with a
+    default) leaves the digests of records written before it unchanged."""
+    return hashlib.sha256(record.model_dump_json(exclude_defaults=True).encode()).hexdigest()
+
+
 class AuditEntry(Record):
     seq: int
     at: dt.datetime
@@ -232,11 +240,16 @@ class AuditEntry(Record):
     reason: str | None = None
     before: dict | None = None
     after: dict | None = None
+    #: What the entry wrote, for `audit verify` to compare with the store: record kind ("expert",
+    #: "integrity") → record key (expert id; integrity "id#version") → `record_digest` of the
+    #: version written. None on entries that wrote no such record (and on entries made before
+    #: digests existed, whose hash therefore leaves the field out).
+    records: dict[str, dict[str, str]] | None = None
     prev_hash: str
     hash: str
 
     def compute_hash(self) -> str:
         """SHA-256 over every field but the hash itself, previous entry's hash included (the chain)."""
-        data = self.model_dump(mode="json", exclude={"hash"})
+        data = self.model_dump(mode="json", exclude={"hash"} if self.records is not None else {"hash", "records"})
         blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()

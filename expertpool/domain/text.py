@@ -17,11 +17,12 @@ _MULTI_SPLIT = re.compile(r"[;、,]+")
 
 
 def clean(value: object) -> str:
-    """Half-width, trimmed, inner runs of whitespace collapsed to one space."""
+    """Half-width, without control characters, trimmed, inner runs of whitespace collapsed to one space."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    if not text.isascii() and _NEEDS_HALFWIDTH.search(text) is not None:  # to_halfwidth, inlined (hot)
+    # chars.needs_translation, inlined (hot)
+    if (not text.isprintable()) if text.isascii() else _NEEDS_HALFWIDTH.search(text) is not None:
         text = text.translate(_HALFWIDTH)
     if "  " in text or "\t" in text or "\n" in text or "\r" in text:
         text = _SPACES.sub(" ", text)
@@ -54,12 +55,27 @@ _DATE_PATTERNS = (
 )
 
 
+#: Every date ExpertPool reads (review dates, sanction periods, decisions, review history, `--since`)
+#: must lie in this range: a year such as 0001 or 9999 is a typing error, and date arithmetic near
+#: the ends of Python's calendar (a year back from the review date, local midnight) would overflow.
+DATE_RANGE: tuple[dt.date, dt.date] = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+
+
+def in_date_range(day: dt.date) -> dt.date:
+    """`day`, if it lies in `DATE_RANGE`; else ValueError saying the range."""
+    low, high = DATE_RANGE
+    if not low <= day <= high:
+        raise ValueError(f"日期 {day.isoformat()} 超出可用范围（{low.isoformat()} 至 {high.isoformat()}）")
+    return day
+
+
 def parse_date(value: object) -> dt.date:
-    """Accept 2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日, or a date/datetime object."""
+    """Accept 2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日, or a date/datetime object, within
+    `DATE_RANGE` (ValueError otherwise)."""
     if isinstance(value, dt.datetime):
-        return value.date()
+        return in_date_range(value.date())
     if isinstance(value, dt.date):
-        return value
+        return in_date_range(value)
     # A time part (ISO "T" or a space, as Excel and JSON exports write) is dropped.
     text = re.split(r"[T ]", clean(value), maxsplit=1)[0]
     for pattern in _DATE_PATTERNS:
@@ -67,9 +83,10 @@ def parse_date(value: object) -> dt.date:
         if match:
             year, month, day = (int(g) for g in match.groups())
             try:
-                return dt.date(year, month, day)
+                parsed = dt.date(year, month, day)
             except ValueError:
                 break
+            return in_date_range(parsed)
     raise ValueError(f"无法识别的日期「{clean(value)}」（应为 2024-03-05、2024/3/5 或 2024年3月5日）")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from expertpool.domain.conflicts import ConflictPolicy, PolicyError
 from expertpool.domain.institutions import InstitutionTable, InstitutionTableError
 from expertpool.errors import InputError
+from expertpool.io.files import read_input_text
 from expertpool.segment import INDEXES_DIR
 
 
@@ -24,15 +25,10 @@ def default_policy_path() -> Path:
 
 
 def _read_toml(path: Path, what: str) -> dict:
-    if not path.exists():
-        raise InputError(f"{path}: {what}文件不存在")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_input_text(path, f"{what}文件"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: TOML 格式错误（{exc}）") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: 应为 UTF-8 编码的 TOML 文件") from None
 
 
 _TABLE_CACHE: dict[tuple[str, float], InstitutionTable] = {}

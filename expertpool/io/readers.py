@@ -15,6 +15,7 @@ from pathlib import Path
 
 from expertpool.domain.text import clean
 from expertpool.errors import InputError
+from expertpool.io.files import check_input_file, read_input_bytes
 
 #: kind → {header as written (Chinese or English) → key}. The first Chinese header of each key
 #: is the one reported in messages.
@@ -158,7 +159,7 @@ def _rows_from_grid(path: Path, kind: str | None, grid: Iterator[list[object]], 
 
 
 def read_csv(path: Path, kind: str | None) -> Table:
-    data = path.read_bytes()
+    data = read_input_bytes(path)
     text, encoding = decode_csv_bytes(path, data)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
@@ -187,7 +188,7 @@ def read_xlsx(path: Path, kind: str | None) -> Table:
 
 
 def read_jsonl(path: Path, kind: str | None) -> Table:
-    data = path.read_bytes()
+    data = read_input_bytes(path)
     text, encoding = decode_csv_bytes(path, data)
     rows: list[tuple[int, dict[str, object]]] = []
     bad: list[tuple[int, str]] = []
@@ -235,10 +236,7 @@ def read_table(path: Path, kind: str | None = None) -> Table:
     """Read one import file. Raises InputError (naming the file) when it cannot be read at all."""
     if kind is not None and kind not in KINDS:
         raise InputError(f"未知的文件类型「{kind}」；可选：{'/'.join(KINDS)}（--kind）")
-    if not path.exists():
-        raise InputError(f"{path}: 文件不存在")
-    if path.is_dir():
-        raise InputError(f"{path}: 是目录，不是文件")
+    check_input_file(path)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv", ".txt"):
         return read_csv(path, kind)

@@ -102,8 +102,11 @@ def require(store: ExpertStore, user: str, permission: str, what: str) -> Actor:
 
 def audit(store: ExpertStore, actor: Actor, action: str, *, target: str | None = None,
           reason: str | None = None, before: dict | None = None, after: dict | None = None,
-          now: dt.datetime | None = None):
-    """Append one entry to the hash-chained audit trail."""
+          records: dict[str, dict[str, str]] | None = None, now: dt.datetime | None = None):
+    """Append one entry to the hash-chained audit trail. `records`: the digests of the expert and
+    integrity record versions the change wrote (see `AuditEntry.records`), which `audit verify`
+    compares with the store."""
     at = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     return store.append_audit(AuditDraft(at=at, user=actor.user, role=actor.role, action=action,
-                                         target=target, reason=reason, before=before, after=after))
+                                         target=target, reason=reason, before=before, after=after,
+                                         records=records))

@@ -14,12 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from expertpool.domain.models import Expert
+from expertpool.domain.models import Expert, record_digest
 from expertpool.domain.taxonomy import UnknownValue, normalise_region
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
+from expertpool.io.files import output_directory
 from expertpool.services.access import Actor, audit
+from expertpool.services.integrity import vouch
 from expertpool.progress import NullProgress, Progress
 from expertpool.stores.base import ExpertStore, record_key
 
@@ -230,12 +232,14 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
             if not dry_run and writes:
                 store.upsert_experts(list(writes.values()), progress)
             touched = {"expert_ids": sorted(writes)}
+            vouched = None if dry_run else {"expert": {i: record_digest(e) for i, e in writes.items()}}
         else:
             records = _collect_records(table, index, resolve, actor, now, report, reject, progress)
+            vouched = None
             if dry_run:
                 _count_records(store, table.kind, records, report)
             else:
-                _write_records(store, table.kind, records, report)
+                vouched = _write_records(store, table.kind, records, report)
             touched = {"expert_ids": sorted({getattr(r, "expert_id", None) or "" for _, r in records} - {""})}
             if table.kind in ("integrity", "projects"):
                 touched["record_ids"] = sorted(r.id for _, r in records)
@@ -247,7 +251,8 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
             # The ids the file touched make `audit log --expert` and `integrity show` find imports.
             counts = {k: getattr(report, k) for k in ("rows_read", "imported", "updated", "unchanged", "merged",
                                                       "rejected")}
-            audit(store, actor, f"import.{table.kind}", target=path.name, now=now, after={**counts, **touched})
+            audit(store, actor, f"import.{table.kind}", target=path.name, now=now, after={**counts, **touched},
+                  records=vouched)
     progress.finish()
     if report.rejects:
         report.reject_file = str(write_rejects(report, rejects_dir or path.parent))
@@ -324,23 +329,27 @@ _STORE_KIND = {"affiliations": "affiliation", "relations": "relation", "history"
 _INTEGRITY_VOLATILE = {"entered_by", "entered_at", "version"}
 
 
-def _write_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, object]], report: FileReport):
+def _write_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, object]],
+                   report: FileReport) -> dict[str, dict[str, str]] | None:
+    """Write and count; for integrity records, the `AuditEntry.records` of the versions written."""
     if kind == "integrity":
+        written = []
         for _, record in records:
             current = store.get_integrity(record.id)
             if current is None:
-                store.put_integrity(record, None)
+                written.append(store.put_integrity(record, None))
                 report.imported += 1
             elif current.content_hash(_INTEGRITY_VOLATILE) == record.content_hash(_INTEGRITY_VOLATILE):
                 report.unchanged += 1
             else:
-                store.put_integrity(record, current.version)
+                written.append(store.put_integrity(record, current.version))
                 report.updated += 1
-        return
+        return vouch(written)
     counts = store.upsert_records(_STORE_KIND[kind], [r for _, r in records])
     report.imported += counts.inserted
     report.updated += counts.updated
     report.unchanged += counts.unchanged
+    return None
 
 
 def _count_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, object]], report: FileReport):
@@ -388,7 +397,23 @@ def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **opti
         return _import_files(store, paths, actor, **options)
 
 
+def _check_options(options: dict) -> None:
+    """Options that apply to every file are checked once, before any file is read: a bad one is
+    bad input for the whole command (InputError), not a failure of each file in turn."""
+    kind = options.get("kind")
+    if kind is not None and kind not in readers.KINDS:
+        raise InputError(f"--kind: 未知的文件类型「{kind}」；可选：{'/'.join(readers.KINDS)}")
+    if options.get("source") is not None:
+        try:
+            normalise_region(options["source"])
+        except UnknownValue as exc:
+            raise InputError(f"--source: {exc}") from None
+    if options.get("rejects_dir") is not None:  # a dry run writes its reject list too
+        output_directory(options["rejects_dir"], "拒绝清单目录（--rejects-dir）")
+
+
 def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
+    _check_options(options)
     report = ImportReport()
     # One look-up index for all files: it follows what each file adds (a failed file raises and
     # aborts the run, so the index never holds rolled-back experts that later files could see).

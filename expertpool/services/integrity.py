@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from expertpool.domain.eligibility import bars_on
-from expertpool.domain.models import INTEGRITY_CATEGORIES, AuditEntry, IntegrityRecord
+from expertpool.domain.models import INTEGRITY_CATEGORIES, AuditEntry, IntegrityRecord, record_digest
 from expertpool.domain.text import clean, parse_date, split_multi
 from expertpool.errors import ConcurrentEdit, InputError, NotFound
 from expertpool.services.access import Actor, audit, check
@@ -163,6 +163,16 @@ def _snapshot(record: IntegrityRecord | None) -> dict | None:
     return None if record is None else record.model_dump(mode="json")
 
 
+def version_key(record: IntegrityRecord) -> str:
+    """How audit entries name one version of an integrity record (`AuditEntry.records`)."""
+    return f"{record.id}#{record.version}"
+
+
+def vouch(records: Iterable[IntegrityRecord]) -> dict[str, dict[str, str]]:
+    """The `records` of an audit entry that wrote these versions."""
+    return {"integrity": {version_key(r): record_digest(r) for r in records}}
+
+
 # ---- reading ----
 def get_record(store: ExpertStore, record_id: str) -> IntegrityRecord:
     record = store.get_integrity(clean(record_id))
@@ -266,7 +276,7 @@ def add_record(store: ExpertStore, actor: Actor, expert_id: str, *, category: st
             with store.batch():
                 stored = store.put_integrity(record, None)
                 entry = audit(store, actor, "integrity.add", target=stored.id, reason=why, now=at,
-                              before=None, after=_snapshot(stored))
+                              before=None, after=_snapshot(stored), records=vouch([stored]))
             return IntegrityChange(stored, None, entry)
         except ConcurrentEdit:
             if given is not None or attempt == _ID_ATTEMPTS - 1:
@@ -307,6 +317,9 @@ def _change(store: ExpertStore, actor: Actor, record_id: str, action: str, chang
             reason: str, expected_version: int | None, now: dt.datetime | None) -> IntegrityChange:
     why = _reason(reason)
     current = get_record(store, record_id)
+    if expected_version is not None and not 1 <= expected_version <= current.version:
+        raise InputError(f"--expected-version: 诚信记录 {current.id} 没有版本 {expected_version}"
+                         f"（现为版本 {current.version}；见 expertpool integrity show {current.id}）")
     if expected_version is not None and expected_version != current.version:
         raise _stale(store, current.id, expected_version, current)
     updates = _coerce_changes(store, changes)
@@ -321,7 +334,7 @@ def _change(store: ExpertStore, actor: Actor, record_id: str, action: str, chang
         with store.batch():
             stored = store.put_integrity(record, current.version)
             entry = audit(store, actor, action, target=stored.id, reason=why, now=now,
-                          before=_snapshot(current), after=_snapshot(stored))
+                          before=_snapshot(current), after=_snapshot(stored), records=vouch([stored]))
     except ConcurrentEdit:
         raise _stale(store, current.id, current.version, store.get_integrity(current.id)) from None
     return IntegrityChange(stored, current, entry)

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from expertpool.domain.models import Project
 from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
 from expertpool.domain.panel.spec import Quota
 from expertpool.domain.panel.record import (
+    AuditAnchor,
     DiagnosisView,
     MemberView,
     PanelRecord,
@@ -34,10 +35,13 @@ from expertpool.domain.panel.record import (
     PoolFigures,
     Replacement,
 )
+from expertpool.domain.models import AuditEntry, Project
+from expertpool.domain.text import clean
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
 from expertpool.io.datafiles import load_institutions
+from expertpool.io.files import output_file
 from expertpool.progress import NullProgress, Progress
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
@@ -46,8 +50,9 @@ from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
 
 __all__ = [
-    "DrawInputs", "PanelOutcome", "PanelSpec", "REASONS", "build_panel", "export_panel", "export_rows", "get_panel",
-    "list_panels", "load_spec", "prepare_draw", "replace_member", "reproduce_panel", "strategy_names",
+    "DrawInputs", "PanelOutcome", "PanelSpec", "REASONS", "build_panel", "export_heading", "export_panel",
+    "export_rows", "get_panel", "list_panels", "load_spec", "prepare_draw", "replace_member", "reproduce_panel",
+    "saved_spec", "strategy_names",
 ]
 
 
@@ -260,10 +265,20 @@ def now_text(now: dt.datetime | None) -> str:
     return (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
 
 
+def _require_projects(spec: PanelSpec) -> None:
+    """A panel is drawn for projects: without them no conflict of interest can be checked, so a
+    draw without projects must be asked for (`--no-projects`), and then says so."""
+    if not spec.projects and not spec.no_projects:
+        raise InputError("没有给出申报项目（--projects，或规则文件中的 projects）：没有项目就无法审查利益冲突。"
+                         "确需不针对项目抽取时请加 --no-projects，专家组将注明“未做利益冲突审查”")
+
+
 def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None = None,
                  ledger: Ledger | None = None) -> DrawInputs:
     """Everything a draw needs: eligible candidates with relevance, the solver's rules, timings.
-    `ledger`: the seats on saved panels and sessions to count (default: all of them, now)."""
+    Refused (InputError) without projects unless the spec says `no_projects`. `ledger`: the seats
+    on saved panels and sessions to count (default: all of them, now)."""
+    _require_projects(spec)
     progress = progress or NullProgress()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -282,6 +297,8 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
         snapshot = fresh_snapshot(store, version)
         progress.finish()
     projects = _load_projects(store, spec, snapshot.graph)
+    if not projects and not spec.no_projects:  # the references named no project at all
+        _require_projects(PanelSpec(**{**asdict(spec), "projects": ()}))
     ledger = ledger if ledger is not None else read_ledger(store)
     timings["load"] = time.perf_counter() - t0
     t = time.perf_counter()
@@ -362,6 +379,7 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
                          qualified=result.stats.qualified, forbidden_pairs=len(elig.forbidden_pairs),
                          types=result.stats.types, columns=result.stats.columns),
         projects=[p.id for p in inputs.projects],
+        conflicts_checked=bool(inputs.projects),
         diagnosis=DiagnosisView.of(result.diagnosis),
         timings={**timings, **dict(result.stats.timings)},
         required_fields=list(inputs.rules.fields) if spec.fields == "projects" else None,
@@ -370,14 +388,22 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         created_by=actor.user if panel_id else None,
         created_at=now_text(now) if panel_id else None,
     )
-    outcome = PanelOutcome(panel_id, record, has_panel)
-    if panel_id is not None:
-        with store.batch():
-            store.save_panel(panel_id, outcome.document)
-            audit(store, actor, "panel.build", target=panel_id, now=now,
-                  reason=spec.name, after={"members": list(result.members), "backups": list(result.backups),
-                                           "seed": spec.seed, "mode": spec.mode, "status": str(result.status)})
+    if panel_id is None:
+        return PanelOutcome(panel_id, record, has_panel)
+    with store.batch():
+        entry = audit(store, actor, "panel.build", target=panel_id, now=now,
+                      reason=spec.name, after={"members": list(result.members), "backups": list(result.backups),
+                                               "seed": spec.seed, "mode": spec.mode, "status": str(result.status),
+                                               "conflicts_checked": record.checked_for_conflicts})
+        outcome = PanelOutcome(panel_id, record.model_copy(update={"audit_anchor": anchor_of(entry)}), has_panel)
+        store.save_panel(panel_id, outcome.document)
     return outcome
+
+
+def anchor_of(entry: AuditEntry) -> AuditAnchor:
+    """The chain head a saved panel, a replacement or a record sheet was made at: its own audit
+    entry. `audit verify` checks every saved panel's anchors (services.audit.panel_anchors)."""
+    return AuditAnchor(seq=entry.seq, hash=entry.hash)
 
 
 def get_panel(store: ExpertStore, actor: Actor, panel_id: str) -> PanelRecord:
@@ -407,11 +433,19 @@ def list_panels(store: ExpertStore, actor: Actor) -> list[PanelSummary]:
     return [PanelSummary.of(_read_record(d.get("id"), d)) for d in store.iter_panels()]
 
 
+def saved_spec(record: PanelRecord) -> PanelSpec:
+    """The spec a saved panel was drawn by. A panel saved before `no_projects` existed and drawn
+    without projects counts as drawn with it."""
+    spec = record.spec
+    return load_spec(None, {**spec, "no_projects": spec.get("no_projects", not spec.get("projects"))},
+                     overrides_from=f"专家组 {record.id} 保存的规则")
+
+
 def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[PanelRecord, PanelRecord, bool]:
     """Re-run the saved spec and seed on the current store: (saved, redrawn, same members?).
     The same data and seed give the same panel; a difference means the pool changed since."""
     saved = get_panel(store, actor, panel_id)
-    spec = load_spec(None, saved.spec)
+    spec = saved_spec(saved)
     # the seats as they stood when the panel was drawn: not its own, nor those saved after it
     ledger = read_ledger(store, exclude={panel_id}, as_of=saved.created_at)
     redrawn = build_panel(store, actor, spec, save=False, ledger=ledger).record
@@ -427,7 +461,8 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     eligible expert with whom the panel meets every rule (checked by the independent checker).
     Returns the record as saved."""
     check(actor, "panel", "替换评审专家")
-    if not reason or not reason.strip():
+    reason = clean(reason)
+    if not reason:
         raise InputError("替换专家必须说明理由（--reason）")
     record = get_panel(store, actor, panel_id)
     members = record.member_ids()
@@ -435,7 +470,7 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
         raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
     with gc_paused():
         # this panel's own seats are not "elsewhere on the same day"
-        inputs = prepare_draw(store, load_spec(None, record.spec), progress, read_ledger(store, exclude={panel_id}))
+        inputs = prepare_draw(store, saved_spec(record), progress, read_ledger(store, exclude={panel_id}))
     by_id = {c.id: c for c in inputs.candidates}
     remaining = [m for m in members if m != expert_id]
     no_longer = [m for m in remaining if m not in by_id]
@@ -463,14 +498,16 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
                               "请放宽规则后重新抽取（expertpool panel build …）")
     drawn = record.views()
     view = inputs.view(chosen, drawn[chosen].probability if chosen in drawn else None)
-    entry = Replacement(out=expert_id, in_=chosen, reason=reason.strip(), by=actor.user, at=now_text(now),
-                        method=method)
-    updated = record.with_replacement(expert_id, view, entry)
+    replacement = Replacement(out=expert_id, in_=chosen, reason=reason, by=actor.user, at=now_text(now),
+                              method=method)
     with store.batch():
+        entry = audit(store, actor, "panel.replace", target=panel_id, reason=reason, now=now,
+                      before={"members": members},
+                      after={"members": record.with_replacement(expert_id, view, replacement).member_ids(),
+                             "out": expert_id, "in": chosen, "method": method})
+        replacement = replacement.model_copy(update={"audit_anchor": anchor_of(entry)})
+        updated = record.with_replacement(expert_id, view, replacement)
         store.save_panel(panel_id, updated.to_document())
-        audit(store, actor, "panel.replace", target=panel_id, reason=reason.strip(), now=now,
-              before={"members": members}, after={"members": updated.member_ids(),
-                                                  "out": expert_id, "in": chosen, "method": method})
     return updated
 
 
@@ -495,18 +532,43 @@ def export_rows(record: PanelRecord) -> list[list[object]]:
     return rows
 
 
+def export_heading(record: PanelRecord, anchor: AuditAnchor | None = None) -> list[str]:
+    """The lines above the table of a record sheet: what was drawn, whether it was checked for
+    conflicts of interest, and the audit chain head the sheet was made at (`anchor`)."""
+    lines = [f"{record.name}（{record.id}）评审日期 {record.review_date}，"
+             f"抽取方式 {record.strategy}，随机种子 {record.seed}"]
+    if record.checked_for_conflicts:
+        lines.append(f"利益冲突审查：已按申报项目 {'、'.join(record.projects)} 排除有利益冲突的专家")
+    else:
+        lines.append("未做利益冲突审查：抽取时没有申报项目（--no-projects），用于评审前须另行审查")
+    if anchor is not None:
+        lines.append(f"审计锚点：{anchor.seq}:{anchor.hash}（本表导出时审计日志的最新条目；"
+                     "用 expertpool audit verify --anchors 本文件 可核对审计日志此后未被删改）")
+    return lines
+
+
 def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> Path:
-    """Write members, backups and replacements (see `export_rows`) to XLSX or CSV (by suffix), atomically."""
+    """Write members, backups and replacements (see `export_rows`) to XLSX or CSV (by suffix),
+    atomically, with an audit entry (who exported which panel to which file) whose seq:hash the
+    sheet carries as its anchor. Writing the file fails → the entry is rolled back too."""
     record = get_panel(store, actor, panel_id)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
+    output_file(out, "导出文件（--out）")
     rows = export_rows(record)
-    if suffix == ".csv":
+    with store.batch():
+        entry = audit(store, actor, "panel.export", target=panel_id, after={"file": out.name, "rows": len(rows)})
+        _write_sheet(export_heading(record, anchor_of(entry)), rows, out)
+    return out
+
+
+def _write_sheet(heading: list[str], rows: list[list[object]], out: Path) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    if out.suffix.lower() == ".csv":
         with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
+            writer.writerows([line] for line in heading)
             writer.writerow(EXPORT_HEADERS)
             writer.writerows(rows)
     else:
@@ -515,11 +577,10 @@ def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> 
         wb = Workbook()
         ws = wb.active
         ws.title = "评审专家组"
-        ws.append([f"{record.name}（{record.id}）评审日期 {record.review_date}，"
-                   f"抽取方式 {record.strategy}，随机种子 {record.seed}"])
+        for line in heading:
+            ws.append([line])
         ws.append(list(EXPORT_HEADERS))
         for row in rows:
             ws.append(row)
         wb.save(tmp)
     tmp.replace(out)
-    return out

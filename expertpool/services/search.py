@@ -14,6 +14,10 @@ from expertpool.services.eligibility import barred_on
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit, SearchQuery
 
 
+#: More results than any pool holds; a larger --limit is a typing error (and would overflow SQLite).
+MAX_SEARCH_LIMIT = 100_000
+
+
 @dataclass(frozen=True)
 class SearchRequest:
     text: str = ""
@@ -64,8 +68,10 @@ def search_experts(store: ExpertStore, request: SearchRequest,
                    exclude: dict[str, list[str]] | None = None) -> SearchResult:
     """Rank experts for the request. `exclude` maps expert ids to the reasons they are left out;
     with `request.eligible_on` and no `exclude`, those are the experts barred on that date."""
-    if request.limit < 1:
-        raise InputError("--limit 应为正整数")
+    if not 1 <= request.limit <= MAX_SEARCH_LIMIT:
+        raise InputError(f"--limit 应为 1 到 {MAX_SEARCH_LIMIT} 之间的整数（现为 {request.limit}）")
+    if not 0 <= request.offset <= MAX_SEARCH_LIMIT:
+        raise InputError(f"offset 应为 0 到 {MAX_SEARCH_LIMIT} 之间的整数（现为 {request.offset}）")
     if exclude is None and request.eligible_on is not None:
         exclude = barred_on(store, request.eligible_on)
     exclude = exclude or {}

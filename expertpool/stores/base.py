@@ -6,10 +6,13 @@ no policy decisions (eligibility, conflicts, roles are decided in services and d
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ValidationError
 
 from expertpool.domain.models import (
     Affiliation,
@@ -21,6 +24,7 @@ from expertpool.domain.models import (
     Relation,
     ReviewEvent,
 )
+from expertpool.errors import StoreDamaged
 from expertpool.progress import Progress
 from expertpool.segment import QueryTerm
 
@@ -111,6 +115,7 @@ class AuditDraft:
     reason: str | None = None
     before: dict | None = None
     after: dict | None = None
+    records: dict[str, dict[str, str]] | None = None  # see AuditEntry.records
 
 
 @runtime_checkable
@@ -242,6 +247,11 @@ class ExpertStore(Protocol):
         """Current versions, by record id."""
         ...
 
+    def iter_integrity_versions(self) -> Iterator[IntegrityRecord]:
+        """Every stored version of every record, by record id then version (what
+        `integrity_versions` gives for each record, in one pass: `audit verify` reads them all)."""
+        ...
+
     # ---- audit trail (append-only, hash-chained) ----
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
         """Seal `draft` with the next sequence number and the previous entry's hash, and append it.
@@ -284,6 +294,36 @@ def seal_audit(draft: AuditDraft, seq: int, prev_hash: str) -> AuditEntry:
     """Build the stored entry: sequence number, link to the previous entry, own hash."""
     entry = AuditEntry(seq=seq, at=draft.at, user=draft.user, role=draft.role, action=draft.action,
                        target=draft.target, reason=draft.reason, before=draft.before, after=draft.after,
-                       prev_hash=prev_hash, hash="")
+                       records=draft.records, prev_hash=prev_hash, hash="")
     entry.hash = entry.compute_hash()
     return entry
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _damaged(table: str, key: object, why: str) -> StoreDamaged:
+    return StoreDamaged(f"存储中 {table} 的记录 {key} 已损坏，无法读取（{why}）；"
+                        "它在本工具之外被改动过：请从备份恢复，或重新导入该记录")
+
+
+def decode_record(model: type[ModelT], raw: str | bytes | dict, *, table: str, key: object) -> ModelT:
+    """A stored document (JSON text, or a parsed source) as its record. A document that is no longer
+    valid JSON or no longer such a record raises StoreDamaged naming `table` and `key` (the row's
+    id), at the store boundary, so no caller meets a pydantic or JSON error about stored data."""
+    try:
+        if isinstance(raw, (str, bytes)):
+            return model.model_validate_json(raw)
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(part) for part in err.get("loc", ())) or "整条"
+        raise _damaged(table, key, f"{where}：{err.get('type')}") from None
+
+
+def decode_json(raw: str | bytes, *, table: str, key: object) -> Any:
+    """A stored JSON document (panels, the audit tail) or StoreDamaged naming `table` and `key`."""
+    try:
+        return json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise _damaged(table, key, f"不是有效的 JSON：{exc}") from None

@@ -72,6 +72,7 @@ from expertpool.stores.base import (
     SearchHit,
     SearchQuery,
     UpsertCounts,
+    decode_record,
     record_expert_id,
     record_key,
     seal_audit,
@@ -575,19 +576,19 @@ class ElasticsearchStore:
     @_guarded
     def get_expert(self, expert_id: str) -> Expert | None:
         try:
-            source = self._es.get(index=self.experts_alias, id=expert_id, _source=["doc"])["_source"]
+            hit = self._es.get(index=self.experts_alias, id=expert_id, _source=["doc"])
         except NotFoundError:
             hits = self._es.search(index=self.experts_alias, query={"term": {"source_ids": expert_id}},
                                    sort=[{"id": "asc"}], size=1, _source=["doc"])["hits"]["hits"]
             if not hits:
                 return None
-            source = hits[0]["_source"]
-        return Expert.model_validate(source["doc"])
+            hit = hits[0]
+        return _decode(Expert, hit)
 
     @_guarded
     def iter_experts(self) -> Iterator[Expert]:
         for hit in self._scan(self.experts_alias, {"match_all": {}}, [{"id": "asc"}], ["doc"]):
-            yield Expert.model_validate(hit["_source"]["doc"])
+            yield _decode(Expert, hit)
 
     @_guarded
     def count_experts(self) -> int:
@@ -610,7 +611,7 @@ class ElasticsearchStore:
         out = []
         for hit in hits:
             source = hit["_source"]
-            expert = Expert.model_validate(source["doc"])
+            expert = _decode(Expert, hit)
             if query.terms:
                 columns = source.get(es_query.TEXT_PREFIX, {})
                 out.append(SearchHit(expert, float(hit["_score"] or 0.0), matched_words(query.terms, columns)))
@@ -673,7 +674,7 @@ class ElasticsearchStore:
 
         def actions() -> Iterator[dict]:
             for hit in self._scan(old, {"match_all": {}}, [{"id": "asc"}], ["doc"]):
-                expert = Expert.model_validate(hit["_source"]["doc"])
+                expert = _decode(Expert, hit)
                 yield {"_op_type": "index", "_index": name, "_id": expert.id, "_source": expert_source(expert)}
 
         def advance() -> None:
@@ -746,13 +747,14 @@ class ElasticsearchStore:
         if expert_id is not None:
             filters.append({"term": {"expert_id": expert_id}})
         for hit in self._scan(self.ix["records"], {"bool": {"filter": filters}}, [{"key": "asc"}], ["doc"]):
-            yield model.model_validate(hit["_source"]["doc"])
+            yield _decode(model, hit)
 
     # ---- integrity ----
     @_guarded
     def get_integrity(self, record_id: str) -> IntegrityRecord | None:
         source = self._get_source(self.ix["integrity"], record_id)
-        return None if source is None else IntegrityRecord.model_validate(source["doc"])
+        return None if source is None else _decode(IntegrityRecord, {"_index": self.ix["integrity"], "_id": record_id,
+                                                                     "_source": source})
 
     @_guarded
     def put_integrity(self, record: IntegrityRecord, expected_version: int | None) -> IntegrityRecord:
@@ -795,18 +797,26 @@ class ElasticsearchStore:
 
     @_guarded
     def integrity_versions(self, record_id: str) -> list[IntegrityRecord]:
-        found = {hit["_source"]["version"]: hit["_source"]["doc"] for hit in self._scan(
+        found = {hit["_source"].get("version"): hit for hit in self._scan(
             self.ix["integrity-versions"], {"term": {"id": record_id}}, [{"version": "asc"}], ["version", "doc"])}
         head = self._get_source(self.ix["integrity"], record_id)
         if head is not None:
-            found.setdefault(head["version"], head["doc"])
-        return [IntegrityRecord.model_validate(found[v]) for v in sorted(found)]
+            found.setdefault(head.get("version"), {"_index": self.ix["integrity"], "_id": record_id, "_source": head})
+        return [_decode(IntegrityRecord, found[v]) for v in sorted(found, key=lambda v: (not isinstance(v, int), v))]
 
     @_guarded
     def iter_integrity(self, expert_id: str | None = None) -> Iterator[IntegrityRecord]:
         query = {"match_all": {}} if expert_id is None else {"term": {"expert_id": expert_id}}
         for hit in self._scan(self.ix["integrity"], query, [{"id": "asc"}], ["doc"]):
-            yield IntegrityRecord.model_validate(hit["_source"]["doc"])
+            yield _decode(IntegrityRecord, hit)
+
+    @_guarded
+    def iter_integrity_versions(self) -> Iterator[IntegrityRecord]:
+        """The versions index in one scan. A head whose version a writer stopped before copying
+        into it is not listed here (integrity_versions adds it; iter_integrity has it)."""
+        for hit in self._scan(self.ix["integrity-versions"], {"match_all": {}}, [{"id": "asc"}, {"version": "asc"}],
+                              ["doc"]):
+            yield _decode(IntegrityRecord, hit)
 
     # ---- audit ----
     def _audit_tail(self) -> tuple[int, str]:
@@ -814,7 +824,11 @@ class ElasticsearchStore:
                                _source=["seq", "doc.hash"], track_total_hits=False)["hits"]["hits"]
         if not hits:
             return 0, GENESIS_HASH
-        return hits[0]["_source"]["seq"], hits[0]["_source"]["doc"]["hash"]
+        tail = hits[0]["_source"]
+        tail_hash = (tail.get("doc") or {}).get("hash")
+        if not isinstance(tail_hash, str):  # the entry every append links to: nothing can be chained on
+            _decode(AuditEntry, hits[0])  # raises StoreDamaged naming it
+        return tail["seq"], tail_hash
 
     @_guarded
     def append_audit(self, draft: AuditDraft) -> AuditEntry:
@@ -840,7 +854,7 @@ class ElasticsearchStore:
     @_guarded
     def iter_audit(self) -> Iterator[AuditEntry]:
         for hit in self._scan(self.ix["audit"], {"match_all": {}}, [{"seq": "asc"}], ["doc"]):
-            yield AuditEntry.model_validate(hit["_source"]["doc"])
+            yield _decode(AuditEntry, hit)
 
     # ---- roles ----
     @_guarded
@@ -890,6 +904,15 @@ class ElasticsearchStore:
         source = ["doc"] if keys is None else [f"doc.{k}" for k in keys]
         for hit in self._scan(self.ix[short], {"match_all": {}}, [{"id": "asc"}], source):
             yield hit["_source"].get("doc", {})
+
+
+def _decode(model, hit) -> object:
+    """The record in a hit's (or a get response's) ``doc``; StoreDamaged naming the index and _id
+    when it is missing or no longer such a record."""
+    source = hit.get("_source")
+    doc = source.get("doc") if isinstance(source, dict) else None
+    return decode_record(model, doc if isinstance(doc, dict) else {"__not_a_record__": doc},
+                         table=hit.get("_index", "?"), key=hit.get("_id", "?"))
 
 
 def _ranked(query: SearchQuery, hit: dict) -> tuple[str, float]:

@@ -28,6 +28,8 @@ from expertpool.stores.base import (
     SearchHit,
     SearchQuery,
     UpsertCounts,
+    decode_json,
+    decode_record,
     record_expert_id,
     record_key,
     seal_audit,
@@ -149,6 +151,11 @@ def _rank(db: sqlite3.Connection, query: SearchQuery) -> list[tuple[str, float]]
     if not query.terms:
         return [(expert_id, 0.0) for (expert_id,) in db.execute(sql, params)]
     return [(expert_id, -rank) for expert_id, rank in db.execute(sql, params)]
+
+
+def _integrity(row: tuple[str, int, str]) -> IntegrityRecord:
+    record_id, version, doc = row
+    return decode_record(IntegrityRecord, doc, table="integrity", key=f"{record_id}（版本 {version}）")
 
 
 class SQLiteStore:
@@ -366,8 +373,8 @@ class SQLiteStore:
             self._db.execute("DROP TABLE IF EXISTS experts_fts_new")
             self._db.execute(f"CREATE VIRTUAL TABLE experts_fts_new USING fts5({cols}, "
                              "tokenize = 'unicode61 remove_diacritics 0')")
-            for n, doc in self._db.execute("SELECT n, doc FROM experts ORDER BY n").fetchall():
-                columns = index_columns(Expert.model_validate_json(doc))
+            for n, expert_id, doc in self._db.execute("SELECT n, id, doc FROM experts ORDER BY n").fetchall():
+                columns = index_columns(decode_record(Expert, doc, table="experts", key=expert_id))
                 self._db.execute(f"INSERT INTO experts_fts_new(rowid, {cols}) VALUES (?{', ?' * len(TEXT_COLUMNS)})",
                                  (n, *(columns[c] for c in TEXT_COLUMNS)))
                 progress.advance()
@@ -378,17 +385,17 @@ class SQLiteStore:
 
     @_guarded
     def get_expert(self, expert_id: str) -> Expert | None:
-        row = self._db.execute("SELECT doc FROM experts WHERE id = ?", (expert_id,)).fetchone()
+        row = self._db.execute("SELECT id, doc FROM experts WHERE id = ?", (expert_id,)).fetchone()
         if row is None:
             row = self._db.execute(
-                "SELECT e.doc FROM expert_aliases a JOIN experts e ON e.id = a.expert_id WHERE a.alias = ?",
+                "SELECT e.id, e.doc FROM expert_aliases a JOIN experts e ON e.id = a.expert_id WHERE a.alias = ?",
                 (expert_id,)).fetchone()
-        return Expert.model_validate_json(row[0]) if row else None
+        return decode_record(Expert, row[1], table="experts", key=row[0]) if row else None
 
     @_guarded
     def iter_experts(self) -> Iterator[Expert]:
-        for (doc,) in self._db.execute("SELECT doc FROM experts ORDER BY id"):
-            yield Expert.model_validate_json(doc)
+        for expert_id, doc in self._db.execute("SELECT id, doc FROM experts ORDER BY id"):
+            yield decode_record(Expert, doc, table="experts", key=expert_id)
 
     @_guarded
     def count_experts(self) -> int:
@@ -397,14 +404,15 @@ class SQLiteStore:
     @_guarded
     def search(self, query: SearchQuery) -> list[SearchHit]:
         if not query.terms:
-            sql, params = _search_sql(query, "e.doc")
-            return [SearchHit(Expert.model_validate_json(doc), 0.0, ())
-                    for (doc,) in self._db.execute(sql, params).fetchall()]
-        sql, params = _search_sql(query, ", ".join(["e.doc", *("f." + c for c in TEXT_COLUMNS)]))
+            sql, params = _search_sql(query, "e.id, e.doc")
+            return [SearchHit(decode_record(Expert, doc, table="experts", key=expert_id), 0.0, ())
+                    for expert_id, doc in self._db.execute(sql, params).fetchall()]
+        sql, params = _search_sql(query, ", ".join(["e.id", "e.doc", *("f." + c for c in TEXT_COLUMNS)]))
         hits = []
-        for doc, *cols, rank in self._db.execute(sql, params).fetchall():
+        for expert_id, doc, *cols, rank in self._db.execute(sql, params).fetchall():
             columns = dict(zip(TEXT_COLUMNS, cols))
-            hits.append(SearchHit(Expert.model_validate_json(doc), -rank, matched_words(query.terms, columns)))
+            hits.append(SearchHit(decode_record(Expert, doc, table="experts", key=expert_id), -rank,
+                                  matched_words(query.terms, columns)))
         return hits
 
     @_guarded
@@ -531,18 +539,19 @@ class SQLiteStore:
     def iter_records(self, kind: RecordKind, expert_id: str | None = None) -> Iterator:
         model = RECORD_KINDS[kind][0]
         if expert_id is None:
-            cur = self._db.execute("SELECT doc FROM records WHERE kind = ? ORDER BY key", (kind,))
+            cur = self._db.execute("SELECT key, doc FROM records WHERE kind = ? ORDER BY key", (kind,))
         else:
-            cur = self._db.execute("SELECT doc FROM records WHERE kind = ? AND expert_id = ? ORDER BY key",
+            cur = self._db.execute("SELECT key, doc FROM records WHERE kind = ? AND expert_id = ? ORDER BY key",
                                    (kind, expert_id))
-        for (doc,) in cur:
-            yield model.model_validate_json(doc)
+        for key, doc in cur:
+            yield decode_record(model, doc, table=f"records（{kind}）", key=key)
 
     # ---- integrity ----
     @_guarded
     def get_integrity(self, record_id: str) -> IntegrityRecord | None:
-        row = self._db.execute("SELECT doc FROM integrity WHERE id = ? AND current = 1", (record_id,)).fetchone()
-        return IntegrityRecord.model_validate_json(row[0]) if row else None
+        row = self._db.execute("SELECT id, version, doc FROM integrity WHERE id = ? AND current = 1",
+                               (record_id,)).fetchone()
+        return _integrity(row) if row else None
 
     @_guarded
     def put_integrity(self, record: IntegrityRecord, expected_version: int | None) -> IntegrityRecord:
@@ -564,18 +573,22 @@ class SQLiteStore:
 
     @_guarded
     def integrity_versions(self, record_id: str) -> list[IntegrityRecord]:
-        rows = self._db.execute("SELECT doc FROM integrity WHERE id = ? ORDER BY version", (record_id,))
-        return [IntegrityRecord.model_validate_json(doc) for (doc,) in rows]
+        rows = self._db.execute("SELECT id, version, doc FROM integrity WHERE id = ? ORDER BY version", (record_id,))
+        return [_integrity(row) for row in rows]
 
     @_guarded
     def iter_integrity(self, expert_id: str | None = None) -> Iterator[IntegrityRecord]:
         if expert_id is None:
-            cur = self._db.execute("SELECT doc FROM integrity WHERE current = 1 ORDER BY id")
+            cur = self._db.execute("SELECT id, version, doc FROM integrity WHERE current = 1 ORDER BY id")
         else:
-            cur = self._db.execute("SELECT doc FROM integrity WHERE current = 1 AND expert_id = ? ORDER BY id",
-                                   (expert_id,))
-        for (doc,) in cur:
-            yield IntegrityRecord.model_validate_json(doc)
+            cur = self._db.execute("SELECT id, version, doc FROM integrity WHERE current = 1 AND expert_id = ? "
+                                   "ORDER BY id", (expert_id,))
+        for row in cur:
+            yield _integrity(row)
+
+    def iter_integrity_versions(self) -> Iterator[IntegrityRecord]:
+        for row in self._db.execute("SELECT id, version, doc FROM integrity ORDER BY id, version"):
+            yield _integrity(row)
 
     # ---- audit ----
     @_guarded
@@ -583,7 +596,8 @@ class SQLiteStore:
         with self.batch():
             row = self._db.execute("SELECT seq, doc FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             if row:
-                seq, prev_hash = row[0] + 1, json.loads(row[1])["hash"]
+                tail = decode_record(AuditEntry, row[1], table="audit", key=f"第 {row[0]} 条")
+                seq, prev_hash = row[0] + 1, tail.hash
             else:
                 seq, prev_hash = 1, GENESIS_HASH
             entry = seal_audit(draft, seq, prev_hash)
@@ -592,8 +606,8 @@ class SQLiteStore:
 
     @_guarded
     def iter_audit(self) -> Iterator[AuditEntry]:
-        for (doc,) in self._db.execute("SELECT doc FROM audit ORDER BY seq"):
-            yield AuditEntry.model_validate_json(doc)
+        for seq, doc in self._db.execute("SELECT seq, doc FROM audit ORDER BY seq"):
+            yield decode_record(AuditEntry, doc, table="audit", key=f"第 {seq} 条")
 
     # ---- roles ----
     @_guarded
@@ -616,8 +630,8 @@ class SQLiteStore:
 
     @_guarded
     def get_panel(self, panel_id: str) -> dict | None:
-        row = self._db.execute("SELECT doc FROM panels WHERE id = ?", (panel_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        row = self._db.execute("SELECT id, doc FROM panels WHERE id = ?", (panel_id,)).fetchone()
+        return decode_json(row[1], table="panels", key=row[0]) if row else None
 
     @_guarded
     def iter_panels(self, keys: Sequence[str] | None = None) -> Iterator[dict]:
@@ -630,8 +644,8 @@ class SQLiteStore:
 
     @_guarded
     def get_session(self, session_id: str) -> dict | None:
-        row = self._db.execute("SELECT doc FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        row = self._db.execute("SELECT id, doc FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return decode_json(row[1], table="sessions", key=row[0]) if row else None
 
     @_guarded
     def iter_sessions(self, keys: Sequence[str] | None = None) -> Iterator[dict]:
@@ -641,10 +655,15 @@ class SQLiteStore:
         """The documents of `table` in id order; with `keys`, only those top-level keys, which
         SQLite's JSON functions pick out without handing the rest to Python."""
         if keys is None:
-            for (doc,) in self._db.execute(f"SELECT doc FROM {table} ORDER BY id"):
-                yield json.loads(doc)
+            for key, doc in self._db.execute(f"SELECT id, doc FROM {table} ORDER BY id"):
+                yield decode_json(doc, table=table, key=key)
             return
         picks = ", ".join("?, json_extract(doc, ?)" for _ in keys)
         params = [x for key in keys for x in (key, "$." + json.dumps(key, ensure_ascii=False))]
-        for (doc,) in self._db.execute(f"SELECT json_object({picks}) FROM {table} ORDER BY id", params):
-            yield {k: v for k, v in json.loads(doc).items() if v is not None}
+        # a damaged document comes back whole, for decode_json to name it
+        sql = (f"SELECT id, json_valid(doc), CASE WHEN json_valid(doc) THEN json_object({picks}) ELSE doc END "
+               f"FROM {table} ORDER BY id")
+        for key, valid, doc in self._db.execute(sql, params):
+            picked = decode_json(doc, table=table, key=key)
+            if valid:
+                yield {k: v for k, v in picked.items() if v is not None}

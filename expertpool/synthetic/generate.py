@@ -30,6 +30,8 @@ from pathlib import Path
 from expertpool.domain import taxonomy
 from expertpool.domain.models import INTEGRITY_CATEGORIES
 from expertpool.domain.text import id_check_char
+from expertpool.errors import InputError
+from expertpool.io.files import output_directory
 from expertpool.segment import INDEXES_DIR
 from expertpool.synthetic import vocabulary as V
 from expertpool.synthetic.files import write_csv, write_jsonl, write_xlsx
@@ -1134,6 +1136,12 @@ def generate_experts(count: int, seed: int, *, first_number: int = 1) -> list[Sy
     return out
 
 
+#: Far beyond any real pool (about 32,000 experts); a larger number is a typing error, not a wish
+#: to fill the disk.
+MAX_GENERATED_EXPERTS = 1_000_000
+MAX_GENERATED_PROJECTS = 100_000
+
+
 def generate_pool(count: int, seed: int, out_dir: Path, projects: int = 40, *,
                   write_truth: bool = True, jsonl_experts: bool = False,
                   integrity_share: float = 0.015) -> GenerateReport:
@@ -1143,10 +1151,14 @@ def generate_pool(count: int, seed: int, out_dir: Path, projects: int = 40, *,
     `write_truth` writes ``truth.jsonl`` (ground-truth topics); `jsonl_experts` also writes every
     list row to ``experts.jsonl`` with English keys; `integrity_share` is the share of people
     with an integrity record (1.5% by default; small sample sets use more so every case shows)."""
-    if count < 1:
-        raise ValueError("count must be at least 1")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not 1 <= count <= MAX_GENERATED_EXPERTS:
+        raise InputError(f"--count 应为 1 到 {MAX_GENERATED_EXPERTS} 之间的整数（现为 {count}）")
+    if not -(2**63) <= seed < 2**63:
+        raise InputError(f"--seed 应为 64 位整数（现为 {seed}）")
+    if not 0 <= projects <= MAX_GENERATED_PROJECTS:
+        raise InputError(f"--projects 应为 0 到 {MAX_GENERATED_PROJECTS} 之间的整数（现为 {projects}）")
+
+    out_dir = output_directory(out_dir, "输出目录（--out）")
     pool = _Pool(count, seed, projects, integrity_share)
     pool.build_people()
     pool.build_groups()

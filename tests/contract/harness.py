@@ -45,6 +45,12 @@ class Harness:
                 pass
 
     # ---- hooks for differences the contract allows ----
+    def edit_document(self, store: ExpertStore, kind: str, key: str, changes: dict | None) -> None:
+        """Change a stored expert (`kind` "expert") or the current version of an integrity record
+        ("integrity") behind the store's back, as someone with raw access to it would: `changes`
+        updates the record's fields; None replaces the document with something that is no record."""
+        raise NotImplementedError
+
     def shrink_pages(self, store: ExpertStore, size: int) -> None:
         """Make ordered listings read in pages of `size`, so a test crosses page boundaries
         cheaply (a no-op for a backend that reads without pages)."""
@@ -70,6 +76,20 @@ class SQLiteHarness(Harness):
     def spec(self) -> dict:
         return {"backend": "sqlite", "db_path": str(self.path)}
 
+    def edit_document(self, store, kind: str, key: str, changes: dict | None) -> None:
+        import json
+        import sqlite3
+
+        table, where = {"expert": ("experts", "id = ?"), "integrity": ("integrity", "id = ? AND current = 1")}[kind]
+        db = sqlite3.connect(self.path)
+        try:
+            (doc,) = db.execute(f"SELECT doc FROM {table} WHERE {where}", (key,)).fetchone()
+            new = "not a record" if changes is None else json.dumps({**json.loads(doc), **changes}, ensure_ascii=False)
+            db.execute(f"UPDATE {table} SET doc = ? WHERE {where}", (new, key))
+            db.commit()
+        finally:
+            db.close()
+
     def another(self) -> "SQLiteHarness":
         return SQLiteHarness(self.path.parent, f"other-{uuid.uuid4().hex[:8]}.sqlite3")
 
@@ -93,6 +113,12 @@ class ElasticsearchHarness(Harness):
 
     def shrink_pages(self, store, size: int) -> None:
         store.PAGE = size
+
+    def edit_document(self, store, kind: str, key: str, changes: dict | None) -> None:
+        index = store.experts_index() if kind == "expert" else store.ix["integrity"]
+        source = store._es.get(index=index, id=key)["_source"]
+        source["doc"] = {"not": "a record"} if changes is None else {**source["doc"], **changes}
+        store._es.index(index=index, id=key, document=source, refresh=True)
 
     def cleanup(self) -> None:
         super().cleanup()

@@ -102,3 +102,68 @@ class TestAudit:
         entries = list(store.iter_audit())
         assert len(entries) == 21
         assert_chain(entries)
+
+
+class TestVerifyAgainstTheData:
+    """`audit verify` compares each store's experts and integrity records with the digests the
+    audit entries that wrote them carry, and a damaged document is named, on both stores."""
+
+    @staticmethod
+    def pool(store, tmp_path):
+        from expertpool.services.access import actor_for
+        from expertpool.services.importing import import_files
+        from expertpool.services.integrity import add_record
+        from tests.helpers import expert_row, id_number, write_csv
+
+        admin = actor_for(store, "lin")
+        experts = write_csv(tmp_path / "sc.csv", [
+            expert_row(), expert_row(专家编号="000002", 姓名="李娜", 证件号码=id_number(seq="002"))])
+        assert not import_files(store, [experts], admin).failed
+        record = add_record(store, admin, "SC-000001", category="抄袭剽窃", severity="一般", start="2026-01-01",
+                            reason="依据川科诚〔2026〕1号", record_id="IR-C-1").record
+        return admin, record
+
+    def test_an_audited_store_verifies(self, store, tmp_path):
+        from expertpool.services.audit import verify_audit
+
+        self.pool(store, tmp_path)
+        result = verify_audit(store)
+        assert result.ok and result.records_checked == 4, result  # 2 experts, 1 integrity version, 1 user
+
+    def test_records_edited_behind_the_stores_back_are_named(self, store, harness, tmp_path):
+        from expertpool.services.audit import verify_audit
+
+        _, record = self.pool(store, tmp_path)
+        harness.edit_document(store, "integrity", record.id, {"severity": "严重"})
+        harness.edit_document(store, "expert", "SC-000002", {"institution": "电子科技大学"})
+        result = verify_audit(store)
+        assert not result.ok and result.problem_count == 2, result
+        assert any("专家 SC-000002 的内容与审计日志第" in p for p in result.problems)
+        assert any("诚信记录 IR-C-1（版本 1）的内容与审计日志第" in p for p in result.problems)
+
+    def test_experts_without_audit_history_fail(self, store):
+        from expertpool.services.access import actor_for
+        from expertpool.services.audit import verify_audit
+        from tests.factories import make_expert
+
+        store.upsert_experts([make_expert("SC-000001")])
+        actor_for(store, "lin")
+        result = verify_audit(store)
+        assert not result.ok and "专家 SC-000001 在审计日志中没有任何写入它的条目" in result.problem
+
+    def test_a_damaged_document_is_named_with_its_table_and_id(self, store, harness, tmp_path):
+        import pytest
+
+        from expertpool.errors import StoreDamaged
+
+        _, record = self.pool(store, tmp_path)
+        harness.edit_document(store, "expert", "SC-000002", None)
+        harness.edit_document(store, "integrity", record.id, None)
+        with pytest.raises(StoreDamaged, match="experts.* SC-000002 已损坏") as caught:
+            list(store.iter_experts())
+        assert caught.value.exit_code == 5
+        with pytest.raises(StoreDamaged, match="SC-000002"):
+            store.get_expert("SC-000002")
+        with pytest.raises(StoreDamaged, match=f"integrity.*{record.id}"):
+            list(store.iter_integrity())
+        assert store.get_expert("SC-000001").name == "张伟"  # the others still read

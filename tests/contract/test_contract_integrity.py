@@ -61,6 +61,16 @@ class TestIntegrity:
         assert [r.id for r in store.iter_integrity("SC-000001")] == ["IR-1", "IR-2"]
         assert store.get_integrity("IR-404") is None
 
+    def test_every_version_of_every_record_in_one_pass(self, store, harness):
+        store.put_integrity(record("IR-3", "CQ-000001"), None)
+        store.put_integrity(record("IR-1"), None)
+        store.put_integrity(record("IR-1", status="revoked"), 1)
+        harness.shrink_pages(store, 1)
+        listed = list(store.iter_integrity_versions())
+        assert [(r.id, r.version, r.status) for r in listed] == [("IR-1", 1, "active"), ("IR-1", 2, "revoked"),
+                                                                 ("IR-3", 1, "active")]
+        assert listed[:2] == store.integrity_versions("IR-1")
+
     def test_two_editors_of_one_version_never_both_win(self, harness, store):
         store.put_integrity(record(), None)
         stores = [harness.open() for _ in range(4)]

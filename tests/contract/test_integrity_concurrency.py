@@ -13,7 +13,8 @@ import pytest
 from expertpool.services.access import actor_for
 from expertpool.services.audit import verify_audit
 from expertpool.services.integrity import add_record
-from tests.access_helpers import amend_after_barrier
+from expertpool.services.roles import grant_role
+from tests.access_helpers import amend_after_barrier, put_experts
 from tests.factories import make_expert
 
 
@@ -39,10 +40,10 @@ def _add_after_barrier(spec: dict, user: str, expert_id: str, count: int, barrie
 
 @pytest.fixture
 def pool(store):
-    store.upsert_experts([make_expert("SC-000001"), make_expert("CQ-000002", name="王强")])
-    actor_for(store, "lin")  # first user: administrator
+    admin = actor_for(store, "lin")  # first user: administrator
+    put_experts(store, admin, [make_expert("SC-000001"), make_expert("CQ-000002", name="王强")])
     for user in ("rev-a", "rev-b", "rev-c"):
-        store.set_roles(user, ["reviewer"])
+        grant_role(store, admin, user, "reviewer")
     return store
 
 

@@ -19,7 +19,8 @@ from expertpool.domain.panel.result import Diagnosis, SolveStatus
 #: the shape of the stored document; 1 = the untyped dict saved before PanelRecord
 SCHEMA_VERSION = 2
 #: keys a document leaves out while they have no value (an unsaved draw, no replacement yet)
-_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "required_fields")
+_ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "audit_anchor", "conflicts_checked",
+                     "required_fields")
 
 
 class StoredRecord(BaseModel):
@@ -49,6 +50,13 @@ class MemberView(StoredRecord):
         return data
 
 
+class AuditAnchor(StoredRecord):
+    """The audit chain head a saved panel (or a replacement) was made at: its own audit entry's
+    sequence number and hash. `audit verify` checks every saved panel's anchors."""
+    seq: int
+    hash: str
+
+
 class Replacement(StoredRecord):
     """One `panel replace`: who left, who came in, why, by whom, when, and how they were found."""
     out: str
@@ -57,6 +65,14 @@ class Replacement(StoredRecord):
     by: str
     at: str
     method: str  # "backup" or "re-solve"
+    audit_anchor: AuditAnchor | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_anchor(self, handler):
+        data = handler(self)
+        if data.get("audit_anchor") is None:
+            data.pop("audit_anchor", None)
+        return data
 
 
 class PoolFigures(StoredRecord):
@@ -136,6 +152,9 @@ class PanelRecord(StoredRecord):
     conflict_evidence: dict[str, list[str]] = Field(default_factory=dict)
     pool: PoolFigures
     projects: list[str] = Field(default_factory=list)
+    #: False when drawn with --no-projects: nobody was checked for a conflict of interest. None
+    #: (no key) on panels saved before it existed: see `checked_for_conflicts`
+    conflicts_checked: bool | None = None
     diagnosis: DiagnosisView | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     #: e.g. members seated elsewhere on the same day (a spec with same_day = "warn")
@@ -147,6 +166,7 @@ class PanelRecord(StoredRecord):
     required_fields: list[str] | None = None
     created_by: str | None = None
     created_at: str | None = None
+    audit_anchor: AuditAnchor | None = None
 
     @model_serializer(mode="wrap")
     def _without_absent_keys(self, handler):
@@ -172,6 +192,12 @@ class PanelRecord(StoredRecord):
     @property
     def review_date(self) -> str:
         return self.spec["review_date"]
+
+    @property
+    def checked_for_conflicts(self) -> bool:
+        """Whether members were excluded for conflicts of interest with the projects: not when drawn
+        without projects (a panel saved before `conflicts_checked` existed: when it had projects)."""
+        return self.conflicts_checked if self.conflicts_checked is not None else bool(self.projects)
 
     @property
     def lottery(self) -> bool:
