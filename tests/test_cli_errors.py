@@ -25,6 +25,7 @@ from expertpool.services.access import actor_for
 from expertpool.services.importing import import_files
 from expertpool.services.panels import build_panel, load_spec
 from expertpool.services.roles import grant_role
+from expertpool.services.sessions import load_session_spec, plan_session
 from expertpool.stores.sqlite import SQLiteStore
 from tests.access_helpers import sql
 
@@ -55,7 +56,8 @@ def commands() -> dict[tuple[str, ...], object]:
 
 
 #: A valid invocation of each command on the sample pool, so that each bad value below is the only
-#: fault. Placeholders: {samples}, {tmp} (an empty directory), {panel} and {member} (a saved panel).
+#: fault. Placeholders: {samples}, {tmp} (an empty directory), {panel} and {member} (a saved panel),
+#: {session} and {session_member} (a saved review session and a member with a replacement).
 BASE: dict[tuple[str, ...], list[str]] = {
     ("import",): ["{samples}/history.csv", "--dry-run"],
     ("search",): ["电池"],
@@ -79,6 +81,11 @@ BASE: dict[tuple[str, ...], list[str]] = {
     ("panel", "list"): [],
     ("panel", "replace"): ["{panel}", "{member}", "--reason", "本人回避"],
     ("panel", "export"): ["{panel}", "--out", "{tmp}/sheet.xlsx"],
+    ("session", "plan"): ["{samples}/session.toml", "--mode", "best", "--dry-run"],
+    ("session", "show"): ["{session}"],
+    ("session", "list"): [],
+    ("session", "replace"): ["{session}", "{session_member}", "--reason", "本人回避"],
+    ("session", "export"): ["{session}", "--out", "{tmp}/session.xlsx"],
     ("index", "rebuild"): [],
 }
 
@@ -178,8 +185,12 @@ def template(tmp_path_factory):
     assert not import_files(store, [SAMPLES / f for f in SAMPLE_FILES], admin).failed
     grant_role(store, admin, "officer", "program_officer")
     drawn = build_panel(store, admin, load_spec(SAMPLES / "panel.toml", {"mode": "best", "seed": 1}))
+    session = plan_session(store, admin, load_session_spec(SAMPLES / "session.toml", {"mode": "best", "seed": 1}))
+    member = next(m["id"] for g in session.document["groups"] for m in g["members"]
+                  if g["backups"] or g["replacements"].get(m["id"]))
     store.close()
-    return {"path": path, "panel": drawn.panel_id, "member": drawn.document["members"][0]["id"]}
+    return {"path": path, "panel": drawn.panel_id, "member": drawn.document["members"][0]["id"],
+            "session": session.session_id, "session_member": member}
 
 
 @pytest.fixture
@@ -192,7 +203,8 @@ def pool(template, tmp_path, monkeypatch):
     (tmp_path / "work").mkdir()
     (tmp_path / "a-file.txt").write_text("x", encoding="utf-8")
     places = {"samples": str(SAMPLES), "tmp": str(tmp_path / "work"), "file": str(tmp_path / "a-file.txt"),
-              "panel": template["panel"], "member": template["member"]}
+              "panel": template["panel"], "member": template["member"], "session": template["session"],
+              "session_member": template["session_member"]}
     return {"path": path, "fill": lambda args: [a.format(**places) for a in args]}
 
 

@@ -130,7 +130,9 @@ def test_export_has_an_overview_and_a_sheet_per_group_in_chinese(store, admin, t
     book = load_workbook(path)
     assert book.sheetnames == ["总览", "新一代信息技术、先进制造组", "生物医药组", "新材料组"]
     overview = [[c.value for c in row] for row in book["总览"].iter_rows()]
-    assert overview[1][:4] == ["分组", "申报项目数", "申报项目", "专家人数"]
+    assert overview[2][:4] == ["分组", "申报项目数", "申报项目", "专家人数"]
+    entry = list(store.iter_audit())[-1]
+    assert entry.action == "session.export" and f"{entry.seq}:{entry.hash}" in overview[1][0]
     assert overview[0][0].startswith("'=HYPERLINK")          # inert text, not a formula
     assert "公平随机抽取" in overview[0][0]
     for row in book.worksheets[1].iter_rows():
@@ -139,8 +141,8 @@ def test_export_has_an_overview_and_a_sheet_per_group_in_chinese(store, admin, t
     text = " ".join(str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value)
     assert not any(word in text for word in ("lottery", "optimal", "best", "backup"))
     rows = list(csv.reader(export_session(store, admin, outcome.session_id, tmp_path / "s.csv").open(encoding="utf-8-sig")))
-    assert rows[0][:3] == ["分组", "角色", "序号"]
-    assert sum(1 for r in rows[1:] if r[1] == "成员") == 15
+    assert rows[2][:3] == ["分组", "角色", "序号"] and "审计锚点" in rows[1][0]
+    assert sum(1 for r in rows[3:] if r[1] == "成员") == 15
     with pytest.raises(InputError, match="xlsx"):
         export_session(store, admin, outcome.session_id, tmp_path / "s.pdf")
 
@@ -209,3 +211,21 @@ def test_an_infeasible_session_names_the_group_and_is_not_saved(store, admin):
     relaxed = {"max_per_institution": fix["to"]} if fix["rule"] == "max_per_institution" else {"size": fix["to"]}
     assert plan_session(store, admin, session_spec(mode="best", size=40, **relaxed), save=False).has_panel
     assert list_sessions(store, admin) == []
+
+
+def test_audit_verify_checks_saved_sessions_and_their_anchors(store, admin):
+    from expertpool.services.audit import verify_audit
+
+    outcome = plan_session(store, admin, session_spec(mode="best", seed=2))
+    doc = outcome.document
+    group = next(g for g in doc["groups"] if g["backups"] or any(g["replacements"].values()))
+    leaving = next(m for m in ids(group["members"]) if group["backups"] or group["replacements"].get(m))
+    replace_session_member(store, admin, outcome.session_id, leaving, "本人回避")
+    assert verify_audit(store).ok
+    saved = store.get_session(outcome.session_id)
+    assert saved["audit_anchor"]["seq"] > 0 and saved["replaced"][-1]["audit_anchor"]["seq"] > saved["audit_anchor"]["seq"]
+    # a member swapped behind the tool's back is named
+    saved["groups"][0]["members"][0]["id"] = "SC-999999"
+    store.save_session(outcome.session_id, saved)
+    result = verify_audit(store)
+    assert not result.ok and outcome.session_id in result.problem

@@ -145,10 +145,12 @@ _ANCHOR_RE = re.compile(r"(?<![0-9A-Za-z])(\d+)\s*:\s*([0-9a-fA-F]{64})(?![0-9A-
 
 
 def panel_anchors(store: ExpertStore) -> list[Anchor]:
-    """The anchors saved panels carry: the entry of their draw and of each replacement."""
+    """The anchors saved panels and review sessions carry: the entry of their draw and of each
+    replacement."""
     out = []
-    for document in store.iter_panels():
-        name = f"专家组 {document.get('id')}"
+    documents = [(f"专家组 {d.get('id')}", d) for d in store.iter_panels(keys=("id", "audit_anchor", "replaced"))]
+    documents += [(f"评审会 {d.get('id')}", d) for d in store.iter_sessions(keys=("id", "audit_anchor", "replaced"))]
+    for name, document in documents:
         for where, anchor in ((name, document.get("audit_anchor")),
                               *((f"{name} 的替换记录", r.get("audit_anchor")) for r in document.get("replaced", []))):
             if isinstance(anchor, Mapping) and isinstance(anchor.get("seq"), int) and isinstance(anchor.get("hash"), str):
@@ -369,10 +371,31 @@ def _verify_data(store: ExpertStore, entries: list[AuditEntry], check: _DataChec
             check.problem(f"诚信记录 {record_id}（版本 {version}）由审计日志第 {found.seq} 条写入，但{what}已不在库中："
                           "它在本工具之外被删除", found.seq)
     _verify_panels(store, entries, check)
+    _verify_sessions(store, entries, check)
     _verify_roles(store, entries, check)
     for action, (kind, label) in _IMPORTED_KINDS.items():
         if action not in imported and next(iter(store.iter_records(kind)), None) is not None:
             check.problem(f"库中有{label}记录，但审计日志中没有任何导入{label}的条目：它们是在本工具之外写入的")
+
+
+def _verify_sessions(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
+    """Each saved review session's groups hold the members its last plan or replacement entry
+    recorded."""
+    recorded: dict[str, AuditEntry] = {}
+    for entry in entries:
+        if entry.action in ("session.plan", "session.replace") and entry.target:
+            recorded[entry.target] = entry
+    for document in store.iter_sessions(keys=("id", "groups")):
+        session_id = str(document.get("id"))
+        groups = {str(g.get("name")): [m.get("id") for m in g.get("members", []) if isinstance(m, Mapping)]
+                  for g in document.get("groups", []) if isinstance(g, Mapping)}
+        entry = recorded.get(session_id)
+        check.records_checked += 1
+        if entry is None:
+            check.problem(f"评审会 {session_id} 在审计日志中没有安排记录：它是在本工具之外写入的，或其条目已被删除")
+        elif (entry.after or {}).get("groups") != groups:
+            check.problem(f"评审会 {session_id} 的各组成员与审计日志第 {entry.seq} 条所记不符：它在本工具之外被改动过",
+                          entry.seq)
 
 
 def _verify_roles(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:

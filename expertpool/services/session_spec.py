@@ -16,6 +16,7 @@ from typing import Any
 
 from expertpool.domain.text import parse_date
 from expertpool.errors import InputError
+from expertpool.io.files import read_input_text
 from expertpool.services.panel_spec import SAME_DAY, PanelSpec, quote_cjk_keys, load_spec, strategy_names
 
 #: keys only the session has (the rest are panel rules, defaults for every group)
@@ -96,10 +97,8 @@ def load_session_spec(path: Path | None = None, overrides: Mapping[str, Any] | N
     if path is not None:
         where, base = str(path), Path(path).parent
         try:
-            data = tomllib.loads(quote_cjk_keys(Path(path).read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            raise InputError(f"{path}: 评审会规则文件不存在") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            data = tomllib.loads(quote_cjk_keys(read_input_text(path, "评审会规则文件")))
+        except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{path}: 不是有效的 TOML（{exc}）") from None
     for key, value in (overrides or {}).items():
         if value is not None:

@@ -27,19 +27,21 @@ from expertpool.domain.eligibility import REASONS, EligibilityRules, sort_out
 from expertpool.domain.ledger import Ledger
 from expertpool.domain.models import Project
 from expertpool.domain.panel import Candidate, check_panel
-from expertpool.domain.panel.record import DiagnosisView, MemberView, PoolFigures
+from expertpool.domain.panel.record import AuditAnchor, DiagnosisView, MemberView, PoolFigures
 from expertpool.domain.panel.result import SolveStatus
 from expertpool.domain.session import SessionGroup, SessionResult, SessionRules, draw_session, split_by_field
 from expertpool.domain.session.record import GroupRecord, GroupReplacement, SessionRecord, SessionSummary
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.gcpause import gc_paused
 from expertpool.io.datafiles import load_institutions, policy_from
+from expertpool.io.files import output_file
 from expertpool.progress import NullProgress, Progress
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import excluded_by_conflicts
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec
 from expertpool.services.panels import (
+    anchor_of,
     eligibility_facts,
     first_problem,
     load_projects,
@@ -284,13 +286,14 @@ def _save(store: ExpertStore, actor: Actor, inputs: SessionInputs, result: Sessi
         created_by=actor.user if session_id else None,
         created_at=now_text(now) if session_id else None,
     )
-    outcome = SessionOutcome(session_id, record, has_panel)
-    if session_id is not None:
-        with store.batch():
-            store.save_session(session_id, outcome.document)
-            audit(store, actor, "session.plan", target=session_id, now=now, reason=spec.name,
-                  after={"groups": {g.name: list(g.members) for g in result.groups}, "seed": spec.seed,
-                         "mode": spec.mode, "status": str(result.status)})
+    if session_id is None:
+        return SessionOutcome(session_id, record, has_panel)
+    with store.batch():
+        entry = audit(store, actor, "session.plan", target=session_id, now=now, reason=spec.name,
+                      after={"groups": record.members_by_group(), "seed": spec.seed, "mode": spec.mode,
+                             "status": str(result.status)})
+        outcome = SessionOutcome(session_id, record.model_copy(update={"audit_anchor": anchor_of(entry)}), has_panel)
+        store.save_session(session_id, outcome.document)
     return outcome
 
 
@@ -376,15 +379,17 @@ def replace_session_member(store: ExpertStore, actor: Actor, session_id: str, ex
                               "请放宽规则后重新安排评审会（expertpool session plan …）")
     drawn = target.views()
     view = inputs.view(g, chosen, drawn[chosen].probability if chosen in drawn else None)
-    entry = GroupReplacement(group=target.name, out=expert_id, in_=chosen, reason=reason.strip(), by=actor.user,
-                             at=now_text(now), method=method)
-    updated = record.with_replacement(target.name, expert_id, view, entry)
+    replacement = GroupReplacement(group=target.name, out=expert_id, in_=chosen, reason=reason.strip(),
+                                   by=actor.user, at=now_text(now), method=method)
     with store.batch():
+        entry = audit(store, actor, "session.replace", target=session_id, reason=reason.strip(), now=now,
+                      before={"group": target.name, "members": members},
+                      after={"groups": record.with_replacement(target.name, expert_id, view, replacement)
+                             .members_by_group(), "group": target.name, "out": expert_id, "in": chosen,
+                             "method": method})
+        replacement = replacement.model_copy(update={"audit_anchor": anchor_of(entry)})
+        updated = record.with_replacement(target.name, expert_id, view, replacement)
         store.save_session(session_id, updated.to_document())
-        audit(store, actor, "session.replace", target=session_id, reason=reason.strip(), now=now,
-              before={"group": target.name, "members": members},
-              after={"group": target.name, "members": updated.group(target.name).member_ids(),  # type: ignore[union-attr]
-                     "out": expert_id, "in": chosen, "method": method})
     return updated
 
 
@@ -422,21 +427,35 @@ def group_rows(group: GroupRecord) -> list[list[object]]:
 
 def export_session(store: ExpertStore, actor: Actor, session_id: str, out: Path) -> Path:
     """The whole session to XLSX (an overview sheet, then one sheet per group) or CSV (one table
-    with the group in the first column), every label in Chinese, written atomically."""
+    with the group in the first column), every label in Chinese, written atomically, with an
+    audit entry whose seq:hash the file carries as its anchor (as a panel's record sheet)."""
     record = get_session(store, actor, session_id)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    output_file(out, "导出文件（--out）")
+    with store.batch():
+        entry = audit(store, actor, "session.export", target=session_id,
+                      after={"file": out.name, "members": sum(len(g.members) for g in record.groups)})
+        _write_session(record, anchor_of(entry), out)
+    return out
+
+
+def _write_session(record: SessionRecord, anchor: AuditAnchor, out: Path) -> None:
+    suffix = out.suffix.lower()
     tmp = out.with_name(out.name + ".tmp")
     title = (f"{record.name}（{record.id}）评审日期 {record.review_date}，抽取方式 {MODE_LABELS.get(record.strategy)}，"
-             f"随机种子 {record.seed}，求解状态 {STATUS_LABELS[record.status]}")
+             f"随机种子 {record.seed}，求解状态 {STATUS_LABELS[record.status]}；各组只排除与本组申报项目有利益冲突的专家")
+    anchor_line = (f"审计锚点：{anchor.seq}:{anchor.hash}（本表导出时审计日志的最新条目；"
+                   "用 expertpool audit verify --anchors 本文件 可核对审计日志此后未被删改）")
     try:
         if suffix == ".csv":
             import csv
 
             with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
                 writer = csv.writer(fh)
+                writer.writerow([_cell(title)])
+                writer.writerow([_cell(anchor_line)])
                 writer.writerow([_cell(v) for v in ("分组", *GROUP_HEADERS)])
                 for g in record.groups:
                     writer.writerows([_cell(v) for v in (g.name, *row)] for row in group_rows(g))
@@ -444,7 +463,7 @@ def export_session(store: ExpertStore, actor: Actor, session_id: str, out: Path)
             from openpyxl import Workbook
 
             book = Workbook()
-            sheets = [("总览", [[title], list(OVERVIEW_HEADERS), *overview_rows(record)])]
+            sheets = [("总览", [[title], [anchor_line], list(OVERVIEW_HEADERS), *overview_rows(record)])]
             sheets += [(g.name, [[f"{g.name}：申报项目 {'、'.join(g.projects)}"], list(GROUP_HEADERS), *group_rows(g)])
                        for g in record.groups]
             used: set[str] = set()
@@ -460,7 +479,6 @@ def export_session(store: ExpertStore, actor: Actor, session_id: str, out: Path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return out
 
 
 _SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import Field, model_serializer
 
 from expertpool.domain.panel.record import (
+    AuditAnchor,
     DiagnosisView,
     MemberView,
     PoolFigures,
@@ -30,7 +31,7 @@ from expertpool.domain.panel.record import (
 from expertpool.domain.panel.result import SolveStatus
 
 SCHEMA_VERSION = 1
-_ABSENT_WHEN_NONE = ("id", "created_by", "created_at")
+_ABSENT_WHEN_NONE = ("id", "created_by", "created_at", "audit_anchor")
 
 
 class GroupReplacement(Replacement):
@@ -108,6 +109,8 @@ class SessionRecord(StoredRecord):
     replaced: list[GroupReplacement] = Field(default_factory=list)
     created_by: str | None = None
     created_at: str | None = None
+    #: the audit entry of the plan (`audit verify` checks it and the members it recorded)
+    audit_anchor: AuditAnchor | None = None
 
     @model_serializer(mode="wrap")
     def _without_absent_keys(self, handler):
@@ -138,6 +141,10 @@ class SessionRecord(StoredRecord):
 
     def seated(self) -> set[str]:
         return {m for g in self.groups for m in g.member_ids()}
+
+    def members_by_group(self) -> dict[str, list[str]]:
+        """group name → member ids: what the audit entries of the plan and each replacement record."""
+        return {g.name: g.member_ids() for g in self.groups}
 
     def with_replacement(self, group: str, leaving: str, entering: MemberView,
                          replacement: GroupReplacement) -> "SessionRecord":
