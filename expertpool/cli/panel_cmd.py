@@ -76,16 +76,7 @@ def show(
 
     store, actor = state(ctx).authorise("panel", "查看评审专家组")
     if reproduce:
-        saved, redrawn, same = reproduce_panel(store, actor, panel_id)
-        if json_output:
-            print_json({"id": panel_id, "reproduced": same, "saved": saved.to_document(),
-                        "redrawn": redrawn.to_document()})
-        else:
-            render_panel(saved)
-            console().print("[green]重新抽取结果与保存的专家组一致。[/]" if same else
-                            "[red]重新抽取结果不同：专家库数据已变化。[/]")
-        if not same:
-            raise typer.Exit(1)
+        report_reproduction(panel_id, *reproduce_panel(store, actor, panel_id), json_output, render_panel, "专家组")
         return
     record = get_panel(store, actor, panel_id)
     if json_output:
@@ -183,15 +174,7 @@ def render_panel(record) -> None:
     if lottery:
         out.print(f"入选概率：最低 {record.probability_min:.4f}，最高 {record.probability_max:.4f}", highlight=False)
     if record.members:
-        table = Table(title=f"成员（{len(record.members)}）")
-        for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "相关度") + (("入选概率",) if lottery else ()):
-            table.add_column(header, no_wrap=header in ("#", "编号", "姓名"), overflow="fold")
-        for i, m in enumerate(record.members, 1):
-            row = [str(i), m.id, m.name, m.region, m.institution, m.title, "、".join(m.fields), f"{m.relevance:.2f}"]
-            if lottery:
-                row.append(f"{m.probability or 0:.4f}")
-            table.add_row(*row)
-        out.print(table)
+        out.print(members_table(f"成员（{len(record.members)}）", record.members, lottery))
         grid = Table(title="领域 × 地区 覆盖")
         grid.add_column("领域")
         for region in taxonomy.REGIONS:
@@ -218,12 +201,46 @@ def render_panel(record) -> None:
         out.print(f"替换记录：{r.out} → {r.in_}（{r.reason}，{r.by}，{r.at}）", highlight=False)
     for warning in record.warnings:
         out.print(f"[yellow]警告：[/]{warning}", highlight=False)
-    diagnosis = record.diagnosis
-    if diagnosis:
-        out.print("[bold red]无法同时满足全部规则：[/]")
-        for message in diagnosis.messages:
-            out.print(f"  • {message}", highlight=False)
-        if diagnosis.relaxations:
-            out.print("[bold]可行的最小放宽：[/]")
-            for r in diagnosis.relaxations:
-                out.print(f"  • {r.get('message')}", highlight=False)
+    print_diagnosis(record.diagnosis, "无法同时满足全部规则：", "可行的最小放宽：")
+
+
+def members_table(title: str, members, lottery: bool):
+    """Drawn experts as a rich table (with their selection probability in lottery mode)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "相关度") + (("入选概率",) if lottery else ()):
+        table.add_column(header, no_wrap=header in ("#", "编号", "姓名"), overflow="fold")
+    for i, m in enumerate(members, 1):
+        row = [str(i), m.id, m.name, m.region, m.institution, m.title, "、".join(m.fields), f"{m.relevance:.2f}"]
+        if lottery:
+            row.append(f"{m.probability or 0:.4f}")
+        table.add_row(*row)
+    return table
+
+
+def print_diagnosis(diagnosis, heading: str, relaxed_heading: str) -> None:
+    """Why the rules cannot all hold, and the smallest relaxations found."""
+    if not diagnosis:
+        return
+    out = console()
+    out.print(f"[bold red]{heading}[/]")
+    for message in diagnosis.messages:
+        out.print(f"  • {message}", highlight=False)
+    if diagnosis.relaxations:
+        out.print(f"[bold]{relaxed_heading}[/]")
+        for r in diagnosis.relaxations:
+            out.print(f"  • {r.get('message')}", highlight=False)
+
+
+def report_reproduction(record_id: str, saved, redrawn, same: bool, json_output: bool, render, what: str) -> None:
+    """`show --reproduce`: the saved record and whether the redraw matched; exit 1 when it did not."""
+    if json_output:
+        print_json({"id": record_id, "reproduced": same, "saved": saved.to_document(),
+                    "redrawn": redrawn.to_document()})
+    else:
+        render(saved)
+        console().print(f"[green]重新抽取结果与保存的{what}一致。[/]" if same else
+                        "[red]重新抽取结果不同：专家库数据已变化。[/]")
+    if not same:
+        raise typer.Exit(1)

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, print_json, progress_for, state
+from expertpool.cli.panel_cmd import members_table, print_diagnosis, report_reproduction
 
 session_app = ExpertPoolTyper(name="session", help="评审会：多个分组同日评审，各组专家一次联合抽取、查看、替换、导出（项目主管）。")
 
@@ -63,16 +64,8 @@ def show(
 
     store, actor = state(ctx).authorise("panel", "查看评审会")
     if reproduce:
-        saved, redrawn, same = reproduce_session(store, actor, session_id)
-        if json_output:
-            print_json({"id": session_id, "reproduced": same, "saved": saved.to_document(),
-                        "redrawn": redrawn.to_document()})
-        else:
-            render_session(saved, group)
-            console().print("[green]重新抽取结果与保存的评审会一致。[/]" if same else
-                            "[red]重新抽取结果不同：专家库数据已变化。[/]")
-        if not same:
-            raise typer.Exit(1)
+        report_reproduction(session_id, *reproduce_session(store, actor, session_id), json_output,
+                            lambda record: render_session(record, group), "评审会")
         return
     record = get_session(store, actor, session_id)
     if json_output:
@@ -178,26 +171,11 @@ def render_session(record, only: str | None = None) -> None:
             continue
         if not g.members:
             continue
-        table = Table(title=f"{g.name}（项目 {'、'.join(g.projects)}）")
-        for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "相关度") + (("入选概率",) if record.lottery else ()):
-            table.add_column(header, no_wrap=header in ("#", "编号", "姓名"), overflow="fold")
-        for i, m in enumerate(g.members, 1):
-            row = [str(i), m.id, m.name, m.region, m.institution, m.title, "、".join(m.fields), f"{m.relevance:.2f}"]
-            if record.lottery:
-                row.append(f"{m.probability or 0:.4f}")
-            table.add_row(*row)
-        out.print(table)
+        out.print(members_table(f"{g.name}（项目 {'、'.join(g.projects)}）", g.members, record.lottery))
         if g.backups:
             out.print("备选（依次替补）：" + "、".join(f"{b.id} {b.name}" for b in g.backups), highlight=False)
     for r in record.replaced:
         out.print(f"替换记录：{r.group} {r.out} → {r.in_}（{r.reason}，{r.by}，{r.at}）", highlight=False)
     for warning in record.warnings:
         out.print(f"[yellow]警告：[/]{warning}", highlight=False)
-    if record.diagnosis:
-        out.print("[bold red]评审会无法按规则组成：[/]")
-        for message in record.diagnosis.messages:
-            out.print(f"  • {message}", highlight=False)
-        if record.diagnosis.relaxations:
-            out.print("[bold]可行的最小放宽（已对整场重新求解验证）：[/]")
-            for r in record.diagnosis.relaxations:
-                out.print(f"  • {r.get('message')}", highlight=False)
+    print_diagnosis(record.diagnosis, "评审会无法按规则组成：", "可行的最小放宽（已对整场重新求解验证）：")

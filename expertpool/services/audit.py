@@ -21,9 +21,10 @@ import datetime as dt
 import itertools
 import re
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -395,6 +396,66 @@ def _verify_sessions(store: ExpertStore, entries: list[AuditEntry], check: _Data
             check.problem(f"评审会 {session_id} 在审计日志中没有安排记录：它是在本工具之外写入的，或其条目已被删除")
         elif (entry.after or {}).get("groups") != groups:
             check.problem(f"评审会 {session_id} 的各组成员与审计日志第 {entry.seq} 条所记不符：它在本工具之外被改动过",
+                          entry.seq)
+
+
+def _verify_roles(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
+    """Each user's roles are those their last role entry (bootstrap, grant, revoke) recorded: a
+    role written into the store behind the tool's back (an administrator made by hand) is named."""
+    recorded: dict[str, AuditEntry] = {}
+    for entry in entries:
+        if entry.action.startswith("roles.") and isinstance(entry.after, Mapping) and "roles" in entry.after:
+            recorded[str(entry.after.get("user", entry.target))] = entry
+    held = {user: sorted(roles) for user, roles in store.get_roles().items() if roles}
+    for user in sorted(set(held) | set(recorded)):
+        entry = recorded.get(user)
+        expected = sorted((entry.after or {}).get("roles", [])) if entry else []
+        now = held.get(user, [])
+        if now == expected:
+            if now:
+                check.records_checked += 1
+            continue
+        check.records_checked += 1
+        if entry is None:
+            check.problem(f"用户 {user} 的角色（{'、'.join(now)}）在审计日志中没有授予记录：它们是在本工具之外写入的")
+        else:
+            check.problem(f"用户 {user} 的角色（现为 {'、'.join(now) or '无'}）与审计日志第 {entry.seq} 条所记"
+                          f"（{'、'.join(expected) or '无'}）不符：它们在本工具之外被改动过", entry.seq)
+
+
+def _verify_panels(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
+    """Each saved panel's members are those its last draw or replacement entry recorded."""
+    _verify_seats(entries, check, ("panel.build", "panel.replace"), store.iter_panels(keys=("id", "members")),
+                  lambda d: [m.get("id") for m in d.get("members", []) if isinstance(m, Mapping)],
+                  lambda after: after.get("members"), "专家组", "抽取记录", "成员")
+
+
+def _verify_sessions(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
+    """Each saved review session's groups hold the members its last plan or replacement entry
+    recorded."""
+    _verify_seats(entries, check, ("session.plan", "session.replace"), store.iter_sessions(keys=("id", "groups")),
+                  lambda d: {str(g.get("name")): [m.get("id") for m in g.get("members", []) if isinstance(m, Mapping)]
+                             for g in d.get("groups", []) if isinstance(g, Mapping)},
+                  lambda after: after.get("groups"), "评审会", "安排记录", "各组成员")
+
+
+def _verify_seats(entries: list[AuditEntry], check: _DataCheck, actions: tuple[str, ...], documents: Iterable[dict],
+                  seated: Callable[[dict], Any], recorded: Callable[[dict], Any], what: str, made: str,
+                  members: str) -> None:
+    """Each saved document's members (`seated`) are those the last entry of `actions` about it
+    recorded (`recorded` of the entry's after)."""
+    last: dict[str, AuditEntry] = {}
+    for entry in entries:
+        if entry.action in actions and entry.target:
+            last[entry.target] = entry
+    for document in documents:
+        doc_id = str(document.get("id"))
+        entry = last.get(doc_id)
+        check.records_checked += 1
+        if entry is None:
+            check.problem(f"{what} {doc_id} 在审计日志中没有{made}：它是在本工具之外写入的，或其条目已被删除")
+        elif recorded(entry.after or {}) != seated(document):
+            check.problem(f"{what} {doc_id} 的{members}与审计日志第 {entry.seq} 条所记不符：它在本工具之外被改动过",
                           entry.seq)
 
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
@@ -471,31 +471,11 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     with gc_paused():
         # this panel's own seats are not "elsewhere on the same day"
         inputs = prepare_draw(store, saved_spec(record), progress, read_ledger(store, exclude={panel_id}))
-    by_id = {c.id: c for c in inputs.candidates}
-    remaining = [m for m in members if m != expert_id]
-    no_longer = [m for m in remaining if m not in by_id]
-    if no_longer:
-        raise ExpertPoolError(f"成员 {'、'.join(no_longer)} 在评审日期已不符合条件（诚信、状态、冲突或工作量），"
-                              "请重新抽取（expertpool panel build …）")
-    fixed = [by_id[m] for m in remaining]
-    taken = set(members) | {r.out for r in record.replaced}
-    preferred = record.replacements.get(expert_id, [])
-    saved_order = list(dict.fromkeys([*preferred, *(b.id for b in record.backups)]))
-    by_relevance = sorted((c.id for c in inputs.candidates), key=lambda i: (-by_id[i].relevance, i))
-    forbidden = inputs.eligibility.forbidden_pairs
-    chosen, method = None, "backup"
-    for order, label in ((saved_order, "backup"), (by_relevance, "re-solve")):
-        for candidate_id in order:
-            if candidate_id in taken or candidate_id not in by_id:
-                continue
-            if not check_panel(remaining + [candidate_id], fixed + [by_id[candidate_id]], inputs.rules, forbidden):
-                chosen, method = candidate_id, label
-                break
-        if chosen:
-            break
-    if chosen is None:
-        raise ExpertPoolError(f"没有能替换 {expert_id} 且满足全部规则的专家（其他成员保持不变）；"
-                              "请放宽规则后重新抽取（expertpool panel build …）")
+    saved_order = [*record.replacements.get(expert_id, []), *(b.id for b in record.backups)]
+    chosen, method = find_replacement(members, expert_id, inputs.candidates, inputs.rules,
+                                      inputs.eligibility.forbidden_pairs, saved_order,
+                                      taken=set(members) | {r.out for r in record.replaced},
+                                      where="", again="expertpool panel build …")
     drawn = record.views()
     view = inputs.view(chosen, drawn[chosen].probability if chosen in drawn else None)
     replacement = Replacement(out=expert_id, in_=chosen, reason=reason, by=actor.user, at=now_text(now),
@@ -509,6 +489,33 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
         updated = record.with_replacement(expert_id, view, replacement)
         store.save_panel(panel_id, updated.to_document())
     return updated
+
+
+def find_replacement(members: Sequence[str], leaving: str, candidates: Sequence[Candidate], rules: PanelRules,
+                     pairs: Iterable[tuple[str, str]], saved_order: Sequence[str], *, taken: set[str],
+                     where: str, again: str) -> tuple[str, str]:
+    """Who takes `leaving`'s seat, and how they were found: the first of `saved_order` (the draw's
+    replacements and backups), else of every candidate by relevance, who is not `taken` and with
+    whom the panel meets every rule (the independent checker), the other members unchanged.
+    ExpertPoolError when a remaining member is no longer eligible, or nobody fits. `where` names
+    the group in messages, `again` the command that draws anew."""
+    by_id = {c.id: c for c in candidates}
+    remaining = [m for m in members if m != leaving]
+    no_longer = [m for m in remaining if m not in by_id]
+    if no_longer:
+        raise ExpertPoolError(f"{where}成员 {'、'.join(no_longer)} 在评审日期已不符合条件（诚信、状态、冲突或工作量），"
+                              f"请重新抽取（{again}）")
+    fixed = [by_id[m] for m in remaining]
+    pairs = list(pairs)
+    by_relevance = sorted(by_id, key=lambda i: (-by_id[i].relevance, i))
+    for order, method in ((list(dict.fromkeys(saved_order)), "backup"), (by_relevance, "re-solve")):
+        for candidate_id in order:
+            if candidate_id in taken or candidate_id not in by_id:
+                continue
+            if not check_panel(remaining + [candidate_id], fixed + [by_id[candidate_id]], rules, pairs):
+                return candidate_id, method
+    raise ExpertPoolError(f"没有能替换 {leaving} 且满足{where}全部规则的专家（其他成员保持不变）；"
+                          f"请放宽规则后重新抽取（{again}）")
 
 
 EXPORT_HEADERS = ("角色", "序号", "专家编号", "姓名", "所在地区", "市州/区县", "工作单位", "职称", "专业领域", "相关度",

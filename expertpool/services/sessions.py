@@ -14,7 +14,6 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -26,7 +25,7 @@ from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot
 from expertpool.domain.eligibility import REASONS, EligibilityRules, sort_out
 from expertpool.domain.ledger import Ledger
 from expertpool.domain.models import Project
-from expertpool.domain.panel import Candidate, check_panel
+from expertpool.domain.panel import Candidate
 from expertpool.domain.panel.record import AuditAnchor, DiagnosisView, MemberView, PoolFigures
 from expertpool.domain.panel.result import SolveStatus
 from expertpool.domain.session import SessionGroup, SessionResult, SessionRules, draw_session, split_by_field
@@ -43,6 +42,7 @@ from expertpool.services.panel_spec import PanelSpec
 from expertpool.services.panels import (
     anchor_of,
     eligibility_facts,
+    find_replacement,
     first_problem,
     load_projects,
     now_text,
@@ -352,31 +352,12 @@ def replace_session_member(store: ExpertStore, actor: Actor, session_id: str, ex
     with gc_paused():
         inputs = prepare_session(store, spec, progress, read_ledger(store, exclude={session_id}), only=target.name)
     g = inputs.groups[0]
-    by_id = {c.id: c for c in g.candidates}
     members = target.member_ids()
-    remaining = [m for m in members if m != expert_id]
-    no_longer = [m for m in remaining if m not in by_id]
-    if no_longer:
-        raise ExpertPoolError(f"{target.name} 的成员 {'、'.join(no_longer)} 在评审日期已不符合条件（诚信、状态、冲突或"
-                              "工作量），请重新安排评审会（expertpool session plan …）")
-    taken = record.seated() | {r.out for r in record.replaced}
-    rules = g.spec.to_rules(g.projects)
-    saved_order = list(dict.fromkeys([*target.replacements.get(expert_id, []), *(b.id for b in target.backups)]))
-    by_relevance = sorted(by_id, key=lambda i: (-by_id[i].relevance, i))
-    chosen, method = None, "backup"
-    fixed = [by_id[m] for m in remaining]
-    for order, label in ((saved_order, "backup"), (by_relevance, "re-solve")):
-        for candidate in order:
-            if candidate in taken or candidate not in by_id:
-                continue
-            if not check_panel(remaining + [candidate], fixed + [by_id[candidate]], rules, g.pairs):
-                chosen, method = candidate, label
-                break
-        if chosen:
-            break
-    if chosen is None:
-        raise ExpertPoolError(f"没有能替换 {expert_id} 且满足 {target.name} 全部规则的专家（其他成员保持不变）；"
-                              "请放宽规则后重新安排评审会（expertpool session plan …）")
+    chosen, method = find_replacement(
+        members, expert_id, g.candidates, g.spec.to_rules(g.projects), g.pairs,
+        [*target.replacements.get(expert_id, []), *(b.id for b in target.backups)],
+        taken=record.seated() | {r.out for r in record.replaced}, where=f"{target.name}的",
+        again="expertpool session plan …")
     drawn = target.views()
     view = inputs.view(g, chosen, drawn[chosen].probability if chosen in drawn else None)
     replacement = GroupReplacement(group=target.name, out=expert_id, in_=chosen, reason=reason.strip(),

@@ -125,7 +125,27 @@ def _plain(value):
     return str(value)
 
 
-class PanelRecord(StoredRecord):
+class SeatedMembers:
+    """What a saved panel and a session's group have in common: members (maybe replaced since
+    the draw), backups and alternates."""
+    members: list[MemberView]
+    backups: list[MemberView]
+    alternates: list[MemberView]
+    drawn_members: list[MemberView] | None
+
+    def member_ids(self) -> list[str]:
+        return [m.id for m in self.members]
+
+    def drawn_member_ids(self) -> list[str]:
+        """The members as drawn, before any replacement."""
+        return [m.id for m in (self.drawn_members if self.drawn_members is not None else self.members)]
+
+    def views(self) -> dict[str, MemberView]:
+        """Every drawn expert's view by id: members, backups and alternates."""
+        return {v.id: v for v in (*self.alternates, *self.backups, *self.members)}
+
+
+class PanelRecord(SeatedMembers, StoredRecord):
     """A drawn panel: the spec that reproduces it, the outcome, and what happened to it since."""
     schema_version: int = SCHEMA_VERSION
     id: str | None = None
@@ -203,21 +223,10 @@ class PanelRecord(StoredRecord):
     def lottery(self) -> bool:
         return self.probability_min is not None
 
-    def member_ids(self) -> list[str]:
-        return [m.id for m in self.members]
-
-    def drawn_member_ids(self) -> list[str]:
-        """The members as drawn, before any replacement."""
-        return [m.id for m in (self.drawn_members if self.drawn_members is not None else self.members)]
-
     def coverage(self) -> dict[str, dict[str, int]]:
         """field → region → members covering it, for each field the spec requires, under the
         spec's coverage mode ("any": every field a member lists; "primary": their first)."""
         return field_coverage(self.members, required_fields(self.spec, self.required_fields), self.spec["coverage"])
-
-    def views(self) -> dict[str, MemberView]:
-        """Every drawn expert's view by id: members, backups and alternates."""
-        return {v.id: v for v in (*self.alternates, *self.backups, *self.members)}
 
     def with_replacement(self, leaving: str, entering: MemberView, replacement: Replacement) -> "PanelRecord":
         """A copy with `leaving` swapped for `entering` (who leaves the backups), the replacement

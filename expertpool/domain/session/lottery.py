@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from expertpool.domain.panel import Candidate
-from expertpool.domain.panel.columns import REL_TOL, MaximinMaster, PanelState, TargetMaster, over_cap
+from expertpool.domain.panel.columns import (REL_TOL, MaximinMaster, PanelState, TargetMaster, over_cap,
+                                              reach_target)
 from expertpool.domain.panel.encoder import Bounds, Pool, Units, encode, resolve_bounds
 from expertpool.domain.panel.result import Diagnosis, DrawStats, SolveStatus
 from expertpool.domain.panel.solve import LPRelaxation, maximise
@@ -364,7 +365,8 @@ def draw_session_lottery(groups: Sequence[SessionGroup], rules: SessionRules) ->
 
 
 def _phase_one(run: _Run, first: Composition, target: float) -> tuple[_Columns, np.ndarray | None, bool, int]:
-    """Aim every type at the counting bound (see `panel.columns.TargetMaster`)."""
+    """Aim every type at the upper bound (`panel.columns.TargetMaster`, `reach_target`): new
+    sessions by packing the short types, or from the joint model when packing finds none."""
     types, sizes = run.types, run.types.sizes
     n_types = len(sizes)
     columns = _Columns(types)
@@ -373,33 +375,20 @@ def _phase_one(run: _Run, first: Composition, target: float) -> tuple[_Columns, 
         return columns, None, False, 0
     master = TargetMaster(sizes, list(range(n_types)), target)
     columns.add_to(master, first)
-    size_arr = np.array(sizes, dtype=float)
-    best_short, stalled, rounds, lam = math.inf, 0, 0, None
-    stop = run.started + (run.deadline - run.started) * 0.7
-    while time.monotonic() < stop:
-        rounds += 1
-        got = master.solve(n_types, stop - time.monotonic())
-        if got is None:
-            break
-        short, y, need, lam = got
-        expected = _expected(types, columns.sessions, lam)
-        if float(np.min(expected / size_arr)) >= target * (1 - REL_TOL / 10):
-            if run.rules.max_probability is None or not over_cap(master.columns, lam, sizes, run.rules.max_probability):
-                return columns, lam, True, rounds
-            break
-        stalled = 0 if short < best_short * (1 - 1e-6) else stalled + 1
-        best_short = min(best_short, short)
-        if stalled >= 5:
-            break
+
+    def add_columns(y: np.ndarray, need: float, lam: np.ndarray) -> int:
         added = sum(columns.add_to(master, c) for c in packed_sessions(types, y, columns.sessions, lam, run.rng))
-        if not added:
-            # packing found nothing: the exact joint model aims at the short types
-            status, comp, _ = run.solve(y + 1e-9 * np.array([run.rng.random() for _ in range(n_types)]))
-            if comp is None or sum(y[t] * k for t, k in types.total(comp).items()) <= need * (1 + 1e-9) + 1e-12:
-                break      # no session improves: the bound is not attainable
-            if not columns.add_to(master, comp):
-                break
-    return columns, lam, False, rounds
+        if added:
+            return added
+        _, comp, _ = run.solve(y + 1e-9 * np.array([run.rng.random() for _ in range(n_types)]))
+        if comp is None or sum(y[t] * k for t, k in types.total(comp).items()) <= need * (1 + 1e-9) + 1e-12:
+            return 0       # no session improves: the bound is not attainable
+        return int(columns.add_to(master, comp))
+
+    stop = run.started + (run.deadline - run.started) * 0.7
+    lam, reached, rounds = reach_target(master, sizes, list(range(n_types)), target, run.rules.max_probability,
+                                        stop, add_columns)
+    return columns, lam, reached, rounds
 
 
 def _expected(types: SessionTypes, sessions: Sequence[Composition], lam: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from expertpool.domain.panel.record import (
     MemberView,
     PoolFigures,
     Replacement,
+    SeatedMembers,
     StoredRecord,
     field_coverage,
     required_fields,
@@ -39,7 +40,7 @@ class GroupReplacement(Replacement):
     group: str
 
 
-class GroupRecord(StoredRecord):
+class GroupRecord(SeatedMembers, StoredRecord):
     """One group of the session: its projects, rules, panel and what happened to it since."""
     name: str
     projects: list[str]
@@ -64,15 +65,6 @@ class GroupRecord(StoredRecord):
         if data.get("drawn_members") is None:
             data.pop("drawn_members", None)
         return data
-
-    def member_ids(self) -> list[str]:
-        return [m.id for m in self.members]
-
-    def drawn_member_ids(self) -> list[str]:
-        return [m.id for m in (self.drawn_members if self.drawn_members is not None else self.members)]
-
-    def views(self) -> dict[str, MemberView]:
-        return {v.id: v for v in (*self.alternates, *self.backups, *self.members)}
 
     def coverage(self) -> dict[str, dict[str, int]]:
         return field_coverage(self.members, required_fields(self.spec, self.fields), self.spec["coverage"])
