@@ -379,26 +379,6 @@ def _verify_data(store: ExpertStore, entries: list[AuditEntry], check: _DataChec
             check.problem(f"库中有{label}记录，但审计日志中没有任何导入{label}的条目：它们是在本工具之外写入的")
 
 
-def _verify_sessions(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
-    """Each saved review session's groups hold the members its last plan or replacement entry
-    recorded."""
-    recorded: dict[str, AuditEntry] = {}
-    for entry in entries:
-        if entry.action in ("session.plan", "session.replace") and entry.target:
-            recorded[entry.target] = entry
-    for document in store.iter_sessions(keys=("id", "groups")):
-        session_id = str(document.get("id"))
-        groups = {str(g.get("name")): [m.get("id") for m in g.get("members", []) if isinstance(m, Mapping)]
-                  for g in document.get("groups", []) if isinstance(g, Mapping)}
-        entry = recorded.get(session_id)
-        check.records_checked += 1
-        if entry is None:
-            check.problem(f"评审会 {session_id} 在审计日志中没有安排记录：它是在本工具之外写入的，或其条目已被删除")
-        elif (entry.after or {}).get("groups") != groups:
-            check.problem(f"评审会 {session_id} 的各组成员与审计日志第 {entry.seq} 条所记不符：它在本工具之外被改动过",
-                          entry.seq)
-
-
 def _verify_roles(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
     """Each user's roles are those their last role entry (bootstrap, grant, revoke) recorded: a
     role written into the store behind the tool's back (an administrator made by hand) is named."""
@@ -457,47 +437,3 @@ def _verify_seats(entries: list[AuditEntry], check: _DataCheck, actions: tuple[s
         elif recorded(entry.after or {}) != seated(document):
             check.problem(f"{what} {doc_id} 的{members}与审计日志第 {entry.seq} 条所记不符：它在本工具之外被改动过",
                           entry.seq)
-
-
-def _verify_roles(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
-    """Each user's roles are those their last role entry (bootstrap, grant, revoke) recorded: a
-    role written into the store behind the tool's back (an administrator made by hand) is named."""
-    recorded: dict[str, AuditEntry] = {}
-    for entry in entries:
-        if entry.action.startswith("roles.") and isinstance(entry.after, Mapping) and "roles" in entry.after:
-            recorded[str(entry.after.get("user", entry.target))] = entry
-    held = {user: sorted(roles) for user, roles in store.get_roles().items() if roles}
-    for user in sorted(set(held) | set(recorded)):
-        entry = recorded.get(user)
-        expected = sorted((entry.after or {}).get("roles", [])) if entry else []
-        now = held.get(user, [])
-        if now == expected:
-            if now:
-                check.records_checked += 1
-            continue
-        check.records_checked += 1
-        if entry is None:
-            check.problem(f"用户 {user} 的角色（{'、'.join(now)}）在审计日志中没有授予记录：它们是在本工具之外写入的")
-        else:
-            check.problem(f"用户 {user} 的角色（现为 {'、'.join(now) or '无'}）与审计日志第 {entry.seq} 条所记"
-                          f"（{'、'.join(expected) or '无'}）不符：它们在本工具之外被改动过", entry.seq)
-
-
-def _verify_panels(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
-    """Each saved panel's members are those its last draw or replacement entry recorded."""
-    recorded: dict[str, AuditEntry] = {}
-    for entry in entries:
-        if entry.action in ("panel.build", "panel.replace") and entry.target:
-            recorded[entry.target] = entry
-    for document in store.iter_panels():
-        panel_id = str(document.get("id"))
-        members = [m.get("id") for m in document.get("members", []) if isinstance(m, Mapping)]
-        entry = recorded.get(panel_id)
-        check.records_checked += 1
-        if entry is None:
-            check.problem(f"专家组 {panel_id} 在审计日志中没有抽取记录：它是在本工具之外写入的，或其条目已被删除")
-        elif (entry.after or {}).get("members") != members:
-            check.problem(f"专家组 {panel_id} 的成员与审计日志第 {entry.seq} 条所记不符：它在本工具之外被改动过",
-                          entry.seq)
-
-
