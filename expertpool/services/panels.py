@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -34,6 +35,7 @@ from expertpool.domain.panel.record import (
     PanelSummary,
     PoolFigures,
     Replacement,
+    StoredDocument,
 )
 from expertpool.domain.models import AuditEntry, Project
 from expertpool.domain.text import clean
@@ -408,17 +410,21 @@ def anchor_of(entry: AuditEntry) -> AuditAnchor:
 
 def get_panel(store: ExpertStore, actor: Actor, panel_id: str) -> PanelRecord:
     check(actor, "panel", "查看评审专家组")
-    document = store.get_panel(panel_id)
+    return stored_record(PanelRecord, panel_id, store.get_panel(panel_id), "评审专家组")
+
+
+R = TypeVar("R", bound=StoredDocument)
+
+
+def stored_record(kind: type[R], record_id: str | None, document: dict | None, what: str) -> R:
+    """A stored document as its typed record: NotFound when there is none, ExpertPoolError naming
+    the record when it cannot be read."""
     if document is None:
-        raise NotFound(f"评审专家组「{panel_id}」不存在")
-    return _read_record(panel_id, document)
-
-
-def _read_record(panel_id: str | None, document: dict) -> PanelRecord:
+        raise NotFound(f"{what}「{record_id}」不存在")
     try:
-        return PanelRecord.from_document(document)
+        return kind.from_document(document)
     except (ValidationError, ValueError) as exc:
-        raise ExpertPoolError(f"评审专家组「{panel_id}」的记录无法读取：{first_problem(exc)}") from None
+        raise ExpertPoolError(f"{what}「{record_id}」的记录无法读取：{first_problem(exc)}") from None
 
 
 def first_problem(exc: Exception) -> str:
@@ -430,7 +436,7 @@ def first_problem(exc: Exception) -> str:
 
 def list_panels(store: ExpertStore, actor: Actor) -> list[PanelSummary]:
     check(actor, "panel", "查看评审专家组")
-    return [PanelSummary.of(_read_record(d.get("id"), d)) for d in store.iter_panels()]
+    return [PanelSummary.of(stored_record(PanelRecord, d.get("id"), d, "评审专家组")) for d in store.iter_panels()]
 
 
 def saved_spec(record: PanelRecord) -> PanelSpec:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import ValidationError
 
 from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot
 from expertpool.domain.eligibility import REASONS, EligibilityRules, sort_out
@@ -30,7 +29,7 @@ from expertpool.domain.panel.record import AuditAnchor, DiagnosisView, MemberVie
 from expertpool.domain.panel.result import SolveStatus
 from expertpool.domain.session import SessionGroup, SessionResult, SessionRules, draw_session, split_by_field
 from expertpool.domain.session.record import GroupRecord, GroupReplacement, SessionRecord, SessionSummary
-from expertpool.errors import ExpertPoolError, InputError, NotFound
+from expertpool.errors import InputError
 from expertpool.gcpause import gc_paused
 from expertpool.io.datafiles import load_institutions, policy_from
 from expertpool.io.files import output_file
@@ -43,7 +42,6 @@ from expertpool.services.panels import (
     anchor_of,
     eligibility_facts,
     find_replacement,
-    first_problem,
     load_projects,
     now_text,
     project_query_text,
@@ -52,6 +50,7 @@ from expertpool.services.panels import (
     relevance_from,
     same_day_warnings,
     solver_candidates,
+    stored_record,
 )
 from expertpool.services.session_spec import SessionSpec, load_session_spec
 from expertpool.stores.base import ExpertStore
@@ -301,22 +300,12 @@ def _save(store: ExpertStore, actor: Actor, inputs: SessionInputs, result: Sessi
 
 def get_session(store: ExpertStore, actor: Actor, session_id: str) -> SessionRecord:
     check(actor, "panel", "查看评审会")
-    document = store.get_session(session_id)
-    if document is None:
-        raise NotFound(f"评审会「{session_id}」不存在")
-    return _read_record(session_id, document)
-
-
-def _read_record(session_id: str | None, document: dict) -> SessionRecord:
-    try:
-        return SessionRecord.from_document(document)
-    except (ValidationError, ValueError) as exc:
-        raise ExpertPoolError(f"评审会「{session_id}」的记录无法读取：{first_problem(exc)}") from None
+    return stored_record(SessionRecord, session_id, store.get_session(session_id), "评审会")
 
 
 def list_sessions(store: ExpertStore, actor: Actor) -> list[SessionSummary]:
     check(actor, "panel", "查看评审会")
-    return [SessionSummary.of(_read_record(d.get("id"), d)) for d in store.iter_sessions()]
+    return [SessionSummary.of(stored_record(SessionRecord, d.get("id"), d, "评审会")) for d in store.iter_sessions()]
 
 
 def reproduce_session(store: ExpertStore, actor: Actor, session_id: str) -> tuple[SessionRecord, SessionRecord, bool]:

@@ -9,7 +9,7 @@ newer version) are kept as they are and saved again, never dropped.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
@@ -145,7 +145,40 @@ class SeatedMembers:
         return {v.id: v for v in (*self.alternates, *self.backups, *self.members)}
 
 
-class PanelRecord(SeatedMembers, StoredRecord):
+class StoredDocument(StoredRecord):
+    """A record stored as a JSON document with a schema version (`PanelRecord`, the session's
+    `SessionRecord`): read through `from_document`, which upgrades older documents (`upgrade`);
+    written by `to_document`, leaving out the keys that have no value yet."""
+    absent_when_none: ClassVar[tuple[str, ...]] = ()
+    absent_when_empty: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_absent_keys(self, handler):
+        data = handler(self)
+        for key in self.absent_when_none:   # as documents have always been: no key until there is a value
+            if data.get(key) is None:
+                data.pop(key, None)
+        for key in self.absent_when_empty:
+            if not data.get(key):
+                data.pop(key, None)
+        return data
+
+    @classmethod
+    def upgrade(cls, document: dict[str, Any]) -> dict[str, Any]:
+        """The document brought to this schema version (a newer one is refused)."""
+        return document
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Self:
+        """A stored document of any schema version, upgraded to this one."""
+        return cls.model_validate(cls.upgrade(dict(document)))
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON-ready dict that is stored and printed by `--json`."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class PanelRecord(SeatedMembers, StoredDocument):
     """A drawn panel: the spec that reproduces it, the outcome, and what happened to it since."""
     schema_version: int = SCHEMA_VERSION
     id: str | None = None
@@ -188,25 +221,12 @@ class PanelRecord(SeatedMembers, StoredRecord):
     created_at: str | None = None
     audit_anchor: AuditAnchor | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_absent_keys(self, handler):
-        data = handler(self)
-        for key in _ABSENT_WHEN_NONE:   # as documents have always been: no key until there is a value
-            if data.get(key) is None:
-                data.pop(key, None)
-        if not data.get("warnings"):
-            data.pop("warnings", None)
-        return data
+    absent_when_none: ClassVar[tuple[str, ...]] = _ABSENT_WHEN_NONE
+    absent_when_empty: ClassVar[tuple[str, ...]] = ("warnings",)
 
-    # ---- reading and writing ----
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "PanelRecord":
-        """A stored document of any schema version, upgraded to this one."""
-        return cls.model_validate(_upgrade(dict(document)))
-
-    def to_document(self) -> dict[str, Any]:
-        """The JSON-ready dict that is stored and printed by `--json`."""
-        return self.model_dump(mode="json", by_alias=True)
+    def upgrade(cls, document: dict[str, Any]) -> dict[str, Any]:
+        return _upgrade(document)
 
     # ---- derived ----
     @property

@@ -14,7 +14,7 @@ otherwise carry tens of megabytes of evidence lines.)
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, model_serializer
 
@@ -25,6 +25,7 @@ from expertpool.domain.panel.record import (
     PoolFigures,
     Replacement,
     SeatedMembers,
+    StoredDocument,
     StoredRecord,
     field_coverage,
     required_fields,
@@ -70,7 +71,7 @@ class GroupRecord(SeatedMembers, StoredRecord):
         return field_coverage(self.members, required_fields(self.spec, self.fields), self.spec["coverage"])
 
 
-class SessionRecord(StoredRecord):
+class SessionRecord(StoredDocument):
     """A drawn review session: the spec and seed that reproduce it, every group, and what
     happened since (replacements)."""
     schema_version: int = SCHEMA_VERSION
@@ -104,21 +105,12 @@ class SessionRecord(StoredRecord):
     #: the audit entry of the plan (`audit verify` checks it and the members it recorded)
     audit_anchor: AuditAnchor | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_absent_keys(self, handler):
-        data = handler(self)
-        for key in _ABSENT_WHEN_NONE:
-            if data.get(key) is None:
-                data.pop(key, None)
-        return data
+    absent_when_none: ClassVar[tuple[str, ...]] = _ABSENT_WHEN_NONE
+    absent_when_empty: ClassVar[tuple[str, ...]] = ("warnings",)
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "SessionRecord":
-        return cls.model_validate(_upgrade(dict(document)))
-
-    def to_document(self) -> dict[str, Any]:
-        """The JSON-ready dict that is stored and printed by `--json`."""
-        return self.model_dump(mode="json", by_alias=True)
+    def upgrade(cls, document: dict[str, Any]) -> dict[str, Any]:
+        return _upgrade(document)
 
     @property
     def lottery(self) -> bool:
