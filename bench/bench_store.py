@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from expertpool.config import StoreConfig  # noqa: E402
 from expertpool.services.access import actor_for  # noqa: E402
-from expertpool.synthetic.generate import generate_pool  # noqa: E402
+from expertpool.synthetic.generate import FILE_NAMES, generate_pool  # noqa: E402
 from expertpool.services.importing import import_files  # noqa: E402
 from expertpool.services.search import SearchRequest, search_experts  # noqa: E402
 from expertpool.stores import open_store  # noqa: E402
@@ -34,7 +34,7 @@ from expertpool.stores import open_store  # noqa: E402
 
 def pool_dir(count: int, seed: int, projects: int) -> Path:
     out = ROOT / "bench" / "out" / f"pool-{count}-{seed}-{projects}"
-    if not (out / "truth.jsonl").exists():
+    if not (out / FILE_NAMES["truth"]).exists():
         t = time.perf_counter()
         generate_pool(count, seed, out, projects=projects)
         print(f"generated {count} experts in {time.perf_counter() - t:.1f} s → {out}", file=sys.stderr)
@@ -44,8 +44,10 @@ def pool_dir(count: int, seed: int, projects: int) -> Path:
 def load_truth(out: Path):
     experts: dict[str, set[str]] = {}
     projects: dict[str, set[str]] = {}
-    for line in (out / "truth.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (out / FILE_NAMES["truth"]).read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
+        if "kind" not in rec:  # the header line saying what the file is
+            continue
         if rec["kind"] == "expert":
             # A person in both lists is stored under the number of the list imported first (四川).
             ids = [rec["id"]] + ([rec["also"]] if rec.get("also") else [])

@@ -40,15 +40,15 @@ def pool(env):
     try:
         actor = actor_for(store, "admin")
         experts = write_csv(env / "experts.csv", [
-            expert_row(),  # SC-000001 张伟, 四川大学
+            expert_row(),  # 000001 张伟, 四川大学
             expert_row(专家编号="000002", 姓名="李娜", 工作单位="电子科技大学", 人才称号="", 证件号码=id_number(seq="002")),
             expert_row(专家编号="000003", 姓名="王强", 所在地区="重庆", **{"市州/区县": "沙坪坝区"}, 工作单位="重庆大学",
                        人才称号="", 证件号码=id_number("500106", seq="003")),
         ])
         relations = write_csv(env / "relations.csv", [
-            {"专家编号": "SC-000002", "关联人姓名": "张三", "关联人单位": "川大", "关系类型": "合著",
+            {"专家编号": "000002", "关联人姓名": "张三", "关联人单位": "川大", "关系类型": "合著",
              "起始年份": "2023", "结束年份": "2023", "备注": "作者数=5"},
-            {"专家编号": "CQ-000003", "关联人姓名": "张三", "关联人单位": "四川大学", "关系类型": "师生", "备注": "博士"},
+            {"专家编号": "000003", "关联人姓名": "张三", "关联人单位": "四川大学", "关系类型": "师生", "备注": "博士"},
         ], headers=RELATION_HEADERS)
         report = import_files(store, [experts, relations], actor)
         assert not report.failed, report.to_json()
@@ -68,9 +68,9 @@ def test_json_lists_every_conflict_with_rule_and_evidence(pool):
     rows = json.loads(result.stdout)
     assert {"project", "expert_id", "rule", "evidence", "hard"} <= set(rows[0])
     found = {(r["expert_id"], r["rule"]) for r in rows}
-    assert found == {("SC-000001", "same_unit"), ("SC-000002", "coauthor"), ("CQ-000003", "advisor")}
+    assert found == {("000001", "same_unit"), ("000002", "coauthor"), ("000003", "advisor")}
     coauthor = next(r for r in rows if r["rule"] == "coauthor")
-    assert coauthor["evidence"] == "SC-000002 —合著 2023（作者 5 人）— 张三 (申报人, 四川大学)"
+    assert coauthor["evidence"] == "000002 —合著 2023（作者 5 人）— 张三 (申报人, 四川大学)"
     assert coauthor["hard"] is True and coauthor["project"] == "P1" and coauthor["expert_name"] == "李娜"
 
 
@@ -78,7 +78,7 @@ def test_table_output_and_windows(pool):
     result = check("--project", str(pool / "projects.jsonl"), "--review-date", "2025-06-01")
     assert result.exit_code == 0
     assert "需回避专家 3 位" in result.stdout
-    assert "SC-000002 李娜  合著  SC-000002 —合著 2023（作者 5 人）— 张三 (申报人, 四川大学)" in result.stdout
+    assert "000002 李娜  合著  000002 —合著 2023（作者 5 人）— 张三 (申报人, 四川大学)" in result.stdout
     later = check("--project", str(pool / "projects.jsonl"), "--review-date", "2028-01-01", "--json")
     assert {r["rule"] for r in json.loads(later.stdout)} == {"same_unit", "advisor"}
 
@@ -96,7 +96,7 @@ def test_project_id_already_imported(pool):
 
 
 def test_expert_filter_and_no_conflicts(pool):
-    result = check("--project", str(pool / "projects.jsonl"), "--expert", "CQ-000003", "--review-date", "2025-06-01",
+    result = check("--project", str(pool / "projects.jsonl"), "--expert", "000003", "--review-date", "2025-06-01",
                    "--json")
     assert [r["rule"] for r in json.loads(result.stdout)] == ["advisor"]
     write_jsonl(pool / "clean.jsonl", [applicant_project(id="P9", institution="西南大学",
@@ -159,9 +159,9 @@ def test_needs_the_coi_permission(pool, monkeypatch):
 
 def test_bad_relation_rows_are_rejected_with_file_row_and_column(pool):
     path = write_csv(pool / "bad_relations.csv", [
-        {"专家编号": "SC-000001", "关联人姓名": "张三", "关联人单位": "四川大学", "关系类型": "合著",
+        {"专家编号": "000001", "关联人姓名": "张三", "关联人单位": "四川大学", "关系类型": "合著",
          "起始年份": "2024", "结束年份": "2020"},
-        {"专家编号": "SC-000001", "关联人姓名": "张三", "关联人单位": "四川大学", "关系类型": "仇人"},
+        {"专家编号": "000001", "关联人姓名": "张三", "关联人单位": "四川大学", "关系类型": "仇人"},
     ], headers=RELATION_HEADERS)
     store = open_store(StoreConfig.from_env())
     try:

@@ -99,8 +99,10 @@ DATES = ["0001-01-01", "9999-12-31", "2026-02-30", "明天"]
 BY_NAME: dict[str, list[str]] = {
     **{name: DATES for name in ("review_date", "on", "since", "eligible_on", "active_on", "start", "end",
                                 "decision_date")},
-    **{name: ["不存在的取值"] for name in ("kind", "source", "mode", "field", "region", "title", "honour",
-                                            "status", "category", "severity", "role")},
+    # closed vocabularies only: honours are open (issue 11), so `search --honour 天府青城计划` finds the
+    # experts whose honour was kept as written, and an honour nobody holds finds nobody (exit 0)
+    **{name: ["不存在的取值"] for name in ("kind", "source", "mode", "field", "region", "title", "status",
+                                            "category", "severity", "role")},
     "limit": ["0", "-5"],
     "size": ["0"],
     "backups": ["-1"],

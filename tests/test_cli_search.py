@@ -59,12 +59,12 @@ def test_search_ranks_and_filters(pool):
     result = runner.invoke(app, ["search", "钒钛新材料", "--json"])
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)
-    assert hits[0]["id"] == "SC-000001"
+    assert hits[0]["id"] == "000001"
     assert {"id", "name", "region", "institution", "title", "fields", "score"} <= set(hits[0])
     result = runner.invoke(app, ["search", "制备", "--region", "渝", "--json"])
-    assert [h["id"] for h in json.loads(result.stdout)] == ["CQ-000003"]
+    assert [h["id"] for h in json.loads(result.stdout)] == ["000003"]
     result = runner.invoke(app, ["search", "", "--field", "AI", "--json"])
-    assert [h["id"] for h in json.loads(result.stdout)] == ["SC-000002"]
+    assert [h["id"] for h in json.loads(result.stdout)] == ["000002"]
 
 
 def test_search_table_output(pool):
@@ -80,7 +80,7 @@ def test_unknown_filter_value_is_a_clear_error(pool):
 
 
 def test_show_and_stats(pool):
-    result = runner.invoke(app, ["show", "SC-000001", "--json"])
+    result = runner.invoke(app, ["show", "000001", "--json"])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["name"] == "张伟" and data["eligible"] is True and data["barred_by"] == []
@@ -113,4 +113,4 @@ def test_index_rebuild_command(pool):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["experts"] == 3
     hits = json.loads(runner.invoke(app, ["search", "钒钛新材料", "--json"]).stdout)
-    assert hits[0]["id"] == "SC-000001"
+    assert hits[0]["id"] == "000001"

@@ -12,15 +12,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from expertpool.domain import taxonomy
+from expertpool.io.datafiles import load_honours
 from expertpool.domain.models import INTEGRITY_CATEGORIES, RELATION_KINDS, Expert
 from expertpool.domain.text import (normalise_email, normalise_id_number, normalise_phone, parse_date, parse_year,
                                     split_multi)
 from expertpool.segment import INDEXES_DIR, load_synonyms, load_user_dictionary
 from expertpool.synthetic import vocabulary
-from expertpool.synthetic.generate import (EXPERT_HEADERS, EXPERT_JSON_KEYS, FILE_NAMES, REFERENCE_DATE,
+from expertpool.synthetic.generate import (EXPERT_HEADERS, EXPERT_JSON_KEYS, FILE_NAMES, GROUND_TRUTH_HEADER,
+                                           REFERENCE_DATE, add_years,
                                           generate_experts, generate_pool, write_broken_experts,
                                           write_jsonl_experts)
 
@@ -57,7 +61,7 @@ def normalised(row: dict[str, str]) -> Expert:
         id=row["专家编号"], name=row["姓名"], gender=taxonomy.normalise_gender(row["性别"]),
         birth_year=parse_year(row["出生年份"]), region=region, sub_region=sub_region,
         institution=row["工作单位"], department=row["部门"] or None, title=taxonomy.normalise_title(row["职称"]),
-        honours=[taxonomy.normalise_honour(h) for h in split_multi(row["人才称号"])],
+        honours=[taxonomy.normalise_honour(h, load_honours()) for h in split_multi(row["人才称号"])],
         fields=[taxonomy.normalise_field(f) for f in split_multi(row["专业领域"])],
         discipline=row["学科"], research=row["研究方向"], keywords=split_multi(row["关键词"]),
         phone=row["手机"], email=row["邮箱"] or None, id_last4=id_number[-4:] if id_number else None,
@@ -97,8 +101,8 @@ def test_same_seed_gives_identical_bytes(tmp_path):
     generate_pool(150, 11, a, projects=5)
     generate_pool(150, 11, b, projects=5)
     generate_pool(150, 12, c, projects=5)
-    names = sorted(p.name for p in a.iterdir())
-    assert names == sorted(p.name for p in b.iterdir())
+    names = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file())
     assert set(names) >= {FILE_NAMES[k] for k in ("sichuan", "chongqing", "affiliations", "relations", "integrity",
                                                   "history", "projects", "truth")}
     for name in names:
@@ -170,10 +174,10 @@ def test_over_90_percent_senior_titles(people):
 
 
 def test_about_7_5_percent_high_level_talents(people):
-    share = sum(1 for e in people if e.high_level) / len(people)
+    share = sum(1 for e in people if load_honours().is_high_level(e.honours)) / len(people)
     assert 0.055 <= share <= 0.095
     honours = collections.Counter(h for e in people for h in e.honours)
-    assert any(not h.high_level and honours[h.name] for h in taxonomy.HONOURS)
+    assert any(not h.high_level and honours[h.name] for h in load_honours().honours)
 
 
 def test_some_people_listed_in_both_provinces(pool):
@@ -323,8 +327,9 @@ def test_truth_matches_the_research_text(pool, experts):
         assert set(topics) <= set(expert.keywords)
     lines = (out / FILE_NAMES["truth"]).read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]
-    assert sum(r["kind"] == "expert" for r in records) == PEOPLE
-    assert sum(r["kind"] == "project" for r in records) == 40
+    assert records[0] == GROUND_TRUTH_HEADER and "kind" not in records[0]
+    assert sum(r.get("kind") == "expert" for r in records) == PEOPLE
+    assert sum(r.get("kind") == "project" for r in records) == 40
 
 
 def test_experts_differ(experts):
@@ -401,3 +406,37 @@ def test_full_size_pool(tmp_path):
     # Its speed is measured by bench/bench_store.py (which generates this pool), not asserted here.
     report = generate_pool(32000, 1, tmp_path)
     assert report.counts["people"] == 32000
+
+
+def test_add_years_handles_every_day_including_29_february():
+    day = dt.date(2015, 1, 1)
+    while day < dt.date(2030, 1, 1):
+        for years in (1, 2, 3, 5):
+            later = add_years(day, years)
+            assert later.year == day.year + years
+            assert (later.month, later.day) == ((day.month, day.day) if (day.month, day.day) != (2, 29)
+                                                else (2, 29 if later.year % 4 == 0 else 28))
+        day += dt.timedelta(days=1)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(count=st.integers(10, 300), seed=st.integers(0, 2**32 - 1))
+@example(count=40, seed=51)  # its integrity record started on 29 February 2020 and crashed
+def test_any_seed_and_size_generates(tmp_path_factory, count, seed):
+    """Every record kind is drawn for every person (integrity_share=1), so rare dates come up."""
+    out = tmp_path_factory.mktemp("pool")
+    report = generate_pool(count, seed, out, projects=3, integrity_share=1.0)
+    assert report.counts["people"] == count
+    assert all(path.exists() for path in report.paths.values())
+    assert report.counts["integrity"] == count
+
+
+def test_ground_truth_is_kept_out_of_the_import_directory(tmp_path):
+    report = generate_pool(40, 2, tmp_path, projects=3)
+    top = {p.name for p in tmp_path.iterdir() if p.is_file()}
+    assert top == {path.name for path in report.import_files()}
+    assert report.paths["truth"].parent != tmp_path
+    summary = report.summary()
+    assert summary["import_command"].startswith("expertpool import ")
+    assert summary["import_command"].index("sichuan_experts.csv") < summary["import_command"].index("history.csv")
+    assert "truth" not in json.dumps(summary["counts"]) and len(json.dumps(summary)) < 5000

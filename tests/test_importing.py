@@ -28,7 +28,7 @@ def test_csv_encodings_are_detected(tmp_path, store, admin, encoding):
     report = import_file(store, path, admin)
     assert (report.imported, report.rejected) == (2, 0)
     assert report.encoding == encoding
-    assert store.get_expert("SC-000001").name == "张伟"
+    assert store.get_expert("000001").name == "张伟"
 
 
 def test_xlsx_and_jsonl(tmp_path, store, admin):
@@ -39,7 +39,7 @@ def test_xlsx_and_jsonl(tmp_path, store, admin):
         "title": "研究员", "fields": ["AI", "新一代信息技术"], "keywords": ["知识图谱"], "birth_year": 1982}])
     report = import_files(store, [xlsx, jsonl], admin)
     assert [f.imported for f in report.files] == [1, 1]
-    assert store.get_expert("CQ-000010").region == "重庆"
+    assert store.get_expert("000010").region == "重庆"
     wang = store.get_expert("SC-100001")
     assert wang.fields == ["人工智能", "新一代信息技术"] and wang.title == "正高级"
 
@@ -49,7 +49,7 @@ def test_normalisation_full_width_aliases_and_multi_values(tmp_path, store, admi
                      关键词="钒钛新材料;高熵合金；高熵合金", 职称="副教授", **{"市州/区县": "成都市"})
     report = import_file(store, write_csv(tmp_path / "a.csv", [row]), admin)
     assert report.imported == 1
-    e = store.get_expert("SC-000001")
+    e = store.get_expert("000001")
     assert e.name == "张伟"
     assert e.fields == ["人工智能", "新材料"]
     assert e.honours == ["国家杰出青年科学基金获得者", "长江学者"]
@@ -60,7 +60,7 @@ def test_normalisation_full_width_aliases_and_multi_values(tmp_path, store, admi
 def test_identity_number_is_stored_only_as_salted_hash_and_last4(tmp_path, store, admin):
     number = id_number()
     import_file(store, write_csv(tmp_path / "a.csv", [expert_row(证件号码=number)]), admin)
-    e = store.get_expert("SC-000001")
+    e = store.get_expert("000001")
     assert e.id_last4 == number[-4:] and e.id_hash and number not in e.id_hash
     store.close()
     raw = (tmp_path / "pool.sqlite3").read_bytes()
@@ -147,7 +147,7 @@ def test_changed_row_is_an_update(tmp_path, store, admin):
     import_file(store, write_csv(tmp_path / "a.csv", [expert_row()]), admin)
     report = import_file(store, write_csv(tmp_path / "b.csv", [expert_row(部门="物理学院")]), admin)
     assert report.updated == 1
-    assert store.get_expert("SC-000001").department == "物理学院"
+    assert store.get_expert("000001").department == "物理学院"
 
 
 def test_same_person_in_both_lists_is_merged_keeping_both_ids(tmp_path, store, admin):
@@ -158,9 +158,9 @@ def test_same_person_in_both_lists_is_merged_keeping_both_ids(tmp_path, store, a
     import_file(store, sc, admin, source="四川")
     report = import_file(store, cq, admin, source="重庆")
     assert report.merged == 1 and store.count_experts() == 1
-    merged = store.get_expert("CQ-000777")
-    assert merged.id == "SC-000001"
-    assert merged.source_ids == {"四川": "SC-000001", "重庆": "CQ-000777"}
+    merged = store.get_expert("000777")
+    assert merged.id == "000001"
+    assert merged.source_ids == {"四川": "000001", "重庆": "000777"}
     # Re-importing either list is now a no-op.
     assert import_file(store, cq, admin, source="重庆").unchanged == 1
     assert import_file(store, sc, admin, source="四川").unchanged == 1
@@ -171,7 +171,7 @@ def test_likely_match_without_identity_is_reported_not_merged(tmp_path, store, a
     report = import_file(store, write_csv(tmp_path / "cq.csv", [expert_row(专家编号="000777", 证件号码="")]),
                          admin, source="重庆")
     assert report.imported == 1 and store.count_experts() == 2
-    assert [(d.expert_id, d.existing_id) for d in report.possible_duplicates] == [("CQ-000777", "SC-000001")]
+    assert [(d.expert_id, d.existing_id) for d in report.possible_duplicates] == [("000777", "000001")]
 
 
 def test_same_identity_twice_in_one_source_is_rejected(tmp_path, store, admin):
@@ -213,27 +213,27 @@ def test_related_files_reference_known_experts(tmp_path, store, admin):
                                                                                 证件号码="")]), admin)
     headers = ["专家编号", "关联专家编号", "关联人姓名", "关联人单位", "关系类型", "起始年份", "结束年份", "备注"]
     rel = write_csv(tmp_path / "rel.csv", [
-        {"专家编号": "SC-000001", "关联专家编号": "SC-000002", "关系类型": "合著", "起始年份": "2023",
+        {"专家编号": "000001", "关联专家编号": "000002", "关系类型": "合著", "起始年份": "2023",
          "结束年份": "2023", "备注": "作者数=6"},
-        {"专家编号": "SC-000001", "关联人姓名": "赵六", "关联人单位": "四川大学", "关系类型": "师生",
+        {"专家编号": "000001", "关联人姓名": "赵六", "关联人单位": "四川大学", "关系类型": "师生",
          "起始年份": "2010", "备注": "博士"},
         {"专家编号": "SC-999999", "关联人姓名": "钱七", "关系类型": "合著"},
-        {"专家编号": "SC-000001", "关联人姓名": "孙八", "关系类型": "同乡"},
-        {"专家编号": "SC-000001", "关联人姓名": "周九", "关系类型": "合著", "起始年份": "2020", "结束年份": "2019"},
+        {"专家编号": "000001", "关联人姓名": "孙八", "关系类型": "同乡"},
+        {"专家编号": "000001", "关联人姓名": "周九", "关系类型": "合著", "起始年份": "2020", "结束年份": "2019"},
     ], headers=headers)
     report = import_file(store, rel, admin)
     assert report.imported == 2
     assert {(r.row, r.column) for r in report.rejects} == {(4, "专家编号"), (5, "关系类型"), (6, "结束年份")}
-    relations = list(store.iter_records("relation", "SC-000001"))
+    relations = list(store.iter_records("relation", "000001"))
     coauthor = next(r for r in relations if r.kind == "合著")
-    assert coauthor.other.expert_id == "SC-000002" and coauthor.other.name == "李娜" and coauthor.author_count == 6
+    assert coauthor.other.expert_id == "000002" and coauthor.other.name == "李娜" and coauthor.author_count == 6
     assert import_file(store, rel, admin).unchanged == 2
 
 
 def test_integrity_and_history_and_projects(tmp_path, store, admin):
     import_file(store, write_csv(tmp_path / "a.csv", [expert_row()]), admin)
     integrity = write_csv(tmp_path / "integrity.csv", [
-        {"记录编号": "IR-1", "专家编号": "SC-000001", "失信行为类型": "抄袭剽窃", "严重程度": "一般",
+        {"记录编号": "IR-1", "专家编号": "000001", "失信行为类型": "抄袭剽窃", "严重程度": "一般",
          "决定日期": "2025年3月5日", "处理开始日期": "2025/3/5", "处理结束日期": "", "处理措施": "取消评审专家资格；通报批评",
          "处理机构": "四川省科学技术厅", "文号": "川科监〔2025〕3号", "状态": "有效"}],
         headers=["记录编号", "专家编号", "失信行为类型", "严重程度", "决定日期", "处理开始日期", "处理结束日期",
@@ -243,13 +243,13 @@ def test_integrity_and_history_and_projects(tmp_path, store, admin):
     record = store.get_integrity("IR-1")
     assert record.end is None and record.sanctions == ["取消评审专家资格", "通报批评"] and record.status == "active"
     assert import_file(store, integrity, admin).unchanged == 1
-    history = write_csv(tmp_path / "history.csv", [{"专家编号": "SC-000001", "评审活动": "2025年重点研发计划评审",
+    history = write_csv(tmp_path / "history.csv", [{"专家编号": "000001", "评审活动": "2025年重点研发计划评审",
                                                     "评审日期": "2025-06-01"}],
                         headers=["专家编号", "评审活动", "评审日期"])
     assert import_file(store, history, admin).imported == 1
     projects = write_jsonl(tmp_path / "projects.jsonl", [
         {"id": "P-1", "title": "钒钛新材料制备", "fields": ["材料"], "applicant": {"name": "赵六", "institution": "四川大学"},
-         "team": [{"name": "张伟", "institution": "四川大学", "expert_id": "SC-000001"}], "avoid": []},
+         "team": [{"name": "张伟", "institution": "四川大学", "expert_id": "000001"}], "avoid": []},
         {"id": "P-2", "title": "x", "applicant": {"name": "钱七"}, "avoid": ["SC-404"]},
         "not json",
     ])
@@ -265,13 +265,13 @@ def test_import_audit_entry_names_the_experts_it_touched(tmp_path, store, admin)
 
     import_file(store, write_csv(tmp_path / "a.csv", [expert_row(), expert_row(专家编号="000002", 证件号码="")]), admin)
     [entry] = [e for e in store.iter_audit() if e.action == "import.experts"]
-    assert entry.after["imported"] == 2 and entry.after["expert_ids"] == ["SC-000001", "SC-000002"]
-    assert [e.action for e in audit_log(store, "SC-000002")] == ["import.experts"]
+    assert entry.after["imported"] == 2 and entry.after["expert_ids"] == ["000001", "000002"]
+    assert [e.action for e in audit_log(store, "000002")] == ["import.experts"]
 
 
 def test_a_number_already_held_by_another_person_is_rejected_not_overwritten(tmp_path, store, admin):
-    # A Sichuan-list expert working in Chongqing gets CQ-000067 when the list's source is inferred
-    # from the row; the Chongqing list's own 000067 is somebody else.
+    # A Sichuan-list expert working in Chongqing is taken for the 重庆 list's 000067 when the list's
+    # source is inferred from the row; the Chongqing list's own 000067 is somebody else.
     sc = write_csv(tmp_path / "sc.csv", [expert_row(专家编号="000067", 姓名="王五", 所在地区="重庆",
                                                     **{"市州/区县": "渝中区"}, 证件号码="")])
     cq = write_csv(tmp_path / "cq.csv", [expert_row(专家编号="000067", 姓名="李四", 所在地区="重庆",
@@ -279,7 +279,7 @@ def test_a_number_already_held_by_another_person_is_rejected_not_overwritten(tmp
     import_file(store, sc, admin)
     report = import_file(store, cq, admin)
     assert report.rejected == 1 and report.rejects[0].column == "专家编号" and "王五" in report.rejects[0].reason
-    assert store.get_expert("CQ-000067").name == "王五"
+    assert store.get_expert("000067").name == "王五"
 
 
 def test_the_second_list_can_make_a_merged_expert_more_restricted(tmp_path, store, admin):
@@ -289,7 +289,7 @@ def test_the_second_list_can_make_a_merged_expert_more_restricted(tmp_path, stor
     import_file(store, write_csv(tmp_path / "cq.csv", [cq_row]), admin, source="重庆")
     report = import_file(store, write_csv(tmp_path / "cq2.csv", [{**cq_row, "状态": "出库"}]), admin, source="重庆")
     assert report.updated == 1
-    assert store.get_expert("CQ-000777").status == "出库"
+    assert store.get_expert("000777").status == "出库"
 
 
 def test_a_prefix_contradicting_the_source_is_rejected(tmp_path, store, admin):
@@ -300,7 +300,7 @@ def test_a_prefix_contradicting_the_source_is_rejected(tmp_path, store, admin):
 
 def test_dry_run_of_related_files_counts_without_writing(tmp_path, store, admin):
     import_file(store, write_csv(tmp_path / "a.csv", [expert_row()]), admin)
-    history = write_csv(tmp_path / "h.csv", [{"专家编号": "SC-000001", "评审活动": "评审", "评审日期": "2025-06-01"}],
+    history = write_csv(tmp_path / "h.csv", [{"专家编号": "000001", "评审活动": "评审", "评审日期": "2025-06-01"}],
                         headers=["专家编号", "评审活动", "评审日期"])
     report = import_file(store, history, admin, dry_run=True)
     assert (report.imported, report.rejected) == (1, 0) and list(store.iter_records("history")) == []
@@ -326,7 +326,7 @@ def test_control_characters_in_cells_are_never_stored(tmp_path, store, admin):
     for expert in store.iter_experts():
         for value in (expert.name, expert.institution):
             assert value.isprintable() and "\u202e" not in value, value
-    assert store.get_expert("SC-000001").name == "张伟"
+    assert store.get_expert("000001").name == "张伟"
     assert store.get_expert("SC-100001").institution == "电子科技大学"
 
 
@@ -361,4 +361,4 @@ def test_an_unreadable_file_is_bad_input_naming_it(tmp_path, store, admin, monke
     errors = [f.error for f in report.files]
     assert "locked.csv: 没有读写该文件的权限" in errors[0]
     assert "是目录" in errors[1] and "文件不存在" in errors[2] and errors[3] is None
-    assert [e.id for e in store.iter_experts()] == ["SC-000002"]
+    assert [e.id for e in store.iter_experts()] == ["000002"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from expertpool.domain.panel import Candidate, PanelRules, check_panel
-from expertpool.errors import InputError, PermissionDenied
+from expertpool.errors import InputError, NotFound, PermissionDenied
 from expertpool.services.access import actor_for
 from expertpool.services.panels import REASONS, build_panel, export_panel, load_spec, replace_member
 from expertpool.services.roles import grant_role
@@ -262,6 +262,18 @@ def test_a_sanction_recorded_after_the_snapshot_excludes_the_expert_at_once(stor
     again = build_panel(store, admin, spec(mode="best", seed=7), save=False).document
     assert member not in [m["id"] for m in again["members"]]
     assert member in again["excluded_ids"]["科研诚信处理期内"]
+
+
+def test_replace_takes_the_number_the_user_knows(store, admin):
+    """panel replace resolves the expert like every command: a list's number, qualified or not."""
+    doc = build_panel(store, admin, spec(mode="best", seed=3)).document
+    # a member whose seat the draw found refillable (as in the test above)
+    member = next(m for m in doc["members"] if doc["backups"] or doc["replacements"].get(m["id"]))
+    region, number = next(iter(store.get_expert(member["id"]).source_ids.items()))
+    replaced = replace_member(store, admin, doc["id"], f"{region}:{number.lower()}", "本人回避").to_document()
+    assert replaced["replaced"][-1]["out"] == member["id"]
+    with pytest.raises(NotFound):
+        replace_member(store, admin, doc["id"], "四川:不存在的编号", "本人回避")
 
 
 # ---- anchors: every saved panel and exported sheet carries the chain head it was made at ----

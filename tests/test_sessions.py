@@ -7,7 +7,7 @@ import json
 import pytest
 
 from expertpool.domain.session import check_session
-from expertpool.errors import InputError
+from expertpool.errors import InputError, NotFound
 from expertpool.services.panels import build_panel
 from expertpool.services.sessions import (export_session, get_session, list_sessions, load_session_spec,
                                           plan_session, prepare_session, replace_session_member, reproduce_session)
@@ -104,8 +104,11 @@ def test_replace_keeps_the_group_rules_and_the_session_disjoint(store, admin):
     leaving = next(m for m in ids(group["members"]) if group["backups"] or group["replacements"].get(m))
     with pytest.raises(InputError, match="理由"):
         replace_session_member(store, admin, outcome.session_id, leaving, " ")
-    with pytest.raises(InputError, match="不是评审会"):
+    with pytest.raises(NotFound):
         replace_session_member(store, admin, outcome.session_id, "SC-999999", "回避")
+    outsider = next(e.id for e in store.iter_experts() if e.id not in {m for g in doc["groups"] for m in ids(g["members"])})
+    with pytest.raises(InputError, match="不是评审会"):
+        replace_session_member(store, admin, outcome.session_id, outsider, "回避")
     record = replace_session_member(store, admin, outcome.session_id, leaving, "本人回避")
     last = record.replaced[-1]
     assert last.group == group["name"] and last.out == leaving
@@ -229,3 +232,13 @@ def test_audit_verify_checks_saved_sessions_and_their_anchors(store, admin):
     store.save_session(outcome.session_id, saved)
     result = verify_audit(store)
     assert not result.ok and outcome.session_id in result.problem
+
+
+def test_replace_takes_the_number_the_user_knows(store, admin):
+    """session replace resolves the expert like every command: a list's number, qualified or not."""
+    outcome = plan_session(store, admin, session_spec(mode="best", seed=2))
+    group = next(g for g in outcome.document["groups"] if g["backups"] or any(g["replacements"].values()))
+    member = next(m for m in ids(group["members"]) if group["backups"] or group["replacements"].get(m))
+    region, number = next(iter(store.get_expert(member).source_ids.items()))
+    record = replace_session_member(store, admin, outcome.session_id, f"{region}:{number.lower()}", "本人回避")
+    assert record.replaced[-1].out == member and member not in record.group(group["name"]).member_ids()

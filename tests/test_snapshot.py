@@ -6,6 +6,7 @@ import random
 
 from hypothesis import given, settings, strategies as st
 
+from expertpool.io.datafiles import load_honours
 from expertpool.domain.models import Relation, ReviewEvent
 from expertpool.cache import snapshot as snap
 from expertpool.cache.snapshot import ExpertBrief, pool_snapshot
@@ -93,7 +94,7 @@ def test_brief_keeps_what_eligibility_reads():
     brief = ExpertBrief.of(expert)
     day = dt.date(2026, 12, 1)
     assert brief.age_on(day) == expert.age_on(day) == 66
-    assert brief.high_level == expert.high_level is True
+    assert brief.high_level == load_honours().is_high_level(expert.honours) is True
     assert (brief.status, brief.institution, brief.fields) == (expert.status, expert.institution, tuple(expert.fields))
 
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from expertpool.domain import taxonomy
+from expertpool.io.datafiles import load_honours
 from expertpool.domain.text import (
     clean,
     fold,
@@ -112,12 +113,12 @@ def test_every_canonical_value_normalises_to_itself():
             assert taxonomy.normalise_subregion(sub, region) == (region, sub)
     for title in taxonomy.TITLES:
         assert taxonomy.normalise_title(title) == title
-    for honour in taxonomy.HONOURS:
-        assert taxonomy.normalise_honour(honour.name) == honour.name
+    for honour in load_honours().honours:
+        assert taxonomy.normalise_honour(honour.name, load_honours()) == honour.name
 
 
 @pytest.mark.parametrize("fn, value", [(taxonomy.normalise_field, "量子玄学"), (taxonomy.normalise_region, "云南"),
-                                       (taxonomy.normalise_title, "大师"), (taxonomy.normalise_honour, "诺贝尔奖")])
+                                       (taxonomy.normalise_title, "大师"), (lambda v: taxonomy.normalise_honour(v, load_honours()), "诺贝尔奖")])
 def test_unknown_values_are_errors_not_guesses(fn, value):
     with pytest.raises(taxonomy.UnknownValue, match=value):
         fn(value)

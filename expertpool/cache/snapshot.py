@@ -34,11 +34,12 @@ from expertpool.domain.conflicts import ConflictGraph, UnknownReference
 from expertpool.domain.institutions import InstitutionTable
 from expertpool.domain.models import Expert
 from expertpool.errors import InputError
-from expertpool.io.datafiles import default_institutions_path, load_institutions
+from expertpool.domain.taxonomy import HonourVocabulary
+from expertpool.io.datafiles import default_honours_path, default_institutions_path, load_honours, load_institutions
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
-SNAPSHOT_FORMAT = 5
+SNAPSHOT_FORMAT = 5   # 5: briefs carry gender and honours (quotas)
 #: snapshots (and rank indexes) kept per store (older data versions are deleted)
 KEEP_PER_STORE = 2
 
@@ -60,9 +61,11 @@ class ExpertBrief(NamedTuple):
     honours: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, e: Expert) -> "ExpertBrief":
+    def of(cls, e: Expert, honours: HonourVocabulary | None = None) -> "ExpertBrief":
+        """`honours` decides who is a high-level talent (default: indexes/honours.toml)."""
+        high_level = (honours or load_honours()).is_high_level(e.honours)
         return cls(e.id, e.name, e.status, e.birth_year, e.region, e.sub_region, e.institution, e.title,
-                   tuple(e.fields), e.high_level, e.gender, tuple(e.honours))
+                   tuple(e.fields), high_level, e.gender, tuple(e.honours))
 
     def age_on(self, day: dt.date) -> int | None:
         # the same rule as Expert.age_on: age in whole calendar years
@@ -131,13 +134,16 @@ def build_snapshot(store: ExpertStore, version: str = "") -> PoolSnapshot:
     days: dict[str, list[int]] = {}
     for event in store.iter_records("history"):
         days.setdefault(event.expert_id, []).append(event.date.toordinal())
-    return PoolSnapshot(version, [ExpertBrief.of(e) for e in experts], graph,
+    honours = load_honours()
+    return PoolSnapshot(version, [ExpertBrief.of(e, honours) for e in experts], graph,
                         {k: array("i", sorted(v)) for k, v in days.items()})
 
 
 def _paths(version: str) -> tuple[Path, Path, str]:
     store_key = _digest(version.rsplit("#", 1)[0])[:16]
-    key = _digest(f"{SNAPSHOT_FORMAT}|{version}|{_table_fingerprint(default_institutions_path())}")[:32]
+    # the honour vocabulary decides who is a high-level talent (ExpertBrief.high_level)
+    tables = f"{_table_fingerprint(default_institutions_path())}|{_table_fingerprint(default_honours_path())}"
+    key = _digest(f"{SNAPSHOT_FORMAT}|{version}|{tables}")[:32]
     folder = cache_dir() / "snapshots"
     return folder, folder / f"{store_key}-{key}.pickle", f"{store_key}-"
 

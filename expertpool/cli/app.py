@@ -39,8 +39,9 @@ class ExpertPoolTyper(typer.Typer):
                 except ExpertPoolError as exc:
                     fail(str(exc), exc.exit_code)
                 except OSError as exc:
-                    target = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-                    fail(f"{target}{exc.strerror or exc}", 5)
+                    from expertpool.io.files import describe_os_error
+
+                    fail(describe_os_error(exc), 5)
 
             register(wrapper)
             return fn

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         files: List[Path] = typer.Argument(..., help="CSV（UTF-8/GB18030）、XLSX 或 JSONL 文件；专家名单请先于其他文件导入"),
         kind: Optional[str] = typer.Option(None, "--kind",
                                            help="experts|affiliations|relations|integrity|history|projects（默认按表头判断）"),
-        source: Optional[str] = typer.Option(None, "--source", help="名单来源：四川 或 重庆（默认按所在地区）"),
+        source: Optional[str] = typer.Option(None, "--source", help="文件所用专家编号所属的名单：四川 或 重庆（专家名单默认按所在地区；两份名单有相同编号时用它指明）"),
         dry_run: bool = typer.Option(False, "--dry-run", help="只检查，不写入"),
         rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir", help="拒绝清单写入的目录（默认与输入文件同目录）"),
         json_output: bool = JSON_OPTION,
@@ -34,6 +34,8 @@ def register(app: typer.Typer) -> None:
             print_json(report.to_json())
         else:
             render_import(report)
+        if report.storage_failed:
+            raise typer.Exit(5)  # the store committed, the reject list is missing: said above
         if any(f.error for f in report.files):
             raise typer.Exit(2)  # a file could not be read at all: bad input (the others were imported)
         if report.failed:
@@ -77,6 +79,23 @@ def render_import(report) -> None:
         for f in report.files:
             if f.reject_file:
                 out.print(f"拒绝清单：{f.reject_file}")
+            if f.reject_file_error:
+                err_console().print(f"[bold red]错误：[/]{Path(f.file).name}：{f.reject_file_error}", highlight=False)
+    warnings = [w for f in report.files for w in f.warnings]
+    if warnings:
+        rows = sum(w.count for w in warnings)
+        wt = Table(title=f"提示：{rows} 行含未收录的{warnings[0].column}（已按原文保存，不影响导入）")
+        for header in ("文件", "列", "值", "行数", "例如第几行"):
+            wt.add_column(header, overflow="fold")
+        for w in warnings[:20]:
+            wt.add_row(Path(w.file).name, w.column, w.value, str(w.count), "、".join(map(str, w.rows)))
+        out.print(wt)
+        if len(warnings) > 20:
+            out.print(f"……另有 {len(warnings) - 20} 个未收录的值（见 --json 的 warnings）。")
+        from expertpool.io.datafiles import default_honours_path
+
+        out.print(f"可在 {default_honours_path()} 的 [mappings] 中把它们归并为已知称号，或认定为 高层次人才。",
+                  highlight=False)
     dups = [d for f in report.files for d in f.possible_duplicates]
     if dups:
         dt = Table(title="疑似同一人（无证件号码可证实，未合并，请人工判断）")

@@ -23,9 +23,6 @@ RelationKind = Literal["合著", "项目合作", "师生", "亲属", "同单位"
 RELATION_KINDS: tuple[str, ...] = ("合著", "项目合作", "师生", "亲属", "同单位", "申报人", "其他")
 
 
-_HONOUR_NAMES = frozenset(h.name for h in taxonomy.HONOURS)
-
-
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
 
@@ -75,23 +72,11 @@ class Expert(Record):
             raise ValueError("专业领域重复")
         return value
 
-    @field_validator("honours")
-    @classmethod
-    def _known_honours(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in _HONOUR_NAMES:
-                raise ValueError(f"未知的人才称号「{name}」")
-        return value
-
     @model_validator(mode="after")
     def _sub_region_in_region(self) -> "Expert":
         if self.sub_region is not None and self.sub_region not in taxonomy.SUBREGIONS[self.region]:
             raise ValueError(f"市州/区县「{self.sub_region}」不属于{self.region}")
         return self
-
-    @property
-    def high_level(self) -> bool:
-        return taxonomy.is_high_level(self.honours)
 
     @property
     def primary_field(self) -> str:

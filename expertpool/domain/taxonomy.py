@@ -63,6 +63,34 @@ CHONGQING_SUBREGIONS: tuple[str, ...] = (
 )
 SUBREGIONS: dict[str, tuple[str, ...]] = {"四川": SICHUAN_SUBREGIONS, "重庆": CHONGQING_SUBREGIONS}
 
+# Functional zones (新区, 高新区, 经开区 …) that real lists write in the 市州/区县 column. Chongqing's
+# three named in seed 001 are sub-regions of their own (the pairing table treats them as peers of
+# the districts); the 重庆经开区 lies in 南岸区. A Sichuan zone lies within one city, and Sichuan's
+# sub-regions are its 21 cities and prefectures, so it maps to its city. Names follow the official
+# lists of national new areas, national high-tech zones and national economic-development zones
+# (and the provincial new areas 东部新区, 三江新区). A bare 高新区 names no city and stays unknown.
+FUNCTIONAL_ZONES: dict[str, tuple[str, str]] = {
+    **{alias: ("重庆", "两江新区") for alias in ("重庆两江新区", "两江新区(重庆)", "两江新区管委会")},
+    **{alias: ("重庆", "重庆高新区") for alias in ("重庆高新技术产业开发区", "重庆高新技术产业开发区管委会",
+                                               "西部(重庆)科学城", "重庆西部科学城", "西部科学城重庆高新区")},
+    **{alias: ("重庆", "万盛经开区") for alias in ("万盛经济技术开发区", "重庆万盛经济技术开发区", "万盛区", "万盛")},
+    **{alias: ("重庆", "南岸区") for alias in ("重庆经开区", "重庆经济技术开发区")},
+    **{alias: ("四川", "成都") for alias in (
+        "天府新区", "四川天府新区", "成都天府新区", "天府新区成都直管区", "天府新区成都片区",
+        "成都高新区", "成都高新技术产业开发区", "高新区(成都)", "成都东部新区", "东部新区",
+        "成都经开区", "成都经济技术开发区")},
+    "天府新区眉山片区": ("四川", "眉山"),
+    **{alias: ("四川", "绵阳") for alias in ("中国(绵阳)科技城", "绵阳科技城", "绵阳科技城新区")},
+    **{alias: ("四川", "宜宾") for alias in ("宜宾三江新区", "三江新区")},
+    **{f"{city}{kind}": ("四川", city) for city, kinds in {
+        "绵阳": ("高新区", "经开区"), "自贡": ("高新区",), "乐山": ("高新区",), "泸州": ("高新区",),
+        "攀枝花": ("钒钛高新区", "高新区"), "德阳": ("高新区", "经开区"), "内江": ("高新区", "经开区"),
+        "宜宾": ("高新区", "临港经开区"), "遂宁": ("高新区", "经开区"), "广安": ("经开区",), "广元": ("经开区",),
+        "雅安": ("经开区",), "南充": ("高新区", "经开区"), "达州": ("高新区",), "眉山": ("高新区",),
+        "资阳": ("高新区",)}.items() for kind in kinds},
+}
+_REGION_PREFIXES = {"四川": ("四川省", "四川"), "重庆": ("重庆市", "重庆")}
+
 TITLES: tuple[str, ...] = ("正高级", "副高级", "中级", "其他")
 SENIOR_TITLES = frozenset({"正高级", "副高级"})
 _TITLE_ALIASES: dict[str, tuple[str, ...]] = {
@@ -82,23 +110,69 @@ class Honour:
     aliases: tuple[str, ...] = ()
 
 
-HONOURS: tuple[Honour, ...] = (
-    Honour("中国科学院院士", True, ("中科院院士", "科学院院士", "CAS院士")),
-    Honour("中国工程院院士", True, ("工程院院士", "CAE院士")),
-    Honour("长江学者", True, ("长江学者特聘教授", "长江学者讲座教授", "教育部长江学者")),
-    Honour("国家杰出青年科学基金获得者", True, ("国家杰青", "杰青", "国家杰出青年")),
-    Honour("国家万人计划", True, ("万人计划", "国家高层次人才特殊支持计划")),
-    Honour("百千万人才工程国家级人选", True, ("百千万人才", "新世纪百千万人才工程国家级人选")),
-    Honour("国家优秀青年科学基金获得者", True, ("国家优青", "优青")),
-    Honour("享受国务院政府特殊津贴专家", False, ("国务院特殊津贴", "国务院政府特殊津贴", "政府特殊津贴")),
-    Honour("天府学者", False, ("天府学者特聘专家",)),
-    Honour("四川省学术和技术带头人", False, ("省学术技术带头人", "四川省学术技术带头人")),
-    Honour("巴渝学者", False, ("巴渝学者特聘教授",)),
-    Honour("重庆英才", False, ("重庆英才计划", "重庆英才·优秀科学家")),
-)
-HIGH_LEVEL_HONOURS = frozenset(h.name for h in HONOURS if h.high_level)
-# Honours that count as 两院院士 for the "high-level talents up to 70" rule.
-ACADEMICIANS = frozenset({"中国科学院院士", "中国工程院院士"})
+#: What an administrator's mapping may say besides a known honour's name (indexes/honours.toml).
+HIGH_LEVEL_MARK = "高层次人才"
+OTHER_HONOUR_MARK = "其他称号"
+
+
+class HonourVocabulary:
+    """人才称号 as an open vocabulary (indexes/honours.toml): known honours and their aliases
+    normalise to the canonical name; an administrator's mappings make more values known; anything
+    else is kept as written and reported by the importer (`normalise` says whether it was known).
+
+    Pure: built from parsed data; `io.datafiles.load_honours()` reads indexes/honours.toml."""
+
+    def __init__(self, honours: tuple[Honour, ...], mappings: dict[str, str] | None = None, source: str = ""):
+        self.honours = honours
+        self.source = source
+        self._table: dict[str, str] = {fold(a): h.name for h in honours for a in (h.name, *h.aliases)}
+        self.high_level_names: set[str] = {h.name for h in honours if h.high_level}
+        #: the names `normalise` stores for known values (canonical names, mapped values kept)
+        self.known_names: set[str] = {h.name for h in honours}
+        for value, target in (mappings or {}).items():
+            name = " ".join(str(value).split())
+            target = " ".join(str(target).split())
+            if target == HIGH_LEVEL_MARK:
+                self._table[fold(name)] = name
+                self.high_level_names.add(name)
+                self.known_names.add(name)
+            elif target == OTHER_HONOUR_MARK:
+                self._table[fold(name)] = name
+                self.known_names.add(name)
+            elif fold(target) in self._table:
+                self._table[fold(name)] = self._table[fold(target)]
+            else:
+                raise ValueError(f"{source or '人才称号词表'}: [mappings] 中「{name}」映射到未知的称号「{target}」；"
+                                 f"应为已知称号、{HIGH_LEVEL_MARK} 或 {OTHER_HONOUR_MARK}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.honours)
+
+    def normalise(self, value: str) -> tuple[str, bool]:
+        """(name to store, known?). An unknown value comes back as written (trimmed)."""
+        found = self._table.get(fold(value))
+        if found is not None:
+            return found, True
+        return " ".join(value.split()), False
+
+    def is_high_level(self, honours) -> bool:
+        names = self.high_level_names
+        return any(h in names or self._table.get(fold(h)) in names for h in honours)
+
+    @classmethod
+    def from_mapping(cls, data: dict, source: str = "") -> "HonourVocabulary":
+        """From the parsed data file (indexes/honours.toml: [[honour]] entries and [mappings]);
+        ValueError naming `source` when it does not have that shape."""
+        try:
+            honours = tuple(Honour(str(h["name"]), bool(h.get("high_level", False)),
+                                   tuple(str(a) for a in h.get("aliases", ())))
+                            for h in data.get("honour", ()))
+            mappings = {str(k): str(v) for k, v in dict(data.get("mappings", {})).items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{source or '人才称号词表'}: 格式错误（{exc}）") from None
+        return cls(honours, mappings, source)
+
 
 STATUSES: tuple[str, ...] = ("在库", "暂停", "出库")
 _STATUS_ALIASES: dict[str, tuple[str, ...]] = {
@@ -137,7 +211,6 @@ _REGION_TABLE = _alias_table(REGIONS, _REGION_ALIASES)
 _TITLE_TABLE = _alias_table(TITLES, _TITLE_ALIASES)
 _STATUS_TABLE = _alias_table(STATUSES, _STATUS_ALIASES)
 _GENDER_TABLE = _alias_table(GENDERS, _GENDER_ALIASES)
-_HONOUR_TABLE = {fold(a): h.name for h in HONOURS for a in (h.name, *h.aliases)}
 
 
 def _subregion_table() -> dict[str, tuple[str, str]]:
@@ -158,6 +231,10 @@ def _subregion_table() -> dict[str, tuple[str, str]]:
     table[fold("秀山土家族苗族自治县")] = ("重庆", "秀山县")
     table[fold("酉阳土家族苗族自治县")] = ("重庆", "酉阳县")
     table[fold("彭水苗族土家族自治县")] = ("重庆", "彭水县")
+    for alias, found in FUNCTIONAL_ZONES.items():
+        table[fold(alias)] = found
+        if found[0] == "四川" and alias.startswith(found[1]):  # 成都市高新区 as well as 成都高新区
+            table.setdefault(fold(found[1] + "市" + alias[len(found[1]):]), found)
     return table
 
 
@@ -191,20 +268,30 @@ def normalise_gender(value: str) -> str:
     return _lookup(_GENDER_TABLE, "性别", value, GENDERS)
 
 
-def normalise_honour(value: str) -> str:
-    return _lookup(_HONOUR_TABLE, "人才称号", value, tuple(h.name for h in HONOURS))
+def normalise_honour(value: str, vocabulary: HonourVocabulary) -> str:
+    """A known honour's canonical name; an unknown one raises (the importer keeps those instead)."""
+    name, known = vocabulary.normalise(value)
+    if not known:
+        raise UnknownValue("人才称号", value)
+    return name
 
 
 def normalise_subregion(value: str, region: str | None = None) -> tuple[str, str]:
     """Return (region, sub-region). With `region` given, the sub-region must lie in it."""
     key = fold(value)
     found = _SUBREGION_TABLE.get(key)
+    if found is None:  # 重庆市渝北区, 四川省成都市: the region written in front
+        for prefixed_region, prefixes in _REGION_PREFIXES.items():
+            for prefix in prefixes:
+                rest = _SUBREGION_TABLE.get(key.removeprefix(fold(prefix))) if key.startswith(fold(prefix)) else None
+                if rest is not None and rest[0] == prefixed_region:
+                    found = rest
+                    break
+            if found is not None:
+                break
     if found is None:
         raise UnknownValue("市州/区县", value)
     if region is not None and found[0] != region:
         raise UnknownValue("市州/区县", f"{value}（不属于{region}）")
     return found
 
-
-def is_high_level(honours: list[str] | tuple[str, ...]) -> bool:
-    return any(h in HIGH_LEVEL_HONOURS for h in honours)

@@ -1,6 +1,7 @@
 """The data files beside the code and the review's own: the legal-unit alias table
-(indexes/institutions.toml) and the conflict policy (indexes/coi_policy.toml, or a review's policy
-file of the same shape), read and validated into domain objects. A bad file is an `InputError`
+(indexes/institutions.toml), the conflict policy (indexes/coi_policy.toml, or a review's policy
+file of the same shape) and the honour vocabulary (indexes/honours.toml), read and validated into
+domain objects. A bad file is an `InputError`
 naming the file and key."""
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from expertpool.domain.conflicts import ConflictPolicy, PolicyError
 from expertpool.domain.institutions import InstitutionTable, InstitutionTableError
+from expertpool.domain.taxonomy import HonourVocabulary
 from expertpool.errors import InputError
 from expertpool.io.files import read_input_text
 from expertpool.segment import INDEXES_DIR
@@ -22,6 +24,10 @@ def default_institutions_path() -> Path:
 
 def default_policy_path() -> Path:
     return INDEXES_DIR / "coi_policy.toml"
+
+
+def default_honours_path() -> Path:
+    return INDEXES_DIR / "honours.toml"
 
 
 def _read_toml(path: Path, what: str) -> dict:
@@ -45,6 +51,22 @@ def load_institutions(path: str | Path | None = None) -> InstitutionTable:
         except InstitutionTableError as exc:
             raise InputError(f"{path}: {exc.key}: {exc.reason}") from None
     return _TABLE_CACHE[stamp]
+
+
+_HONOURS_CACHE: dict[tuple[str, float], HonourVocabulary] = {}
+
+
+def load_honours(path: str | Path | None = None) -> HonourVocabulary:
+    """人才称号: known honours, aliases and an administrator's mappings (default
+    indexes/honours.toml), cached per file version, so an edit applies to the next command."""
+    path = Path(path) if path else default_honours_path()
+    stamp = (str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
+    if stamp not in _HONOURS_CACHE:
+        try:
+            _HONOURS_CACHE[stamp] = HonourVocabulary.from_mapping(_read_toml(path, "人才称号词表"), str(path))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    return _HONOURS_CACHE[stamp]
 
 
 def load_policy(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> ConflictPolicy:

@@ -1,11 +1,18 @@
-"""Files a user names on the command line: read them, or make room to write them.
+"""Files a user names on the command line: read them, make room to write them, and write them
+whole.
 
 A path the user gave that cannot be used (missing, a directory, no permission, not text) is bad
 input: `InputError` (exit 2) naming the path, never an `OSError` that would read as a storage
-failure (exit 5) or escape as a traceback.
+failure (exit 5) or escape as a traceback. A file we write for the user (a reject list, an export)
+is written through a temporary file and renamed (`atomic_output`): whole, or not at all; a failure
+while writing it (a full disk) is an `OSError`, described by `describe_os_error`.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from expertpool.errors import InputError
@@ -71,3 +78,29 @@ def output_file(path: str | Path, what: str = "输出文件") -> Path:
         raise InputError(f"{path}: 是目录；请给出文件名（{what}）")
     output_directory(path.parent, f"{what}所在目录")
     return path
+
+
+@contextlib.contextmanager
+def atomic_output(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; when the block ends, it replaces `target` in one
+    rename. If the block (or the rename) fails — a full disk, say — the temporary file is removed
+    and `target` is left as it was, never half written."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        with open(tmp, "rb") as written:  # on a full disk the data may fail only at the flush
+            os.fsync(written.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def describe_os_error(exc: OSError) -> str:
+    """The cause in words (磁盘已满 for ENOSPC), with the file when known."""
+    reason = {errno.ENOSPC: "磁盘已满（No space left on device）", errno.EDQUOT: "超出磁盘配额",
+              errno.EACCES: "没有写入权限", errno.EROFS: "文件系统只读"}.get(exc.errno, exc.strerror or str(exc))
+    return f"{exc.filename}: {reason}" if getattr(exc, "filename", None) else reason

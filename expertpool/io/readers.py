@@ -49,6 +49,25 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 KINDS: tuple[str, ...] = tuple(HEADERS)
 
+#: Longest cell accepted, in characters: Excel's own limit, so no spreadsheet a person made exceeds it.
+MAX_CELL_CHARS = 32_767
+#: Longest CSV field read at all (a longer one stops the file, naming the line): beyond any row.
+MAX_CSV_FIELD = 8 * 1024 * 1024
+#: An XLSX is a zip: its parts are checked before parsing (a few KB can inflate to gigabytes).
+MAX_XLSX_UNCOMPRESSED = 1024 * 1024 * 1024
+#: Bytes of text between two XML tags in an XLSX part past which the file is refused unparsed. The
+#: parser (calamine) cuts a longer cell at MAX_CELL_CHARS, so cells up to this size are read, cut,
+#: and their rows rejected as reaching the limit; beyond it the parser's memory is at stake.
+MAX_XLSX_TEXT_RUN = 1024 * 1024
+#: Deepest nesting of arrays and objects in a JSONL line (a project's team is 2 deep).
+MAX_JSON_DEPTH = 8
+#: Keys whose JSONL value may be an array of texts; every other key takes one text or number.
+JSON_LISTS: dict[str, frozenset[str]] = {
+    "experts": frozenset({"honours", "fields", "keywords"}),
+    "integrity": frozenset({"sanctions"}),
+    "affiliations": frozenset(), "relations": frozenset(), "history": frozenset(),
+}
+
 
 def column_label(kind: str, key: str) -> str:
     """The Chinese header for a key, for messages ('证件号码'), or the key itself."""
@@ -128,8 +147,21 @@ def _map_headers(path: Path, kind: str, headers: list[str]) -> tuple[list[str | 
     return keys, ignored
 
 
+def _oversized(row: dict[str, object], limit: int) -> None:
+    """Mark a row holding a cell longer than `limit` (the row is rejected, naming the column)."""
+    for key, value in row.items():
+        if isinstance(value, str) and len(value) > limit:
+            row.clear()
+            row["__invalid__"] = (f"单元格过长（{len(value):,} 个字符，上限 {MAX_CELL_CHARS:,}"
+                                  + ("；已达 Excel 单元格上限，读取时被截断" if len(value) == MAX_CELL_CHARS else "")
+                                  + "）")
+            row["__column__"] = key
+            return
+
+
 def _rows_from_grid(path: Path, kind: str | None, grid: Iterator[list[object]], first_row: int = 1,
-                    encoding: str | None = None) -> Table:
+                    encoding: str | None = None, label: str = "", cell_limit: int = MAX_CELL_CHARS) -> Table:
+    """Rows under the header row; `cell_limit`: longest cell kept (a longer one rejects its row)."""
     try:
         header = next(grid)
     except StopIteration:
@@ -149,12 +181,17 @@ def _rows_from_grid(path: Path, kind: str | None, grid: Iterator[list[object]], 
         if not any(v.strip() if isinstance(v, str) else v is not None for v in values):
             continue  # blank line: not a row
         row: dict[str, object] = {}
+        too_long = False
         for key, value in zip(keys, values):
             if key is not None:
                 row[key] = value
+                if value.__class__ is str and len(value) > cell_limit:
+                    too_long = True
         if len(values) > len(keys) and any(clean(v) for v in values[len(keys):]):
             row["__extra__"] = [v for v in values[len(keys):] if clean(v)]
-        rows.append((offset, row))
+        if too_long:  # (a long cell of an ignored column is not read into the store: no matter)
+            _oversized(row, cell_limit)
+        rows.append((f"{label}!{offset}" if label else offset, row))
     return Table(path, kind, rows, encoding, ignored)
 
 
@@ -162,52 +199,173 @@ def read_csv(path: Path, kind: str | None) -> Table:
     data = read_input_bytes(path)
     text, encoding = decode_csv_bytes(path, data)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    previous = csv.field_size_limit(MAX_CSV_FIELD)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
         grid = list(reader)
     except csv.Error as exc:
-        raise InputError(f"{path}: CSV 格式错误（{exc}）") from None
+        if "field larger than field limit" in str(exc):
+            raise InputError(f"{path}: 第 {reader.line_num} 行附近有一个超过 {MAX_CSV_FIELD // 1024 // 1024} MB 的单元格"
+                             f"（单元格上限 {MAX_CELL_CHARS:,} 个字符）；整个文件未导入") from None
+        raise InputError(f"{path}: CSV 格式错误（第 {reader.line_num} 行：{exc}）") from None
+    finally:
+        csv.field_size_limit(previous)
     return _rows_from_grid(path, kind, iter(grid), encoding=encoding)
 
 
+def check_xlsx_size(path: Path) -> None:
+    """Refuse a workbook whose parts inflate past MAX_XLSX_UNCOMPRESSED, or that holds one text
+    longer than any cell can be, before any parser sees it (a 311 KB file once held a 300 MB cell
+    and took 6 GB to parse). Streams each part; never holds one whole in memory."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            total = sum(info.file_size for info in infos)
+            if total > MAX_XLSX_UNCOMPRESSED:
+                raise InputError(f"{path}: XLSX 解压后达 {total / 2**20:,.0f} MB，超过上限 "
+                                 f"{MAX_XLSX_UNCOMPRESSED // 2**20} MB；请拆分为多个文件")
+            for info in infos:
+                if info.filename.endswith(".xml") and info.file_size > MAX_XLSX_TEXT_RUN:
+                    _check_text_runs(path, archive, info)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InputError(f"{path}: 不是有效的 XLSX 文件（可能已损坏或不完整：{exc}）") from None
+
+
+def _check_text_runs(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse a part holding a run of text longer than MAX_XLSX_TEXT_RUN without a tag: such a run
+    covers at least one whole chunk of half that size, and a chunk without `<` is found by memchr."""
+    read = 0
+    with archive.open(info) as part:
+        while chunk := part.read(MAX_XLSX_TEXT_RUN // 2):
+            read += len(chunk)
+            if read > info.file_size:  # the header lied about the size
+                raise InputError(f"{path}: XLSX 的 {info.filename} 大于其声明的大小；文件可能被篡改")
+            if len(chunk) == MAX_XLSX_TEXT_RUN // 2 and b"<" not in chunk:
+                where = "共享字符串表" if "sharedStrings" in info.filename else info.filename
+                raise InputError(f"{path}: XLSX 中（{where}）有一段数百 KB 以上的文本，远超 Excel 单元格的上限"
+                                 f"（{MAX_CELL_CHARS:,} 个字符）；文件不是正常的电子表格，整个文件未导入")
+
+
 def read_xlsx(path: Path, kind: str | None) -> Table:
-    """The first worksheet. Read with calamine (Rust): ~10× faster than openpyxl on a 15,000-row
-    province list, which is most of an XLSX import's time. openpyxl still writes our exports."""
+    """Every worksheet with the kind's headers, rows numbered `sheet!row` when there are several.
+    A non-empty sheet without them refuses the file, naming it: no sheet is dropped silently.
+    Read with calamine (Rust): ~10× faster than openpyxl on a 15,000-row province list, which is
+    most of an XLSX import's time. openpyxl still writes our exports."""
     from python_calamine import CalamineError, CalamineWorkbook
 
+    check_xlsx_size(path)
+    sheets: list[tuple[str, list[list[object]]]] = []
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         if not workbook.sheet_names:
             raise InputError(f"{path}: XLSX 文件中没有工作表")
-        grid = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        for index, name in enumerate(workbook.sheet_names):
+            grid = workbook.get_sheet_by_index(index).to_python(skip_empty_area=False)
+            if any(any(v not in (None, "") for v in row) for row in grid):
+                sheets.append((name, grid))
     except (CalamineError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: 不是有效的 XLSX 文件（可能已损坏或不完整：{exc}）") from None
-    # Excel stores every number as a float; 1971.0 is the year 1971 and 13800000001.0 a phone number.
-    return _rows_from_grid(path, kind, iter([[int(v) if isinstance(v, float) and v.is_integer() else v for v in row]
-                                             for row in grid]))
+    if not sheets:
+        raise InputError(f"{path}: 文件为空（没有表头行）")
+    tables: list[Table] = []
+    refused: list[str] = []
+    for name, grid in sheets:
+        # Excel stores every number as a float; 1971.0 is the year 1971 and 13800000001.0 a phone number.
+        cells = iter([[int(v) if isinstance(v, float) and v.is_integer() else v for v in row] for row in grid])
+        try:
+            # calamine cuts a cell at MAX_CELL_CHARS: one that long may have been longer
+            tables.append(_rows_from_grid(path, kind or (tables[0].kind if tables else None), cells,
+                                          label=name if len(sheets) > 1 else "", cell_limit=MAX_CELL_CHARS - 1))
+        except InputError as exc:
+            refused.append(f"「{name}」（{str(exc).removeprefix(f'{path}: ')}）")
+    if refused:
+        imported = "、".join(f"「{n}」" for n, _ in sheets if all(f"「{n}」" not in r for r in refused))
+        raise InputError(f"{path}: 工作表{'、'.join(refused)}没有可导入的表头"
+                         + (f"，而{imported}有" if imported else "")
+                         + "；为免遗漏数据，整个文件未导入。请删除或移出这些工作表，或补全表头")
+    first = tables[0]
+    ignored = list(dict.fromkeys(c for t in tables for c in t.ignored_columns))
+    return Table(path, first.kind, [r for t in tables for r in t.rows], None, ignored)
+
+
+_TYPE_NAMES = {dict: "对象", list: "数组", bool: "真假值", str: "文本", int: "数字", float: "数字", type(None): "空值"}
+
+
+def _type_name(value: object) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _too_deep(line: str) -> bool:
+    """Whether a JSON line nests arrays/objects deeper than MAX_JSON_DEPTH (checked before parsing,
+    so no parser recursion on a hostile line; strings are skipped)."""
+    if line.count("[") + line.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for char in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def json_type_problem(kind: str, key: str, value: object) -> str | None:
+    """What is wrong with the type of `value` under `key` of a JSONL row of `kind`, or None.
+    A text field takes a text or a number; a multi-value field also an array of them."""
+    if value is None or type(value) in (str, int, float):
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            return f"过长（{len(value):,} 个字符，上限 {MAX_CELL_CHARS:,}）"
+        return None
+    if isinstance(value, list) and key in JSON_LISTS.get(kind, ()):
+        for i, item in enumerate(value):
+            if type(item) not in (str, int, float):
+                return f"应为文本数组，第 {i + 1} 项却是{_type_name(item)}"
+            if isinstance(item, str) and len(item) > MAX_CELL_CHARS:
+                return f"第 {i + 1} 项过长（上限 {MAX_CELL_CHARS:,} 个字符）"
+        return None
+    expected = "文本或数字" + ("，或它们的数组" if key in JSON_LISTS.get(kind, ()) else "")
+    return f"应为{expected}，实为{_type_name(value)}"
 
 
 def read_jsonl(path: Path, kind: str | None) -> Table:
     data = read_input_bytes(path)
     text, encoding = decode_csv_bytes(path, data)
     rows: list[tuple[int, dict[str, object]]] = []
-    bad: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            obj = None
-            bad.append((number, f"不是有效的 JSON（{exc.msg}，第 {exc.colno} 列）"))
-        if obj is not None and not isinstance(obj, dict):
-            bad.append((number, "每行应为一个 JSON 对象"))
-            obj = None
-        rows.append((number, obj if obj is not None else {"__invalid__": bad[-1][1]}))
+        problem = None
+        obj = None
+        if _too_deep(line):
+            problem = f"JSON 嵌套过深（超过 {MAX_JSON_DEPTH} 层）"
+        else:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problem = f"不是有效的 JSON（{exc.msg}，第 {exc.colno} 列）"
+            except RecursionError:
+                problem = f"JSON 嵌套过深（超过 {MAX_JSON_DEPTH} 层）"
+            if problem is None and not isinstance(obj, dict):
+                problem = "每行应为一个 JSON 对象"
+        rows.append((number, obj if problem is None else {"__invalid__": problem}))
     if not rows:
         raise InputError(f"{path}: 文件为空（没有任何记录）")
+    first = next((r for _, r in rows if "__invalid__" not in r), {})
+    if first.get("expertpool") == "ground-truth" or {"kind", "topics"} <= set(first):
+        raise InputError(f"{path}: 这是 expertpool generate 写出的评测真值（ground truth），不是导入文件；"
+                         "导入 generate 打印的命令中列出的文件即可")
     if kind is None:
-        first = next((r for _, r in rows if "__invalid__" not in r), {})
         kind = detect_kind(list(first)) or ("experts" if "name" in first else None)
         if kind is None:
             raise InputError(f"{path}: 无法从字段判断文件类型；请用 --kind 指定（{'/'.join(KINDS)}）")
@@ -224,6 +382,10 @@ def read_jsonl(path: Path, kind: str | None) -> Table:
             for key, value in row.items():
                 mapped = mapping.get(key) or (key if key in english else None)
                 if mapped:
+                    problem = json_type_problem(kind, mapped, value)
+                    if problem is not None:  # never stringified: the row is rejected, naming the key
+                        out = {"__invalid__": f"「{key}」{problem}", "__column__": mapped}
+                        break
                     out[mapped] = value
                 else:
                     ignored.setdefault(key, None)  # reported like an unknown CSV column, never silently

@@ -10,7 +10,9 @@ import re
 
 from pydantic import ValidationError
 
-from expertpool.domain import taxonomy
+from expertpool.domain import expert_ids, taxonomy
+from expertpool.io.datafiles import load_honours
+from expertpool.io.readers import MAX_CELL_CHARS, json_type_problem
 from expertpool.domain.models import (
     INTEGRITY_CATEGORIES,
     RELATION_KINDS,
@@ -60,7 +62,10 @@ def _apply(key: str, fn, value):
 
 
 def _multi(row: dict, key: str) -> list[str]:
-    value = row.get(key)
+    return _multi_values(row.get(key))
+
+
+def _multi_values(value) -> list[str]:
     if isinstance(value, list):  # JSONL arrays
         items: list[str] = []
         for v in value:
@@ -96,16 +101,23 @@ def _vocab(key: str, fn, value: str, *args):
 
 def _vocab_multi(row: dict, key: str, fn) -> list:
     """`[_apply(key, fn, part) for part in _multi(row, key)]`, with the split memoised per cell."""
-    value = row.get(key)
+    return [_vocab(key, fn, part) for part in _split_cell(row.get(key))]
+
+
+def _split_cell(value) -> tuple[str, ...] | list[str]:
+    """`split_multi` of a cell, memoised for text cells (JSONL arrays are split item by item)."""
     if type(value) is str:
         parts = _SPLIT_MEMO.get(value)
         if parts is None:
             parts = tuple(split_multi(value))
             if len(_SPLIT_MEMO) < _MEMO_MAX:
                 _SPLIT_MEMO[value] = parts
-    else:
-        parts = _multi(row, key)
-    return [_vocab(key, fn, part) for part in parts]
+        return parts
+    return _multi_values(value)
+
+
+def _honour_name(value: str, vocabulary: taxonomy.HonourVocabulary) -> str:
+    return vocabulary.normalise(value)[0]
 
 
 def _year(row: dict, key: str) -> int | None:
@@ -140,21 +152,19 @@ def source_from_id(source_id: str) -> str | None:
     return None
 
 
-def expert_id_for(source: str, source_id: str) -> str:
-    """Stable expert id: the source's own number with its region prefix (SC-/CQ-)."""
-    code = taxonomy.REGION_CODES[source]
-    upper = source_id.upper()
-    for prefix in taxonomy.REGION_CODES.values():
-        if upper.startswith(prefix + "-"):
-            return upper
-    return f"{code}-{source_id}"
-
-
-def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
-    """Validate and normalise an experts row. `source` is the list's province; when not given, the
-    province of the number's prefix (SC-/CQ-), else the row's region."""
+def check_readable(row: dict) -> None:
+    """Raise the problem the reader found in this row (a bad JSON line, a wrong type, an oversized
+    cell), naming its column when it has one."""
     if "__invalid__" in row:
-        raise RowError("(整行)", str(row["__invalid__"]))
+        raise RowError(str(row.get("__column__") or "(整行)"), str(row["__invalid__"]))
+
+
+def expert_from_row(row: dict, *, source: str | None, salt: str,
+                    vocabulary: taxonomy.HonourVocabulary | None = None) -> Expert:
+    """Validate and normalise an experts row. `source` is the list's province; when not given, the
+    province of the number's prefix (SC-/CQ-), else the row's region. `vocabulary`: the honours'
+    (default: indexes/honours.toml; an importer reads it once per file)."""
+    check_readable(row)
     if "__extra__" in row:
         raise RowError("(整行)", f"单元格多于表头列数（多出：{row['__extra__']}）；可能有未加引号的逗号")
     # The first problem of a row is the one reported: the checks below keep their order.
@@ -172,7 +182,10 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
     if birth_year is not None and not 1920 <= birth_year <= 2010:
         raise RowError("birth_year", f"出生年份 {birth_year} 不合理")
     title = _vocab("title", taxonomy.normalise_title, _text(row, "title", required=True))
-    honours = _vocab_multi(row, "honours", taxonomy.normalise_honour)
+    # Open vocabulary: known honours normalised, others kept as written (the importer warns).
+    vocabulary = vocabulary or load_honours()
+    honours = list(dict.fromkeys(_vocab("honours", _honour_name, part, vocabulary)
+                                 for part in _split_cell(row.get("honours"))))
     fields = list(dict.fromkeys(_vocab_multi(row, "fields", taxonomy.normalise_field)))
     if not fields:
         raise RowError("fields", "必填项为空")
@@ -191,10 +204,12 @@ def expert_from_row(row: dict, *, source: str | None, salt: str) -> Expert:
     if source and prefixed and prefixed != source:
         raise RowError("source_id", f"编号前缀表明来自{prefixed}名单，与 --source {source} 不符")
     list_source = source or prefixed or region
-    expert_id = expert_id_for(list_source, source_id)
+    # The list's own number as written (`_text` cleaned it: expert_ids.written_number); the importer
+    # gives the expert its id.
+    number = source_id
     try:
         return Expert(
-            id=expert_id, source_ids={list_source: expert_id}, name=name.replace(" ", "") if _is_cjk(name) else name,
+            id=number, source_ids={list_source: number}, name=name.replace(" ", "") if _is_cjk(name) else name,
             gender=gender, birth_year=birth_year, region=region, sub_region=sub_region,
             institution=_text(row, "institution", required=True), department=_text(row, "department"),
             title=title, honours=honours, fields=fields, discipline=_text(row, "discipline"),
@@ -296,6 +311,34 @@ def integrity_from_row(row: dict, resolve, *, entered_by: str, entered_at: dt.da
         raise _validation_error(exc, "end") from None
 
 
+_PROJECT_LISTS = frozenset({"keywords", "fields"})
+
+
+def _check_project_types(row: dict) -> None:
+    """A project line's values have the types of the contract (DESIGN.md), never stringified."""
+    for key in ("id", "title", "abstract", "institution", "region", "keywords", "fields"):
+        if key in row:
+            problem = json_type_problem("projects", key, row[key]) if key not in _PROJECT_LISTS else (
+                json_type_problem("experts", "keywords", row[key]))
+            if problem:
+                raise RowError(key, problem)
+    people = [("applicant", row.get("applicant"))]
+    team = row.get("team")
+    if isinstance(team, list):
+        people += [(f"team[{i}]", p) for i, p in enumerate(team)]
+    for where, person in people:
+        if isinstance(person, dict):
+            for key in ("name", "institution", "expert_id"):
+                if key in person and (type(person[key]) not in (str, int, type(None))
+                                      or isinstance(person[key], str) and len(person[key]) > MAX_CELL_CHARS):
+                    raise RowError(where, f"{key} 应为文本，实为{type(person[key]).__name__}")
+    avoid = row.get("avoid")
+    if isinstance(avoid, list):
+        for i, item in enumerate(avoid):
+            if type(item) not in (str, int):
+                raise RowError("avoid", f"应为专家编号数组，第 {i + 1} 项却不是编号")
+
+
 def _person(value, key: str, resolve) -> Person:
     if not isinstance(value, dict):
         raise RowError(key, "应为包含 name、institution 的对象")
@@ -309,8 +352,8 @@ def _person(value, key: str, resolve) -> Person:
 
 
 def project_from_row(row: dict, resolve) -> Project:
-    if "__invalid__" in row:
-        raise RowError("(整行)", str(row["__invalid__"]))
+    check_readable(row)
+    _check_project_types(row)
     applicant = _person(row.get("applicant"), "applicant", resolve)
     team_raw = row.get("team") or []
     if not isinstance(team_raw, list):

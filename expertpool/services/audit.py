@@ -30,9 +30,10 @@ from pydantic import ValidationError
 
 from expertpool.domain.models import AuditEntry, IntegrityRecord, record_digest
 from expertpool.domain.text import clean, parse_date
-from expertpool.errors import InputError, StoreDamaged
+from expertpool.errors import InputError, NotFound, StoreDamaged
 from expertpool.io.files import check_input_file, read_input_bytes
 from expertpool.services.access import Actor, check
+from expertpool.services.expert_ids import get_expert
 from expertpool.services.integrity import version_key
 from expertpool.stores.base import GENESIS_HASH, ExpertStore
 
@@ -88,15 +89,18 @@ def _since(value: str | dt.date | dt.datetime) -> dt.datetime:
 def audit_log(store: ExpertStore, expert_id: str | None = None, since: str | dt.date | None = None, *,
               actor: Actor | None = None, action: str | None = None) -> list[AuditEntry]:
     """Entries in sequence order. `expert_id`: those whose target, before or after names the
-    expert (either province's number is accepted); `since`: from that day (local time) on;
+    expert (resolved as everywhere: its id, either list's number, `四川:SC000225`; a
+    number no longer in the store is matched as written); `since`: from that day (local time) on;
     `action`: whose action starts with it (e.g. `integrity`)."""
     if actor is not None:
         check(actor, "audit.read", "查看审计日志")
     wanted: set[str] = set()
     if expert_id:
-        text = clean(expert_id)
-        expert = store.get_expert(text)
-        wanted = {text} | ({expert.id, *expert.source_ids.values()} if expert else set())
+        try:
+            expert = get_expert(store, expert_id, "--expert")
+            wanted = {expert.id, *expert.source_ids.values()}
+        except NotFound:  # no longer in the store (deleted outside the tool, as verify reports): the log still names it
+            wanted = {clean(expert_id)}
     start = _since(since) if since else None
     out = []
     for entry in store.iter_audit():

@@ -32,26 +32,43 @@ from expertpool.domain.conflicts import (
     PanelPair,
     UnknownReference,
 )
+from expertpool.domain import expert_ids
 from expertpool.domain.models import Project
 from expertpool.errors import InputError, NotFound
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
 from expertpool.io.datafiles import load_policy, policy_from
 from expertpool.services.eligibility import parse_review_date
+from expertpool.services.expert_ids import is_legacy, prefetched, resolve_expert_id
 from expertpool.stores.base import ExpertStore
 
 
-def read_projects(path: str | Path, graph: ConflictGraph) -> list[Project]:
+def _expert_references(numbered_rows) -> list[str]:
+    """The expert numbers project rows name (applicant, team, avoid), for one prefetch."""
+    out: list[str] = []
+    for _, row in numbered_rows:
+        people = [row.get("applicant"), *(row.get("team") if isinstance(row.get("team"), list) else [])]
+        out += [str(p["expert_id"]) for p in people if isinstance(p, dict) and p.get("expert_id")]
+        if isinstance(row.get("avoid"), list):
+            out += [str(a) for a in row["avoid"] if isinstance(a, (str, int))]
+    return out
+
+
+def read_projects(path: str | Path, store: ExpertStore) -> list[Project]:
     """Projects from a JSONL file (the import kind `projects`), each row validated as the importer
-    does. Any bad row → InputError naming the file, row and field (every bad row, not just one)."""
+    does, expert numbers resolved as everywhere (`expert_ids`). Any bad row → InputError naming the
+    file, row and field (every bad row, not just one)."""
     path = Path(path)
     table = readers.read_table(path, "projects")
+    directory, legacy = prefetched(store, _expert_references(table.rows)), is_legacy(store)
 
     def resolve(column: str, value: str) -> str:
-        found = graph.resolve_expert(value)
-        if found is None:
-            raise rows.RowError(column, f"专家编号「{value}」不在专家库中")
-        return found
+        try:
+            return expert_ids.resolve(directory, value, legacy=legacy)
+        except expert_ids.UnknownExpert as exc:
+            raise rows.RowError(column, str(exc)) from None
+        except expert_ids.AmbiguousExpert as exc:
+            raise rows.RowError(column, exc.hint(for_file=False)) from None
 
     projects: list[Project] = []
     problems: list[str] = []
@@ -237,7 +254,7 @@ def _check_command(store: ExpertStore, project: str, expert: str | None, review_
     graph = pool_snapshot(store).graph   # cached per data version: repeated checks skip the build
     path = Path(project)
     if path.exists():
-        projects = read_projects(path, graph)
+        projects = read_projects(path, store)
     else:
         found = graph.project(project)
         if found is None:
@@ -245,10 +262,10 @@ def _check_command(store: ExpertStore, project: str, expert: str | None, review_
         projects = [found]
     only = None
     if expert is not None:
-        resolved = graph.resolve_expert(expert)
-        if resolved is None:
-            raise InputError(f"--expert: 专家编号「{expert}」不在专家库中")
-        only = [resolved]
+        try:
+            only = [resolve_expert_id(store, expert, "--expert")]
+        except NotFound as exc:  # a wrong option value: bad input, as this command always said
+            raise InputError(str(exc)) from None
     conflicts = check_projects(graph, projects, day, chosen, only)
     names = {c.expert_id: graph.expert_name(c.expert_id) or "" for c in conflicts}
     return CheckReport(day, projects, conflicts, names, only[0] if only else None)

@@ -11,15 +11,19 @@ import csv
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from expertpool.domain import expert_ids
 from expertpool.domain.models import Expert, record_digest
 from expertpool.domain.taxonomy import UnknownValue, normalise_region
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
-from expertpool.io.files import output_directory
+from expertpool.io.datafiles import load_honours
+from expertpool.io.files import atomic_output, describe_os_error, output_directory
+from expertpool.services import expert_ids as expert_id_service
 from expertpool.services.access import Actor, audit
 from expertpool.services.integrity import vouch
 from expertpool.progress import NullProgress, Progress
@@ -31,7 +35,7 @@ SALT_KEY = "id_salt"
 @dataclass
 class Reject:
     file: str
-    row: int
+    row: int | str  # `sheet!row` in a workbook of several sheets
     expert_id: str | None
     column: str
     reason: str
@@ -48,6 +52,21 @@ class PossibleDuplicate:
 
 
 @dataclass
+class ValueWarning:
+    """Rows kept, with a value outside a vocabulary that is open (人才称号): stored as written."""
+    file: str
+    column: str
+    value: str
+    count: int
+    rows: list[int | str]  # the first few, as examples
+    message: str
+
+
+#: example rows listed per warning
+WARNING_EXAMPLES = 5
+
+
+@dataclass
 class FileReport:
     file: str
     kind: str
@@ -60,8 +79,10 @@ class FileReport:
     rejected: int = 0
     rejects: list[Reject] = field(default_factory=list)
     possible_duplicates: list[PossibleDuplicate] = field(default_factory=list)
+    warnings: list[ValueWarning] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     reject_file: str | None = None
+    reject_file_error: str | None = None  # the store has the file's rows; the reject list is missing
     dry_run: bool = False
     error: str | None = None  # the whole file could not be read; nothing from it was written
 
@@ -86,20 +107,28 @@ class ImportReport:
     def failed(self) -> bool:
         return any(f.error or f.rejected for f in self.files)
 
+    @property
+    def storage_failed(self) -> bool:
+        """A file we had to write (a reject list) could not be written (exit 5)."""
+        return any(f.reject_file_error for f in self.files)
+
     def totals(self) -> dict[str, int]:
         keys = ("rows_read", "imported", "updated", "unchanged", "merged", "rejected")
-        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+        totals = {k: sum(getattr(f, k) for f in self.files) for k in keys}
+        totals["warned_rows"] = sum(w.count for f in self.files for w in f.warnings)
+        return totals
 
     def to_json(self) -> dict:
         return {
             "totals": self.totals(),
             "files": [
-                {**{k: v for k, v in asdict(f).items() if k not in ("rejects", "possible_duplicates")},
+                {**{k: v for k, v in asdict(f).items() if k not in ("rejects", "possible_duplicates", "warnings")},
                  "accepted": f.accepted}
                 for f in self.files
             ],
             "rejects": [asdict(r) for f in self.files for r in f.rejects],
             "possible_duplicates": [asdict(d) for f in self.files for d in f.possible_duplicates],
+            "warnings": [asdict(w) for f in self.files for w in f.warnings],
         }
 
 
@@ -112,21 +141,17 @@ def id_salt(store: ExpertStore) -> str:
     return salt
 
 
-class _ExpertIndex:
-    """In-memory lookups over the experts already stored (and those accepted so far)."""
+class _ExpertIndex(expert_ids.MemoryDirectory):
+    """In-memory look-ups over the experts already stored (and those accepted so far)."""
 
-    def __init__(self, experts):
-        self.by_id: dict[str, Expert] = {}
-        self.alias: dict[str, str] = {}
+    def __init__(self, experts, legacy: bool = False):
+        self.legacy = legacy
         self.by_hash: dict[str, str] = {}
         self.by_person: dict[tuple, list[str]] = {}
-        for expert in experts:
-            self.add(expert)
+        super().__init__(experts)
 
     def add(self, expert: Expert) -> None:
-        self.by_id[expert.id] = expert
-        for alias in expert.source_ids.values():
-            self.alias[alias] = expert.id
+        super().add(expert)
         if expert.id_hash:
             self.by_hash[expert.id_hash] = expert.id
         key = (expert.name, expert.birth_year, expert.institution)
@@ -134,18 +159,27 @@ class _ExpertIndex:
         if expert.id not in ids:
             ids.append(expert.id)
 
-    def resolve(self, any_id: str) -> str | None:
-        if any_id in self.by_id:
-            return any_id
-        return self.alias.get(any_id) or self.alias.get(any_id.upper())
 
+def _resolver(index: _ExpertIndex, source: str | None) -> Callable[[str, str], str]:
+    """(column, number as written) → canonical id, through `expert_ids.resolve`; `source` is the
+    file's --source (whose list's numbers the file uses)."""
+    # A record file names the same experts again and again (165k review-history rows, 20k experts)
+    # and adds none: each distinct number is resolved once per file.
+    answers: dict[str, tuple[str | None, str | None]] = {}
 
-def _resolver(index: _ExpertIndex) -> Callable[[str, str], str]:
     def resolve(column: str, value: str) -> str:
-        found = index.resolve(value)
+        found = answers.get(value)
         if found is None:
-            raise rows.RowError(column, f"专家编号「{value}」不在专家库中（请先导入专家名单）")
-        return found
+            try:
+                found = (expert_ids.resolve(index, value, region=source, legacy=index.legacy), None)
+            except expert_ids.UnknownExpert as exc:
+                found = (None, f"{exc}（请先导入专家名单）")
+            except expert_ids.AmbiguousExpert as exc:
+                found = (None, exc.hint(for_file=True))
+            answers[value] = found
+        if found[1] is not None:
+            raise rows.RowError(column, found[1])
+        return found[0]  # type: ignore[return-value]
     return resolve
 
 
@@ -153,27 +187,37 @@ def _resolver(index: _ExpertIndex) -> Callable[[str, str], str]:
 _STATUS_RANK = {"在库": 0, "暂停": 1, "出库": 2}
 
 
-def _same_person(existing: Expert, draft: Expert) -> str | None:
-    """Why `draft` cannot be the person stored under the same number, or None when it can be."""
+def _same_person(existing: Expert, draft: Expert, source: str, number: str) -> str | None:
+    """Why `draft` cannot be the person `source`'s list already numbers `number`, or None."""
     if existing.id_hash and draft.id_hash and existing.id_hash != draft.id_hash:
-        return f"专家编号 {draft.id} 已属于另一位专家（{existing.name}，证件号码不同）；请核对编号或用 --source 指明名单"
+        return (f"{source}名单的专家编号 {number} 已属于另一位专家（{existing.name}，证件号码不同）；"
+                "请核对编号或用 --source 指明名单")
     if existing.name != draft.name or (existing.birth_year and draft.birth_year
                                        and existing.birth_year != draft.birth_year):
-        return (f"专家编号 {draft.id} 已属于 {existing.name}（{existing.birth_year or '出生年份不详'}），"
+        return (f"{source}名单的专家编号 {number} 已属于 {existing.name}（{existing.birth_year or '出生年份不详'}），"
                 f"与本行的 {draft.name}（{draft.birth_year or '出生年份不详'}）不是同一人；请核对编号或用 --source 指明名单")
     return None
 
 
-def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str, Expert | None, str | None]:
+def _decide_expert(draft: Expert, index: _ExpertIndex, source: str,
+                   key: str | None = None) -> tuple[str, Expert | None, str | None]:
     """(outcome, expert to write or None, existing id for reporting). Outcomes: imported, updated,
-    unchanged, merged; raises RowError for a conflicting identity."""
-    existing_id = index.resolve(draft.id)
-    if existing_id is not None:
-        existing = index.by_id[existing_id]
-        problem = _same_person(existing, draft)
+    unchanged, merged; raises RowError for a conflicting identity.
+
+    `draft` carries the list's number as its id; the expert keeps the id it already has, or gets
+    that number (qualified by the list, `重庆:100234`, when another expert answers to it)."""
+    number = draft.source_ids[source]
+    key = key or expert_ids.number_key(number)
+    listed = index.in_list(source, number, index.legacy, key)
+    if len(listed) > 1:
+        raise rows.RowError("source_id", f"{source}名单的专家编号 {number} 在库中已属于多位专家："
+                            f"{'、'.join(e.id for e in listed)}；请人工核对")
+    if listed:
+        existing = listed[0]
+        problem = _same_person(existing, draft, source, number)
         if problem:
             raise rows.RowError("source_id", problem)
-        if existing.id != draft.id:
+        if next(iter(existing.source_ids), source) != source:
             # The second list's entry of a person already merged: the first list's record stands,
             # except that a more restrictive status (暂停/出库) in either list applies.
             if _STATUS_RANK[draft.status] > _STATUS_RANK[existing.status]:
@@ -182,9 +226,10 @@ def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str
         if draft.id_hash and index.by_hash.get(draft.id_hash, existing.id) != existing.id:
             other = index.by_hash[draft.id_hash]
             raise rows.RowError("id_number", f"证件号码与已有专家 {other} 相同，但专家编号不同；请人工核对")
-        merged_sources = {**existing.source_ids, **draft.source_ids}
+        # (an older store's number `SC-<number>` is replaced by the number as the list writes it)
         updated = draft.model_copy(update={
-            "source_ids": merged_sources,
+            "id": existing.id,
+            "source_ids": {**existing.source_ids, source: number},
             "id_hash": draft.id_hash or existing.id_hash,
             "id_last4": draft.id_last4 or existing.id_last4,
         })
@@ -195,18 +240,27 @@ def _decide_expert(draft: Expert, index: _ExpertIndex, source: str) -> tuple[str
         other = index.by_id[index.by_hash[draft.id_hash]]
         if source in other.source_ids:
             raise rows.RowError("id_number", f"证件号码与同一来源（{source}）中的专家 {other.id} 重复")
-        merged = other.model_copy(update={"source_ids": {**other.source_ids, source: draft.id}})
+        merged = other.model_copy(update={"source_ids": {**other.source_ids, source: number}})
         if _STATUS_RANK[draft.status] > _STATUS_RANK[other.status]:
             merged = merged.model_copy(update={"status": draft.status})
         return "merged", merged, other.id
-    return "imported", draft, None
+    if not index.taken(key):
+        return "imported", draft, None  # its id is the list's number already
+    expert_id = expert_ids.qualified(source, number)  # the other list numbers someone else so
+    if index.taken(expert_ids.number_key(expert_id)):
+        raise rows.RowError("source_id", f"专家编号 {number} 与库中编号 {expert_id} 冲突；请人工核对")
+    return "imported", draft.model_copy(update={"id": expert_id}), None
 
 
 def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | None = None,
                 source: str | None = None, dry_run: bool = False, progress: Progress | None = None,
                 rejects_dir: Path | None = None, now: dt.datetime | None = None,
-                _index: "_ExpertIndex | None" = None) -> FileReport:
+                _index: "_ExpertIndex | None" = None, _lease=None) -> FileReport:
     """Import one file all-or-nothing. Raises InputError if the file cannot be read at all."""
+    if _index is None:  # on its own: under the import lock, like `import_files`
+        with gc_paused(), _exclusive(store, actor, progress, dry_run) as lease:
+            return import_file(store, path, actor, kind=kind, source=source, dry_run=dry_run, progress=progress,
+                               rejects_dir=rejects_dir, now=now, _index=_open_index(store, dry_run), _lease=lease)
     progress = progress or NullProgress()
     table = readers.read_table(path, kind)
     report = FileReport(file=str(path), kind=table.kind, encoding=table.encoding, rows_read=len(table.rows),
@@ -222,9 +276,11 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
         label = readers.column_label(table.kind, error.column)
         report.rejects.append(Reject(str(path), number, expert_id, label, error.reason))
 
+    if _lease is not None:
+        _lease.check()
     with store.batch():
-        index = _index if _index is not None else _ExpertIndex(store.iter_experts())
-        resolve = _resolver(index)
+        index = _index
+        resolve = _resolver(index, source)
         progress.start(f"检查 {path.name}", len(table.rows))
         if table.kind == "experts":
             salt = store.get_meta(SALT_KEY) or (secrets.token_hex(16) if dry_run else id_salt(store))
@@ -255,35 +311,53 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
                   records=vouched)
     progress.finish()
     if report.rejects:
-        report.reject_file = str(write_rejects(report, rejects_dir or path.parent))
+        try:
+            report.reject_file = str(write_rejects(report, rejects_dir or path.parent))
+        except OSError as exc:
+            done = "试运行未写入数据库" if dry_run else "数据库中的导入已提交（接受的行已写入）"
+            report.reject_file_error = f"{done}，但拒绝清单未能写出：{describe_os_error(exc)}"
     return report
 
 
 def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileReport, reject, progress):
     writes: dict[str, Expert] = {}
-    seen_rows: dict[str, int] = {}
+    seen_rows: dict[tuple[str, str], int] = {}  # (list, number key) → row
+    honours = load_honours()
+    unknown_honours: dict[str, list[int]] = {}
     for number, row in table.rows:
         progress.advance()
         raw_id = rows.clean(row.get("source_id")) or None
         try:
-            draft = rows.expert_from_row(row, source=source, salt=salt)
-            if draft.id in seen_rows:
-                raise rows.RowError("source_id", f"专家编号 {draft.id} 与本文件第 {seen_rows[draft.id]} 行重复")
-            outcome, expert, existing_id = _decide_expert(draft, index, next(iter(draft.source_ids)))
+            draft = rows.expert_from_row(row, source=source, salt=salt, vocabulary=honours)
+            list_source = next(iter(draft.source_ids))
+            key = expert_ids.number_key(draft.id)
+            seen = (list_source, key)
+            if seen in seen_rows:
+                raise rows.RowError("source_id", f"专家编号 {draft.id} 与本文件第 {seen_rows[seen]} 行重复")
+            outcome, expert, existing_id = _decide_expert(draft, index, list_source, key)
         except rows.RowError as error:
             reject(number, raw_id, error)
             continue
-        seen_rows[draft.id] = number
+        seen_rows[seen] = number
+        for honour in draft.honours:
+            if honour not in honours.known_names:
+                unknown_honours.setdefault(honour, []).append(number)
         if outcome == "imported":
             for other_id in index.by_person.get((draft.name, draft.birth_year, draft.institution), []):
                 other = index.by_id[other_id]
-                if other.id != draft.id and not (draft.id_hash and other.id_hash):
+                if other.id != expert.id and not (draft.id_hash and other.id_hash):
                     report.possible_duplicates.append(
-                        PossibleDuplicate(str(table.path), number, draft.id, other.id, draft.name))
+                        PossibleDuplicate(str(table.path), number, expert.id, other.id, draft.name))
         setattr(report, outcome, getattr(report, outcome) + 1)
         if expert is not None:
             writes[expert.id] = expert
             index.add(expert)
+    label = readers.column_label(table.kind, "honours")
+    for value, numbers in sorted(unknown_honours.items(), key=lambda item: (-len(item[1]), item[0])):
+        report.warnings.append(ValueWarning(
+            str(table.path), label, value, len(numbers), numbers[:WARNING_EXAMPLES],
+            f"未收录的人才称号「{value}」已按原文保存（{len(numbers)} 行）；如需归并或认定为高层次人才，"
+            f"请在 {honours.source} 的 [mappings] 中添加"))
     return writes
 
 
@@ -296,8 +370,7 @@ def _collect_records(table, index: _ExpertIndex, resolve, actor: Actor, now, rep
         progress.advance()
         raw_id = rows.clean(row.get("expert_id")) or None if isinstance(row, dict) else None
         try:
-            if "__invalid__" in row and table.kind != "projects":
-                raise rows.RowError("(整行)", str(row["__invalid__"]))
+            rows.check_readable(row)
             record = _record_from_row(table.kind, row, resolve, names, actor, now)
             key = record.id if table.kind in ("integrity", "projects") else record.key()
             if key in keys_seen:
@@ -377,17 +450,27 @@ def _count_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, o
 
 
 def write_rejects(report: FileReport, directory: Path) -> Path:
-    """`<file>.rejects.csv` (UTF-8 with BOM so Excel opens it) listing every rejected row."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / (Path(report.file).name + ".rejects.csv")
-    tmp = target.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+    """`<file>.rejects.csv` (UTF-8 with BOM so Excel opens it) listing every rejected row; written
+    whole through a temporary file, or not at all."""
+    target = Path(directory) / (Path(report.file).name + ".rejects.csv")
+    with atomic_output(target) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["文件", "行号", "专家编号", "列", "原因"])
         for r in report.rejects:
             writer.writerow([r.file, r.row, r.expert_id or "", r.column, r.reason])
-    tmp.replace(target)
     return target
+
+
+def _open_index(store: ExpertStore, dry_run: bool) -> _ExpertIndex:
+    """The look-up index over the stored experts. A store that holds no experts yet is marked as
+    numbered by `expert_ids`' scheme; one holding experts without that mark is an older store
+    (`SC-<number>` ids), whose numbers are also looked up with the prefix."""
+    legacy = expert_id_service.is_legacy(store)
+    if legacy and store.count_experts() == 0:
+        legacy = False
+        if not dry_run:
+            store.set_meta(expert_ids.SCHEME_KEY, expert_ids.SCHEME)
+    return _ExpertIndex(store.iter_experts(), legacy=legacy)
 
 
 def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
@@ -415,12 +498,29 @@ def _check_options(options: dict) -> None:
 def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
     _check_options(options)
     report = ImportReport()
-    # One look-up index for all files: it follows what each file adds (a failed file raises and
-    # aborts the run, so the index never holds rolled-back experts that later files could see).
-    index = _ExpertIndex(store.iter_experts())
-    for path in paths:
-        try:
-            report.files.append(import_file(store, path, actor, _index=index, **options))
-        except InputError as exc:
-            report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?", error=str(exc)))
+    with _exclusive(store, actor, options.get("progress"), options.get("dry_run", False)) as lease:
+        # One look-up index for all files, read under the import lock: no other import changes the
+        # experts until this one ends, so the index stays true; it follows what each file adds (a
+        # failed file raises and aborts the run, so it never holds rolled-back experts).
+        index = _open_index(store, options.get("dry_run", False))
+        for path in paths:
+            try:
+                report.files.append(import_file(store, path, actor, _index=index, _lease=lease, **options))
+            except InputError as exc:
+                report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?", error=str(exc)))
     return report
+
+
+@contextmanager
+def _exclusive(store: ExpertStore, actor: Actor, progress: Progress | None, dry_run: bool):
+    """The store's import lock for a writing import (a dry run writes nothing and does not wait)."""
+    if dry_run:
+        yield None
+        return
+    progress = progress or NullProgress()
+
+    def waiting(holder: str) -> None:
+        progress.start(f"等待另一个导入结束（{holder}）", None)
+
+    with store.import_lock(actor.user, on_wait=waiting) as lease:
+        yield lease

@@ -21,6 +21,7 @@ from expertpool.domain.eligibility import bars_on
 from expertpool.domain.models import INTEGRITY_CATEGORIES, AuditEntry, IntegrityRecord, record_digest
 from expertpool.domain.text import clean, parse_date, split_multi
 from expertpool.errors import ConcurrentEdit, InputError, NotFound
+from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.access import Actor, audit, check
 from expertpool.io.rows import _CATEGORY_ALIASES as CATEGORY_ALIASES
 from expertpool.io.rows import _INTEGRITY_STATUS as STATUS_ALIASES
@@ -136,11 +137,7 @@ def _reason(reason: str | None) -> str:
 
 def _expert_id(store: ExpertStore, value: str, option: str = "EXPERT_ID") -> str:
     """The canonical id of an expert of the pool (either province's number is accepted)."""
-    text = clean(value)
-    expert = store.get_expert(text) if text else None
-    if expert is None:
-        raise NotFound(f"{option}: 专家「{value}」不在专家库中")
-    return expert.id
+    return resolve_expert_id(store, value, option)
 
 
 def _build(data: dict, options: Mapping[str, str]) -> IntegrityRecord:

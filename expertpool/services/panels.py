@@ -43,10 +43,11 @@ from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
 from expertpool.io.datafiles import load_institutions
-from expertpool.io.files import output_file
+from expertpool.io.files import atomic_output, output_file
 from expertpool.progress import NullProgress, Progress
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
+from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
@@ -112,17 +113,17 @@ def project_refs(refs: Sequence[str]) -> list[tuple[str, Path | None]]:
 
 
 def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
-    return load_projects(_project_refs(spec), graph)
+    return load_projects(store, _project_refs(spec), graph)
 
 
-def load_projects(refs: Sequence[tuple[str, Path | None]], graph) -> list[Project]:
+def load_projects(store: ExpertStore, refs: Sequence[tuple[str, Path | None]], graph) -> list[Project]:
     """The projects of `project_refs`: each file's, validated, and each stored id's."""
     projects: list[Project] = []
     for ref, path in refs:
         if path is not None:
             if not path.exists():
                 raise InputError(f"{ref}: 申报项目文件不存在（projects）")
-            projects.extend(read_projects(path, graph))
+            projects.extend(read_projects(path, store))
         else:
             found = graph.project(ref)
             if found is None:
@@ -472,6 +473,8 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
         raise InputError("替换专家必须说明理由（--reason）")
     record = get_panel(store, actor, panel_id)
     members = record.member_ids()
+    if expert_id not in members:  # a number the user knows rather than the id shown
+        expert_id = resolve_expert_id(store, expert_id)
     if expert_id not in members:
         raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
     with gc_paused():
@@ -570,30 +573,29 @@ def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> 
         raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
     output_file(out, "导出文件（--out）")
     rows = export_rows(record)
-    with store.batch():
+    with store.batch():  # the entry is kept only if the sheet that carries its anchor is written
         entry = audit(store, actor, "panel.export", target=panel_id, after={"file": out.name, "rows": len(rows)})
         _write_sheet(export_heading(record, anchor_of(entry)), rows, out)
     return out
 
 
 def _write_sheet(heading: list[str], rows: list[list[object]], out: Path) -> None:
-    tmp = out.with_name(out.name + ".tmp")
-    if out.suffix.lower() == ".csv":
-        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerows([line] for line in heading)
-            writer.writerow(EXPORT_HEADERS)
-            writer.writerows(rows)
-    else:
-        from openpyxl import Workbook
+    with atomic_output(out) as tmp:  # whole or not at all, also on a full disk
+        if out.suffix.lower() == ".csv":
+            with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerows([line] for line in heading)
+                writer.writerow(EXPORT_HEADERS)
+                writer.writerows(rows)
+        else:
+            from openpyxl import Workbook
 
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "评审专家组"
-        for line in heading:
-            ws.append([line])
-        ws.append(list(EXPORT_HEADERS))
-        for row in rows:
-            ws.append(row)
-        wb.save(tmp)
-    tmp.replace(out)
+            wb = Workbook()
+            ws = wb.active
+            ws.title = "评审专家组"
+            for line in heading:
+                ws.append([line])
+            ws.append(list(EXPORT_HEADERS))
+            for row in rows:
+                ws.append(row)
+            wb.save(tmp)

@@ -10,6 +10,8 @@ from expertpool.domain import taxonomy
 from expertpool.domain.models import Expert
 from expertpool.domain.text import mask_email, mask_phone
 from expertpool.errors import InputError, NotFound
+from expertpool.io.datafiles import load_honours
+from expertpool.services import expert_ids as expert_id_service
 from expertpool.services.eligibility import barred_on
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit, SearchQuery
 
@@ -57,7 +59,7 @@ def build_filters(request: SearchRequest, exclude_ids: frozenset[str] = frozense
         fields=_normalise_all("field", request.fields, taxonomy.normalise_field),
         regions=_normalise_all("region", request.regions, taxonomy.normalise_region),
         titles=_normalise_all("title", request.titles, taxonomy.normalise_title),
-        honours=_normalise_all("honour", request.honours, taxonomy.normalise_honour),
+        honours=tuple(dict.fromkeys(load_honours().normalise(h)[0] for h in request.honours)),
         institutions=tuple(request.institutions),
         statuses=_normalise_all("status", request.statuses, taxonomy.normalise_status),
         exclude_ids=exclude_ids,
@@ -84,10 +86,8 @@ def search_experts(store: ExpertStore, request: SearchRequest,
 
 
 def get_expert(store: ExpertStore, expert_id: str) -> Expert:
-    expert = store.get_expert(expert_id.strip())
-    if expert is None:
-        raise NotFound(f"专家「{expert_id}」不存在")
-    return expert
+    """The expert a user names: its id, either list's number, or `四川:SC000225` (see expert_ids)."""
+    return expert_id_service.get_expert(store, expert_id)
 
 
 def expert_view(expert: Expert, *, personal_data: bool, identity: bool = False) -> dict:
@@ -95,7 +95,7 @@ def expert_view(expert: Expert, *, personal_data: bool, identity: bool = False) 
     (`actor.may("personal_data")`), the identity number's last 4 unless `identity`
     (`actor.may("identity")`). The identity hash is never shown."""
     data = expert.model_dump(mode="json", exclude={"id_hash"})
-    data["high_level"] = expert.high_level
+    data["high_level"] = load_honours().is_high_level(expert.honours)
     if not personal_data:
         data["phone"] = mask_phone(expert.phone)
         data["email"] = mask_email(expert.email)
@@ -133,6 +133,7 @@ def pool_stats(store: ExpertStore) -> PoolStats:
     honours: Counter = Counter()
     statuses: Counter = Counter()
     total = high = merged = 0
+    vocabulary = load_honours()
     for e in store.iter_experts():
         total += 1
         for f in e.fields:
@@ -141,7 +142,7 @@ def pool_stats(store: ExpertStore) -> PoolStats:
         titles[e.region][e.title] += 1
         honours.update(e.honours)
         statuses[e.status] += 1
-        high += e.high_level
+        high += vocabulary.is_high_level(e.honours)
         merged += len(e.source_ids) > 1
 
     def ordered(counter: Counter, keys) -> dict[str, int]:
@@ -152,7 +153,9 @@ def pool_stats(store: ExpertStore) -> PoolStats:
         region_field={r: ordered(c, taxonomy.FIELDS) for r, c in region_field.items()},
         primary_field={r: ordered(c, taxonomy.FIELDS) for r, c in primary.items()},
         titles={r: ordered(c, taxonomy.TITLES) for r, c in titles.items()},
-        honours=ordered(honours, [h.name for h in taxonomy.HONOURS]),
+        # known honours in the vocabulary's order, then those kept as written, most held first
+        honours={**ordered(honours, vocabulary.names),
+                 **{k: n for k, n in honours.most_common() if k not in vocabulary.names}},
         high_level=high,
         statuses=ordered(statuses, taxonomy.STATUSES),
         merged=merged,

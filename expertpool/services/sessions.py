@@ -29,6 +29,7 @@ from expertpool.domain.panel.record import AuditAnchor, DiagnosisView, MemberVie
 from expertpool.domain.panel.result import SolveStatus
 from expertpool.domain.session import SessionGroup, SessionResult, SessionRules, draw_session, split_by_field
 from expertpool.domain.session.record import GroupRecord, GroupReplacement, SessionRecord, SessionSummary
+from expertpool.domain.text import clean
 from expertpool.errors import InputError
 from expertpool.gcpause import gc_paused
 from expertpool.io.datafiles import load_institutions, policy_from
@@ -36,6 +37,7 @@ from expertpool.io.files import output_file
 from expertpool.progress import NullProgress, Progress
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import excluded_by_conflicts
+from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec
 from expertpool.services.panels import (
@@ -126,7 +128,7 @@ def _snapshot(store: ExpertStore, version: str, progress: Progress) -> PoolSnaps
 def _group_projects(store: ExpertStore, spec: SessionSpec, graph) -> list[tuple[str, list[Project], dict]]:
     """(name, projects, own rules) of every group: split by field, or as the [[group]] tables say
     (a group's projects are ids among the session's projects or stored ones, or a file)."""
-    session_projects = load_projects(project_refs(spec.projects), graph) if spec.projects else []
+    session_projects = load_projects(store, project_refs(spec.projects), graph) if spec.projects else []
     if spec.automatic:
         return [(name, ps, {}) for name, ps in split_by_field(session_projects, spec.groups)]
     by_id = {p.id: p for p in session_projects}
@@ -138,7 +140,7 @@ def _group_projects(store: ExpertStore, spec: SessionSpec, graph) -> list[tuple[
             if path is None and ref in by_id:
                 projects.append(by_id[ref])
             else:
-                projects.extend(load_projects([(ref, path)], graph))
+                projects.extend(load_projects(store, [(ref, path)], graph))
         if not projects:
             raise InputError(f"分组「{group.name}」没有申报项目（projects）")
         used.update(p.id for p in projects)
@@ -330,9 +332,12 @@ def replace_session_member(store: ExpertStore, actor: Actor, session_id: str, ex
     group's saved replacements and backups are tried first, then every eligible expert by
     relevance; the first with whom the group meets every rule (independent checker) comes in."""
     check(actor, "panel", "替换评审会专家")
-    if not reason or not reason.strip():
+    reason = clean(reason)
+    if not reason:
         raise InputError("替换专家必须说明理由（--reason）")
     record = get_session(store, actor, session_id)
+    if expert_id not in record.seated():   # a number the user knows rather than the id shown
+        expert_id = resolve_expert_id(store, expert_id)
     target = record.group(group) if group else record.group_of(expert_id)
     if target is None or expert_id not in target.member_ids():
         where = f"分组「{group}」" if group else "任何一组"
@@ -349,10 +354,10 @@ def replace_session_member(store: ExpertStore, actor: Actor, session_id: str, ex
         again="expertpool session plan …")
     drawn = target.views()
     view = inputs.view(g, chosen, drawn[chosen].probability if chosen in drawn else None)
-    replacement = GroupReplacement(group=target.name, out=expert_id, in_=chosen, reason=reason.strip(),
+    replacement = GroupReplacement(group=target.name, out=expert_id, in_=chosen, reason=reason,
                                    by=actor.user, at=now_text(now), method=method)
     with store.batch():
-        entry = audit(store, actor, "session.replace", target=session_id, reason=reason.strip(), now=now,
+        entry = audit(store, actor, "session.replace", target=session_id, reason=reason, now=now,
                       before={"group": target.name, "members": members},
                       after={"groups": record.with_replacement(target.name, expert_id, view, replacement)
                              .members_by_group(), "group": target.name, "out": expert_id, "in": chosen,

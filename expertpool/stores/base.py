@@ -7,7 +7,7 @@ no policy decisions (eligibility, conflicts, roles are decided in services and d
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
@@ -24,7 +24,7 @@ from expertpool.domain.models import (
     Relation,
     ReviewEvent,
 )
-from expertpool.errors import StoreDamaged
+from expertpool.errors import ConcurrentEdit, StoreDamaged
 from expertpool.progress import Progress
 from expertpool.segment import QueryTerm
 
@@ -118,6 +118,19 @@ class AuditDraft:
     records: dict[str, dict[str, str]] | None = None  # see AuditEntry.records
 
 
+class ImportLease:
+    """What `import_lock` yields. `check()` raises ConcurrentEdit once the lock was lost."""
+
+    def __init__(self, description: str = ""):
+        self.description = description
+        self.lost = False
+
+    def check(self) -> None:
+        if self.lost:
+            raise ConcurrentEdit(f"导入锁已失效（{self.description}：本进程停顿超过租期，可能已有另一个导入开始）；"
+                                 "本文件未写入，请重新导入")
+
+
 @runtime_checkable
 class ExpertStore(Protocol):
     """Where records live and text is ranked.
@@ -148,13 +161,35 @@ class ExpertStore(Protocol):
         claim made by the batch is undone."""
         ...
 
+    # ---- the import lock ----
+    def import_lock(self, holder: str, wait: float = 600.0,
+                    on_wait: Callable[[str], None] | None = None) -> AbstractContextManager["ImportLease"]:
+        """Hold the store's import lock for the block: imports (every writer of experts) run one
+        at a time, across connections and processes, so each reads the experts the previous one
+        wrote and two lists imported at once give exactly the serial result.
+
+        Waits (with backoff) while another holder has it, calling `on_wait(who holds it)` once;
+        after `wait` seconds raises `ConcurrentEdit` naming the holder. A holder that dies releases
+        it (SQLite: the OS drops its file lock; Elasticsearch: its lease, renewed while it runs,
+        expires). The lease may be lost if the holder stalls past it: `ImportLease.check()` says so
+        before the holder writes."""
+        ...
+
     # ---- experts ----
     def upsert_experts(self, experts: Sequence[Expert], progress: Progress | None = None) -> UpsertCounts:
         """Insert or replace experts by id and (re)index their text. Counts by content hash."""
         ...
 
     def get_expert(self, expert_id: str) -> Expert | None:
-        """The expert with this id, or with this source id (e.g. the 重庆 number of a merged person)."""
+        """The expert with this id, or else the one expert answering to this number (a source id
+        such as the 重庆 number of a merged person, matched as `expert_ids.number_key`); None when
+        no expert, or more than one, does. Commands resolve what users type with
+        `services.expert_ids.resolve_expert_id`, which explains the ambiguous case."""
+        ...
+
+    def find_experts(self, keys: Sequence[str]) -> list[Expert]:
+        """Every expert answering to any of `keys` (`expert_ids.expert_keys`: its id, each list's
+        number, and their digits keys), in id order, each once."""
         ...
 
     def iter_experts(self) -> Iterator[Expert]:

@@ -58,6 +58,7 @@ from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError,
 from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
 from expertpool import segment
+from expertpool.domain.expert_ids import expert_keys, number_key
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
 from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreUnavailable
 from expertpool.progress import NullProgress, Progress
@@ -68,6 +69,7 @@ from expertpool.stores.base import (
     GENESIS_HASH,
     RECORD_KINDS,
     AuditDraft,
+    ImportLease,
     RecordKind,
     SearchHit,
     SearchQuery,
@@ -117,7 +119,8 @@ def expert_source(expert: Expert) -> dict:
            expert.discipline or "", expert.institution, expert.department or ""]
     return {
         "id": expert.id,
-        "source_ids": sorted(set(expert.source_ids.values()) - {expert.id}),
+        # every key the expert answers to (expert_ids.expert_keys), for `find_experts`
+        "source_ids": sorted(expert_keys(expert)),
         "name": expert.name,
         "region": expert.region,
         "sub_region": expert.sub_region,
@@ -513,6 +516,92 @@ class ElasticsearchStore:
         self._remember(self.ix["meta"], key, previous=None)  # journalled only once won: a rollback removes it
         return True
 
+    # ---- the import lock ----
+    IMPORT_LOCK_ID = "import-lock"
+    #: seconds a lease lasts unless renewed, and how often the holder renews it
+    LEASE_S = 60.0
+    RENEW_S = 15.0
+
+    def import_lock(self, holder: str, wait: float = 600.0, on_wait=None):
+        """A lease document in the meta index: created with op_type=create; taken over (with
+        if_seq_no, so by one process only) when its lease has expired; renewed by a thread while
+        held; deleted at the end if still ours."""
+        return self._import_lock(holder, wait, on_wait)
+
+    @contextmanager
+    def _import_lock(self, holder: str, wait: float, on_wait):
+        import os
+        import socket
+        import time
+
+        index, doc_id = self.ix["meta"], self.IMPORT_LOCK_ID
+        owner = uuid.uuid4().hex
+        description = (f"{holder}，{socket.gethostname()} 进程 {os.getpid()}，"
+                       f"{time.strftime('%Y-%m-%d %H:%M:%S')} 起")
+
+        def lease() -> dict:
+            return {"value": json.dumps({"owner": owner, "holder": description,
+                                         "expires": time.time() + self.LEASE_S}, ensure_ascii=False)}
+
+        deadline, delay, told = time.monotonic() + wait, 0.05, False
+        while True:
+            try:
+                written = self._es.index(index=index, id=doc_id, document=lease(), op_type="create", refresh=True)
+                break
+            except ConflictError:
+                pass
+            try:
+                current = self._es.get(index=index, id=doc_id)
+            except NotFoundError:
+                continue  # released meanwhile: try again at once
+            info = _lock_info(current["_source"])
+            if info.get("expires", 0) < time.time():  # the holder died or stalled: take it over
+                try:
+                    written = self._es.index(index=index, id=doc_id, document=lease(), refresh=True,
+                                             if_seq_no=current["_seq_no"], if_primary_term=current["_primary_term"])
+                    break
+                except ConflictError:
+                    continue
+            if time.monotonic() > deadline:
+                raise ConcurrentEdit(f"另一个导入仍在进行（{info.get('holder', '未知')}），等待 {wait:.0f} 秒后仍未结束；"
+                                     "请稍后再试")
+            if not told and on_wait is not None:
+                on_wait(str(info.get("holder", "另一个进程")))
+                told = True
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        held = ImportLease(description)
+        version = {"seq": written["_seq_no"], "term": written["_primary_term"]}
+        guard = threading.Lock()
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.RENEW_S):
+                with guard:
+                    try:
+                        done = self._es.index(index=index, id=doc_id, document=lease(), refresh=True,
+                                              if_seq_no=version["seq"], if_primary_term=version["term"])
+                        version.update(seq=done["_seq_no"], term=done["_primary_term"])
+                    except (ConflictError, NotFoundError):
+                        held.lost = True
+                        return
+                    except Exception:  # a transient failure: try again at the next tick
+                        continue
+
+        renewer = threading.Thread(target=renew, name="import-lock-lease", daemon=True)
+        renewer.start()
+        try:
+            yield held
+        finally:
+            stop.set()
+            renewer.join()
+            if not held.lost:
+                try:
+                    self._es.delete(index=index, id=doc_id, refresh=True,
+                                    if_seq_no=version["seq"], if_primary_term=version["term"])
+                except (ConflictError, NotFoundError):
+                    pass
+
     # ---- data version ----
     def _set_generation(self, value: str) -> None:
         # Not journalled: a rollback must never bring back a token readers may have used meanwhile.
@@ -578,12 +667,24 @@ class ElasticsearchStore:
         try:
             hit = self._es.get(index=self.experts_alias, id=expert_id, _source=["doc"])
         except NotFoundError:
-            hits = self._es.search(index=self.experts_alias, query={"term": {"source_ids": expert_id}},
-                                   sort=[{"id": "asc"}], size=1, _source=["doc"])["hits"]["hits"]
-            if not hits:
-                return None
-            hit = hits[0]
+            found = self.find_experts([number_key(expert_id), expert_id])
+            return found[0] if len(found) == 1 else None
         return _decode(Expert, hit)
+
+    @_guarded
+    def find_experts(self, keys: Sequence[str]) -> list[Expert]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        # `id` too: documents written before source_ids held every key had only other lists' numbers
+        query = {"bool": {"should": [{"terms": {"source_ids": keys}}, {"terms": {"id": keys}}],
+                          "minimum_should_match": 1}}
+        # few experts share a number: one request usually answers; a full page means there may be more
+        hits = self._es.search(index=self.experts_alias, query=query, sort=[{"id": "asc"}], size=self.PAGE,
+                               _source=["doc"], track_total_hits=False)["hits"]["hits"]
+        if len(hits) >= self.PAGE:
+            hits = list(self._scan(self.experts_alias, query, [{"id": "asc"}], ["doc"]))
+        return [_decode(Expert, hit) for hit in hits]
 
     @_guarded
     def iter_experts(self) -> Iterator[Expert]:
@@ -904,6 +1005,14 @@ class ElasticsearchStore:
         source = ["doc"] if keys is None else [f"doc.{k}" for k in keys]
         for hit in self._scan(self.ix[short], {"match_all": {}}, [{"id": "asc"}], source):
             yield hit["_source"].get("doc", {})
+
+
+def _lock_info(source: dict) -> dict:
+    try:
+        info = json.loads(source.get("value") or "{}")
+    except ValueError:
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 def _decode(model, hit) -> object:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import pathname2url
 
+from expertpool.domain.expert_ids import expert_keys, number_key
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord, content_digest
 from expertpool.errors import ConcurrentEdit, InputError, StoreFailed
 from expertpool.progress import NullProgress, Progress
@@ -23,6 +24,7 @@ from expertpool.stores.base import (
     GENESIS_HASH,
     RECORD_KINDS,
     AuditDraft,
+    ImportLease,
     RebuildResult,
     RecordKind,
     SearchHit,
@@ -55,7 +57,10 @@ CREATE TABLE IF NOT EXISTS experts (
 );
 CREATE INDEX IF NOT EXISTS experts_region ON experts(region);
 CREATE INDEX IF NOT EXISTS experts_institution ON experts(institution);
-CREATE TABLE IF NOT EXISTS expert_aliases (alias TEXT PRIMARY KEY, expert_id TEXT NOT NULL);
+-- the number keys an expert answers to (domain.expert_ids.expert_keys) other than its id as stored
+CREATE TABLE IF NOT EXISTS expert_keys (key TEXT NOT NULL, expert_id TEXT NOT NULL, PRIMARY KEY (key, expert_id))
+    WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS expert_keys_expert ON expert_keys(expert_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS experts_fts USING fts5(
     {", ".join(TEXT_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 0'
 );
@@ -108,8 +113,8 @@ class _ExpertWrites:
         self.updates: list[tuple] = []
         self.fts_deletes: list[tuple] = []
         self.fts_inserts: list[tuple] = []
-        self.alias_deletes: list[tuple] = []
-        self.aliases: list[tuple] = []
+        self.key_deletes: list[tuple] = []
+        self.keys: list[tuple] = []
 
     def flush(self, db: sqlite3.Connection) -> None:
         if self.inserts:
@@ -123,10 +128,10 @@ class _ExpertWrites:
         if self.fts_inserts:
             db.executemany(f"INSERT INTO experts_fts(rowid, {', '.join(TEXT_COLUMNS)}) "
                            f"VALUES (?{', ?' * len(TEXT_COLUMNS)})", self.fts_inserts)
-        if self.alias_deletes:
-            db.executemany("DELETE FROM expert_aliases WHERE expert_id = ?", self.alias_deletes)
-        if self.aliases:
-            db.executemany("INSERT OR REPLACE INTO expert_aliases(alias, expert_id) VALUES (?, ?)", self.aliases)
+        if self.key_deletes:
+            db.executemany("DELETE FROM expert_keys WHERE expert_id = ?", self.key_deletes)
+        if self.keys:
+            db.executemany("INSERT OR IGNORE INTO expert_keys(key, expert_id) VALUES (?, ?)", self.keys)
 
 
 def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
@@ -197,6 +202,7 @@ class SQLiteStore:
             version = self._read_meta("schema_version")
             if version != SCHEMA_VERSION:
                 raise InputError(f"{self.path}: 数据库版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
+            self._add_expert_keys()
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path}: 不是 ExpertPool 数据库（{exc}）") from None
 
@@ -233,6 +239,64 @@ class SQLiteStore:
             self.set_meta("schema_version", SCHEMA_VERSION)
             self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
 
+    def _add_expert_keys(self) -> None:
+        """Stores made before numbers were matched by key have an alias table instead: build the
+        key table from the stored experts once (in one transaction, so two openers do it once)."""
+        exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'expert_keys'"
+        if self._db.execute(exists).fetchone():
+            return
+        with self.batch():
+            if self._db.execute(exists).fetchone():
+                return
+            self._db.execute("CREATE TABLE expert_keys (key TEXT NOT NULL, expert_id TEXT NOT NULL, "
+                             "PRIMARY KEY (key, expert_id)) WITHOUT ROWID")
+            self._db.execute("CREATE INDEX expert_keys_expert ON expert_keys(expert_id)")
+            for expert_id, doc in self._db.execute("SELECT id, doc FROM experts").fetchall():
+                expert = decode_record(Expert, doc, table="experts", key=expert_id)
+                self._db.executemany("INSERT OR IGNORE INTO expert_keys(key, expert_id) VALUES (?, ?)",
+                                     [(key, expert.id) for key in expert_keys(expert) if key != expert.id])
+            self._db.execute("DROP TABLE IF EXISTS expert_aliases")
+
+    # ---- the import lock ----
+    @contextmanager
+    def import_lock(self, holder: str, wait: float = 600.0, on_wait=None):
+        """An exclusive `flock` on `<store>.import-lock` beside the store file: released by the OS
+        when the holder's process ends, however it ends. The file names the current holder."""
+        if str(self.path) in ("", ":memory:"):
+            yield ImportLease("内存数据库")
+            return
+        import fcntl
+        import os
+
+        lock_path = self._file.with_name(self._file.name + ".import-lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline, delay, told = time.monotonic() + wait, 0.05, False
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    who = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "另一个进程"
+                    if time.monotonic() > deadline:
+                        raise ConcurrentEdit(f"{self.path}: 另一个导入仍在进行（{who}），等待 {wait:.0f} 秒后仍未结束；"
+                                             "请稍后再试") from None
+                    if not told and on_wait is not None:
+                        on_wait(who)
+                        told = True
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+            description = f"{holder}，进程 {os.getpid()}，{time.strftime('%Y-%m-%d %H:%M:%S')} 起"
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, description.encode(), 0)
+            try:
+                yield ImportLease(description)
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
     # ---- transactions ----
     _depth = 0
     _generation_replaced = False  # by the batch now open
@@ -255,7 +319,11 @@ class SQLiteStore:
             except BaseException as exc:
                 changed = self._generation_replaced
                 self._depth, self._generation_replaced = 0, False
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error as failure:  # keep the real cause in front
+                        exc.add_note(f"回滚时又出错：{failure}")
                 if changed:
                     # Threads sharing this connection may have read the uncommitted changes after
                     # reading the old token: retire it, so nothing cached meanwhile is used again.
@@ -342,7 +410,7 @@ class SQLiteStore:
                     n = found[0]
                     pending.updates.append((*values, n))
                     pending.fts_deletes.append((n,))
-                    pending.alias_deletes.append((expert.id,))
+                    pending.key_deletes.append((expert.id,))
                     counts.updated += 1
                 else:
                     # The rowid SQLite would pick (max(n) + 1, as n is not AUTOINCREMENT), given
@@ -353,8 +421,7 @@ class SQLiteStore:
                     counts.inserted += 1
                 pending.ids.add(expert.id)
                 pending.fts_inserts.append((n, *(cols[c] for c in TEXT_COLUMNS)))
-                pending.aliases.extend((alias, expert.id) for alias in expert.source_ids.values()
-                                       if alias != expert.id)
+                pending.keys.extend((key, expert.id) for key in expert_keys(expert) if key != expert.id)
                 progress.advance()
             pending.flush(self._db)
         progress.finish()
@@ -387,10 +454,21 @@ class SQLiteStore:
     def get_expert(self, expert_id: str) -> Expert | None:
         row = self._db.execute("SELECT id, doc FROM experts WHERE id = ?", (expert_id,)).fetchone()
         if row is None:
-            row = self._db.execute(
-                "SELECT e.id, e.doc FROM expert_aliases a JOIN experts e ON e.id = a.expert_id WHERE a.alias = ?",
-                (expert_id,)).fetchone()
-        return decode_record(Expert, row[1], table="experts", key=row[0]) if row else None
+            found = self.find_experts([number_key(expert_id)])
+            return found[0] if len(found) == 1 else None
+        return decode_record(Expert, row[1], table="experts", key=row[0])
+
+    @_guarded
+    def find_experts(self, keys: Sequence[str]) -> list[Expert]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        marks = ", ".join("?" * len(keys))
+        # a key equal to the id itself is not in expert_keys: the id's own index finds it
+        rows = self._db.execute(
+            f"SELECT id, doc FROM experts WHERE id IN ({marks}) OR id IN "
+            f"(SELECT expert_id FROM expert_keys WHERE key IN ({marks})) ORDER BY id", keys + keys).fetchall()
+        return [decode_record(Expert, doc, table="experts", key=expert_id) for expert_id, doc in rows]
 
     @_guarded
     def iter_experts(self) -> Iterator[Expert]:

@@ -7,8 +7,10 @@
   number, different 专家编号);
 - ``affiliations.csv``, ``relations.csv``, ``integrity.csv`` (UTF-8 with BOM, as Excel saves
   it), ``history.csv`` (UTF-8), ``projects.jsonl``;
-- ``truth.jsonl`` (unless ``write_truth=False``): each expert's and project's true research topics,
-  for search-quality benchmarks. It is not an import file.
+- ``ground-truth/truth.jsonl`` (unless ``write_truth=False``): each expert's and project's true
+  research topics, for search-quality benchmarks. It is not an import file: it lives in a
+  sub-directory, so the import files are everything directly in `out_dir`, and its first line
+  (`GROUND_TRUTH_HEADER`) makes `expertpool import` refuse it by name.
 
 Everything comes from one `random.Random(seed)` and fixed data (`vocabulary`,
 `indexes/institutions.toml`); no clock, no global random state, so the same seed gives
@@ -19,6 +21,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import random
+import shlex
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -31,6 +34,7 @@ from expertpool.domain import taxonomy
 from expertpool.domain.models import INTEGRITY_CATEGORIES
 from expertpool.domain.text import id_check_char
 from expertpool.errors import InputError
+from expertpool.io.datafiles import load_honours
 from expertpool.io.files import output_directory
 from expertpool.segment import INDEXES_DIR
 from expertpool.synthetic import vocabulary as V
@@ -61,13 +65,29 @@ FILE_NAMES: dict[str, str] = {
     "integrity": "integrity.csv",
     "history": "history.csv",
     "projects": "projects.jsonl",
-    "truth": "truth.jsonl",
+    "truth": "ground-truth/truth.jsonl",
     "experts_jsonl": "experts.jsonl",
 }
+
+#: The first line of the ground-truth file: what it is, so the importer can refuse it clearly.
+GROUND_TRUTH_HEADER = {"expertpool": "ground-truth",
+                       "note": "expertpool generate 写出的评测真值（每位专家、每个项目的真实研究主题），不是导入文件"}
+#: The import files in the order `expertpool import` needs them (expert lists first).
+IMPORT_ORDER: tuple[str, ...] = ("sichuan", "chongqing", "affiliations", "relations", "integrity", "history",
+                                 "projects")
 
 _PREFIX = {"四川": "SC", "重庆": "CQ"}
 _OTHER = {"四川": "重庆", "重庆": "四川"}
 _PROVINCE_BODY = {"四川": "四川省科学技术厅", "重庆": "重庆市科学技术局"}
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """The same day `years` later; 29 February becomes 28 February in a common year (a sanction
+    decided on a leap day runs to the end of February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February → a year without one
+        return day.replace(year=day.year + years, day=28)
 
 
 # ---- records ------------------------------------------------------------------------------------
@@ -143,6 +163,22 @@ class GenerateReport:
     counts: dict[str, int]
     truth: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     project_truth: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    def import_files(self) -> list[Path]:
+        """The files to import, in the order the importer needs them."""
+        return [self.paths[kind] for kind in IMPORT_ORDER]
+
+    def summary(self) -> dict[str, object]:
+        """What a person needs after generating: where the files are, how many rows, what to run
+        next (never the ground truth itself, which is large)."""
+        files = [str(p) for p in self.import_files()]
+        return {
+            "out_dir": str(self.out_dir),
+            "import_files": files,
+            "other_files": {kind: str(path) for kind, path in self.paths.items() if kind not in IMPORT_ORDER},
+            "counts": dict(self.counts),
+            "import_command": "expertpool import " + " ".join(shlex.quote(f) for f in files),
+        }
 
 
 @dataclass(frozen=True)
@@ -230,7 +266,7 @@ _HIGH_HONOURS: tuple[tuple[str, int, int, float], ...] = (
     ("国家杰出青年科学基金获得者", 1900, 1986, 14), ("国家万人计划", 1900, 1990, 24),
     ("百千万人才工程国家级人选", 1900, 1978, 16), ("国家优秀青年科学基金获得者", 1975, 1990, 18),
 )
-_HONOUR_ALIASES = {h.name: h.aliases for h in taxonomy.HONOURS}
+_HONOUR_ALIASES = {h.name: h.aliases for h in load_honours().honours}
 _WEBMAIL_WEIGHTS = (30, 15, 25, 10, 8, 5)
 _STATUS_YOUNGER = (("在库", 94), ("暂停", 3.5), ("出库", 2.5))
 _STATUS_OLDER = (("在库", 84), ("暂停", 4), ("出库", 12))
@@ -888,7 +924,7 @@ class _Pool:
                 end = None
             else:
                 years = _weighted(rng, (("1", 30), ("2", 30), ("3", 25), ("5", 15)))
-                end = start.replace(year=start.year + int(years)) - dt.timedelta(days=1)
+                end = add_years(start, int(years)) - dt.timedelta(days=1)
             if severity == "一般":
                 measures = _choice(rng, (["书面警告"], ["通报批评"], ["暂停评审专家资格", "通报批评"],
                                        ["暂停评审专家资格"]))
@@ -1192,7 +1228,8 @@ def generate_pool(count: int, seed: int, out_dir: Path, projects: int = 40, *,
                             "topics": e.topics})
         for pid, topics in project_truth.items():
             records.append({"kind": "project", "id": pid, "topics": list(topics)})
-        write_jsonl(paths["truth"], records)
+        paths["truth"].parent.mkdir(exist_ok=True)
+        write_jsonl(paths["truth"], [GROUND_TRUTH_HEADER, *records])
     else:
         paths.pop("truth")
     if jsonl_experts:
@@ -1205,7 +1242,7 @@ def generate_pool(count: int, seed: int, out_dir: Path, projects: int = 40, *,
         "sichuan_rows": len(pool.rows["四川"]),
         "chongqing_rows": len(pool.rows["重庆"]),
         "listed_twice": len(pool.alt_rows),
-        "high_level": sum(1 for e in pool.people if taxonomy.is_high_level(e.honours)),
+        "high_level": sum(1 for e in pool.people if load_honours().is_high_level(e.honours)),
         "senior": sum(1 for e in pool.people if e.title in taxonomy.SENIOR_TITLES),
         "affiliations": len(affiliations),
         "relations": len(relations),

@@ -129,6 +129,23 @@ class ElasticsearchHarness(Harness):
             store.close()
 
 
+def in_child(spec: dict, tag: str, work, args: tuple, barrier, results) -> None:
+    """Child process body: open the store, wait at `barrier`, run `work(store, *args)` and put
+    (tag, its result) on `results` — or (tag, repr(exception)), so the parent fails with the
+    reason instead of a timeout."""
+    store = None
+    try:
+        store = open_from_spec(spec)
+        barrier.wait(timeout=120)
+        results.put((tag, work(store, *args)))
+    except Exception as exc:
+        barrier.abort()
+        results.put((tag, repr(exc)))
+    finally:
+        if store is not None:
+            store.close()
+
+
 def open_from_spec(spec: dict) -> ExpertStore:
     """Open a store from `Harness.spec()` (usable in a child process)."""
     from expertpool.config import StoreConfig

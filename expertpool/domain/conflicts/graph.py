@@ -292,8 +292,11 @@ class PoolGraph:
 
     def _add_expert(self, expert: Expert) -> None:
         self._names[expert.id] = expert.name
+        # An id is always its own expert's; a list's number may also be another expert's id (the
+        # other province numbering someone else the same way), and records hold ids: ids win.
+        self._alias[expert.id] = expert.id
         for alias in (expert.id, *expert.source_ids.values()):
-            self._alias[alias] = expert.id
+            self._alias.setdefault(alias, expert.id)
             self._alias.setdefault(alias.upper(), expert.id)
         unit = self.institutions.normalise(expert.institution)
         if unit is not None:

@@ -1,0 +1,102 @@
+"""Honours are an open vocabulary; functional zones are sub-regions; fields, regions, titles and
+statuses stay strict (issue 11, item 2)."""
+from __future__ import annotations
+
+import pytest
+
+import tomllib
+
+from expertpool.domain import taxonomy
+from expertpool.errors import InputError
+from expertpool.io import datafiles
+from expertpool.io.datafiles import load_honours
+from expertpool.services.access import actor_for
+from expertpool.services.importing import import_file, import_files
+from expertpool.services.search import SearchRequest, build_filters, pool_stats
+from tests.helpers import expert_row, write_csv
+
+
+@pytest.fixture
+def admin(store):
+    return actor_for(store, "admin")
+
+
+@pytest.fixture
+def honours_file(tmp_path, monkeypatch):
+    """A copy of indexes/honours.toml that a test may edit, as an administrator edits the real one."""
+    copy = tmp_path / "honours.toml"
+    copy.write_text(datafiles.default_honours_path().read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(datafiles, "default_honours_path", lambda: copy)
+    return copy
+
+
+def test_unknown_honours_are_kept_and_warned_with_counts_and_examples(tmp_path, store, admin):
+    rows = [expert_row(专家编号=f"{i:06d}", 证件号码="", 人才称号=honour) for i, honour in enumerate(
+        ["天府青城计划", "天府青城计划；长江学者", "两院院士", "某市优秀专家", "天府青城计划"], start=1)]
+    report = import_file(store, write_csv(tmp_path / "sc.csv", rows), admin)
+    assert (report.imported, report.rejected) == (5, 0)
+    warned = {w.value: (w.count, w.rows) for w in report.warnings}
+    assert warned == {"天府青城计划": (3, [2, 3, 6]), "某市优秀专家": (1, [5])}
+    assert all(w.column == "人才称号" and "[mappings]" in w.message for w in report.warnings)
+    assert store.get_expert("000002").honours == ["天府青城计划", "长江学者"]
+    academician = store.get_expert("000003")
+    assert academician.honours == ["两院院士"] and load_honours().is_high_level(academician.honours)
+    assert not load_honours().is_high_level(store.get_expert("000001").honours)
+
+
+def test_warnings_are_in_the_json_report(tmp_path, store, admin):
+    path = write_csv(tmp_path / "sc.csv", [expert_row(人才称号="天府峨眉计划")])
+    data = import_files(store, [path], admin).to_json()
+    assert data["warnings"][0]["value"] == "天府峨眉计划" and data["warnings"][0]["count"] == 1
+    assert data["totals"]["warned_rows"] == 1 and data["totals"]["rejected"] == 0
+
+
+def test_an_administrator_maps_honours_in_the_data_file(tmp_path, store, admin, honours_file):
+    with honours_file.open("a", encoding="utf-8") as fh:  # appended under [mappings], the file's last table
+        fh.write('"天府青城计划" = "高层次人才"\n"川渝特聘专家" = "长江学者"\n"某市优秀专家" = "其他称号"\n')
+    rows = [expert_row(专家编号="000001", 证件号码="", 人才称号="天府青城计划、川渝特聘专家、某市优秀专家")]
+    report = import_file(store, write_csv(tmp_path / "sc.csv", rows), admin)
+    assert report.warnings == []
+    expert = store.get_expert("000001")
+    assert expert.honours == ["天府青城计划", "长江学者", "某市优秀专家"]
+    assert load_honours().is_high_level(["天府青城计划"]) and not load_honours().is_high_level(["某市优秀专家"])
+    assert pool_stats(store).high_level == 1
+
+
+def test_a_mapping_to_an_unknown_honour_is_refused(honours_file):
+    with honours_file.open("a", encoding="utf-8") as fh:
+        fh.write('"某奖" = "诺贝尔"\n')
+    with pytest.raises(InputError, match="未知的称号「诺贝尔」"):
+        load_honours()
+    assert taxonomy.HonourVocabulary.from_mapping(tomllib.loads('[[honour]]\nname = "甲"\n')).names == ("甲",)
+
+
+def test_search_filters_on_an_honour_kept_as_written(tmp_path, store, admin):
+    import_file(store, write_csv(tmp_path / "sc.csv", [expert_row(人才称号="天府青城计划")]), admin)
+    assert build_filters(SearchRequest("", honours=("天府青城计划", "杰青"))).honours == (
+        "天府青城计划", "国家杰出青年科学基金获得者")
+    assert pool_stats(store).honours["天府青城计划"] == 1
+
+
+@pytest.mark.parametrize("written, region, expected", [
+    ("两江新区", "重庆", "两江新区"), ("重庆两江新区", "重庆", "两江新区"), ("重庆高新区", "重庆", "重庆高新区"),
+    ("西部（重庆）科学城", "重庆", "重庆高新区"), ("万盛经开区", "重庆", "万盛经开区"),
+    ("重庆经济技术开发区", "重庆", "南岸区"), ("重庆市渝北区", "重庆", "渝北区"),
+    ("天府新区", "四川", "成都"), ("四川天府新区", "四川", "成都"), ("成都高新区", "四川", "成都"),
+    ("成都市高新区", "四川", "成都"), ("绵阳科技城新区", "四川", "绵阳"), ("宜宾三江新区", "四川", "宜宾"),
+    ("攀枝花钒钛高新区", "四川", "攀枝花"), ("四川省德阳市", "四川", "德阳"),
+])
+def test_functional_zones_map_to_their_region(tmp_path, store, admin, written, region, expected):
+    row = expert_row(所在地区=region, **{"市州/区县": written}, 证件号码="")
+    report = import_file(store, write_csv(tmp_path / "a.csv", [row]), admin)
+    assert report.rejected == 0, report.rejects
+    assert store.get_expert("000001").sub_region == expected
+
+
+@pytest.mark.parametrize("column, value", [("市州/区县", "高新区"), ("市州/区县", "两江新区"),
+                                           ("专业领域", "量子玄学"), ("所在地区", "云南"), ("职称", "大师"),
+                                           ("状态", "休眠")])
+def test_closed_vocabularies_stay_strict(tmp_path, store, admin, column, value):
+    row = expert_row(证件号码="", **{column: value})  # 两江新区 is in 重庆, the row says 四川
+    report = import_file(store, write_csv(tmp_path / "a.csv", [row]), admin)
+    assert [(r.column, value in r.reason) for r in report.rejects] == [(column, True)]
