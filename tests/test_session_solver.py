@@ -81,9 +81,10 @@ def test_best_session_matches_brute_force(seed, n_groups, n):
                 assert check_session(swapped, groups) == []
 
 
-def brute_session_maximin(groups, sessions):
-    """Maximin over every qualified expert of the chance of a seat in any group, by an LP over
-    all valid sessions (GLOP): (value, experts on some valid session)."""
+def brute_session_maximin(groups, sessions, cap=None):
+    """Maximin over every qualified expert of the chance of a seat in any group (each at most
+    `cap`), by an LP over all valid sessions (GLOP): (value, experts on some valid session), or
+    None when the cap cannot hold."""
     from ortools.linear_solver import pywraplp
 
     reach = {m for s in sessions for panel in s for m in panel}
@@ -92,24 +93,34 @@ def brute_session_maximin(groups, sessions):
     z = solver.NumVar(0, 1, "z")
     solver.Add(sum(lam) == 1)
     for person in reach:
-        solver.Add(sum(lam[k] for k, s in enumerate(sessions) if any(person in p for p in s)) >= z)
+        seated = sum(lam[k] for k, s in enumerate(sessions) if any(person in p for p in s))
+        solver.Add(seated >= z)
+        if cap is not None:
+            solver.Add(seated <= cap)
     solver.Maximize(z)
-    assert solver.Solve() == pywraplp.Solver.OPTIMAL
+    status = solver.Solve()
+    if cap is not None and status == pywraplp.Solver.INFEASIBLE:
+        return None
+    assert status == pywraplp.Solver.OPTIMAL
     return z.solution_value(), reach
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10 ** 6), n_groups=st.integers(1, 3), n=st.integers(4, 9))
-def test_lottery_session_matches_brute_force(seed, n_groups, n):
+@given(seed=st.integers(0, 10 ** 6), n_groups=st.integers(1, 3), n=st.integers(4, 9),
+       cap=st.sampled_from([None, None, 0.9, 0.75]))
+def test_lottery_session_matches_brute_force(seed, n_groups, n, cap):
     rng = random.Random(seed)
     groups = make_session(rng, n_groups, n, lottery=True)
     sessions = valid_sessions(groups, qualified_only=True, limit=8_000)
     assume(sessions is not None)
-    result = draw_session(groups, SessionRules(mode="lottery", seed=seed, time_limit_s=30))
-    if not sessions:
+    result = draw_session(groups, SessionRules(mode="lottery", seed=seed, time_limit_s=30, max_probability=cap))
+    expected = brute_session_maximin(groups, sessions, cap) if sessions else None
+    if expected is None:
         assert result.status is SolveStatus.INFEASIBLE
         return
-    value, reach = brute_session_maximin(groups, sessions)
+    value, reach = expected
+    if cap is not None:
+        assert max(result.probabilities.values()) <= cap + 1e-6
     assert result.status is SolveStatus.OPTIMAL
     assert result.probability_min == pytest.approx(value, abs=1e-6)
     qualified = {c.id for g in groups for c in g.qualified()}
