@@ -76,6 +76,11 @@ def test_draw_keeps_every_quota(store, admin, mode):
     assert sum(1 for e in members if e.birth_year is not None and day.year - e.birth_year <= 50) >= 3
     assert max(sum(1 for e in members if e.sub_region == s) for s in {e.sub_region for e in members}) <= 5
     assert sum(1 for e in members if e.gender == "女") >= 4
+    # the record shows the panel against each quota
+    counts = outcome.record.quota_counts
+    assert [q.label for q in counts][0] == "单位类型「企业」" and len(counts) == 4
+    assert all(q.min <= q.count <= q.max for q in counts)
+    assert counts[0].count == sectors.count("企业")
 
 
 def test_an_impossible_quota_is_named_in_the_diagnosis(store, admin):

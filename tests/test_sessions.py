@@ -51,6 +51,9 @@ def test_plan_meets_every_rule_of_every_group_and_seats_no_one_twice(store, admi
     assert sorted(p for g in doc["groups"] for p in g["projects"]) == sorted(every_project)
     if mode == "lottery":
         assert 0 < doc["probability_min"] <= doc["probability_max"] <= 1
+    for g in doc["groups"]:                           # session.toml: at least one expert aged ≤ 50
+        [young] = g["quota_counts"]
+        assert young["label"] == "年龄≤50岁" and young["count"] >= 1
     saved = get_session(store, admin, outcome.session_id)
     assert [g.member_ids() for g in saved.groups] == list(members.values())
     assert [e.action for e in store.iter_audit()][-1] == "session.plan"

@@ -199,6 +199,8 @@ def render_panel(record) -> None:
         out.print(table)
     for r in record.replaced:
         out.print(f"替换记录：{r.out} → {r.in_}（{r.reason}，{r.by}，{r.at}）", highlight=False)
+    if record.quota_counts:
+        out.print("配额：" + "；".join(q.text() for q in record.quota_counts), highlight=False)
     for warning in record.warnings:
         out.print(f"[yellow]警告：[/]{warning}", highlight=False)
     print_diagnosis(record.diagnosis, "无法同时满足全部规则：", "可行的最小放宽：")

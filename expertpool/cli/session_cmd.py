@@ -172,6 +172,8 @@ def render_session(record, only: str | None = None) -> None:
         if not g.members:
             continue
         out.print(members_table(f"{g.name}（项目 {'、'.join(g.projects)}）", g.members, record.lottery))
+        if g.quota_counts:
+            out.print("配额：" + "；".join(q.text() for q in g.quota_counts), highlight=False)
         if g.backups:
             out.print("备选（依次替补）：" + "、".join(f"{b.id} {b.name}" for b in g.backups), highlight=False)
     for r in record.replaced:

@@ -26,7 +26,7 @@ from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_expe
 from expertpool.domain.ledger import Ledger, review_counts
 from expertpool.domain.models import Project
 from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
-from expertpool.domain.panel.spec import Quota
+from expertpool.domain.panel.spec import Quota, quota_counts
 from expertpool.domain.panel.record import (
     AuditAnchor,
     DiagnosisView,
@@ -34,6 +34,7 @@ from expertpool.domain.panel.record import (
     PanelRecord,
     PanelSummary,
     PoolFigures,
+    QuotaCount,
     Replacement,
     StoredDocument,
 )
@@ -386,6 +387,7 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         diagnosis=DiagnosisView.of(result.diagnosis),
         timings={**timings, **dict(result.stats.timings)},
         required_fields=list(inputs.rules.fields) if spec.fields == "projects" else None,
+        quota_counts=counted_quotas(inputs.candidates, result.members, inputs.rules),
         warnings=same_day_warnings(inputs.ledger, spec.review_date, result.members,
                                    {e.id: e.name for e in elig.candidates}),
         created_by=actor.user if panel_id else None,
@@ -401,6 +403,13 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         outcome = PanelOutcome(panel_id, record.model_copy(update={"audit_anchor": anchor_of(entry)}), has_panel)
         store.save_panel(panel_id, outcome.document)
     return outcome
+
+
+def counted_quotas(candidates: Sequence[Candidate], members: Sequence[str], rules: PanelRules) -> list[QuotaCount]:
+    """The drawn members against each quota of `rules`."""
+    chosen = set(members)
+    return [QuotaCount(label=label, count=count, min=lo, max=hi)
+            for label, count, lo, hi in quota_counts([c for c in candidates if c.id in chosen], rules)]
 
 
 def anchor_of(entry: AuditEntry) -> AuditAnchor:

@@ -42,6 +42,7 @@ from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec
 from expertpool.services.panels import (
     anchor_of,
+    counted_quotas,
     eligibility_facts,
     find_replacement,
     load_projects,
@@ -262,7 +263,8 @@ def _save(store: ExpertStore, actor: Actor, inputs: SessionInputs, result: Sessi
             pool=PoolFigures(experts=len(inputs.snapshot.experts), eligible=len(g.candidates),
                              qualified=sum(1 for c in g.candidates if c.relevance >= rules.relevance_threshold),
                              forbidden_pairs=len(g.pairs)),
-            relevance_sum=round(draw.relevance_sum, 4)))
+            relevance_sum=round(draw.relevance_sum, 4),
+            quota_counts=counted_quotas(g.candidates, draw.members, rules)))
     names = {e.id: e.name for g in inputs.groups for e in g.eligible}
     warnings = [f"{draw.name}：{w}" for draw in result.groups
                 for w in same_day_warnings(inputs.ledger, spec.review_date, draw.members, names)]

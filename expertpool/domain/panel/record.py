@@ -75,6 +75,17 @@ class Replacement(StoredRecord):
         return data
 
 
+class QuotaCount(StoredRecord):
+    """A drawn panel against one quota: how many members it counts, and the bounds."""
+    label: str
+    count: int
+    min: int
+    max: int
+
+    def text(self) -> str:
+        return f"{self.label} {self.count} 人（应在 {self.min}–{self.max} 人）"
+
+
 class PoolFigures(StoredRecord):
     experts: int
     eligible: int
@@ -221,8 +232,11 @@ class PanelRecord(SeatedMembers, StoredDocument):
     created_at: str | None = None
     audit_anchor: AuditAnchor | None = None
 
+    #: the members against each quota of the spec
+    quota_counts: list[QuotaCount] = Field(default_factory=list)
+
     absent_when_none: ClassVar[tuple[str, ...]] = _ABSENT_WHEN_NONE
-    absent_when_empty: ClassVar[tuple[str, ...]] = ("warnings",)
+    absent_when_empty: ClassVar[tuple[str, ...]] = ("warnings", "quota_counts")
 
     @classmethod
     def upgrade(cls, document: dict[str, Any]) -> dict[str, Any]:

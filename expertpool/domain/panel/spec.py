@@ -14,7 +14,7 @@ the review date, sub-region, honours); `ATTRIBUTES` names them all.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from expertpool.domain import taxonomy
@@ -319,3 +319,20 @@ class PanelRules:
     def covered_fields(self, candidate: Candidate) -> tuple[str, ...]:
         """The required fields `candidate` counts for under these rules."""
         return tuple(f for f in candidate.covers(self.coverage) if f in self.fields)
+
+
+def quota_counts(members: Sequence[Candidate], rules: PanelRules) -> list[tuple[str, int, int, int]]:
+    """(label, members counted, lowest allowed, highest allowed) for each quota of `rules` (for an
+    `each` quota: the value with most members), for showing a drawn panel against its quotas."""
+    out = []
+    for quota in rules.quotas:
+        lo, hi = quota.head_counts(rules.size)
+        if quota.each:
+            per: dict[str, int] = {}
+            for c in members:
+                for value in set(c.values(quota.attribute)):
+                    per[value] = per.get(value, 0) + 1
+            out.append((f"{quota.label}（人数最多者）", max(per.values(), default=0), lo, hi))
+        else:
+            out.append((quota.label, sum(1 for c in members if quota.matches(c.values(quota.attribute))), lo, hi))
+    return out

@@ -23,6 +23,7 @@ from expertpool.domain.panel.record import (
     DiagnosisView,
     MemberView,
     PoolFigures,
+    QuotaCount,
     Replacement,
     SeatedMembers,
     StoredDocument,
@@ -58,6 +59,7 @@ class GroupRecord(SeatedMembers, StoredRecord):
     exclusions: dict[str, int] = Field(default_factory=dict)
     pool: PoolFigures
     relevance_sum: float = 0.0
+    quota_counts: list[QuotaCount] = Field(default_factory=list)
     drawn_members: list[MemberView] | None = None
 
     @model_serializer(mode="wrap")
@@ -65,6 +67,8 @@ class GroupRecord(SeatedMembers, StoredRecord):
         data = handler(self)
         if data.get("drawn_members") is None:
             data.pop("drawn_members", None)
+        if not data.get("quota_counts"):
+            data.pop("quota_counts", None)
         return data
 
     def coverage(self) -> dict[str, dict[str, int]]:
