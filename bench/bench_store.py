@@ -32,6 +32,10 @@ from expertpool.services.search import SearchRequest, search_experts  # noqa: E4
 from expertpool.stores import open_store  # noqa: E402
 
 
+#: the truth covers experts of every status: search them all (the CLI's default is 在库 only)
+ALL = ("全部",)
+
+
 def pool_dir(count: int, seed: int, projects: int) -> Path:
     out = ROOT / "bench" / "out" / f"pool-{count}-{seed}-{projects}"
     if not (out / FILE_NAMES["truth"]).exists():
@@ -83,11 +87,11 @@ def generated_queries(truth: dict[str, set[str]], n: int, seed: int) -> list[Sea
         text = " ".join(rng.sample(topics, rng.choice([1, 1, 2, 3])))
         roll = rng.random()
         if roll < 0.15:
-            out.append(SearchRequest(text, regions=(rng.choice(["四川", "重庆"]),), limit=20))
+            out.append(SearchRequest(text, regions=(rng.choice(["四川", "重庆"]),), statuses=ALL, limit=20))
         elif roll < 0.3:
-            out.append(SearchRequest(text, titles=("正高级",), limit=20))
+            out.append(SearchRequest(text, titles=("正高级",), statuses=ALL, limit=20))
         else:
-            out.append(SearchRequest(text, limit=20))
+            out.append(SearchRequest(text, statuses=ALL, limit=20))
     return out
 
 
@@ -118,6 +122,17 @@ def judged_sets(expert_truth, project_truth, project_texts, n_topics: int, seed:
         if gains and pid in project_texts:
             project_queries.append((project_texts[pid], gains))
     return {"topic": topic_queries, "project": project_queries}
+
+
+def generated_judged(out: Path, n_topics: int, seed: int):
+    """The generated pool's truth (expert id → topics) and its judged query sets (`judged_sets`,
+    projects asked by title and keywords)."""
+    expert_truth, project_truth = load_truth(out)
+    project_texts = {}
+    for line in (out / "projects.jsonl").read_text(encoding="utf-8").splitlines():
+        p = json.loads(line)
+        project_texts[p["id"]] = " ".join([p["title"], *p.get("keywords", [])])
+    return expert_truth, judged_sets(expert_truth, project_truth, project_texts, n_topics, seed)
 
 
 def evaluate(search_fn, judged) -> dict[str, float]:
@@ -169,7 +184,7 @@ def bench_backend(backend: str, out: Path, workdir: Path, n_queries: int, seed: 
         row["p99_ms"] = percentile(latencies, 0.99)
         # Search quality with jieba tokens; ids map back to the list number the truth uses.
         def jieba_search(text: str) -> list[str]:
-            hits = search_experts(store, SearchRequest(text, limit=50)).hits
+            hits = search_experts(store, SearchRequest(text, statuses=ALL, limit=50)).hits
             return [h.expert.id for h in hits]
         quality = {name: evaluate(jieba_search, qs) for name, qs in judged.items()}
         row["quality"] = {"jieba": quality}
@@ -206,12 +221,7 @@ def main() -> None:
     args = parser.parse_args()
 
     out = pool_dir(args.count, args.seed, args.projects)
-    expert_truth, project_truth = load_truth(out)
-    project_texts = {}
-    for line in (out / "projects.jsonl").read_text(encoding="utf-8").splitlines():
-        p = json.loads(line)
-        project_texts[p["id"]] = " ".join([p["title"], *p.get("keywords", [])])
-    judged = judged_sets(expert_truth, project_truth, project_texts, args.judged_topics, args.seed)
+    expert_truth, judged = generated_judged(out, args.judged_topics, args.seed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):

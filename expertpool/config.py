@@ -26,11 +26,24 @@ class StoreConfig:
     es_username: str | None = None
     es_password: str | None = field(default=None, repr=False)
     es_ca_certs: str | None = None
+    #: the store is where nobody pointed: the default database file, or the default index prefix.
+    #: Only there may a writing command create a store unasked (see `cli.app.State.authorise`).
+    default_location: bool = False
+
+    def location(self) -> str:
+        """The store's file or cluster and prefix, for messages."""
+        if self.backend == "elasticsearch":
+            return f"{self.es_url or '(未配置 EXPERTPOOL_ES_URL)'} 前缀 {self.es_index_prefix}"
+        return str(self.db_path)
 
     @classmethod
     def from_env(cls, backend: str | None = None, db: str | Path | None = None) -> "StoreConfig":
         env = os.environ
         chosen = backend or env.get("EXPERTPOOL_BACKEND") or "sqlite"
+        if chosen == "elasticsearch":
+            default_location = not env.get("EXPERTPOOL_ES_PREFIX")
+        else:
+            default_location = not (db or env.get("EXPERTPOOL_DB"))
         return cls(
             backend=chosen,
             db_path=Path(db or env.get("EXPERTPOOL_DB") or default_db_path()),
@@ -40,14 +53,17 @@ class StoreConfig:
             es_username=env.get("EXPERTPOOL_ES_USER"),
             es_password=env.get("EXPERTPOOL_ES_PASSWORD"),
             es_ca_certs=env.get("EXPERTPOOL_ES_CA_CERTS"),
+            default_location=default_location,
         )
 
 
-def acting_user() -> str:
-    """`EXPERTPOOL_USER`, else the login name."""
-    user = os.environ.get("EXPERTPOOL_USER")
-    if user:
-        return user
+def claimed_user() -> str | None:
+    """`EXPERTPOOL_USER`, if set: who the caller says they are (checked against the store's own
+    authentication where it has one: `services.access.acting_user`)."""
+    return os.environ.get("EXPERTPOOL_USER") or None
+
+
+def login_name() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers

@@ -16,6 +16,10 @@ class InputError(ExpertPoolError):
     exit_code = 2
 
 
+class StoreMissing(InputError):
+    """The store named does not exist and the command may not create it (a mistyped --db)."""
+
+
 class NotFound(ExpertPoolError):
     """A record named by id does not exist."""
 
@@ -46,4 +50,4 @@ class StoreDamaged(StoreFailed):
 
 
 class StoreUnavailable(StoreFailed):
-    """The configured store cannot be reached (e.g. Elasticsearch is down)."""
+    """The configured store cannot be reached or is not ready (e.g. Elasticsearch is down)."""

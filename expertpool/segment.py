@@ -8,6 +8,9 @@ expanded with its synonyms. The domain dictionary and the synonym groups are dat
 The engine is rjieba (the jieba-rs binding, ~15× faster) fed the same user dictionary;
 `jieba` is the reference implementation, and `tests/test_segment.py` checks that both give
 identical tokens on the sample corpus. `EXPERTPOOL_SEGMENTER=jieba` forces the reference.
+Besides the curated `userdict.txt`, word lists from outside sources live under
+`indexes/dictionaries/` (e.g. CC-CEDICT's technical vocabulary jieba lacks), each with its
+provenance and licence in its header.
 """
 from __future__ import annotations
 
@@ -22,11 +25,16 @@ from expertpool.chars import to_halfwidth
 
 INDEXES_DIR = Path(os.environ.get("EXPERTPOOL_INDEXES", Path(__file__).resolve().parent.parent / "indexes"))
 
-# Tokens that carry no topical meaning. Punctuation and whitespace are dropped separately.
-STOPWORDS = frozenset(
-    "的 了 和 与 及 或 等 在 对 为 以 其 中 于 上 下 是 有 并 将 由 从 及其 以及 基于 面向 相关 方面 "
-    "进行 开展 一种 一些 我们 通过 关于 其他 方法".split()
-)
+
+def load_stopwords(path: Path | None = None) -> frozenset[str]:
+    """Words that carry no topic (`indexes/stopwords.txt`: whitespace-separated, '#' comments)."""
+    path = path or INDEXES_DIR / "stopwords.txt"
+    words: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words.update(normalise_token(w) for w in line.split("#", 1)[0].split())
+    return frozenset(words)
+
+
 _WORD_CHAR = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 
@@ -68,6 +76,18 @@ def load_synonyms(path: Path | None = None) -> dict[str, tuple[str, ...]]:
         for member in members:
             groups[member] = tuple(dict.fromkeys(groups.get(member, ()) + members))
     return groups
+
+
+def load_dictionaries() -> list[UserWord]:
+    """Every dictionary the segmenter uses: the word lists under `indexes/dictionaries/` (real
+    vocabulary from outside sources, each file naming its provenance), then the curated domain
+    dictionary `indexes/userdict.txt`, whose frequencies win where a word is in both."""
+    words: list[UserWord] = []
+    folder = INDEXES_DIR / "dictionaries"
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.txt")):
+            words += load_user_dictionary(path)
+    return words + load_user_dictionary()
 
 
 class _JiebaSegmenter:
@@ -115,7 +135,7 @@ def get_segmenter(engine: str | None = None) -> Segmenter:
     engine = engine or os.environ.get("EXPERTPOOL_SEGMENTER", "rjieba")
     if engine not in ENGINES:
         raise ValueError(f"unknown segmenter {engine!r}; choose one of {sorted(ENGINES)}")
-    return ENGINES[engine](load_user_dictionary())
+    return ENGINES[engine](load_dictionaries())
 
 
 @lru_cache(maxsize=1)
@@ -125,7 +145,7 @@ def synonyms() -> dict[str, tuple[str, ...]]:
 
 @lru_cache(maxsize=1)
 def _long_user_words() -> frozenset[str]:
-    return frozenset(normalise_token(w.word) for w in load_user_dictionary() if len(w.word) >= 4)
+    return frozenset(normalise_token(w.word) for w in load_dictionaries() if len(w.word) >= 4)
 
 
 def _long_parts(token: str, words: frozenset[str]) -> list[str]:
@@ -138,6 +158,11 @@ def _long_parts(token: str, words: frozenset[str]) -> list[str]:
 
 def normalise_token(token: str) -> str:
     return to_halfwidth(token).strip().lower()
+
+
+#: Tokens that carry no topical meaning (punctuation and whitespace are dropped separately); kept
+#: as data, so the word index and the query side always drop the same words.
+STOPWORDS = load_stopwords()
 
 
 def _keep(token: str) -> bool:
@@ -230,6 +255,15 @@ def query_tokens(text: str, engine: str | None = None) -> list[str]:
     return list(dict.fromkeys(t for t in tokens if _keep(t)))
 
 
+def ignored_words(text: str, engine: str | None = None) -> list[str]:
+    """The stop words a query contains (precise mode): not searched for, but reported."""
+    if not text:
+        return []
+    seg = get_segmenter(engine)
+    tokens = (normalise_token(t) for t in seg.cut(to_halfwidth(text)))
+    return list(dict.fromkeys(t for t in tokens if t in STOPWORDS))
+
+
 @dataclass(frozen=True)
 class QueryTerm:
     """One query word and the alternatives any of which satisfies it (the word first)."""
@@ -247,11 +281,22 @@ def query_terms(text: str, engine: str | None = None) -> list[QueryTerm]:
     return terms
 
 
+# CJK ideographs of Unicode 1.1 (what FTS5's tokenizer keeps as written everywhere); rarer ones
+# are left out of the bigrams at index and query time alike
+_CJK_RUN = re.compile(r"[\u4e00-\u9fa5]+")
+
+
 def char_bigrams(text: str) -> list[str]:
-    """Overlapping CJK character bigrams, a recall fallback for words the dictionary lacks."""
+    """Overlapping CJK character bigrams (a lone character as itself), what Elasticsearch's `cjk`
+    analyser makes of Chinese: the recall path for words the dictionary lacks."""
     out: list[str] = []
-    for run in re.findall(r"[\u4e00-\u9fff]+", to_halfwidth(text)):
+    for run in _CJK_RUN.findall(to_halfwidth(text)):
         if len(run) == 1:
             out.append(run)
         out.extend(run[i:i + 2] for i in range(len(run) - 1))
     return out
+
+
+def query_grams(text: str) -> list[str]:
+    """The distinct character bigrams of a query, in order."""
+    return list(dict.fromkeys(char_bigrams(text)))

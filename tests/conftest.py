@@ -50,3 +50,53 @@ def _private_cache_dir(tmp_path_factory):
         os.environ.pop("EXPERTPOOL_CACHE_DIR", None)
     else:
         os.environ["EXPERTPOOL_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_key_dir(tmp_path_factory):
+    """Keys (identity-hash key, cache key) are created in a directory of this run, never in the
+    developer's own config directory, and a key set in the developer's environment is not used
+    (subprocess CLI tests inherit this through the environment)."""
+    saved = {name: os.environ.get(name) for name in ("EXPERTPOOL_KEY_DIR", "EXPERTPOOL_ID_KEY", "EXPERTPOOL_CACHE_KEY")}
+    os.environ["EXPERTPOOL_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
+    os.environ.pop("EXPERTPOOL_ID_KEY", None)
+    os.environ.pop("EXPERTPOOL_CACHE_KEY", None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def es_secure(es_url):
+    """A second Elasticsearch node with security on (file-realm users ep-admin, lin, wang), started
+    by scripts/es-local for the tests that need one and stopped afterwards; or the one named by
+    EXPERTPOOL_ES_SECURE_URL and EXPERTPOOL_ES_SECURE_USERS (a users file as es-local writes it).
+    Like `es_url`, never mocked: when it cannot start, the tests using it fail."""
+    import shutil
+    import subprocess
+    import uuid
+    from pathlib import Path
+
+    from tests.helpers import SecureNode
+
+    url, users = os.environ.get("EXPERTPOOL_ES_SECURE_URL"), os.environ.get("EXPERTPOOL_ES_SECURE_USERS")
+    if url and users:
+        yield SecureNode.from_file(url, Path(users))
+        return
+    repo = Path(__file__).resolve().parent.parent
+    cache = Path(os.environ.get("EXPERTPOOL_ES_CACHE") or repo / ".cache" / "elasticsearch")
+    run = cache / f"secure-run-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "EXPERTPOOL_ES_SECURITY": "1", "EXPERTPOOL_ES_RUN": str(run)}
+    script = repo / "scripts" / "es-local"
+    started = subprocess.run(["bash", str(script), "start"], env=env, capture_output=True, text=True, timeout=900)
+    try:
+        if started.returncode != 0 or not started.stdout.strip():
+            pytest.fail(f"the security-enabled Elasticsearch node did not start:\n{started.stderr[-3000:]}",
+                        pytrace=False)
+        yield SecureNode.from_file(started.stdout.strip().splitlines()[-1], run / "users")
+    finally:
+        subprocess.run(["bash", str(script), "stop"], env=env, capture_output=True, timeout=300)
+        shutil.rmtree(run, ignore_errors=True)

@@ -56,3 +56,27 @@ def write_xlsx(path: Path, rows: list[dict], headers: list[str] | None = None) -
 def write_jsonl(path: Path, objects: list[dict]) -> Path:
     path.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects), encoding="utf-8")
     return path
+
+
+class SecureNode:
+    """A security-enabled Elasticsearch node: its URL and the file-realm users' passwords."""
+
+    def __init__(self, url: str, passwords: dict[str, str]):
+        self.url = url
+        self.passwords = passwords
+
+    @classmethod
+    def from_file(cls, url: str, users: Path) -> "SecureNode":
+        lines = users.read_text(encoding="utf-8").splitlines()
+        return cls(url, dict(line.split(":", 1) for line in lines if ":" in line))
+
+    def env(self, user: str, prefix: str) -> dict[str, str]:
+        """Environment for the CLI connecting as `user` to the store with index prefix `prefix`."""
+        return {"EXPERTPOOL_BACKEND": "elasticsearch", "EXPERTPOOL_ES_URL": self.url, "EXPERTPOOL_ES_PREFIX": prefix,
+                "EXPERTPOOL_ES_USER": user, "EXPERTPOOL_ES_PASSWORD": self.passwords[user]}
+
+    def config(self, user: str, prefix: str):
+        from expertpool.config import StoreConfig
+
+        return StoreConfig(backend="elasticsearch", es_url=self.url, es_index_prefix=prefix, es_username=user,
+                           es_password=self.passwords[user])

@@ -188,11 +188,13 @@ def template(tmp_path_factory):
     grant_role(store, admin, "officer", "program_officer")
     drawn = build_panel(store, admin, load_spec(SAMPLES / "panel.toml", {"mode": "best", "seed": 1}))
     session = plan_session(store, admin, load_session_spec(SAMPLES / "session.toml", {"mode": "best", "seed": 1}))
-    member = next(m["id"] for g in session.document["groups"] for m in g["members"]
-                  if g["backups"] or g["replacements"].get(m["id"]))
+    session_member = next(m["id"] for g in session.document["groups"] for m in g["members"]
+                          if g["backups"] or g["replacements"].get(m["id"]))
     store.close()
-    return {"path": path, "panel": drawn.panel_id, "member": drawn.document["members"][0]["id"],
-            "session": session.session_id, "session_member": member}
+    # a member with a qualified replacement: only qualified experts may take a seat
+    member = next(m for m, r in drawn.document["replacements"].items() if r)
+    return {"path": path, "panel": drawn.panel_id, "member": member,
+            "session": session.session_id, "session_member": session_member}
 
 
 @pytest.fixture
@@ -243,6 +245,47 @@ def test_a_bad_value_is_bad_input_with_a_message_and_no_traceback(pool, case):
     named += [value.strip(), Path(value).name] if value.strip() else []
     assert any(n and n in result.output for n in named) or (case.param == "reason" and "理由" in result.output) \
         or (case.param == "name" and "name" in result.output), f"{case}: the message names neither:\n{result.output}"
+
+
+#: commands that never open a store
+STORELESS = {("generate",)}
+
+
+@pytest.mark.parametrize("words", sorted(BASE), ids=" ".join)
+def test_a_mistyped_db_is_bad_input_naming_it_and_creates_nothing(pool, tmp_path, words):
+    """Each command's base invocation on a --db that does not exist: bad input naming the path,
+    and no store made — a writing command creates one only when asked (--create), which the base
+    invocations do not do (tests/test_store_creation.py covers --create)."""
+    typo = tmp_path / "poool.sqlite3"
+    result = invoke(["--db", str(typo), *pool["fill"]([*words, *BASE[words]])])
+    assert not list(tmp_path.glob("poool*")), f"{' '.join(words)} created the store"
+    if words in STORELESS:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == BAD_INPUT and str(typo) in result.output, result.output
+
+
+#: search values outside an option's vocabulary that still mean something: any status (全部), an
+#: institution under another of its names, an honour kept as written
+SEARCH_WIDENINGS = [["--status", "全部"], ["--status", "全部", "--status", "出库"], ["--institution", "川大"],
+                    ["--honour", "天府青城计划"], ["--status", "全部", "--institution", "四川大学华西医院"]]
+
+
+@pytest.mark.parametrize("extra", SEARCH_WIDENINGS, ids=" ".join)
+def test_search_values_that_widen_the_filter_succeed(pool, extra):
+    result = invoke(["search", "电池", *extra, "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"words", "unmatched", "hits"}
+
+
+@pytest.mark.parametrize("args, named", [
+    (["search", "电池", "--status", "全部", "--status", "不存在的取值"], "不存在的取值"),
+    (["search", "基于 研究"], "基于 研究"),  # only stop words: nothing left to search for
+], ids=["status", "stop-words-only"])
+def test_search_refusals_are_bad_input_naming_the_value(pool, args, named):
+    result = invoke(args)
+    assert result.exit_code == BAD_INPUT and named in result.output, result.output
 
 
 def test_a_global_option_out_of_its_vocabulary_is_bad_input(pool):

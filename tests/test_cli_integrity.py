@@ -215,7 +215,8 @@ def test_the_last_administrator_stays(db):
 
 def test_whoever_creates_a_store_administers_it(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPERTPOOL_DB", str(tmp_path / "new.sqlite3"))
-    assert as_json("lin", "roles", "list")["users"] == {"lin": ["administrator"]}
+    assert ok("lin", "roles", "grant", "lin", "reviewer", "--create").exit_code == 0
+    assert as_json("lin", "roles", "list")["users"] == {"lin": ["administrator", "reviewer"]}
     assert run("wang", "audit", "log").exit_code == 3
 
 
@@ -248,7 +249,7 @@ def test_show_on_a_date_and_search_eligible_on(db):
     assert as_json(OFFICER, "show", "CQ-000002", "--on", "2099-01-01")["barred_by"] == ["IR-2026-000002"]
 
     def ids(*args):
-        return [h["id"] for h in as_json(OFFICER, "search", "", *args)]
+        return [h["id"] for h in as_json(OFFICER, "search", "", *args)["hits"]]
     assert ids() == ["CQ-000002", "SC-000001", "SC-000003"]
     assert ids("--eligible-on", "2025-12-31") == ["CQ-000002", "SC-000001", "SC-000003"]
     assert ids("--eligible-on", "2026-03-01") == ["CQ-000002", "SC-000003"]

@@ -30,14 +30,14 @@ def pool(env):
                    证件号码=id_number("500106", seq="003")),
     ]
     path = write_csv(env / "sc.csv", rows, encoding="gb18030")
-    result = runner.invoke(app, ["import", str(path)])
+    result = runner.invoke(app, ["import", "--create", str(path)])
     assert result.exit_code == 0, result.output
     return env
 
 
 def test_import_summary_and_json(env):
     path = write_csv(env / "a.csv", [expert_row(), expert_row(专家编号="000002", 专业领域="量子玄学", 证件号码="")])
-    result = runner.invoke(app, ["import", str(path), "--json"])
+    result = runner.invoke(app, ["import", "--create", str(path), "--json"])
     assert result.exit_code == 1  # a row was rejected
     report = json.loads(result.stdout)
     assert report["totals"]["imported"] == 1 and report["totals"]["rejected"] == 1
@@ -58,13 +58,13 @@ def test_reimport_says_nothing_changed(pool):
 def test_search_ranks_and_filters(pool):
     result = runner.invoke(app, ["search", "钒钛新材料", "--json"])
     assert result.exit_code == 0, result.output
-    hits = json.loads(result.stdout)
+    hits = json.loads(result.stdout)["hits"]
     assert hits[0]["id"] == "000001"
-    assert {"id", "name", "region", "institution", "title", "fields", "score"} <= set(hits[0])
+    assert {"id", "name", "region", "institution", "title", "fields", "score", "matched", "unmatched"} <= set(hits[0])
     result = runner.invoke(app, ["search", "制备", "--region", "渝", "--json"])
-    assert [h["id"] for h in json.loads(result.stdout)] == ["000003"]
+    assert [h["id"] for h in json.loads(result.stdout)["hits"]] == ["000003"]
     result = runner.invoke(app, ["search", "", "--field", "AI", "--json"])
-    assert [h["id"] for h in json.loads(result.stdout)] == ["000002"]
+    assert [h["id"] for h in json.loads(result.stdout)["hits"]] == ["000002"]
 
 
 def test_search_table_output(pool):
@@ -95,7 +95,7 @@ def test_show_and_stats(pool):
 
 
 def test_missing_file_is_a_clear_error(env):
-    result = runner.invoke(app, ["import", str(env / "nope.csv")])
+    result = runner.invoke(app, ["import", "--create", str(env / "nope.csv")])
     assert result.exit_code == 2  # bad input: the file named cannot be read
     assert "nope.csv" in result.output and "不存在" in result.output
     assert "Traceback" not in result.output
@@ -112,5 +112,5 @@ def test_index_rebuild_command(pool):
     result = runner.invoke(app, ["index", "rebuild", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["experts"] == 3
-    hits = json.loads(runner.invoke(app, ["search", "钒钛新材料", "--json"]).stdout)
+    hits = json.loads(runner.invoke(app, ["search", "钒钛新材料", "--json"]).stdout)["hits"]
     assert hits[0]["id"] == "000001"

@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from expertpool.errors import StoreFailed
-from expertpool.services import importing
 from expertpool.services.access import actor_for
+from expertpool.io import sheets
 from expertpool.io.files import atomic_output
 from expertpool.services.importing import import_file
 from expertpool.stores.sqlite import SQLiteStore
@@ -38,7 +38,7 @@ def test_a_reject_list_that_cannot_be_written_is_reported_after_the_commit(tmp_p
     rows = [expert_row(证件号码=""), expert_row(专家编号="000002", 专业领域="量子玄学", 证件号码="")]
     path = write_csv(tmp_path / "sc.csv", rows)
     (tmp_path / "sc.csv.rejects.csv").write_text("上一次的清单", encoding="utf-8")
-    monkeypatch.setattr(importing.csv, "writer", _FullDisk)
+    monkeypatch.setattr(sheets.csv, "writer", _FullDisk)
     report = import_file(store, path, admin)
     assert report.imported == 1 and store.count_experts() == 1  # the store committed
     assert report.reject_file is None
@@ -54,8 +54,8 @@ def test_the_cli_says_so_and_exits_5(tmp_path, monkeypatch):
     from expertpool.cli.main import app
 
     path = write_csv(tmp_path / "sc.csv", [expert_row(证件号码=""), expert_row(专家编号="2", 专业领域="玄学", 证件号码="")])
-    monkeypatch.setattr(importing.csv, "writer", _FullDisk)
-    result = CliRunner().invoke(app, ["--db", str(tmp_path / "db.sqlite3"), "import", str(path)],
+    monkeypatch.setattr(sheets.csv, "writer", _FullDisk)
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "db.sqlite3"), "import", "--create", str(path)],
                                 env={"EXPERTPOOL_USER": "admin"})
     assert result.exit_code == 5
     assert "数据库中的导入已提交" in result.output and "拒绝清单未能写出" in result.output

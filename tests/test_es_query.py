@@ -12,7 +12,7 @@ from expertpool.segment import QueryTerm
 from expertpool.stores import es_query
 from expertpool.stores.base import SearchFilters, SearchQuery
 from expertpool.stores.es import SIMPLE_INDICES, mapping_path, parse_hosts, record_doc_id
-from expertpool.stores.textindex import COLUMN_WEIGHTS, TEXT_COLUMNS
+from expertpool.stores.textindex import GRAM_WEIGHT, NAME_SCORE
 
 
 def terms(*words: str) -> tuple[QueryTerm, ...]:
@@ -20,37 +20,38 @@ def terms(*words: str) -> tuple[QueryTerm, ...]:
 
 
 class TestTextQuery:
-    def test_fields_carry_the_column_weights(self):
-        assert es_query.text_fields() == [f"idx.{c}^{int(COLUMN_WEIGHTS[c])}" for c in TEXT_COLUMNS]
-        assert es_query.text_fields({**COLUMN_WEIGHTS, "name": 2.5})[0] == "idx.name^2.5"
-
     def test_each_alternative_once_in_order(self):
         ts = (QueryTerm("ai", ("ai", "人工智能")), QueryTerm("人工智能", ("人工智能", "ai")), QueryTerm("x", (" ",)))
         assert es_query.alternatives(ts) == ["ai", "人工智能"]
 
-    def test_should_over_alternatives_with_one_required(self):
-        q = es_query.query_clause(SearchQuery(terms=(QueryTerm("ai", ("ai", "人工智能")), *terms("芯片"))))
+    def test_words_grams_and_names_are_the_parts_any_of_which_matches(self):
+        q = es_query.query_clause(SearchQuery(terms=(QueryTerm("ai", ("ai", "人工智能")), *terms("芯片")),
+                                              grams=("芯片",), names=("芯片",)))
         should = q["bool"]["should"]
-        assert [c["combined_fields"]["query"] for c in should] == ["ai", "人工智能", "芯片"]
+        assert should == [{"match": {"idx.words": {"query": "ai 人工智能 芯片"}}},
+                          {"match": {"idx.grams": {"query": "芯片", "boost": GRAM_WEIGHT}}},
+                          {"constant_score": {"filter": {"terms": {"name_key": ["芯片"]}}, "boost": NAME_SCORE}}]
         assert q["bool"]["minimum_should_match"] == 1
         assert "filter" not in q["bool"] and "must_not" not in q["bool"]
-        assert should[0]["combined_fields"]["fields"] == es_query.text_fields()
-        assert should[0]["combined_fields"]["operator"] == "and"
 
-    def test_most_fields_mode(self):
-        clause = es_query.alternative_clause("石墨烯", mode="most_fields")
-        assert clause == {"multi_match": {"query": "石墨烯", "type": "most_fields",
-                                          "fields": es_query.text_fields(), "operator": "and"}}
-        with pytest.raises(ValueError):
-            es_query.alternative_clause("石墨烯", mode="fuzzy")  # type: ignore[arg-type]
+    def test_an_alternative_of_several_tokens_is_a_phrase(self):
+        should = es_query.query_clause(SearchQuery(terms=(QueryTerm("锂电", ("锂电", "锂离子 电池")),)))["bool"]["should"]
+        assert should == [{"match": {"idx.words": {"query": "锂电"}}},
+                          {"match_phrase": {"idx.words": "锂离子 电池"}}]
 
     def test_operator_characters_stay_text(self):
-        clause = es_query.alternative_clause('a" OR *')
-        assert clause["combined_fields"]["query"] == 'a" OR *'  # combined_fields has no query syntax
+        should = es_query.query_clause(SearchQuery(terms=terms('a"', "*")))["bool"]["should"]
+        assert should[0]["match"]["idx.words"]["query"] == 'a" *'  # match has no query syntax
 
     def test_blank_terms_match_nothing(self):
         q = es_query.query_clause(SearchQuery(terms=(QueryTerm(" ", (" ",)),)))
         assert q == {"bool": {"must_not": [{"match_all": {}}]}}
+
+    def test_term_counts_aggregate_over_the_whole_index(self):
+        aggs = es_query.count_aggregations(["页岩气", "锂离子 电池"], ["压裂"])
+        assert aggs == {"counts": {"filters": {"filters": {
+            "w0": {"term": {"idx.words": "页岩气"}}, "w1": {"match_phrase": {"idx.words": "锂离子 电池"}},
+            "g0": {"term": {"idx.grams": "压裂"}}}}}}
 
 
 class TestFilters:
@@ -82,7 +83,7 @@ class TestBody:
         body = es_query.search_body(SearchQuery(terms=terms("芯片"), limit=10, offset=20))
         assert body["sort"] == [{"_score": {"order": "desc"}}, {"id": {"order": "asc"}}]
         assert (body["from"], body["size"]) == (20, 10)
-        assert body["_source"] == ["doc", "idx.*"]
+        assert body["_source"] == ["doc", "idx.*", "name_key"]
 
     def test_listing_is_by_id(self):
         assert es_query.search_body(SearchQuery())["sort"] == [{"id": {"order": "asc"}}]
@@ -96,12 +97,13 @@ class TestBody:
         body = es_query.search_body(SearchQuery(terms=terms(*words), limit=limit, offset=offset))
         assert json.loads(json.dumps(body, ensure_ascii=False)) == body
         if words and any(w.strip() for w in words):
-            assert len(body["query"]["bool"]["should"]) == len(es_query.alternatives(terms(*words)))
+            should = body["query"]["bool"]["should"]
+            assert len(should) == len(es_query.word_clauses(es_query.alternatives(terms(*words))))
 
     def test_real_query_terms(self):
         body = es_query.search_body(SearchQuery(terms=tuple(segment.query_terms("人工智能芯片"))))
-        queries = [c["combined_fields"]["query"] for c in body["query"]["bool"]["should"]]
-        assert "ai" in queries and "人工智能" in queries  # the synonym group travels as alternatives
+        words = body["query"]["bool"]["should"][0]["match"]["idx.words"]["query"].split()
+        assert "ai" in words and "人工智能" in words  # the synonym group travels as alternatives
 
 
 class TestMappings:
@@ -118,7 +120,8 @@ class TestMappings:
 
     def test_text_columns_use_whitespace_over_our_tokens(self):
         props = self.load("experts")["mappings"]["properties"]
-        assert set(props[es_query.TEXT_PREFIX]["properties"]) == set(TEXT_COLUMNS)
+        assert set(props[es_query.TEXT_PREFIX]["properties"]) == {"words", "grams"}
+        assert props[es_query.NAME_FIELD] == {"type": "keyword"}
         for spec in props[es_query.TEXT_PREFIX]["properties"].values():
             assert spec == {"type": "text", "analyzer": "whitespace"}
         assert props[es_query.BASELINE_FIELD]["analyzer"] == "standard"

@@ -302,3 +302,72 @@ class TestRankMany:
         assert type(by_rank.value) is type(by_search.value)
         assert by_rank.value.status_code == by_search.value.status_code == 400
         assert by_rank.value.message == by_search.value.message
+
+
+class TestShardsNotReadyYet:
+    """Right after an index is created its primary shard is still starting, and reads answer 503
+    (what crashed the second of two processes opening a new store at once). A real node is put in
+    that state on purpose: an index pinned to a node that does not exist stays unassigned until
+    the pin is lifted."""
+
+    PIN = "index.routing.allocation.require._name"
+
+    def _recreate_pinned(self, store: ElasticsearchStore, short: str) -> str:
+        name = store.ix[short]
+        store._es.indices.delete(index=name)
+        body = es_module.load_index_body(short)
+        body["settings"]["index"]["routing"] = {"allocation": {"require": {"_name": "no-such-node"}}}
+        store._es.indices.create(index=name, wait_for_active_shards="0", **body)
+        return name
+
+    def _lift_later(self, store: ElasticsearchStore, name: str, work):
+        """Run `work` in a thread; lift the pin on `name` after a while; return work's result."""
+        import threading
+        import time
+
+        outcome: dict = {}
+
+        def run():
+            try:
+                outcome["value"] = work()
+            except BaseException as exc:  # reported below, with its type
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        time.sleep(3)
+        store._es.indices.put_settings(index=name, settings={self.PIN: None})
+        thread.join(timeout=180)
+        assert not thread.is_alive()
+        assert "error" not in outcome, repr(outcome.get("error"))
+        return outcome["value"]
+
+    def test_opening_a_store_whose_indices_are_still_starting_waits_for_them(self, es_store, es_url):
+        store = es_store()
+        name = self._recreate_pinned(store, "meta")
+        config = StoreConfig(backend="elasticsearch", es_url=es_url, es_index_prefix=store.prefix)
+        second = self._lift_later(store, name, lambda: ElasticsearchStore.from_config(config))
+        try:
+            assert second.created is False
+            second.set_meta("probe", "1")
+            assert store.get_meta("probe") == "1"
+        finally:
+            second.close()
+
+    def test_any_request_answered_503_is_retried_with_backoff(self, es_store):
+        store = es_store()
+        store.upsert_records("history", [ReviewEvent(expert_id="SC-000001", activity="评审", date=dt.date(2026, 1, 5))])
+        name = self._recreate_pinned(store, "records")
+        assert self._lift_later(store, name, lambda: list(store.iter_records("history"))) == []
+
+    def test_indices_that_never_get_ready_are_a_clear_storage_error(self, es_store, es_url, monkeypatch):
+        store = es_store()
+        self._recreate_pinned(store, "meta")
+        monkeypatch.setattr(ElasticsearchStore, "READY_TIMEOUT_S", 1)
+        monkeypatch.setattr(es_module.PatientTransport, "patience_s", 1.0)
+        config = StoreConfig(backend="elasticsearch", es_url=es_url, es_index_prefix=store.prefix)
+        with pytest.raises(StoreUnavailable, match=store.prefix) as caught:
+            ElasticsearchStore.from_config(config)
+        assert caught.value.exit_code == 5
+        with pytest.raises(StoreUnavailable):
+            store.get_meta("schema_version")

@@ -45,10 +45,11 @@ def test_words_fts5_splits_or_folds_in_the_text_are_read_from_fts5(store):
     ])
     index = store.rank_index()
     assert index is not None
-    queries = [_q("c", "5g", "nr", "机器学习", limit=100), _q("mof材料", "居里", "玛丽", limit=100),
+    queries = [_q("c", "5g", "nr", "机器学习", limit=100), _q("mof材料", "nr", limit=100),
                query("C++ 5G-NR 玛丽·居里", limit=100)]
     expected = [pairs(store.search(q)) for q in queries]
     assert expected[0][:2] and expected[1]
+    assert expected[2][0][0] == "SC-900001"  # the whole name, 玛丽·居里, as written
     assert store.rank_many(queries, index=index) == expected
     assert index.rank(queries[0]) == expected[0] and index.rank(queries[1]) == expected[1]
 
@@ -85,3 +86,22 @@ def test_empty_and_deep_pages_match_sql(store):
     for offset, limit in ((0, 0), (5, 0), (39, 5), (0, 1)):
         q = query("机器学习 新材料", limit=limit, offset=offset)
         assert index.rank(q) == pairs(store.search(q))
+
+
+def test_search_ranks_from_the_kept_index_exactly_as_sql(store, tmp_path):
+    from expertpool.stores.sqlite import SQLiteStore
+
+    store.upsert_experts(generate_experts(150, seed=4) + [make_expert("SC-900001", name="黄龙飞", status="出库")])
+    other = SQLiteStore(store.path)  # a second connection: no index kept, SQL only
+    texts = ["锂离子电池 储能技术", "β-乳球蛋白在0.5% NaCl中的稳定性 机器学习", "黄龙飞", "量子引力 新材料"]
+    assert store.rank_index() is not None and store._kept is not None
+    for text in texts:
+        for statuses in ((), ("在库",)):
+            q = query(text, limit=30, statuses=statuses) if statuses else query(text, limit=30)
+            assert store._kept.rank(q) is not None  # answered by the index, not SQL
+            assert [(h.expert.id, h.score, h.matched, h.partial) for h in store.search(q)] == \
+                   [(h.expert.id, h.score, h.matched, h.partial) for h in other.search(q)]
+    assert store.term_counts(["机器学习", "量子引力"], ["电池"]) == other.term_counts(["机器学习", "量子引力"], ["电池"])
+    store.upsert_experts([make_expert("SC-900002", keywords=["量子引力"])])  # new data: the kept index is stale
+    assert store.search(query("量子引力"))[0].expert.id == "SC-900002"
+    other.close()

@@ -57,7 +57,7 @@ def test_normalisation_full_width_aliases_and_multi_values(tmp_path, store, admi
     assert (e.title, e.sub_region) == ("副高级", "成都")
 
 
-def test_identity_number_is_stored_only_as_salted_hash_and_last4(tmp_path, store, admin):
+def test_identity_number_is_stored_only_as_keyed_hash_and_last4(tmp_path, store, admin):
     number = id_number()
     import_file(store, write_csv(tmp_path / "a.csv", [expert_row(证件号码=number)]), admin)
     e = store.get_expert("000001")

@@ -67,7 +67,10 @@ def test_draw_keeps_every_quota(store, admin, mode):
               {"attribute": "年龄", "at_most": 50, "min": 3},
               {"attribute": "市州/区县", "max": 5},
               {"attribute": "性别", "value": "女", "min": 4}]
-    outcome = build_panel(store, admin, spec(mode=mode, seed=5, quota=quotas, max_probability=1.0), save=False)
+    # the sample pool has 4 enterprise experts, 1 of them qualified at panel.toml's relevance bar:
+    # drawn from everyone eligible, so the lottery too can seat two
+    outcome = build_panel(store, admin, spec(mode=mode, seed=5, quota=quotas, max_probability=1.0,
+                                             relevance_threshold=0.0), save=False)
     assert outcome.has_panel, outcome.document.get("diagnosis")
     members = _experts(store, outcome.record.member_ids())
     day = dt.date(2026, 12, 1)

@@ -110,7 +110,8 @@ def test_lottery_panel_meets_every_rule_and_is_saved(store, admin):
     assert set(doc["exclusions"]) == set(REASONS.values())
     assert doc["exclusions"]["与申报项目有利益冲突"] > 0
     assert all(0 < m["probability"] <= 0.5 + 1e-9 for m in doc["members"])
-    assert doc["probability_min"] <= min(m["probability"] for m in doc["members"])
+    # members' probabilities are shown rounded to 6 places
+    assert doc["probability_min"] <= min(m["probability"] for m in doc["members"]) + 5e-7
     assert store.get_panel(outcome.panel_id)["members"] == doc["members"]
     assert [e.action for e in store.iter_audit()][-1] == "panel.build"
 
@@ -170,7 +171,7 @@ def test_export_csv_and_xlsx(store, admin, tmp_path):
     assert doc["id"] in heading[0] and "利益冲突审查：已按申报项目" in heading[1]
     assert rows[0][:3] == ["角色", "序号", "专家编号"] and rows[0][-1] == "替补对象"
     assert len(rows) == 1 + len(doc["members"]) + len(doc["backups"]) + n_replacements
-    member = doc["members"][0]
+    member = next(m for m in doc["members"] if doc["replacements"].get(m["id"]))  # the first listed in 替补 rows
     first = doc["replacements"][member["id"]][0]
     assert ["替补", "1", first] == rows[1 + len(doc["members"]) + len(doc["backups"])][:3]
     assert rows[1 + len(doc["members"]) + len(doc["backups"])][-1].startswith(member["id"])
@@ -234,7 +235,8 @@ def test_replace_respects_relations_added_since_the_draw(store, admin, tmp_path)
     from tests.helpers import write_csv
 
     doc = build_panel(store, admin, spec(mode="best", seed=3)).document
-    leaving, first_choice = next((m, r[0]) for m, r in doc["replacements"].items() if r)
+    # a member with a second replacement, so the seat can still be filled once the first is related
+    leaving, first_choice = next((m, r[0]) for m, r in doc["replacements"].items() if len(r) >= 2)
     relative = next(m["id"] for m in doc["members"] if m["id"] != leaving)
     relations = write_csv(tmp_path / "family.csv", [{"专家编号": first_choice, "关联专家编号": relative, "关系类型": "亲属",
                                                      "备注": "配偶"}],
@@ -292,7 +294,9 @@ def test_a_saved_panel_carries_its_anchor_and_verify_checks_it(store, admin):
     assert store.get_panel(drawn.panel_id)["audit_anchor"] == drawn.document["audit_anchor"]
     result = verify_audit(store)
     assert result.ok and result.anchors_checked == 1, result
-    replaced = replace_member(store, admin, drawn.panel_id, drawn.document["members"][0]["id"], "本人回避")
+    # a member with a qualified replacement (only qualified experts may take a seat)
+    leaving = next(m for m, r in drawn.document["replacements"].items() if r)
+    replaced = replace_member(store, admin, drawn.panel_id, leaving, "本人回避")
     last = list(store.iter_audit())[-1]
     assert replaced.replaced[-1].audit_anchor.model_dump() == {"seq": last.seq, "hash": last.hash}
     assert verify_audit(store).anchors_checked == 2

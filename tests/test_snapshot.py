@@ -170,3 +170,70 @@ def test_a_damaged_rank_index_file_is_rebuilt_not_trusted(store, monkeypatch):
         path.write_bytes(b"not a pickle")
     builds = _counting_builds(monkeypatch)
     assert snap.rank_index(store, store.data_version()) is not None and len(builds) == 1
+
+
+# ---- files planted in the cache directory never run ----
+class _Planted:
+    """A pickle that, when loaded, runs code: here it only writes a marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('ran')",))
+
+
+def _plant(path, marker) -> None:
+    import pickle
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(_Planted(marker)))
+
+
+def test_a_planted_pickle_is_never_executed_and_is_replaced(store, tmp_path):
+    _seed(store)
+    version = store.data_version()
+    marker = tmp_path / "planted-code-ran"
+    _, snapshot_path, _ = snap._paths(version)
+    _, rank_path, _ = snap._rank_paths(version)
+    _plant(snapshot_path, marker)
+    _plant(rank_path, marker)
+    built = pool_snapshot(store)
+    snap.rank_index(store, version)
+    assert not marker.exists()
+    assert not built.loaded_from_cache and len(built.experts) == 3
+    assert pool_snapshot(store).loaded_from_cache  # the planted files were replaced by good ones
+    assert not snapshot_path.read_bytes().startswith(b"\x80")  # no longer a bare pickle
+
+
+def test_a_cache_file_altered_or_made_with_another_key_is_rejected(store, monkeypatch, tmp_path):
+    _seed(store)
+    version = store.data_version()
+    pool_snapshot(store)
+    _, path, _ = snap._paths(version)
+    good = path.read_bytes()
+    altered = bytearray(good)
+    altered[-10] ^= 0x01
+    path.write_bytes(bytes(altered))
+    assert snap.cached_snapshot(version) is None
+    path.write_bytes(good)
+    assert snap.cached_snapshot(version) is not None
+    # someone else's cache (another user's key) copied in: rejected as well
+    monkeypatch.setenv("EXPERTPOOL_KEY_DIR", str(tmp_path / "other-user-keys"))
+    assert snap.cached_snapshot(version) is None
+    # and with no usable key at all nothing is read or written
+    monkeypatch.setenv("EXPERTPOOL_CACHE_KEY", "not hex")
+    assert snap.cached_snapshot(version) is None
+    assert not pool_snapshot(store).loaded_from_cache and not pool_snapshot(store).loaded_from_cache
+
+
+def test_a_good_file_filed_under_another_version_is_rejected(store):
+    _seed(store)
+    old = store.data_version()
+    pool_snapshot(store)
+    store.upsert_experts([make_expert("SC-000009", name="赵强", institution="电子科技大学")])
+    new = store.data_version()
+    _, old_path, _ = snap._paths(old)
+    _, new_path, _ = snap._paths(new)
+    new_path.write_bytes(old_path.read_bytes())
+    assert snap.cached_snapshot(new) is None

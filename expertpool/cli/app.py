@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import typer
+from rich.text import Text
 
 from expertpool.errors import ExpertPoolError
 
@@ -50,7 +51,11 @@ class ExpertPoolTyper(typer.Typer):
 
 
 def fail(message: str, code: int = 1) -> None:
-    err_console().print(f"[bold red]错误：[/]{message}", highlight=False, soft_wrap=True)
+    from expertpool.domain.text import mask_personal
+
+    # Messages may quote what the user typed or a stored cell: never an identity or phone number.
+    err_console().print(Text("错误：", style="bold red") + Text(mask_personal(message)), highlight=False,
+                        soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -92,30 +97,46 @@ class State:
     backend: str | None = None
     quiet: bool = False
     _store: Any = field(default=None, repr=False)
+    _user: str | None = field(default=None, repr=False)
 
     def config(self):
         from expertpool.config import StoreConfig
 
         return StoreConfig.from_env(backend=self.backend, db=self.db)
 
-    def store(self):
+    def store(self, *, may_create: bool = False, create: bool = False):
+        """The store. Only a writing command (`may_create`) may make a new one, and only when the
+        user asked (`create`, its --create flag) or the store is at the default location: a
+        mistyped --db otherwise exits 2 naming the path instead of answering from an empty store."""
         if self._store is None:
+            from expertpool.config import claimed_user, login_name
+            from expertpool.services.access import acting_user
             from expertpool.stores import open_store
 
-            self._store = open_store(self.config())
+            def authenticated(principal: str | None) -> None:
+                # before the store is opened or created: a refused user changes nothing
+                self._user = acting_user(principal, claimed_user(), login_name())
+
+            config = self.config()
+            self._store = open_store(config, create=may_create and (create or config.default_location),
+                                     on_authenticated=authenticated)
+            if self._user is None:
+                authenticated(self._store.authenticated_user())
+            if self._store.created and not self.quiet:
+                err_console().print(Text(f"已新建数据库：{config.location()}"), highlight=False, soft_wrap=True)
         return self._store
 
     def user(self) -> str:
-        from expertpool.config import acting_user
+        """The acting user (`services.access.acting_user`): known once the store is open."""
+        self.store()
+        return self._user
 
-        return acting_user()
-
-    def authorise(self, permission: str, what: str):
+    def authorise(self, permission: str, what: str, *, may_create: bool = False, create: bool = False):
         """(store, actor) for the acting user, if they hold `permission`; else PermissionDenied naming
-        `what` was refused. Every command starts here."""
+        `what` was refused. Every command starts here (`may_create`, `create`: see `store`)."""
         from expertpool.services.access import require
 
-        store = self.store()
+        store = self.store(may_create=may_create, create=create)
         return store, require(store, self.user(), permission, what)
 
     def close(self) -> None:
@@ -165,3 +186,5 @@ def progress_for(ctx: typer.Context, json_output: bool = False) -> RichProgress:
 
 
 JSON_OPTION = typer.Option(False, "--json", help="以 JSON 输出（便于程序处理）")
+CREATE_OPTION = typer.Option(False, "--create",
+                             help="数据库不存在时新建（--db/EXPERTPOOL_DB 指定的路径需要此项；默认位置首次使用时自动新建）")

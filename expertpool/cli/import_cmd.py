@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from expertpool.cli.app import JSON_OPTION, console, err_console, print_json, progress_for, state
+from expertpool.cli.app import CREATE_OPTION, JSON_OPTION, console, err_console, print_json, progress_for, state
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         source: Optional[str] = typer.Option(None, "--source", help="文件所用专家编号所属的名单：四川 或 重庆（专家名单默认按所在地区；两份名单有相同编号时用它指明）"),
         dry_run: bool = typer.Option(False, "--dry-run", help="只检查，不写入"),
         rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir", help="拒绝清单写入的目录（默认与输入文件同目录）"),
+        create: bool = CREATE_OPTION,
         json_output: bool = JSON_OPTION,
     ) -> None:
         """批量导入专家名单及工作经历、关联关系、诚信记录、评审记录、申报项目（每个文件要么全部写入，要么不写入）。
@@ -27,7 +28,8 @@ def register(app: typer.Typer) -> None:
         """
         from expertpool.services.importing import import_files
 
-        store, actor = state(ctx).authorise("import", "导入数据")
+        # A dry run writes nothing, so it never creates a store either.
+        store, actor = state(ctx).authorise("import", "导入数据", may_create=not dry_run, create=create)
         report = import_files(store, files, actor, kind=kind, source=source, dry_run=dry_run,
                               progress=progress_for(ctx, json_output), rejects_dir=rejects_dir)
         if json_output:
@@ -57,6 +59,10 @@ def render_import(report) -> None:
                       str(f.updated), str(f.unchanged), str(f.merged),
                       f"[red]{f.rejected}[/]" if f.rejected else "0")
     out.print(table)
+    if report.legacy_id_hashes_deleted:
+        done = "将删除" if any(f.dry_run for f in report.files) else "已删除"
+        out.print(f"{done} {report.legacy_id_hashes_deleted} 位专家的旧版证件号码哈希（旧版把盐存在库内，号码可被还原）；"
+                  "请重新导入两省名单，按库外密钥重建哈希。在此之前，这些专家只能按姓名、出生年份和单位列为疑似同一人。")
     for f in report.files:
         name = Path(f.file).name
         if f.error:

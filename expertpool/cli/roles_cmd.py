@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, print_json, state
+from expertpool.cli.app import CREATE_OPTION, JSON_OPTION, ExpertPoolTyper, console, print_json, state
 
 ROLE_HELP = "角色：administrator（管理员）/ program_officer（项目主管）/ reviewer（诚信审核员）"
 
@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
         user: str = typer.Argument(..., help="用户名（即其 EXPERTPOOL_USER 或登录名）"),
         role: str = typer.Argument(..., help=ROLE_HELP),
         reason: Optional[str] = typer.Option(None, "--reason", help="理由（写入审计日志）"),
+        create: bool = CREATE_OPTION,
         json_output: bool = JSON_OPTION,
     ) -> None:
         """授予用户一个角色（仅管理员）；写入审计日志。
@@ -43,7 +44,7 @@ def register(app: typer.Typer) -> None:
         """
         from expertpool.services.roles import grant_role
 
-        store, actor = state(ctx).authorise("roles", "授予角色")
+        store, actor = state(ctx).authorise("roles", "授予角色", may_create=True, create=create)
         change = grant_role(store, actor, user, role, reason=reason)
         if json_output:
             print_json(change.to_json())

@@ -17,25 +17,28 @@ def register(app: typer.Typer) -> None:
         region: List[str] = typer.Option([], "--region", "-r", help="所在地区：四川 / 重庆"),
         title: List[str] = typer.Option([], "--title", "-t", help="职称：正高级 / 副高级 / 中级 / 其他"),
         honour: List[str] = typer.Option([], "--honour", help="人才称号，如 长江学者、国家杰青"),
-        institution: List[str] = typer.Option([], "--institution", "-i", help="工作单位（全称）"),
-        status: List[str] = typer.Option([], "--status", help="状态：在库 / 暂停 / 出库"),
+        institution: List[str] = typer.Option([], "--institution", "-i",
+                                              help="工作单位（全称、简称或曾用名均可，按法人单位匹配，含下属医院、院所）"),
+        status: List[str] = typer.Option([], "--status", help="状态：在库 / 暂停 / 出库 / 全部（默认只列在库专家）"),
         eligible_on: Optional[str] = typer.Option(None, "--eligible-on",
                                                   help="只保留该日期可参加评审的专家（排除科研诚信处理期内者）"),
         limit: int = typer.Option(20, "--limit", "-n", help="最多返回条数"),
         json_output: bool = JSON_OPTION,
     ) -> None:
-        """按中文关键词和筛选条件检索专家，按相关度排序。
+        """按中文关键词和筛选条件检索专家，按相关度排序（默认只列在库专家）。
+
+        每个检索词都会说明去向：命中、按同义词命中、库中无此词按字词命中、未找到，或作为停用词未参与检索。
 
         Example: expertpool search "锂离子电池 正极材料" --region 重庆 --title 正高级
         """
-        from expertpool.services.search import SearchRequest, hit_view, search_experts
+        from expertpool.services.search import SearchRequest, result_view, search_experts
 
         store, _ = state(ctx).authorise("read", "检索专家")
         request = SearchRequest(query, tuple(field), tuple(region), tuple(title), tuple(honour),
                                 tuple(institution), tuple(status), limit, eligible_on=eligible_on or None)
         result = search_experts(store, request)
         if json_output:
-            print_json([hit_view(h) for h in result.hits])
+            print_json(result_view(result))
             return
         render_hits(result)
 
@@ -83,7 +86,8 @@ def render_hits(result) -> None:
     words = sorted({a for t in result.terms for a in t.alternatives}, key=len, reverse=True)
     wide = out.width >= 140
     table = Table(title=f"检索结果（{len(result.hits)} 位）", show_lines=False)
-    for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "关键词" + (" / 研究方向" if wide else ""), "得分"):
+    for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "关键词" + (" / 研究方向" if wide else ""),
+                   "命中", "得分"):
         table.add_column(header, no_wrap=header in ("#", "编号", "姓名", "职称", "得分"), overflow="fold")
     for rank, hit in enumerate(result.hits, 1):
         e = hit.expert
@@ -93,12 +97,38 @@ def render_hits(result) -> None:
         for w in words:
             detail.highlight_words([w], style="bold yellow", case_sensitive=False)
         table.add_row(str(rank), e.id, e.name, e.sub_region or e.region, e.institution, e.title,
-                      "、".join(e.fields), detail, f"{hit.score:.2f}")
+                      "、".join(e.fields), detail, matched_label(hit), f"{hit.score:.2f}")
+    if result.words:
+        out.print(words_line(result.words), highlight=False)
     out.print(table)
     if result.excluded:
         out.print(f"已排除该日期不能参加评审的专家 {len(result.excluded)} 位。")
     if not result.hits:
         out.print("没有找到匹配的专家。")
+
+
+def matched_label(hit) -> str:
+    """What of the query one expert matched: 姓名, whole words, and words matched only partly
+    (动力电池≈电池)."""
+    parts = ["姓名"] if hit.name_matched else []
+    parts += list(hit.matched)
+    parts += [f"{word}≈{'、'.join(grams)}" for word, grams in hit.partial]
+    return "、".join(parts)
+
+
+def words_line(words) -> str:
+    """One line accounting for every query word, e.g. 检索词：页岩气（命中，12 位）；压裂（未找到）."""
+    from expertpool.services.search import WORD_STATUSES
+
+    items = []
+    for w in words:
+        detail = WORD_STATUSES[w.status]
+        if w.via:
+            detail += f"：{'、'.join(w.via)}"
+        if w.experts:
+            detail += f"，{w.experts} 位"
+        items.append(f"{w.word}（{detail}）")
+    return "检索词：" + "；".join(items)
 
 
 def render_profile(profile: dict) -> None:

@@ -3,7 +3,7 @@ identity numbers."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import hmac
 import operator
 import re
 
@@ -127,9 +127,19 @@ def normalise_id_number(value: object) -> str:
     return text
 
 
-def id_hash(id_number: str, salt: str) -> str:
-    """Salted hash of a normalised identity number; the number itself is never stored."""
-    return hashlib.sha256(f"{salt}:{id_number}".encode()).hexdigest()
+#: prefix of identity hashes of the current scheme; an unprefixed hash is the old salted SHA-256,
+#: whose salt sat in the store beside it (recoverable), and is never compared with these
+ID_HASH_SCHEME = "hmac1:"
+
+
+def id_hash(id_number: str, key: bytes) -> str:
+    """HMAC-SHA256 of a normalised identity number under a key kept outside the store, so a copy
+    of the store alone cannot test guesses of the number; the number itself is never stored."""
+    return ID_HASH_SCHEME + hmac.digest(key, id_number.encode(), "sha256").hex()
+
+
+def is_current_id_hash(value: str | None) -> bool:
+    return bool(value) and value.startswith(ID_HASH_SCHEME)
 
 
 _PHONE = re.compile(r"^(?:\+?86)?1\d{10}$|^0\d{2,3}-?\d{7,8}$")
@@ -148,6 +158,26 @@ def normalise_email(value: object) -> str:
     if not _EMAIL.match(text):
         raise ValueError(f"邮箱「{text}」格式不正确")
     return text.lower()
+
+
+# Anything shaped like an identity number (18 characters: 17 digits and a digit or X, optionally
+# grouped 6-8-4 by a space or hyphen; or the old 15 digits) or a phone number (mainland mobile,
+# with or without +86; landline with area code), standing alone rather than inside a longer run.
+_ID_SHAPE = re.compile(r"(?<![0-9A-Za-z])(?:\d{6}[ -]?\d{8}[ -]?\d{3}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+_PHONE_SHAPE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}|0\d{2,3}-\d{7,8})(?![0-9A-Za-z])")
+ID_MASK = "[证件号码已隐去]"
+
+
+def mask_personal(text: str, *, phones: bool = True) -> str:
+    """`text` with every identity number (and, unless `phones` is False, every phone number) in
+    it masked: for messages, reject reasons and report files, which quote cells that may hold
+    another column's value when a row is misaligned. Phones keep the shape `mask_phone` shows."""
+    if not text or not any(c.isdigit() for c in text):
+        return text
+    text = _ID_SHAPE.sub(ID_MASK, text)
+    if phones:
+        text = _PHONE_SHAPE.sub(lambda m: mask_phone(re.sub(r"[ -]", "", m.group(0))), text)
+    return text
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -159,7 +159,7 @@ def check_readable(row: dict) -> None:
         raise RowError(str(row.get("__column__") or "(整行)"), str(row["__invalid__"]))
 
 
-def expert_from_row(row: dict, *, source: str | None, salt: str,
+def expert_from_row(row: dict, *, source: str | None, id_key: bytes,
                     vocabulary: taxonomy.HonourVocabulary | None = None) -> Expert:
     """Validate and normalise an experts row. `source` is the list's province; when not given, the
     province of the number's prefix (SC-/CQ-), else the row's region. `vocabulary`: the honours'
@@ -198,7 +198,7 @@ def expert_from_row(row: dict, *, source: str | None, salt: str,
         number = _apply("id_number", normalise_id_number, id_text)
         if birth_year is not None and int(number[6:10]) != birth_year:
             raise RowError("id_number", f"证件号码中的出生年份 {number[6:10]} 与出生年份 {birth_year} 不一致")
-        hashed, last4 = id_hash(number, salt), number[-4:]
+        hashed, last4 = id_hash(number, id_key), number[-4:]
     status = _vocab("status", taxonomy.normalise_status, status_text) if status_text else "在库"
     prefixed = source_from_id(source_id)
     if source and prefixed and prefixed != source:

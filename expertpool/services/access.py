@@ -66,6 +66,21 @@ class Actor:
         return bool(self.roles & PERMISSIONS.get(permission, frozenset()))
 
 
+def acting_user(authenticated: str | None, claimed: str | None, login: str) -> str:
+    """Who is acting. Where the store authenticates the credentials in use (Elasticsearch with
+    security on), the user it names is the actor, and a different `EXPERTPOOL_USER` (`claimed`)
+    is refused: nobody acts as someone else by setting a variable. Elsewhere (SQLite, or a
+    cluster without security) the claim stands, else the login name; there the store file's
+    permissions, not this name, are what protects the data (docs/roles-and-privileges.md)."""
+    if authenticated is None:
+        return claimed or login
+    if claimed is not None and claimed != authenticated:
+        raise PermissionDenied(f"EXPERTPOOL_USER={claimed} 与 Elasticsearch 为当前凭据认证的用户 {authenticated} 不符："
+                               f"请使用本人的凭据（EXPERTPOOL_ES_API_KEY 或 EXPERTPOOL_ES_USER/EXPERTPOOL_ES_PASSWORD），"
+                               f"或不设 EXPERTPOOL_USER")
+    return authenticated
+
+
 def actor_for(store: ExpertStore, user: str) -> Actor:
     """The acting user with their roles. On a store nobody has used yet, the first user becomes its
     administrator (whoever creates a store administers it)."""

@@ -7,7 +7,6 @@ with its file, row number, column and reason.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
@@ -15,21 +14,26 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from expertpool import keys
 from expertpool.domain import expert_ids
 from expertpool.domain.models import Expert, record_digest
 from expertpool.domain.taxonomy import UnknownValue, normalise_region
+from expertpool.domain.text import is_current_id_hash, mask_personal
 from expertpool.errors import ExpertPoolError, InputError
 from expertpool.gcpause import gc_paused
-from expertpool.io import readers, rows
+from expertpool.io import readers, rows, sheets
 from expertpool.io.datafiles import load_honours
-from expertpool.io.files import atomic_output, describe_os_error, output_directory
+from expertpool.io.files import describe_os_error, output_directory
 from expertpool.services import expert_ids as expert_id_service
 from expertpool.services.access import Actor, audit
 from expertpool.services.integrity import vouch
 from expertpool.progress import NullProgress, Progress
 from expertpool.stores.base import ExpertStore, record_key
 
-SALT_KEY = "id_salt"
+#: meta key where stores made before keyed hashes kept their salt (deleted on the first import)
+LEGACY_SALT_KEY = "id_salt"
+#: meta key: `keys.fingerprint` of the identity-hash key the store's hashes were made with
+ID_KEY_FINGERPRINT = "id_key_fingerprint"
 
 
 @dataclass
@@ -98,6 +102,9 @@ class FileReport:
 @dataclass
 class ImportReport:
     files: list[FileReport] = field(default_factory=list)
+    #: old-style (salted, recoverable) identity hashes deleted before this import (see
+    #: `retire_legacy_id_hashes`); on a dry run, how many would be
+    legacy_id_hashes_deleted: int = 0
 
     @property
     def rejected(self) -> int:
@@ -121,6 +128,7 @@ class ImportReport:
     def to_json(self) -> dict:
         return {
             "totals": self.totals(),
+            "legacy_id_hashes_deleted": self.legacy_id_hashes_deleted,
             "files": [
                 {**{k: v for k, v in asdict(f).items() if k not in ("rejects", "possible_duplicates", "warnings")},
                  "accepted": f.accepted}
@@ -132,13 +140,65 @@ class ImportReport:
         }
 
 
-def id_salt(store: ExpertStore) -> str:
-    """The store's salt for identity hashes, made once per store."""
-    salt = store.get_meta(SALT_KEY)
-    if salt is None:
-        salt = secrets.token_hex(16)
-        store.set_meta(SALT_KEY, salt)
-    return salt
+def identity_key(store: ExpertStore, *, dry_run: bool = False) -> bytes:
+    """The HMAC key for identity numbers (`keys.ID_HASH_KEY`, kept outside the store), checked
+    against the fingerprint the store recorded with its first hashes, so a store's hashes are
+    all made with one key: a different or missing key is refused, never silently mismatched.
+
+    The first import into a store that has no hashes yet creates the key file when there is
+    none (a dry run only borrows a throwaway key) and records the key's fingerprint."""
+    recorded = store.get_meta(ID_KEY_FINGERPRINT)
+    key = keys.load_key(keys.ID_HASH_KEY)
+    if key is None:
+        if recorded is not None:
+            raise keys.KeyUnavailable(
+                f"此数据库的证件号码哈希由指纹为 {recorded} 的密钥生成，本机没有该密钥。"
+                f"请从已导入数据的部署复制密钥文件 {keys.key_path(keys.ID_HASH_KEY)}（权限 600），"
+                f"或设置环境变量 {keys.ID_HASH_KEY.env}；切勿新建密钥，否则同一人的证件号码将无法匹配")
+        if dry_run:
+            return secrets.token_bytes(keys.KEY_BYTES)
+        key = keys.load_or_create_key(keys.ID_HASH_KEY)
+    mine = keys.fingerprint(key)
+    if recorded is None and not dry_run and not store.claim_meta(ID_KEY_FINGERPRINT, mine):
+        recorded = store.get_meta(ID_KEY_FINGERPRINT)  # another import recorded its key first
+    if recorded is not None and recorded != mine:
+        raise keys.KeyUnavailable(
+            f"本机的证件号码哈希密钥（指纹 {mine}）与此数据库所用的密钥（指纹 {recorded}）不同："
+            f"两省须配置同一密钥，否则同一人无法按证件号码合并。请改用该数据库所用的密钥文件 "
+            f"{keys.key_path(keys.ID_HASH_KEY)} 或环境变量 {keys.ID_HASH_KEY.env}")
+    return key
+
+
+def _without_legacy_hash(expert: Expert) -> Expert:
+    if expert.id_hash and not is_current_id_hash(expert.id_hash):
+        return expert.model_copy(update={"id_hash": None})
+    return expert
+
+
+def retire_legacy_id_hashes(store: ExpertStore, actor: Actor, experts: list[Expert], *,
+                            dry_run: bool = False, now: dt.datetime | None = None) -> tuple[list[Expert], int]:
+    """Stores made before keyed hashes kept a salt in their meta beside salted SHA-256 hashes, from
+    which the numbers could be recovered. Such hashes cannot be converted (the numbers are not
+    kept), so they are deleted together with the salt, in one audited batch; the last 4 stay.
+    Re-importing the lists makes keyed hashes again; until then those experts are matched across
+    the lists by name, birth year and unit only as possible duplicates for a person to judge.
+    Returns the experts as they now are and how many hashes were deleted (would be, on a dry run)."""
+    cleaned = [_without_legacy_hash(e) for e in experts]
+    changed = [new for old, new in zip(experts, cleaned) if new is not old]
+    has_salt = store.get_meta(LEGACY_SALT_KEY) is not None
+    if dry_run or not (changed or has_salt):
+        return cleaned, len(changed)
+    with store.batch():
+        if changed:
+            store.upsert_experts(changed)
+        store.delete_meta(LEGACY_SALT_KEY)
+        # The entry vouches for the experts as now written (without the hash), as an import does,
+        # so `audit verify` finds them as the log last wrote them.
+        audit(store, actor, "ids.retire_legacy_hashes", now=now,
+              reason="旧版证件号码哈希（盐保存在库内，可被还原）已删除；重新导入名单后按库外密钥重建",
+              after={"hashes_deleted": len(changed), "expert_ids": sorted(e.id for e in changed)},
+              records={"expert": {e.id: record_digest(e) for e in changed}})
+    return cleaned, len(changed)
 
 
 class _ExpertIndex(expert_ids.MemoryDirectory):
@@ -152,7 +212,7 @@ class _ExpertIndex(expert_ids.MemoryDirectory):
 
     def add(self, expert: Expert) -> None:
         super().add(expert)
-        if expert.id_hash:
+        if is_current_id_hash(expert.id_hash):  # a legacy salted hash never matches a keyed one
             self.by_hash[expert.id_hash] = expert.id
         key = (expert.name, expert.birth_year, expert.institution)
         ids = self.by_person.setdefault(key, [])
@@ -260,11 +320,12 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
     if _index is None:  # on its own: under the import lock, like `import_files`
         with gc_paused(), _exclusive(store, actor, progress, dry_run) as lease:
             return import_file(store, path, actor, kind=kind, source=source, dry_run=dry_run, progress=progress,
-                               rejects_dir=rejects_dir, now=now, _index=_open_index(store, dry_run), _lease=lease)
+                               rejects_dir=rejects_dir, now=now,
+                               _index=_open_index(store, actor, dry_run=dry_run, now=now)[0], _lease=lease)
     progress = progress or NullProgress()
     table = readers.read_table(path, kind)
     report = FileReport(file=str(path), kind=table.kind, encoding=table.encoding, rows_read=len(table.rows),
-                        ignored_columns=table.ignored_columns, dry_run=dry_run)
+                        ignored_columns=[mask_personal(c) for c in table.ignored_columns], dry_run=dry_run)
     now = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if source is not None:
         try:
@@ -273,8 +334,12 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
             raise InputError(f"--source: {exc}") from None
 
     def reject(number: int, expert_id: str | None, error: rows.RowError) -> None:
+        # Reasons quote cells; in a misaligned row any cell may hold an identity or phone number,
+        # and the report goes to the screen, --json and FILE.rejects.csv: mask them here, once.
         label = readers.column_label(table.kind, error.column)
-        report.rejects.append(Reject(str(path), number, expert_id, label, error.reason))
+        reason = mask_personal(error.reason, phones=error.column != "phone")
+        report.rejects.append(Reject(str(path), number, mask_personal(expert_id) if expert_id else expert_id,
+                                     mask_personal(label), reason))
 
     if _lease is not None:
         _lease.check()
@@ -283,8 +348,8 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
         resolve = _resolver(index, source)
         progress.start(f"检查 {path.name}", len(table.rows))
         if table.kind == "experts":
-            salt = store.get_meta(SALT_KEY) or (secrets.token_hex(16) if dry_run else id_salt(store))
-            writes = _collect_experts(table, index, source, salt, report, reject, progress)
+            id_key = identity_key(store, dry_run=dry_run)
+            writes = _collect_experts(table, index, source, id_key, report, reject, progress)
             if not dry_run and writes:
                 store.upsert_experts(list(writes.values()), progress)
             touched = {"expert_ids": sorted(writes)}
@@ -319,7 +384,7 @@ def import_file(store: ExpertStore, path: Path, actor: Actor, *, kind: str | Non
     return report
 
 
-def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileReport, reject, progress):
+def _collect_experts(table, index: _ExpertIndex, source, id_key: bytes, report: FileReport, reject, progress):
     writes: dict[str, Expert] = {}
     seen_rows: dict[tuple[str, str], int] = {}  # (list, number key) → row
     honours = load_honours()
@@ -328,7 +393,7 @@ def _collect_experts(table, index: _ExpertIndex, source, salt, report: FileRepor
         progress.advance()
         raw_id = rows.clean(row.get("source_id")) or None
         try:
-            draft = rows.expert_from_row(row, source=source, salt=salt, vocabulary=honours)
+            draft = rows.expert_from_row(row, source=source, id_key=id_key, vocabulary=honours)
             list_source = next(iter(draft.source_ids))
             key = expert_ids.number_key(draft.id)
             seen = (list_source, key)
@@ -450,27 +515,31 @@ def _count_records(store: ExpertStore, kind: str, records: Sequence[tuple[int, o
 
 
 def write_rejects(report: FileReport, directory: Path) -> Path:
-    """`<file>.rejects.csv` (UTF-8 with BOM so Excel opens it) listing every rejected row; written
-    whole through a temporary file, or not at all."""
+    """`<file>.rejects.csv` (UTF-8 with BOM so Excel opens it) listing every rejected row, in inert
+    cells, written whole through a temporary file or not at all (`sheets.write_csv`). Called after
+    the store committed: a directory that cannot take it is an `OSError` the caller reports as
+    such, not bad input (a --rejects-dir was checked before anything was read)."""
     target = Path(directory) / (Path(report.file).name + ".rejects.csv")
-    with atomic_output(target) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["文件", "行号", "专家编号", "列", "原因"])
-        for r in report.rejects:
-            writer.writerow([r.file, r.row, r.expert_id or "", r.column, r.reason])
-    return target
+    return sheets.write_csv(target, [["文件", "行号", "专家编号", "列", "原因"],
+                                     *([r.file, r.row, r.expert_id or "", r.column, r.reason] for r in report.rejects)])
 
 
-def _open_index(store: ExpertStore, dry_run: bool) -> _ExpertIndex:
-    """The look-up index over the stored experts. A store that holds no experts yet is marked as
-    numbered by `expert_ids`' scheme; one holding experts without that mark is an older store
-    (`SC-<number>` ids), whose numbers are also looked up with the prefix."""
+def _open_index(store: ExpertStore, actor: Actor, *, dry_run: bool,
+                now: dt.datetime | None = None) -> tuple[_ExpertIndex, int]:
+    """The look-up index over the stored experts, and how many legacy identity hashes were retired
+    (would be, on a dry run) before it was read. Called under the import lock, so the retirement
+    and the index see the same experts as the import that follows.
+
+    A store that holds no experts yet is marked as numbered by `expert_ids`' scheme; one holding
+    experts without that mark is an older store (`SC-<number>` ids), whose numbers are also looked
+    up with the prefix."""
     legacy = expert_id_service.is_legacy(store)
     if legacy and store.count_experts() == 0:
         legacy = False
         if not dry_run:
             store.set_meta(expert_ids.SCHEME_KEY, expert_ids.SCHEME)
-    return _ExpertIndex(store.iter_experts(), legacy=legacy)
+    experts, retired = retire_legacy_id_hashes(store, actor, list(store.iter_experts()), dry_run=dry_run, now=now)
+    return _ExpertIndex(experts, legacy=legacy), retired
 
 
 def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
@@ -499,15 +568,18 @@ def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **opt
     _check_options(options)
     report = ImportReport()
     with _exclusive(store, actor, options.get("progress"), options.get("dry_run", False)) as lease:
-        # One look-up index for all files, read under the import lock: no other import changes the
-        # experts until this one ends, so the index stays true; it follows what each file adds (a
-        # failed file raises and aborts the run, so it never holds rolled-back experts).
-        index = _open_index(store, options.get("dry_run", False))
+        # One look-up index for all files, read under the import lock (after the legacy hashes are
+        # retired): no other import changes the experts until this one ends, so the index stays
+        # true; it follows what each file adds (a failed file raises and aborts the run, so it never
+        # holds rolled-back experts).
+        index, report.legacy_id_hashes_deleted = _open_index(
+            store, actor, dry_run=options.get("dry_run", False), now=options.get("now"))
         for path in paths:
             try:
                 report.files.append(import_file(store, path, actor, _index=index, _lease=lease, **options))
             except InputError as exc:
-                report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?", error=str(exc)))
+                report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?",
+                                               error=mask_personal(str(exc))))
     return report
 
 

@@ -49,6 +49,8 @@ class PanelSpec:
     mode: str = "lottery"
     max_probability: float | None = None
     relevance_threshold: float = 0.3
+    #: an expert qualifies for a project only sharing one of its fields (services/relevance.py)
+    require_common_field: bool = True
     seed: int = 0
     time_limit_s: float = 30.0
     policy: str | None = None  # conflict-policy TOML overriding indexes/coi_policy.toml
@@ -131,6 +133,7 @@ class _SpecEntries(BaseModel):
     mode: str | None = None
     max_probability: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] | None = None
     relevance_threshold: _Share | None = None
+    require_common_field: bool | None = None
     seed: Annotated[int, Field(ge=SEED_RANGE[0], le=SEED_RANGE[1])] | None = None
     time_limit_s: Annotated[float, Field(gt=0.0, le=86_400.0, allow_inf_nan=False)] | None = None
     policy: str | None = None

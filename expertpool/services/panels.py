@@ -4,7 +4,6 @@ reproduce it.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -19,12 +18,10 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from expertpool import segment
-from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot, rank_index
+from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot
 from expertpool.domain.attributes import DERIVED, quota_attributes
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
 from expertpool.domain.ledger import Ledger, review_counts
-from expertpool.domain.models import Project
 from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
 from expertpool.domain.panel.spec import Quota, quota_counts
 from expertpool.domain.panel.record import (
@@ -42,16 +39,17 @@ from expertpool.domain.models import AuditEntry, Project
 from expertpool.domain.text import clean
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.gcpause import gc_paused
-from expertpool.io import readers, rows
+from expertpool.io import readers, rows, sheets
 from expertpool.io.datafiles import load_institutions
-from expertpool.io.files import atomic_output, output_file
+from expertpool.io.files import output_file
 from expertpool.progress import NullProgress, Progress
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
 from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
-from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
+from expertpool.services.relevance import ProjectQueries, best_relevance, rank_projects, relevance_by_project
+from expertpool.stores.base import ExpertStore
 
 __all__ = [
     "DrawInputs", "PanelOutcome", "PanelSpec", "REASONS", "build_panel", "export_heading", "export_panel",
@@ -163,49 +161,12 @@ def solver_candidates(experts: Sequence[ExpertBrief], units: dict[str, str], rel
             for e in experts]
 
 
-def project_query_text(project: Project) -> str:
-    return " ".join([project.title, " ".join(project.keywords), project.abstract])
-
-
-#: experts beyond this rank for every project score 0
-RELEVANCE_DEPTH = 300
-
-
-def rank_projects(store: ExpertStore, texts: Sequence[str], version: str | None = None) -> list[list[tuple[str, float]]]:
-    """The store's ranking (ids and scores) for each project text, all in one call; with the
-    data `version`, from the store's rank index of that version (cached like the snapshot)."""
-    queries = [SearchQuery(tuple(terms), SearchFilters(statuses=("在库",)), limit=RELEVANCE_DEPTH) if terms else None
-               for terms in (segment.query_terms(text) for text in texts)]
-    asked = [q for q in queries if q is not None]
-    if not asked:
-        return [[] for _ in queries]
-    index = rank_index(store, version) if version is not None else None
-    answers = iter(store.rank_many(asked, index=index))
-    return [next(answers) if q is not None else [] for q in queries]
-
-
-def relevance_from(rankings: Sequence[Sequence[tuple[str, float]]], candidate_ids: set[str]) -> dict[str, float]:
-    """Each candidate's relevance in 0..1: for every project, the search store ranks experts by the
-    project's title, keywords and abstract; an expert's score is relative to that project's best,
-    and their relevance is the best over the projects (an expert qualifies by fitting at least one
-    project under review). Experts beyond the top RELEVANCE_DEPTH of every project score 0."""
-    scores: dict[str, float] = {}
-    for ranked in rankings:
-        top = max((score for _, score in ranked), default=0.0)
-        if top <= 0:
-            continue
-        for expert_id, score in ranked:
-            if expert_id in candidate_ids:
-                scores[expert_id] = max(scores.get(expert_id, 0.0), score / top)
-    return scores
-
-
-def _project_texts(store: ExpertStore, spec: PanelSpec) -> list[str]:
-    """The projects' query texts, read without the conflict graph so ranking can start early.
+def _early_projects(store: ExpertStore, spec: PanelSpec) -> list[Project]:
+    """The projects under review, read without the conflict graph so ranking can start early.
     Rows are not validated here: `_load_projects` does that (and reports errors) afterwards;
-    an unreadable reference just contributes no text."""
+    an unreadable reference just contributes nothing."""
     stored: dict[str, Project] | None = None
-    texts: list[str] = []
+    found: list[Project] = []
     for ref, path in _project_refs(spec):
         if path is not None:
             try:
@@ -214,15 +175,36 @@ def _project_texts(store: ExpertStore, spec: PanelSpec) -> list[str]:
                 continue
             for _, row in table.rows:
                 try:
-                    texts.append(project_query_text(rows.project_from_row(row, lambda _column, value: value)))
+                    found.append(rows.project_from_row(row, lambda _column, value: value))
                 except rows.RowError:
                     continue
         else:
             if stored is None:
                 stored = {p.id: p for p in store.iter_records("project")}
             if ref in stored:
-                texts.append(project_query_text(stored[ref]))
-    return texts
+                found.append(stored[ref])
+    return found
+
+
+def rank_review(store: ExpertStore, projects: Sequence[Project], version: str | None
+                ) -> tuple[list[ProjectQueries], list[list[tuple[str, float]]]]:
+    """The projects' queries and rankings (services/relevance.py), the store's stored projects
+    being the background the boilerplate words are learned from."""
+    return rank_projects(store, projects, store.iter_records("project"), version)
+
+
+def review_relevance(spec: PanelSpec, projects: Sequence[Project], queries: Sequence[ProjectQueries],
+                     rankings: Sequence[Sequence[tuple[str, float]]], experts: Sequence[ExpertBrief]
+                     ) -> dict[str, float]:
+    """Each of `experts`' relevance to the `projects` under review (their `queries` and
+    `rankings` from `rank_review`), by the spec's field rule (services/relevance.py): a field
+    the panel must cover that no project lists is open to its experts on relevance alone."""
+    if not projects:
+        return {}
+    fields = {e.id: e.fields for e in experts}
+    listed = {f for p in projects for f in p.fields}
+    open_fields = set(spec.resolved_fields(projects)) - listed if spec.min_per_field > 0 else set()
+    return best_relevance(relevance_by_project(queries, rankings, fields, spec.require_common_field, open_fields))
 
 
 @dataclass
@@ -290,11 +272,11 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     # texts (from the store's rank index of this version, or on the store's own threads) while
     # this one loads the cached snapshot, which touches no store: the two halves of the wait overlap.
     version = store.data_version()
-    texts = _project_texts(store, spec)
+    early = _early_projects(store, spec)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ranking = pool.submit(rank_projects, store, texts, version)
+        ranking = pool.submit(rank_review, store, early, version)
         snapshot = cached_snapshot(version)
-        rankings = ranking.result()
+        queries, rankings = ranking.result()
     if snapshot is None:
         # the first draw on this data version reads the whole pool (≈ 10 s on 32,000 experts)
         progress.start("读取专家库并建立利益冲突图（本数据版本的首次抽取）", None)
@@ -309,12 +291,10 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     elig = eligible_candidates(store, spec, projects, snapshot, ledger)
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()
-    ids = {e.id for e in elig.candidates}
-    validated = [project_query_text(p) for p in projects]
-    if validated != texts:
-        # the early read saw other text than the validated projects (cannot happen on valid input)
-        rankings = rank_projects(store, validated, version)
-    relevance = relevance_from(rankings, ids) if projects else {}
+    if projects != early:
+        # the early read saw other projects than the validated ones (cannot happen on valid input)
+        queries, rankings = rank_review(store, projects, version)
+    relevance = review_relevance(spec, projects, queries, rankings, elig.candidates)
     timings["relevance"] = time.perf_counter() - t
     candidates = solver_candidates(elig.candidates, elig.institutions, relevance, spec.review_date,
                                    quotas=spec.quotas)
@@ -474,7 +454,8 @@ def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: s
     again on the current store (a backup may have been sanctioned, or related to a member seated
     by an earlier replacement). The saved backups are tried first in their ranked order; if none
     keeps every rule, the seat is re-solved with the other members fixed: the most relevant
-    eligible expert with whom the panel meets every rule (checked by the independent checker).
+    qualified expert with whom the panel meets every rule (checked by the independent checker).
+    Only qualified experts (relevance ≥ the spec's threshold) ever take a seat this way.
     Returns the record as saved."""
     check(actor, "panel", "替换评审专家")
     reason = clean(reason)
@@ -513,10 +494,11 @@ def find_replacement(members: Sequence[str], leaving: str, candidates: Sequence[
                      pairs: Iterable[tuple[str, str]], saved_order: Sequence[str], *, taken: set[str],
                      where: str, again: str) -> tuple[str, str]:
     """Who takes `leaving`'s seat, and how they were found: the first of `saved_order` (the draw's
-    replacements and backups), else of every candidate by relevance, who is not `taken` and with
-    whom the panel meets every rule (the independent checker), the other members unchanged.
-    ExpertPoolError when a remaining member is no longer eligible, or nobody fits. `where` names
-    the group in messages, `again` the command that draws anew."""
+    replacements and backups), else of every candidate by relevance, who is qualified (relevance
+    ≥ the rules' threshold, on the current data: a saved backup may no longer be), not `taken`,
+    and with whom the panel meets every rule (the independent checker), the other members
+    unchanged. ExpertPoolError when a remaining member is no longer eligible, or nobody fits.
+    `where` names the group in messages, `again` the command that draws anew."""
     by_id = {c.id: c for c in candidates}
     remaining = [m for m in members if m != leaving]
     no_longer = [m for m in remaining if m not in by_id]
@@ -525,10 +507,12 @@ def find_replacement(members: Sequence[str], leaving: str, candidates: Sequence[
                               f"请重新抽取（{again}）")
     fixed = [by_id[m] for m in remaining]
     pairs = list(pairs)
-    by_relevance = sorted(by_id, key=lambda i: (-by_id[i].relevance, i))
+    # only the qualified may take a seat, as in the draw itself
+    qualified = {i for i, c in by_id.items() if c.relevance >= rules.relevance_threshold}
+    by_relevance = sorted(qualified, key=lambda i: (-by_id[i].relevance, i))
     for order, method in ((list(dict.fromkeys(saved_order)), "backup"), (by_relevance, "re-solve")):
         for candidate_id in order:
-            if candidate_id in taken or candidate_id not in by_id:
+            if candidate_id in taken or candidate_id not in qualified:
                 continue
             if not check_panel(remaining + [candidate_id], fixed + [by_id[candidate_id]], rules, pairs):
                 return candidate_id, method
@@ -581,30 +565,14 @@ def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> 
     if suffix not in (".xlsx", ".csv"):
         raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
     output_file(out, "导出文件（--out）")
-    rows = export_rows(record)
+    table = export_rows(record)
     with store.batch():  # the entry is kept only if the sheet that carries its anchor is written
-        entry = audit(store, actor, "panel.export", target=panel_id, after={"file": out.name, "rows": len(rows)})
-        _write_sheet(export_heading(record, anchor_of(entry)), rows, out)
-    return out
-
-
-def _write_sheet(heading: list[str], rows: list[list[object]], out: Path) -> None:
-    with atomic_output(out) as tmp:  # whole or not at all, also on a full disk
-        if out.suffix.lower() == ".csv":
-            with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerows([line] for line in heading)
-                writer.writerow(EXPORT_HEADERS)
-                writer.writerows(rows)
+        entry = audit(store, actor, "panel.export", target=panel_id, after={"file": out.name, "rows": len(table)})
+        # heading lines, header and table all go through the inert writers (whole or not at all,
+        # also on a full disk), like every sheet we write
+        lines = [*([line] for line in export_heading(record, anchor_of(entry))), list(EXPORT_HEADERS), *table]
+        if suffix == ".csv":
+            sheets.write_csv(out, lines)
         else:
-            from openpyxl import Workbook
-
-            wb = Workbook()
-            ws = wb.active
-            ws.title = "评审专家组"
-            for line in heading:
-                ws.append([line])
-            ws.append(list(EXPORT_HEADERS))
-            for row in rows:
-                ws.append(row)
-            wb.save(tmp)
+            sheets.write_xlsx(out, "评审专家组", lines)
+    return out

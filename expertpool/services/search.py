@@ -1,4 +1,11 @@
-"""Search, show and stats: Chinese free text plus filters, ranked by the store."""
+"""Search, show and stats: Chinese free text plus filters, ranked by the store.
+
+Defaults a program officer expects: only experts 在库 unless `--status` says otherwise (全部: any
+status); an institution filter names a legal unit and finds it under every name the alias table
+(`indexes/institutions.toml`) knows, as conflict checks do. Every query word is accounted for in
+`SearchResult.words`: matched, matched through a synonym, matched only through its character
+bigrams, not found, or ignored as a stop word — nothing is dropped silently.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,11 +16,27 @@ from expertpool import segment
 from expertpool.domain import taxonomy
 from expertpool.domain.models import Expert
 from expertpool.domain.text import mask_email, mask_phone
-from expertpool.errors import InputError, NotFound
-from expertpool.io.datafiles import load_honours
+from expertpool.domain.institutions import unit_key
+from expertpool.errors import InputError
+from expertpool.io.datafiles import load_honours, load_institutions
 from expertpool.services import expert_ids as expert_id_service
 from expertpool.services.eligibility import barred_on
-from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit, SearchQuery
+from expertpool.stores.base import ExpertStore, SearchFilters, SearchHit
+from expertpool.stores.textindex import query_for
+
+#: the status filter when the request names none
+DEFAULT_STATUSES: tuple[str, ...] = ("在库",)
+#: a `--status` value meaning: any status
+ANY_STATUS = "全部"
+
+#: how a query word was matched (WordReport.status) → how the CLI says it
+WORD_STATUSES: dict[str, str] = {
+    "matched": "命中",
+    "synonym": "按同义词命中",
+    "bigrams": "库中无此词，按字词命中",
+    "not_found": "未找到",
+    "ignored": "停用词，未参与检索",
+}
 
 
 #: More results than any pool holds; a larger --limit is a typing error (and would overflow SQLite).
@@ -35,12 +58,31 @@ class SearchRequest:
     eligible_on: str | dt.date | None = None
 
 
+@dataclass(frozen=True)
+class WordReport:
+    """What became of one query word."""
+    word: str
+    status: str                  # a key of WORD_STATUSES
+    via: tuple[str, ...] = ()    # the synonyms or bigrams it matched through
+    experts: int = 0             # experts in the store holding the word (or what it matched through)
+
+    def to_json(self) -> dict:
+        return {"word": self.word, "status": self.status, "label": WORD_STATUSES[self.status],
+                "via": list(self.via), "experts": self.experts}
+
+
 @dataclass
 class SearchResult:
     hits: list[SearchHit]
     terms: list[segment.QueryTerm]
     filters: SearchFilters
     excluded: dict[str, list[str]] = field(default_factory=dict)  # expert id → reasons (e.g. integrity)
+    words: list[WordReport] = field(default_factory=list)
+
+    @property
+    def unmatched(self) -> list[str]:
+        """Query words no expert in the store holds, whole or through a synonym or bigram."""
+        return [w.word for w in self.words if w.status == "not_found"]
 
 
 def _normalise_all(kind: str, values, fn) -> tuple[str, ...]:
@@ -53,17 +95,34 @@ def _normalise_all(kind: str, values, fn) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def build_filters(request: SearchRequest, exclude_ids: frozenset[str] = frozenset()) -> SearchFilters:
-    """Normalise filter values through the vocabularies; an unknown value is an error, not a guess."""
+def build_filters(request: SearchRequest, exclude_ids: frozenset[str] = frozenset(),
+                  institutions: tuple[str, ...] | None = None) -> SearchFilters:
+    """Normalise filter values through the vocabularies; an unknown value is an error, not a guess.
+    No status given means 在库; `全部` means any. `institutions`: the stored names the request's
+    institutions resolve to (see `resolve_institutions`); by default the names as given."""
+    statuses = tuple(s for s in request.statuses if s.strip() != ANY_STATUS)
+    if not request.statuses:
+        statuses = DEFAULT_STATUSES
     return SearchFilters(
         fields=_normalise_all("field", request.fields, taxonomy.normalise_field),
         regions=_normalise_all("region", request.regions, taxonomy.normalise_region),
         titles=_normalise_all("title", request.titles, taxonomy.normalise_title),
         honours=tuple(dict.fromkeys(load_honours().normalise(h)[0] for h in request.honours)),
-        institutions=tuple(request.institutions),
-        statuses=_normalise_all("status", request.statuses, taxonomy.normalise_status),
+        institutions=tuple(request.institutions) if institutions is None else institutions,
+        statuses=_normalise_all("status", statuses, taxonomy.normalise_status),
         exclude_ids=exclude_ids,
     )
+
+
+def resolve_institutions(store: ExpertStore, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Every institution name stored on an expert that is the same legal unit as one of `names`
+    (川大 and 四川大学华西医院 for 四川大学), plus the names as given."""
+    if not names:
+        return ()
+    table = load_institutions()
+    wanted = {unit_key(unit) for unit in (table.normalise(n) for n in names) if unit}
+    stored = [n for n in store.institution_names() if (unit := table.normalise(n)) and unit_key(unit) in wanted]
+    return tuple(dict.fromkeys([*names, *stored]))
 
 
 def search_experts(store: ExpertStore, request: SearchRequest,
@@ -77,12 +136,41 @@ def search_experts(store: ExpertStore, request: SearchRequest,
     if exclude is None and request.eligible_on is not None:
         exclude = barred_on(store, request.eligible_on)
     exclude = exclude or {}
-    terms = segment.query_terms(request.text)
-    if request.text.strip() and not terms:
+    filters = build_filters(request, frozenset(exclude), resolve_institutions(store, tuple(request.institutions)))
+    query = query_for(request.text, filters, request.limit, request.offset)
+    ignored = segment.ignored_words(request.text)
+    if request.text.strip() and not query.terms:
         raise InputError(f"查询「{request.text}」分词后没有可检索的词（只含停用词或标点）")
-    filters = build_filters(request, frozenset(exclude))
-    hits = store.search(SearchQuery(tuple(terms), filters, request.limit, request.offset))
-    return SearchResult(hits, terms, filters, exclude)
+    hits = store.search(query)
+    words = word_report(store, list(query.terms), ignored) if request.text.strip() else []
+    return SearchResult(hits, list(query.terms), filters, exclude, words)
+
+
+def word_report(store: ExpertStore, terms: list[segment.QueryTerm], ignored: list[str]) -> list[WordReport]:
+    """What became of each query word, from how many experts hold it (or its synonyms, or its
+    bigrams) in the whole store."""
+    alternatives = list(dict.fromkeys(a for t in terms for a in t.alternatives))
+    grams = list(dict.fromkeys(g for t in terms for g in segment.char_bigrams(t.word)))
+    counts = store.term_counts(alternatives, grams)
+    out: list[WordReport] = []
+    for term in terms:
+        if not term.alternatives:  # nothing FTS5 would keep of it (a number, a stray symbol)
+            out.append(WordReport(term.word, "ignored"))
+            continue
+        if counts.words.get(term.word, 0):
+            out.append(WordReport(term.word, "matched", (), counts.words[term.word]))
+            continue
+        synonyms = tuple(a for a in term.alternatives if a != term.word and counts.words.get(a, 0))
+        if synonyms:
+            out.append(WordReport(term.word, "synonym", synonyms, max(counts.words[a] for a in synonyms)))
+            continue
+        pairs = tuple(g for g in dict.fromkeys(segment.char_bigrams(term.word)) if counts.grams.get(g, 0))
+        if pairs:
+            out.append(WordReport(term.word, "bigrams", pairs, max(counts.grams[g] for g in pairs)))
+        else:
+            out.append(WordReport(term.word, "not_found"))
+    out += [WordReport(word, "ignored") for word in ignored]
+    return out
 
 
 def get_expert(store: ExpertStore, expert_id: str) -> Expert:
@@ -104,11 +192,24 @@ def expert_view(expert: Expert, *, personal_data: bool, identity: bool = False) 
     return data
 
 
-def hit_view(hit: SearchHit) -> dict:
+def hit_view(hit: SearchHit, terms: list[segment.QueryTerm] | None = None) -> dict:
+    """One hit as shown: the expert's public attributes, the score, and which query words it
+    matched whole (`matched`), only through some of their bigrams (`partial`), or not at all
+    (`unmatched`)."""
     e = hit.expert
+    partial = dict(hit.partial)
     return {"id": e.id, "name": e.name, "region": e.region, "sub_region": e.sub_region,
             "institution": e.institution, "title": e.title, "fields": e.fields, "honours": e.honours,
-            "keywords": e.keywords, "status": e.status, "score": round(hit.score, 4), "matched": list(hit.matched)}
+            "keywords": e.keywords, "status": e.status, "score": round(hit.score, 4), "matched": list(hit.matched),
+            "partial": {w: list(g) for w, g in partial.items()}, "name_matched": hit.name_matched,
+            "unmatched": [t.word for t in terms or () if t.word not in hit.matched and t.word not in partial]}
+
+
+def result_view(result: SearchResult) -> dict:
+    """The `--json` document: what became of each query word, and the hits."""
+    return {"words": [w.to_json() for w in result.words],
+            "unmatched": result.unmatched,
+            "hits": [hit_view(h, result.terms) for h in result.hits]}
 
 
 @dataclass

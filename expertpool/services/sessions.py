@@ -47,10 +47,9 @@ from expertpool.services.panels import (
     find_replacement,
     load_projects,
     now_text,
-    project_query_text,
     project_refs,
-    rank_projects,
-    relevance_from,
+    rank_review,
+    review_relevance,
     same_day_warnings,
     solver_candidates,
     stored_record,
@@ -168,14 +167,15 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
     ledger = ledger if ledger is not None else read_ledger(store)
     every_project = [p for _, ps, _ in planned for p in ps]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ranking = pool.submit(rank_projects, store, [project_query_text(p) for p in every_project], version)
+        ranking = pool.submit(rank_review, store, every_project, version)
         timings["load"] = time.perf_counter() - t0
         t = time.perf_counter()
         day = spec.review_date
         progress.start(f"检查 {len(every_project)} 个申报项目的利益冲突与各组资格", None)
         facts = eligibility_facts(store, replace(specs[0], max_reviews_per_year=10), snapshot, ledger)
         hard = excluded_by_conflicts(graph, every_project, day, spec.policy)
-        rankings = dict(zip((p.id for p in every_project), ranking.result()))
+        queries, rankings = ranking.result()
+        ranked = {p.id: (q, r) for p, q, r in zip(every_project, queries, rankings)}
         progress.finish()
     sorted_out: dict[EligibilityRules, tuple[list, dict[str, list[str]]]] = {}
     groups: list[GroupInputs] = []
@@ -191,7 +191,8 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
         eligible = [e for e in eligible_all if e.id not in conflicted]
         counts = {k: len(v) for k, v in excluded.items()}
         counts[CONFLICT] = len(eligible_all) - len(eligible)
-        relevance = relevance_from([rankings[p.id] for p in projects], {e.id for e in eligible})
+        relevance = review_relevance(group_spec, projects, [ranked[p.id][0] for p in projects],
+                                     [ranked[p.id][1] for p in projects], eligible)
         groups.append(GroupInputs(name, group_spec, projects, eligible, counts, relevance, [], []))
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()

@@ -65,23 +65,42 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """`terms` empty means: every expert passing the filters, ordered by id, score 0.
+    """`terms`, `grams` and `names` all empty means: every expert passing the filters, ordered by
+    id, score 0.
 
-    With terms, an expert matches when at least one alternative of at least one term occurs
-    in its indexed text; results are ordered by descending relevance (BM25-family, with the
-    column weights of `textindex.COLUMN_WEIGHTS`), ties broken by id.
+    Otherwise an expert matches when its indexed words hold an alternative of one of `terms`,
+    its indexed bigrams one of `grams`, or its whole name is one of `names`. Results are ordered
+    by descending score, ties broken by id; the score is the sum of the parts defined in
+    `textindex` (BM25 of the words, `GRAM_WEIGHT` × BM25 of the bigrams, `NAME_SCORE` for a name).
     """
     terms: tuple[QueryTerm, ...] = ()
     filters: SearchFilters = SearchFilters()
     limit: int = 20
     offset: int = 0
+    grams: tuple[str, ...] = ()   # character bigrams of the query text (`segment.query_grams`)
+    names: tuple[str, ...] = ()   # whole names the query may be (`textindex.name_candidates`)
+
+    @property
+    def ranked(self) -> bool:
+        """Whether the query scores (else it lists by id)."""
+        return bool(self.terms or self.grams or self.names)
 
 
 @dataclass(frozen=True)
 class SearchHit:
     expert: Expert
     score: float                 # higher is more relevant; comparable only within one result list
-    matched: tuple[str, ...] = ()  # the query words (QueryTerm.word) the expert matched
+    matched: tuple[str, ...] = ()  # the query words (QueryTerm.word) the expert matched whole
+    #: query words the expert matched only through some of their bigrams: (word, bigrams found)
+    partial: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    name_matched: bool = False   # the query is this expert's name
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """How many experts hold each query word and bigram (the whole store, no filters)."""
+    words: dict[str, int]
+    grams: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -151,9 +170,18 @@ class ExpertStore(Protocol):
 
     def close(self) -> None: ...
 
-    # ---- metadata (salt for identity hashes, schema version …) ----
+    # ---- metadata (schema version, identity-key fingerprint …) ----
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+    def delete_meta(self, key: str) -> None:
+        """Remove `key` (no error when it is absent); a failed batch puts it back."""
+        ...
+
+    def authenticated_user(self) -> str | None:
+        """The user the store itself authenticated for the credentials in use (Elasticsearch with
+        security on), or None where the store does not authenticate users (SQLite; a cluster
+        without security)."""
+        ...
 
     def claim_meta(self, key: str, value: str) -> bool:
         """Set `key` to `value` only if it has no value yet, atomically against every other
@@ -199,7 +227,18 @@ class ExpertStore(Protocol):
     def count_experts(self) -> int: ...
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        """Ranked experts for `query`; see `SearchQuery` for matching and ordering."""
+        """Ranked experts for `query`; see `SearchQuery` for matching and ordering. Each hit says
+        which query words it matched (whole, or partly through bigrams) and whether by name."""
+        ...
+
+    def term_counts(self, words: Sequence[str], grams: Sequence[str]) -> TermCounts:
+        """Experts holding each of `words` in their indexed words and each of `grams` in their
+        indexed bigrams, over the whole store; absent ones count 0."""
+        ...
+
+    def institution_names(self) -> list[str]:
+        """Every distinct institution name stored on an expert, sorted (for resolving a filter on
+        one legal unit to all the names it is stored under)."""
         ...
 
     def rank_many(self, queries: Sequence[SearchQuery], index: object | None = None) -> list[list[tuple[str, float]]]:

@@ -31,9 +31,11 @@ the first to finish clears the mark while the others are still writing; each of 
 the generation again when it ends. `rebuild_index` also replaces it: expert writes racing a
 rebuild are lost with the old index.
 
-Ranking: `es_query` (``combined_fields``, i.e. BM25F with the column weights), which agrees
-with SQLite's FTS5 ``bm25()`` on the top 10 for ~0.95 of results on generated data
-(tests/contract/test_contract_ranking_overlap.py).
+Ranking: `es_query`, part by part the SQLite store's (BM25 of the words, half the BM25 of the
+bigrams, a whole-name match), so the two agree on the top 10 (checked on generated and real text
+in tests/contract/test_contract_ranking_overlap.py). The text index's format is
+`textindex.TEXT_INDEX_VERSION`, kept in the meta index; an index of another format is not
+searched (`index rebuild` makes a current one).
 
 The store needs only what Elasticsearch's minimal distribution has (scripts/es-local runs that
 one): core analysers, no scripts, no _reindex/_delete_by_query, no ``GET /``.
@@ -45,10 +47,12 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import random
 import re
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
@@ -60,7 +64,14 @@ from elasticsearch.exceptions import HTTP_EXCEPTIONS
 from expertpool import segment
 from expertpool.domain.expert_ids import expert_keys, number_key
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord
-from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, StoreUnavailable
+from expertpool.errors import (
+    ConcurrentEdit,
+    ExpertPoolError,
+    InputError,
+    PermissionDenied,
+    StoreMissing,
+    StoreUnavailable,
+)
 from expertpool.progress import NullProgress, Progress
 from expertpool.stores import es_query
 from expertpool.stores.base import (
@@ -73,6 +84,7 @@ from expertpool.stores.base import (
     RecordKind,
     SearchHit,
     SearchQuery,
+    TermCounts,
     UpsertCounts,
     decode_record,
     record_expert_id,
@@ -80,9 +92,11 @@ from expertpool.stores.base import (
     seal_audit,
 )
 from expertpool.stores.guard import translated
-from expertpool.stores.textindex import index_columns, matched_words
+from expertpool.stores.textindex import TEXT_INDEX_VERSION, index_text, matches
 
 SCHEMA_VERSION = "1"
+#: meta key: the `textindex.TEXT_INDEX_VERSION` of the experts index the alias points at
+TEXT_INDEX_KEY = "text_index_version"
 #: The fixed indices, by short name (the experts index is versioned behind an alias).
 SIMPLE_INDICES: tuple[str, ...] = ("records", "integrity", "integrity-versions", "audit", "roles", "panels",
                                    "sessions", "meta")
@@ -114,7 +128,7 @@ def load_index_body(name: str) -> dict:
 
 def expert_source(expert: Expert) -> dict:
     """The experts-index document for `expert`."""
-    cols = index_columns(expert)
+    text = index_text(expert)
     raw = [expert.name, " ".join(expert.fields), " ".join(expert.keywords), expert.research,
            expert.discipline or "", expert.institution, expert.department or ""]
     return {
@@ -122,6 +136,7 @@ def expert_source(expert: Expert) -> dict:
         # every key the expert answers to (expert_ids.expert_keys), for `find_experts`
         "source_ids": sorted(expert_keys(expert)),
         "name": expert.name,
+        es_query.NAME_FIELD: text.name,
         "region": expert.region,
         "sub_region": expert.sub_region,
         "title": expert.title,
@@ -131,7 +146,7 @@ def expert_source(expert: Expert) -> dict:
         "status": expert.status,
         "birth_year": expert.birth_year,
         "content_hash": expert.content_hash(),
-        es_query.TEXT_PREFIX: cols,
+        es_query.TEXT_PREFIX: {"words": text.words, "grams": text.grams},
         es_query.BASELINE_FIELD: " ".join(filter(None, raw)),
         "doc": expert.model_dump(mode="json"),
     }
@@ -191,9 +206,67 @@ def parse_hosts(es_url: str, ca_certs: str | None = None) -> tuple[list[str], tu
     return hosts, auth
 
 
-#: connection failures become `StoreUnavailable` (works for generator methods too)
-_guarded = translated((elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout),
-                      lambda store, exc: store._unavailable(exc))
+#: answers that mean "busy, or not ready yet: try again" (429 too many requests, 502/504 from a
+#: proxy, 503 e.g. while a new index's shards are still recovering)
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class PatientTransport(elastic_transport.Transport):
+    """The client's transport, retrying transient answers (`TRANSIENT_STATUSES`) with exponential
+    backoff and jitter for up to `patience_s` seconds, for every request the store makes. The
+    stock transport retries them at once, which on a busy cluster only repeats the refusal.
+    Connection errors keep the stock handling (another node, `max_retries`)."""
+
+    patience_s = 60.0
+    first_delay_s = 0.2
+    max_delay_s = 4.0
+
+    def perform_request(self, method, target, **kwargs):
+        deadline = time.monotonic() + self.patience_s
+        delay = self.first_delay_s
+        while True:
+            response = super().perform_request(method, target, **kwargs)
+            if response.meta.status not in TRANSIENT_STATUSES or time.monotonic() + delay > deadline:
+                return response
+            time.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, self.max_delay_s)
+
+
+#: what a cluster without security answers `_security/_authenticate` with (no such endpoint)
+_NO_SECURITY_STATUSES = frozenset({400, 404, 405})
+
+
+def authenticated_principal(client: Elasticsearch) -> str | None:
+    """The user the cluster authenticated for the client's credentials (for an API key, its
+    owner), from `_security/_authenticate`; None when the cluster runs without security.
+    Credentials the cluster refuses are a `PermissionDenied`."""
+    try:
+        info = client.security.authenticate()
+    except ApiError as exc:
+        status = exc.meta.status
+        if status in _NO_SECURITY_STATUSES:
+            return None
+        if status in (401, 403):
+            raise PermissionDenied(f"Elasticsearch 拒绝了当前凭据（{status}）：检查 EXPERTPOOL_ES_API_KEY 或 "
+                                   "EXPERTPOOL_ES_USER/EXPERTPOOL_ES_PASSWORD") from None
+        raise
+    return info.get("username") or None
+
+
+def _translate(store: "ElasticsearchStore", exc: BaseException) -> BaseException:
+    """Connection failures, and transient answers that outlasted `PatientTransport`'s patience,
+    become `StoreUnavailable`; the cluster's refusals (401/403: the Elasticsearch user's privileges
+    do not allow it) `PermissionDenied`; any other answer is raised as it was."""
+    if isinstance(exc, ApiError):
+        if exc.meta.status in (401, 403):
+            return PermissionDenied(_scrub(f"Elasticsearch 拒绝了此操作（{exc.meta.status}）：当前 Elasticsearch "
+                                           f"用户的索引权限不允许（{_reason(exc)}）", store._secrets))
+        if exc.meta.status not in TRANSIENT_STATUSES:
+            return exc
+    return store._unavailable(exc)
+
+
+_guarded = translated((elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout, ApiError), _translate)
 
 
 class ElasticsearchStore:
@@ -206,16 +279,17 @@ class ElasticsearchStore:
     BULK_SETTINGS_MIN = 1000
     #: page size when reading in order with search_after
     PAGE = 1000
+    #: seconds an open waits for the store's indices to have their primary shards started
+    READY_TIMEOUT_S = 60
 
-    def __init__(self, client: Elasticsearch, prefix: str = "expertpool", *, mode: es_query.Mode = "bm25f",
-                 hosts: Sequence[str] = (), secrets: Sequence[str] = (), owns_client: bool = True):
+    def __init__(self, client: Elasticsearch, prefix: str = "expertpool", *,
+                 hosts: Sequence[str] = (), secrets: Sequence[str] = (), owns_client: bool = True,
+                 create: bool = True):
         if not _PREFIX_RE.match(prefix):
             raise InputError(f"索引前缀「{prefix}」无效：只可用小写字母、数字、-、_、.（EXPERTPOOL_ES_PREFIX）")
-        if mode not in es_query.MODES:
-            raise ValueError(f"unknown scoring mode {mode!r}")
         self._es = client
         self.prefix = prefix
-        self.mode = mode
+        self._text_index_checked = False
         self._hosts = tuple(hosts)
         self._secrets = tuple(s for s in secrets if s)
         self._owns_client = owns_client
@@ -224,22 +298,32 @@ class ElasticsearchStore:
         self._journal: dict[tuple[str, str], dict | None] | None = None
         self._owner: int | None = None  # the thread whose batch the journal belongs to
         self._changing = False  # the open batch has marked the data generation as changing
+        self._principal: object = _MISSING  # `authenticated_user`, asked once
         self.experts_alias = f"{prefix}-experts"
         self.ix = {name: f"{prefix}-{name}" for name in SIMPLE_INDICES}
         #: the indices whose documents `data_version` speaks for (not integrity: see base.py)
         self._data_indices = frozenset({self.experts_alias, self.ix["records"]})
         try:
-            self.created = self._ensure_indices()
+            self.created = self._ensure_indices(create)
         except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
+            raise self._unavailable(exc) from None
+        except ApiError as exc:
+            if exc.meta.status not in TRANSIENT_STATUSES:
+                raise
             raise self._unavailable(exc) from None
 
     @classmethod
-    def from_config(cls, config) -> "ElasticsearchStore":
-        """Connect as `config` says (hosts, API key or user/password, CA certificate) and open the store."""
+    def from_config(cls, config, *, create: bool = True,
+                    on_authenticated: Callable[[str | None], None] | None = None) -> "ElasticsearchStore":
+        """Connect as `config` says (hosts, API key or user/password, CA certificate) and open the
+        store. `on_authenticated` gets the user the cluster authenticated for these credentials
+        (None without security) before anything is created; it may raise to refuse."""
         if not config.es_url:
             raise InputError("未配置 Elasticsearch 地址：请设置 EXPERTPOOL_ES_URL（多个节点用逗号分隔）")
         hosts, url_auth = parse_hosts(config.es_url, config.es_ca_certs)
-        kwargs: dict = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True}
+        # Transient statuses are retried by PatientTransport, with backoff, not at once by the stock loop.
+        kwargs: dict = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True, "retry_on_status": (),
+                        "transport_class": PatientTransport}
         secrets: list[str] = []
         if config.es_api_key:
             kwargs["api_key"] = config.es_api_key
@@ -252,18 +336,27 @@ class ElasticsearchStore:
         if config.es_ca_certs:
             kwargs["ca_certs"] = config.es_ca_certs
         client = Elasticsearch(hosts=hosts, **kwargs)
+        where = "、".join(hosts)
         try:
             client.cluster.health()
+            principal = authenticated_principal(client)
+            if on_authenticated is not None:
+                on_authenticated(principal)
+            store = cls(client, config.es_index_prefix, hosts=hosts, secrets=secrets, create=create)
         except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
             client.close()
-            raise StoreUnavailable(_scrub(f"无法连接 Elasticsearch（{'、'.join(hosts)}）：{_reason(exc)}",
-                                          secrets)) from None
+            raise StoreUnavailable(_scrub(f"无法连接 Elasticsearch（{where}）：{_reason(exc)}", secrets)) from None
         except ApiError as exc:
             client.close()
-            raise StoreUnavailable(_scrub(f"Elasticsearch（{'、'.join(hosts)}）拒绝了连接："
-                                          f"{exc.meta.status} {_reason(exc)}（检查 API key 或用户名、密码）",
-                                          secrets)) from None
-        return cls(client, config.es_index_prefix, hosts=hosts, secrets=secrets)
+            refused = PermissionDenied if exc.meta.status in (401, 403) else StoreUnavailable
+            raise refused(_scrub(f"Elasticsearch（{where}）拒绝了请求：{exc.meta.status} {_reason(exc)}"
+                                 f"{'（检查 API key 或用户名、密码）' if refused is PermissionDenied else ''}",
+                                 secrets)) from None
+        except BaseException:
+            client.close()
+            raise
+        store._principal = principal
+        return store
 
     def __repr__(self) -> str:
         return f"ElasticsearchStore(hosts={list(self._hosts)!r}, prefix={self.prefix!r})"
@@ -273,9 +366,14 @@ class ElasticsearchStore:
         return StoreUnavailable(_scrub(f"Elasticsearch 不可用（{where}）：{_reason(exc)}", self._secrets))
 
     # ---- indices ----
-    def _ensure_indices(self) -> bool:
-        """Create whatever index is missing; True when this call created the store (its meta index)."""
+    def _ensure_indices(self, create: bool = True) -> bool:
+        """Create whatever index is missing; True when this call created the store (its meta index).
+        With `create` false, a store that does not exist yet (no meta index) is `StoreMissing`."""
         existing = self._es.indices.get_alias(index=f"{self.prefix}-*", expand_wildcards="open,closed")
+        if not create and self.ix["meta"] not in existing:
+            where = "、".join(self._hosts) or "Elasticsearch"
+            raise StoreMissing(f"{where} 上没有索引前缀为 {self.prefix} 的专家库（请检查 EXPERTPOOL_ES_PREFIX；"
+                               "新建请用 expertpool --backend elasticsearch import --create 文件…）")
         aliased = [name for name, info in existing.items() if self.experts_alias in info.get("aliases", {})]
         if self.experts_alias in existing and not aliased:
             raise InputError(f"Elasticsearch 中已有名为 {self.experts_alias} 的索引（应为别名）：请换一个 EXPERTPOOL_ES_PREFIX")
@@ -292,14 +390,35 @@ class ElasticsearchStore:
                 list(pool.map(lambda item: self._create_index(*item), todo))
         # The meta index comes last: its existence means the store is complete.
         created = self.ix["meta"] not in existing and self._create_index(self.ix["meta"], load_index_body("meta"))
+        # Indices another process has just created (or is creating) may still have their shards
+        # recovering, and answer 503 until they are ready: wait for that before the first read.
+        self._wait_until_ready()
         if created:
             self.set_meta("schema_version", SCHEMA_VERSION)
+            self.set_meta(TEXT_INDEX_KEY, TEXT_INDEX_VERSION)
             self._replace_generation()
         else:
             version = self.get_meta("schema_version")
             if version is not None and version != SCHEMA_VERSION:
                 raise InputError(f"Elasticsearch 索引 {self.prefix}-* 的版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
         return created
+
+    def _wait_until_ready(self) -> None:
+        """Wait until every index of the store has its primary shards started (health yellow)."""
+        timeout_s = self.READY_TIMEOUT_S
+        names = ",".join([self.experts_alias, *self.ix.values()])
+        try:
+            health = self._es.options(request_timeout=timeout_s + 30).cluster.health(
+                index=names, wait_for_status="yellow", timeout=f"{timeout_s}s")
+            timed_out = bool(health.get("timed_out"))
+        except ApiError as exc:
+            if exc.meta.status != 408:  # 408: the wait timed out
+                raise
+            timed_out = True
+        if timed_out:
+            where = "、".join(self._hosts) or "Elasticsearch"
+            raise StoreUnavailable(f"Elasticsearch（{where}）上索引 {self.prefix}-* 在 {timeout_s} 秒内未就绪"
+                                   "（分片未能分配：检查集群状态 GET _cluster/health 与磁盘空间）")
 
     def _create_index(self, name: str, body: dict) -> bool:
         try:
@@ -497,6 +616,13 @@ class ElasticsearchStore:
                 self._es.indices.put_settings(index=concrete, settings=values)
             self._es.indices.refresh(index=index)
 
+    # ---- who is connected ----
+    @_guarded
+    def authenticated_user(self) -> str | None:
+        if self._principal is _MISSING:
+            self._principal = authenticated_principal(self._es)
+        return self._principal  # type: ignore[return-value]
+
     # ---- meta ----
     @_guarded
     def get_meta(self, key: str) -> str | None:
@@ -506,6 +632,10 @@ class ElasticsearchStore:
     @_guarded
     def set_meta(self, key: str, value: str) -> None:
         self._put(self.ix["meta"], key, {"value": value})
+
+    @_guarded
+    def delete_meta(self, key: str) -> None:
+        self._delete(self.ix["meta"], key)
 
     @_guarded
     def claim_meta(self, key: str, value: str) -> bool:
@@ -529,6 +659,7 @@ class ElasticsearchStore:
         return self._import_lock(holder, wait, on_wait)
 
     @contextmanager
+    @_guarded  # its requests fail as every store method's do (StoreUnavailable, PermissionDenied)
     def _import_lock(self, holder: str, wait: float, on_wait):
         import os
         import socket
@@ -695,9 +826,22 @@ class ElasticsearchStore:
     def count_experts(self) -> int:
         return self._es.count(index=self.experts_alias)["count"]
 
+    def _check_text_index(self) -> None:
+        """Refuse to rank on an experts index another version of ExpertPool built (other fields,
+        other tokens): its scores would be wrong, not just different."""
+        if self._text_index_checked:
+            return
+        found = self.get_meta(TEXT_INDEX_KEY)
+        if found != TEXT_INDEX_VERSION:
+            raise InputError(f"Elasticsearch 索引 {self.experts_alias} 的检索格式（{found or '旧版'}）与本程序"
+                             f"（{TEXT_INDEX_VERSION}）不符：请先运行 expertpool --backend elasticsearch index rebuild")
+        self._text_index_checked = True
+
     @_guarded
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        body = es_query.search_body(query, self.mode)
+        if query.ranked:
+            self._check_text_index()
+        body = es_query.search_body(query)
         if "from" in body:
             hits = self._es.search(index=self.experts_alias, **body)["hits"]["hits"]
         else:  # deeper than one request may go: page through in order
@@ -713,12 +857,41 @@ class ElasticsearchStore:
         for hit in hits:
             source = hit["_source"]
             expert = _decode(Expert, hit)
-            if query.terms:
-                columns = source.get(es_query.TEXT_PREFIX, {})
-                out.append(SearchHit(expert, float(hit["_score"] or 0.0), matched_words(query.terms, columns)))
+            if query.ranked:
+                text = source.get(es_query.TEXT_PREFIX, {})
+                found = matches(query.terms, text.get("words", ""), text.get("grams", ""),
+                                source.get(es_query.NAME_FIELD) in query.names)
+                out.append(SearchHit(expert, float(hit["_score"] or 0.0), found.words, found.partial, found.name))
             else:
                 out.append(SearchHit(expert, 0.0, ()))
         return out
+
+    @_guarded
+    def term_counts(self, words: Sequence[str], grams: Sequence[str]) -> TermCounts:
+        words = list(dict.fromkeys(w for w in words if w.strip()))
+        grams = list(dict.fromkeys(g for g in grams if g.strip()))
+        if not words and not grams:
+            return TermCounts({}, {})
+        self._check_text_index()
+        buckets = self._es.search(index=self.experts_alias, size=0, query={"match_all": {}},
+                                  aggs=es_query.count_aggregations(words, grams))["aggregations"]["counts"]["buckets"]
+        return TermCounts({w: buckets[f"w{i}"]["doc_count"] for i, w in enumerate(words)},
+                          {g: buckets[f"g{i}"]["doc_count"] for i, g in enumerate(grams)})
+
+    @_guarded
+    def institution_names(self) -> list[str]:
+        names: list[str] = []
+        after = None
+        while True:
+            composite: dict = {"size": 1000, "sources": [{"name": {"terms": {"field": "institution"}}}]}
+            if after is not None:
+                composite["after"] = after
+            result = self._es.search(index=self.experts_alias, size=0,
+                                     aggs={"names": {"composite": composite}})["aggregations"]["names"]
+            names += [bucket["key"]["name"] for bucket in result["buckets"]]
+            after = result.get("after_key")
+            if not result["buckets"] or after is None:
+                return sorted(names)
 
     @_guarded
     def rank_many(self, queries: Sequence[SearchQuery], index: object | None = None) -> list[list[tuple[str, float]]]:
@@ -729,8 +902,10 @@ class ElasticsearchStore:
         out: list[list[tuple[str, float]]] = [[] for _ in queries]
         shallow: list[int] = []
         searches: list[dict] = []
+        if any(q.ranked for q in queries):
+            self._check_text_index()
         for i, query in enumerate(queries):
-            body = es_query.search_body(query, self.mode)
+            body = es_query.search_body(query)
             body["_source"] = False
             if "from" in body:
                 shallow.append(i)
@@ -798,6 +973,8 @@ class ElasticsearchStore:
             self._es.indices.delete(index=name, ignore_unavailable=True)
             raise
         self._es.indices.delete(index=old, ignore_unavailable=True)
+        self.set_meta(TEXT_INDEX_KEY, TEXT_INDEX_VERSION)
+        self._text_index_checked = False
         # Same data, unless expert writes raced the rebuild and were lost with the old index.
         self._replace_generation()
         progress.finish()
@@ -1026,7 +1203,7 @@ def _decode(model, hit) -> object:
 
 def _ranked(query: SearchQuery, hit: dict) -> tuple[str, float]:
     """(id, score) of a hit exactly as `search` scores it."""
-    return hit["_id"], (float(hit["_score"] or 0.0) if query.terms else 0.0)
+    return hit["_id"], (float(hit["_score"] or 0.0) if query.ranked else 0.0)
 
 
 def _item_error(response, item: dict) -> ApiError:

@@ -1,34 +1,34 @@
 """Translate a `SearchQuery` into an Elasticsearch query body (no server needed; see test_es_query.py).
 
-The experts index (``indexes/es/experts.json``) holds each column of `textindex.TEXT_COLUMNS`
-as pre-segmented tokens under ``idx.<column>`` (whitespace analyser), and the filterable
-attributes as keyword fields. Matching follows the SQLite store: an expert matches when at
-least one alternative of one query term occurs in its indexed text (``bool.should`` with
-``minimum_should_match: 1``); filters never score (``bool.filter``/``must_not``).
+The experts index (``indexes/es/experts.json``) holds the text of `textindex.index_text` as
+pre-segmented tokens on whitespace-analysed fields — ``idx.words`` (dictionary words) and
+``idx.grams`` (character bigrams) — the whole name as the keyword ``name_key``, and the filterable
+attributes as keyword fields. The query mirrors the SQLite store's SQL part by part, so the two
+rank alike (top-10 overlap checked in the contract suite):
 
-Scoring modes:
-- ``bm25f`` (default): one ``combined_fields`` clause per alternative, with the column weights as
-  field boosts. This is BM25F — term frequencies weighted per column, one document length —
-  the same family as FTS5's ``bm25()`` with column weights, so the two stores rank alike.
-- ``most_fields``: one ``multi_match`` (type ``most_fields``) per alternative: a separate BM25
-  per column, boosted and summed.
+- words: one BM25 ``match`` over the word alternatives (an alternative of several tokens is a
+  phrase, as in FTS5);
+- grams: one BM25 ``match`` over the bigrams, boosted by `textindex.GRAM_WEIGHT`;
+- name: ``constant_score`` `textindex.NAME_SCORE` when ``name_key`` is one of the query's names.
+
+An expert matches when any part does (``bool.should`` with ``minimum_should_match: 1``); filters
+never score (``bool.filter``/``must_not``). The remaining differences from FTS5's bm25 are
+Lucene's idf (ln(1 + N/n) rather than ln(N/n)) and its one-byte encoding of field lengths.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
-from expertpool.segment import QueryTerm
 from expertpool.stores.base import SearchFilters, SearchQuery
-from expertpool.stores.textindex import COLUMN_WEIGHTS, TEXT_COLUMNS
+from expertpool.stores.textindex import GRAM_WEIGHT, NAME_SCORE, word_alternatives
 
-Mode = Literal["bm25f", "most_fields"]
-MODES: tuple[str, ...] = ("bm25f", "most_fields")
-
-#: Object under which the pre-segmented columns are indexed: ``idx.name``, ``idx.keywords`` …
+#: Object under which the pre-segmented text is indexed: ``idx.words``, ``idx.grams``
 TEXT_PREFIX = "idx"
-#: Raw text of the indexed columns under the `standard` analyser (CJK character unigrams): a
-#: baseline for measuring what our segmentation adds; not used by `search`.
+WORDS_FIELD = f"{TEXT_PREFIX}.words"
+GRAMS_FIELD = f"{TEXT_PREFIX}.grams"
+NAME_FIELD = "name_key"
+#: Raw text of the expert under the `standard` analyser (CJK character unigrams): a baseline for
+#: measuring what our segmentation adds; not used by `search`.
 BASELINE_FIELD = "all_text_std"
 
 #: filter → keyword field of the experts index
@@ -47,35 +47,28 @@ ID_FIELD = "id"
 MAX_WINDOW = 10_000
 
 
-def text_fields(weights: dict[str, float] | None = None) -> list[str]:
-    """``idx.<column>^<weight>`` for every indexed column, in `TEXT_COLUMNS` order."""
-    weights = weights or COLUMN_WEIGHTS
-    return [f"{TEXT_PREFIX}.{c}^{_num(weights[c])}" for c in TEXT_COLUMNS]
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-def alternatives(terms: Sequence[QueryTerm]) -> list[str]:
+def alternatives(terms) -> list[str]:
     """Every alternative of every term, once, in order (blank ones dropped)."""
-    return list(dict.fromkeys(a for t in terms for a in t.alternatives if a.strip()))
+    return word_alternatives(terms)
 
 
-def alternative_clause(alternative: str, mode: Mode = "bm25f",
-                       weights: dict[str, float] | None = None) -> dict:
-    """The scoring clause for one alternative across the weighted columns.
+def word_clauses(words: Sequence[str]) -> list[dict]:
+    """BM25 clauses for the word alternatives: single tokens in one ``match``, each alternative of
+    several tokens a ``match_phrase`` (FTS5 reads a quoted string of several tokens as a phrase)."""
+    single = [w for w in words if len(w.split()) == 1]
+    clauses: list[dict] = []
+    if single:
+        clauses.append({"match": {WORDS_FIELD: {"query": " ".join(single)}}})
+    clauses += [{"match_phrase": {WORDS_FIELD: w}} for w in words if len(w.split()) > 1]
+    return clauses
 
-    Tokens are indexed whitespace-separated, so an alternative that itself contains spaces
-    must match all its tokens (``operator: and``), like an FTS5 string.
-    """
-    fields = text_fields(weights)
-    if mode == "bm25f":
-        return {"combined_fields": {"query": alternative, "fields": fields, "operator": "and"}}
-    if mode == "most_fields":
-        return {"multi_match": {"query": alternative, "type": "most_fields", "fields": fields,
-                                "operator": "and"}}
-    raise ValueError(f"unknown scoring mode {mode!r}; choose one of {MODES}")
+
+def gram_clause(grams: Sequence[str]) -> dict:
+    return {"match": {GRAMS_FIELD: {"query": " ".join(grams), "boost": GRAM_WEIGHT}}}
+
+
+def name_clause(names: Sequence[str]) -> dict:
+    return {"constant_score": {"filter": {"terms": {NAME_FIELD: list(names)}}, "boost": NAME_SCORE}}
 
 
 def filter_clauses(filters: SearchFilters) -> tuple[list[dict], list[dict]]:
@@ -91,16 +84,22 @@ def filter_clauses(filters: SearchFilters) -> tuple[list[dict], list[dict]]:
     return out, must_not
 
 
-def query_clause(query: SearchQuery, mode: Mode = "bm25f", weights: dict[str, float] | None = None) -> dict:
+def query_clause(query: SearchQuery) -> dict:
     """The ``query`` part of the search body."""
     filters, must_not = filter_clauses(query.filters)
     boolean: dict = {}
-    alts = alternatives(query.terms)
-    if query.terms and not alts:
-        # Terms were given but all are blank: nothing can match (the SQLite store finds nothing too).
-        return {"bool": {"must_not": [{"match_all": {}}]}}
-    if alts:
-        boolean["should"] = [alternative_clause(a, mode, weights) for a in alts]
+    if query.ranked:
+        words = alternatives(query.terms)
+        grams = list(dict.fromkeys(g for g in query.grams if g.strip()))
+        should = word_clauses(words)
+        if grams:
+            should.append(gram_clause(grams))
+        if query.names:
+            should.append(name_clause(query.names))
+        if not should:
+            # Terms were given but all are blank: nothing can match (the SQLite store finds nothing too).
+            return {"bool": {"must_not": [{"match_all": {}}]}}
+        boolean["should"] = should
         boolean["minimum_should_match"] = 1
     if filters:
         boolean["filter"] = filters
@@ -112,17 +111,16 @@ def query_clause(query: SearchQuery, mode: Mode = "bm25f", weights: dict[str, fl
 
 
 def sort_clause(query: SearchQuery) -> list:
-    """Relevance then id; id alone when there are no terms."""
-    if query.terms:
+    """Relevance then id; id alone when the query does not rank."""
+    if query.ranked:
         return [{"_score": {"order": "desc"}}, {ID_FIELD: {"order": "asc"}}]
     return [{ID_FIELD: {"order": "asc"}}]
 
 
-def search_body(query: SearchQuery, mode: Mode = "bm25f", weights: dict[str, float] | None = None,
-                source: Sequence[str] = ("doc", f"{TEXT_PREFIX}.*")) -> dict:
+def search_body(query: SearchQuery, source: Sequence[str] = ("doc", f"{TEXT_PREFIX}.*", NAME_FIELD)) -> dict:
     """A complete body for the search API. Pages past `MAX_WINDOW` are the caller's (search_after)."""
     body: dict = {
-        "query": query_clause(query, mode, weights),
+        "query": query_clause(query),
         "sort": sort_clause(query),
         "_source": list(source),
         "track_total_hits": False,
@@ -131,3 +129,12 @@ def search_body(query: SearchQuery, mode: Mode = "bm25f", weights: dict[str, flo
         body["from"] = query.offset
         body["size"] = query.limit
     return body
+
+
+def count_aggregations(words: Sequence[str], grams: Sequence[str]) -> dict:
+    """Aggregations counting the experts holding each word (``w<i>``) and bigram (``g<i>``) over
+    the whole index (`ExpertStore.term_counts`)."""
+    word_filters = {f"w{i}": ({"match_phrase": {WORDS_FIELD: w}} if len(w.split()) > 1 else {"term": {WORDS_FIELD: w}})
+                    for i, w in enumerate(words)}
+    gram_filters = {f"g{i}": {"term": {GRAMS_FIELD: g}} for i, g in enumerate(grams)}
+    return {"counts": {"filters": {"filters": {**word_filters, **gram_filters}}}}

@@ -18,6 +18,11 @@ def match_expression(terms: Sequence[QueryTerm]) -> str:
     return " OR ".join(quote(a) for a in alternatives)
 
 
+def any_of(tokens: Sequence[str]) -> str:
+    """OR of tokens (each quoted), once each in order: the MATCH expression for bigrams."""
+    return " OR ".join(quote(t) for t in dict.fromkeys(t for t in tokens if t.strip()))
+
+
 def _in(column: str, values: Sequence[str]) -> str:
     return f"{column} IN ({', '.join('?' * len(values))})"
 

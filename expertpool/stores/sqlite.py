@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import sqlite3
 import threading
@@ -16,7 +17,7 @@ from urllib.request import pathname2url
 
 from expertpool.domain.expert_ids import expert_keys, number_key
 from expertpool.domain.models import AuditEntry, Expert, IntegrityRecord, content_digest
-from expertpool.errors import ConcurrentEdit, InputError, StoreFailed
+from expertpool.errors import ConcurrentEdit, InputError, StoreFailed, StoreMissing
 from expertpool.progress import NullProgress, Progress
 from expertpool.stores import fts_query, fts_rank
 from expertpool.stores.base import (
@@ -29,6 +30,7 @@ from expertpool.stores.base import (
     RecordKind,
     SearchHit,
     SearchQuery,
+    TermCounts,
     UpsertCounts,
     decode_json,
     decode_record,
@@ -37,9 +39,20 @@ from expertpool.stores.base import (
     seal_audit,
 )
 from expertpool.stores.guard import translated
-from expertpool.stores.textindex import COLUMN_WEIGHTS, TEXT_COLUMNS, index_columns, matched_words
+from expertpool.stores.textindex import (
+    GRAM_WEIGHT,
+    NAME_SCORE,
+    TEXT_INDEX_VERSION,
+    index_text,
+    matches,
+)
 
 SCHEMA_VERSION = "1"
+#: meta key: the `textindex.TEXT_INDEX_VERSION` the text tables were built with
+TEXT_INDEX_KEY = "text_index_version"
+#: the text tables (words, bigrams), in the order `fts_rank` reads them
+TEXT_TABLES = ("experts_fts", "experts_grams")
+_TOKENIZE = "tokenize = 'unicode61 remove_diacritics 0'"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,17 +66,18 @@ CREATE TABLE IF NOT EXISTS experts (
     status TEXT NOT NULL,
     institution TEXT NOT NULL,
     fields TEXT NOT NULL,
-    honours TEXT NOT NULL
+    honours TEXT NOT NULL,
+    name_key TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS experts_region ON experts(region);
 CREATE INDEX IF NOT EXISTS experts_institution ON experts(institution);
+CREATE INDEX IF NOT EXISTS experts_name_key ON experts(name_key);
 -- the number keys an expert answers to (domain.expert_ids.expert_keys) other than its id as stored
 CREATE TABLE IF NOT EXISTS expert_keys (key TEXT NOT NULL, expert_id TEXT NOT NULL, PRIMARY KEY (key, expert_id))
     WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS expert_keys_expert ON expert_keys(expert_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS experts_fts USING fts5(
-    {", ".join(TEXT_COLUMNS)}, tokenize = 'unicode61 remove_diacritics 0'
-);
+CREATE VIRTUAL TABLE IF NOT EXISTS experts_fts USING fts5(words, {_TOKENIZE});
+CREATE VIRTUAL TABLE IF NOT EXISTS experts_grams USING fts5(grams, {_TOKENIZE});
 CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, key TEXT NOT NULL, expert_id TEXT, doc TEXT NOT NULL, content_hash TEXT NOT NULL,
     PRIMARY KEY (kind, key)
@@ -79,9 +93,6 @@ CREATE TABLE IF NOT EXISTS roles (user TEXT NOT NULL, role TEXT NOT NULL, PRIMAR
 CREATE TABLE IF NOT EXISTS panels (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 """
-
-
-_BM25 = f"bm25(experts_fts, {', '.join(str(COLUMN_WEIGHTS[c]) for c in TEXT_COLUMNS)})"
 
 
 def _dumps(obj) -> str:
@@ -113,21 +124,23 @@ class _ExpertWrites:
         self.updates: list[tuple] = []
         self.fts_deletes: list[tuple] = []
         self.fts_inserts: list[tuple] = []
+        self.gram_inserts: list[tuple] = []
         self.key_deletes: list[tuple] = []
         self.keys: list[tuple] = []
 
     def flush(self, db: sqlite3.Connection) -> None:
         if self.inserts:
             db.executemany("INSERT INTO experts(n, id, doc, content_hash, region, title, status, institution, "
-                           "fields, honours) VALUES (?,?,?,?,?,?,?,?,?,?)", self.inserts)
+                           "fields, honours, name_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)", self.inserts)
         if self.updates:
             db.executemany("UPDATE experts SET id=?, doc=?, content_hash=?, region=?, title=?, status=?, "
-                           "institution=?, fields=?, honours=? WHERE n=?", self.updates)
+                           "institution=?, fields=?, honours=?, name_key=? WHERE n=?", self.updates)
         if self.fts_deletes:
             db.executemany("DELETE FROM experts_fts WHERE rowid = ?", self.fts_deletes)
+            db.executemany("DELETE FROM experts_grams WHERE rowid = ?", self.fts_deletes)
         if self.fts_inserts:
-            db.executemany(f"INSERT INTO experts_fts(rowid, {', '.join(TEXT_COLUMNS)}) "
-                           f"VALUES (?{', ?' * len(TEXT_COLUMNS)})", self.fts_inserts)
+            db.executemany("INSERT INTO experts_fts(rowid, words) VALUES (?, ?)", self.fts_inserts)
+            db.executemany("INSERT INTO experts_grams(rowid, grams) VALUES (?, ?)", self.gram_inserts)
         if self.key_deletes:
             db.executemany("DELETE FROM expert_keys WHERE expert_id = ?", self.key_deletes)
         if self.keys:
@@ -135,15 +148,44 @@ class _ExpertWrites:
 
 
 def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
-    """The one SQL statement behind `search` and `rank_many`, selecting `select` (over `experts e`,
-    and with terms `experts_fts f`) and, with terms, the bm25 rank as the last column."""
+    """The one SQL statement behind `search` and `rank_many`, selecting `select` (over `experts e`)
+    and, when the query ranks, the score as the last column: `(words + GRAM_WEIGHT * grams) + name`
+    (see `textindex`), each part over the experts it matches."""
     where, params = fts_query.filter_sql(query.filters, alias="e")
-    if not query.terms:
+    if not query.ranked:
         return (f"SELECT {select} FROM experts e WHERE {where} ORDER BY e.id LIMIT ? OFFSET ?",
                 [*params, query.limit, query.offset])
-    return (f"SELECT {select}, {_BM25} AS rank FROM experts_fts f JOIN experts e ON e.n = f.rowid "
-            f"WHERE experts_fts MATCH ? AND {where} ORDER BY rank, e.id LIMIT ? OFFSET ?",
-            [fts_query.match_expression(query.terms), *params, query.limit, query.offset])
+    words = fts_query.match_expression(query.terms)
+    grams = fts_query.any_of(query.grams)
+    names = list(query.names)
+    ctes, sources, cte_params = [], [], []
+    if words:
+        ctes.append("w AS MATERIALIZED (SELECT rowid AS n, -bm25(experts_fts) AS s FROM experts_fts "
+                    "WHERE experts_fts MATCH ?)")
+        sources.append("SELECT n FROM w")
+        cte_params.append(words)
+    if grams:
+        ctes.append("g AS MATERIALIZED (SELECT rowid AS n, -bm25(experts_grams) AS s FROM experts_grams "
+                    "WHERE experts_grams MATCH ?)")
+        sources.append("SELECT n FROM g")
+        cte_params.append(grams)
+    name_in = f"e.name_key IN ({', '.join('?' * len(names))})" if names else ""
+    if names:
+        sources.append(f"SELECT n FROM experts WHERE name_key IN ({', '.join('?' * len(names))})")
+        cte_params.extend(names)
+    if not sources:  # terms were given but all are blank: nothing can match
+        return (f"SELECT {select}, 0.0 FROM experts e WHERE 0 LIMIT ? OFFSET ?", [query.limit, query.offset])
+    ctes.append(f"m AS ({' UNION '.join(sources)})")
+    # the same operations in the same order as fts_rank.RankIndex.rank, so the scores are equal
+    score = "coalesce(w.s, 0.0)" if words else "0.0"
+    if grams:
+        score = f"({score} + {GRAM_WEIGHT!r} * coalesce(g.s, 0.0))"
+    if names:
+        score = f"({score} + (CASE WHEN {name_in} THEN {NAME_SCORE!r} ELSE 0.0 END))"
+    joins = (" LEFT JOIN w ON w.n = m.n" if words else "") + (" LEFT JOIN g ON g.n = m.n" if grams else "")
+    return (f"WITH {', '.join(ctes)} SELECT {select}, {score} AS score FROM m JOIN experts e ON e.n = m.n{joins} "
+            f"WHERE {where} ORDER BY score DESC, e.id LIMIT ? OFFSET ?",
+            [*cte_params, *names, *params, query.limit, query.offset])
 
 
 #: SQLite's own errors (a full or read-only disk, a database locked past the timeout, a damaged
@@ -153,9 +195,21 @@ _guarded = translated(sqlite3.Error, lambda store, exc: store._failed(exc))
 
 def _rank(db: sqlite3.Connection, query: SearchQuery) -> list[tuple[str, float]]:
     sql, params = _search_sql(query, "e.id")
-    if not query.terms:
+    if not query.ranked:
         return [(expert_id, 0.0) for (expert_id,) in db.execute(sql, params)]
-    return [(expert_id, -rank) for expert_id, rank in db.execute(sql, params)]
+    return [(expert_id, score) for expert_id, score in db.execute(sql, params)]
+
+
+def _create_private(path: Path) -> None:
+    """Make the (empty) database file with mode 0600 before SQLite opens it; SQLite gives its
+    -wal and -shm files the database file's mode. New parent folders are 0700."""
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process made it meanwhile, or it is an empty file
+        pass
 
 
 def _integrity(row: tuple[str, int, str]) -> IntegrityRecord:
@@ -174,19 +228,27 @@ class SQLiteStore:
     """
 
     backend = "sqlite"
+    _kept: fts_rank.RankIndex | None = None  # see `rank_index`
     #: most read-only connections `rank_many` runs its queries on side by side
     RANK_WORKERS = 4
     #: experts per bulk write in `upsert_experts` (bounds memory; keeps progress moving)
     WRITE_CHUNK = 2000
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, create: bool = True):
+        """Open the store in `path`. A missing (or empty) file is made into a new store only when
+        `create` is true (the file is made 0600: its permissions are what protects the data);
+        otherwise `StoreMissing` names the path, so a mistyped path never yields an empty store."""
         self.path = Path(path)
         # Resolved once: the file this store reads, whatever the working directory becomes.
         self._file = self.path.resolve()
         self._lock = threading.RLock()  # the outermost batch owns the connection until it ends
         self.created = not self.path.exists() or self.path.stat().st_size == 0
+        if self.created and not create:
+            raise StoreMissing(f"{self.path}: 数据库不存在（请检查 --db 或 EXPERTPOOL_DB 的路径；"
+                               "新建数据库请用 expertpool --db 路径 import --create 文件…）")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.created:
+                _create_private(self.path)
             # Autocommit mode: transactions are opened explicitly by `batch()`.
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
                                        check_same_thread=False)
@@ -195,6 +257,8 @@ class SQLiteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise InputError(f"{self.path}: 无法打开数据库（{exc}）") from None
+        except OSError as exc:  # a path the user named that cannot hold a file: bad input, as in io.files
+            raise InputError(f"{self.path}: 无法在此新建数据库（{exc.strerror or exc}）") from None
         try:
             # untranslated reads: a file that is not a database is bad input (exit 2), not a failure
             if self._read_meta("schema_version") is None or self._read_meta(DATA_GENERATION_KEY) is None:
@@ -202,7 +266,10 @@ class SQLiteStore:
             version = self._read_meta("schema_version")
             if version != SCHEMA_VERSION:
                 raise InputError(f"{self.path}: 数据库版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
+            # stores made by earlier versions: the number-key table, then the text tables
             self._add_expert_keys()
+            if self.get_meta(TEXT_INDEX_KEY) != TEXT_INDEX_VERSION:
+                self._upgrade_text_index()
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path}: 不是 ExpertPool 数据库（{exc}）") from None
 
@@ -237,7 +304,22 @@ class SQLiteStore:
                 if statement.strip():
                     self._db.execute(statement)
             self.set_meta("schema_version", SCHEMA_VERSION)
+            self.set_meta(TEXT_INDEX_KEY, TEXT_INDEX_VERSION)
             self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
+
+    def _upgrade_text_index(self) -> None:
+        """A store whose text index another version of ExpertPool built (other tables, other
+        tokens): rebuild it from the stored experts, once, in one transaction (whoever opens the
+        store first does it; the others find it done)."""
+        with self.batch():
+            if self.get_meta(TEXT_INDEX_KEY) == TEXT_INDEX_VERSION:
+                return
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(experts)")}
+            if "name_key" not in columns:
+                self._db.execute("ALTER TABLE experts ADD COLUMN name_key TEXT NOT NULL DEFAULT ''")
+                self._db.execute("CREATE INDEX IF NOT EXISTS experts_name_key ON experts(name_key)")
+            self._rebuild_text_tables(NullProgress())
+            self.set_meta(TEXT_INDEX_KEY, TEXT_INDEX_VERSION)
 
     def _add_expert_keys(self) -> None:
         """Stores made before numbers were matched by key have an alias table instead: build the
@@ -378,6 +460,14 @@ class SQLiteStore:
     def claim_meta(self, key: str, value: str) -> bool:
         return self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value)).rowcount == 1
 
+    def authenticated_user(self) -> None:
+        """SQLite authenticates nobody: whoever can open the file is trusted."""
+        return None
+
+    @_guarded
+    def delete_meta(self, key: str) -> None:
+        self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     # ---- experts ----
     @_guarded
     def upsert_experts(self, experts: Sequence[Expert], progress: Progress | None = None) -> UpsertCounts:
@@ -403,9 +493,9 @@ class SQLiteStore:
                     # occurrence sees it, exactly as one-by-one writes would.
                     pending.flush(self._db)
                     pending = _ExpertWrites()
-                cols = index_columns(expert)
+                text = index_text(expert)
                 values = (expert.id, doc, digest, expert.region, expert.title, expert.status,
-                          expert.institution, _dumps_list(expert.fields), _dumps_list(expert.honours))
+                          expert.institution, _dumps_list(expert.fields), _dumps_list(expert.honours), text.name)
                 if found:
                     n = found[0]
                     pending.updates.append((*values, n))
@@ -420,7 +510,8 @@ class SQLiteStore:
                     existing[expert.id] = (n, digest)
                     counts.inserted += 1
                 pending.ids.add(expert.id)
-                pending.fts_inserts.append((n, *(cols[c] for c in TEXT_COLUMNS)))
+                pending.fts_inserts.append((n, text.words))
+                pending.gram_inserts.append((n, text.grams))
                 pending.keys.extend((key, expert.id) for key in expert_keys(expert) if key != expert.id)
                 progress.advance()
             pending.flush(self._db)
@@ -429,26 +520,33 @@ class SQLiteStore:
 
     @_guarded
     def rebuild_index(self, progress: Progress | None = None) -> RebuildResult:
-        """Re-segment every expert into a fresh FTS table (after a dictionary or synonym change) and
-        swap it in within one transaction, so readers see the old index until the commit."""
+        """Re-segment every expert into fresh text tables (after a dictionary or synonym change) and
+        swap them in within one transaction, so readers see the old index until the commit."""
         progress = progress or NullProgress()
         total = self.count_experts()
-        progress.start("重建检索索引", total)
-        cols = ", ".join(TEXT_COLUMNS)
         with self.batch():
-            self._data_changed()  # rankings (and rank indexes) of the old index are stale
-            self._db.execute("DROP TABLE IF EXISTS experts_fts_new")
-            self._db.execute(f"CREATE VIRTUAL TABLE experts_fts_new USING fts5({cols}, "
-                             "tokenize = 'unicode61 remove_diacritics 0')")
-            for n, expert_id, doc in self._db.execute("SELECT n, id, doc FROM experts ORDER BY n").fetchall():
-                columns = index_columns(decode_record(Expert, doc, table="experts", key=expert_id))
-                self._db.execute(f"INSERT INTO experts_fts_new(rowid, {cols}) VALUES (?{', ?' * len(TEXT_COLUMNS)})",
-                                 (n, *(columns[c] for c in TEXT_COLUMNS)))
-                progress.advance()
-            self._db.execute("DROP TABLE experts_fts")
-            self._db.execute("ALTER TABLE experts_fts_new RENAME TO experts_fts")
-        progress.finish()
+            self._rebuild_text_tables(progress)
         return RebuildResult(index="experts_fts", previous="experts_fts", experts=total)
+
+    def _rebuild_text_tables(self, progress: Progress) -> None:
+        """Inside a batch: new text tables from the stored experts, swapped in for the old ones."""
+        progress.start("重建检索索引", self.count_experts())
+        self._data_changed()  # rankings (and rank indexes) of the old index are stale
+        for table, column in zip(TEXT_TABLES, ("words", "grams")):
+            self._db.execute(f"DROP TABLE IF EXISTS {table}_new")
+            self._db.execute(f"CREATE VIRTUAL TABLE {table}_new USING fts5({column}, {_TOKENIZE})")
+        names = []
+        for n, expert_id, doc in self._db.execute("SELECT n, id, doc FROM experts ORDER BY n").fetchall():
+            text = index_text(decode_record(Expert, doc, table="experts", key=expert_id))
+            self._db.execute("INSERT INTO experts_fts_new(rowid, words) VALUES (?, ?)", (n, text.words))
+            self._db.execute("INSERT INTO experts_grams_new(rowid, grams) VALUES (?, ?)", (n, text.grams))
+            names.append((text.name, n))
+            progress.advance()
+        self._db.executemany("UPDATE experts SET name_key = ? WHERE n = ?", names)
+        for table in TEXT_TABLES:
+            self._db.execute(f"DROP TABLE IF EXISTS {table}")
+            self._db.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+        progress.finish()
 
     @_guarded
     def get_expert(self, expert_id: str) -> Expert | None:
@@ -481,17 +579,74 @@ class SQLiteStore:
 
     @_guarded
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        if not query.terms:
+        if not query.ranked:
             sql, params = _search_sql(query, "e.id, e.doc")
             return [SearchHit(decode_record(Expert, doc, table="experts", key=expert_id), 0.0, ())
                     for expert_id, doc in self._db.execute(sql, params).fetchall()]
-        sql, params = _search_sql(query, ", ".join(["e.id", "e.doc", *("f." + c for c in TEXT_COLUMNS)]))
+        ranked = self._kept.rank(query) if self._current(self._kept) else None  # type: ignore[union-attr]
+        if ranked is not None:
+            rows = self._rows(ranked)
+        else:
+            sql, params = _search_sql(query, "e.n, e.id, e.doc, e.name_key")
+            rows = self._db.execute(sql, params).fetchall()
+        texts = self._texts([n for n, *_ in rows])
         hits = []
-        for expert_id, doc, *cols, rank in self._db.execute(sql, params).fetchall():
-            columns = dict(zip(TEXT_COLUMNS, cols))
-            hits.append(SearchHit(decode_record(Expert, doc, table="experts", key=expert_id), -rank,
-                                  matched_words(query.terms, columns)))
+        for n, expert_id, doc, name, score in rows:
+            words, grams = texts.get(n, ("", ""))
+            found = matches(query.terms, words, grams, name in query.names)
+            hits.append(SearchHit(decode_record(Expert, doc, table="experts", key=expert_id), score,
+                                  found.words, found.partial, found.name))
         return hits
+
+    def _rows(self, ranked: list[tuple[str, float]]) -> list[tuple[int, str, str, str, float]]:
+        """(n, id, doc, name_key, score) of ranked experts, in their order."""
+        found: dict[str, tuple] = {}
+        ids = [expert_id for expert_id, _ in ranked]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in self._db.execute(f"SELECT id, n, doc, name_key FROM experts WHERE id IN ({', '.join('?' * len(chunk))})",
+                                        chunk):
+                found[row[0]] = row[1:]
+        return [(found[expert_id][0], expert_id, *found[expert_id][1:], score) for expert_id, score in ranked]
+
+    def _texts(self, rows: list[int]) -> dict[int, tuple[str, str]]:
+        """The indexed words and bigrams of these rows (for the matched words of a page of hits),
+        read from the FTS5 tables' content tables (an IN over an FTS5 table's rowid scans it)."""
+        words: dict[int, str] = {}
+        grams: dict[int, str] = {}
+        for start in range(0, len(rows), 500):
+            chunk = rows[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            words.update(self._db.execute(f"SELECT id, c0 FROM experts_fts_content WHERE id IN ({marks})", chunk))
+            grams.update(self._db.execute(f"SELECT id, c0 FROM experts_grams_content WHERE id IN ({marks})", chunk))
+        return {n: (words.get(n) or "", grams.get(n) or "") for n in rows}
+
+    @_guarded
+    def term_counts(self, words: Sequence[str], grams: Sequence[str]) -> TermCounts:
+        return TermCounts(self._counts("experts_fts", words), self._counts("experts_grams", grams))
+
+    def _counts(self, table: str, tokens: Sequence[str]) -> dict[str, int]:
+        tokens = list(dict.fromkeys(t for t in tokens if t.strip()))
+        counts = dict.fromkeys(tokens, 0)
+        plain = [t for t in tokens if fts_rank.is_plain(t)]
+        kept = self._kept if self._current(self._kept) else None
+        if plain and kept is not None:  # the rank index knows how many rows hold each plain word
+            postings = kept.words if table == "experts_fts" else kept.grams
+            counts.update({t: postings.rows_holding(t) for t in plain})
+        elif plain:
+            self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_row USING fts5vocab(main, {table}, row)")
+            for term in plain:  # one lookup each: fts5vocab answers term = ? without a scan
+                row = self._db.execute(f"SELECT doc FROM temp.{table}_row WHERE term = ?", (term,)).fetchone()
+                counts[term] = row[0] if row else 0
+        for token in tokens:
+            if not fts_rank.is_plain(token):  # FTS5 splits or folds it: count the rows matching it
+                counts[token] = self._db.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?",
+                                                 (fts_query.quote(token),)).fetchone()[0]
+        return counts
+
+    @_guarded
+    def institution_names(self) -> list[str]:
+        return [name for (name,) in self._db.execute("SELECT DISTINCT institution FROM experts ORDER BY institution")]
 
     @_guarded
     def rank_many(self, queries: Sequence[SearchQuery],
@@ -536,11 +691,16 @@ class SQLiteStore:
     @_guarded
     def rank_index(self, previous: object | None = None) -> fts_rank.RankIndex | None:
         """A copy of what bm25 reads from the text index, for `rank_many(index=)`: rankings from
-        it cost milliseconds and score exactly as SQLite does. Worth building (≈ 1.5 s on 32,000
+        it cost milliseconds and score exactly as SQLite does. Worth building (≈ 2 s on 32,000
         experts) when many rankings will run on the same data; callers cache it with
         `data_version`. `previous` is returned as it is while it is still current. None inside an
-        open batch, or when the copy cannot vouch for equal scores."""
+        open batch, or when the copy cannot vouch for equal scores.
+
+        The store keeps the last index it returned: while it is current, `search` ranks from it
+        too (a long-running process searching the same data pays the copy once; a one-off search
+        runs in SQL)."""
         if self._current(previous):
+            self._kept = previous
             return previous  # type: ignore[return-value]
         readers = self._open_readers(1)
         if readers:
@@ -553,17 +713,19 @@ class SQLiteStore:
             with lock:
                 db.execute("BEGIN")  # one read transaction: every table as of one moment
                 try:
-                    return fts_rank.build(db, "experts_fts", TEXT_COLUMNS, [COLUMN_WEIGHTS[c] for c in TEXT_COLUMNS],
-                                          [DATA_GENERATION_KEY])
+                    index = fts_rank.build(db, TEXT_TABLES, [DATA_GENERATION_KEY], lambda q: _rank(db, q))
                 finally:
                     db.execute("COMMIT")
+            if index is not None:
+                self._kept = index  # `search` and `term_counts` use it too while it is current
+            return index
         finally:
             for reader in readers:
                 reader.close()
 
     @staticmethod
     def _rank_key(db: sqlite3.Connection) -> str:
-        return fts_rank.store_key(db, "experts_fts", [DATA_GENERATION_KEY])
+        return fts_rank.store_key(db, TEXT_TABLES, [DATA_GENERATION_KEY])
 
     def _current(self, index: object | None) -> bool:
         """Whether `index` was copied from this store's committed state as it is now (outside a

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from expertpool import segment
+from expertpool.stores.textindex import query_for
 from expertpool.stores.base import RECORD_KINDS, ExpertStore, SearchFilters, SearchHit, SearchQuery
 
 
@@ -179,14 +180,14 @@ def _all() -> SearchQuery:
 
 
 def query(text: str = "", limit: int = 20, offset: int = 0, **filters) -> SearchQuery:
-    """A `SearchQuery` for `text` as the search service would build it (segmented, synonyms)."""
-    terms = tuple(segment.query_terms(text)) if text else ()
+    """A `SearchQuery` for `text` as the search service builds it (words with synonyms, bigrams,
+    names)."""
     for name, value in filters.items():
         if name != "exclude_ids" and isinstance(value, str):
             filters[name] = (value,)
     if "exclude_ids" in filters:
         filters["exclude_ids"] = frozenset(filters["exclude_ids"])
-    return SearchQuery(terms=terms, filters=SearchFilters(**filters), limit=limit, offset=offset)
+    return query_for(text, SearchFilters(**filters), limit, offset)
 
 
 def ids(hits: list[SearchHit]) -> list[str]:

@@ -10,6 +10,24 @@ class TestMeta:
         assert store.get_meta("salt") == "9a7b"
         assert harness.open().get_meta("salt") == "9a7b"
 
+    def test_delete_removes_a_key_and_a_failed_batch_puts_it_back(self, store, harness):
+        store.set_meta("legacy", "abc")
+        store.delete_meta("legacy")
+        store.delete_meta("never-set")  # absent: no error
+        assert harness.open().get_meta("legacy") is None
+        store.set_meta("legacy", "abc")
+
+        class Boom(Exception):
+            pass
+
+        try:
+            with store.batch():
+                store.delete_meta("legacy")
+                raise Boom
+        except Boom:
+            pass
+        assert harness.open().get_meta("legacy") == "abc"
+
     def test_the_schema_version_is_recorded(self, store):
         assert store.get_meta("schema_version") is not None
 

@@ -19,6 +19,10 @@ class TestRoles:
         store.set_roles("张三", ("officer",))
         assert harness.open().get_roles() == {"张三": {"officer"}}
 
+    def test_a_store_without_its_own_authentication_names_nobody(self, store):
+        """SQLite and a cluster without security: the acting user is the caller's claim."""
+        assert store.authenticated_user() is None
+
     def test_two_first_users_at_once_make_one_administrator(self, harness):
         """Two processes open a store nobody has used and ask for their roles at the same moment."""
         import multiprocessing

@@ -44,7 +44,18 @@ class TestMatching:
 
     def test_only_experts_with_a_query_word_match(self, pool):
         assert ids(pool.search(query("柑橘"))) == ["CQ-000002"]
-        assert pool.search(query("量子计算")) == []
+        assert pool.search(query("量子引力")) == []
+
+    def test_a_word_outside_the_dictionary_matches_through_its_bigrams(self, pool):
+        hits = pool.search(query("量子计算"))  # no expert holds the word; 计算 is in 计算机视觉
+        assert ids(hits) == ["SC-000003"]
+        assert hits[0].matched == () and hits[0].partial == (("量子计算", ("计算",)),)
+
+    def test_a_whole_word_outranks_its_bigrams_elsewhere(self, pool):
+        hits = pool.search(query("锂离子电池"))  # SC-000002 holds the word; CQ-000001 only 电池 (动力电池)
+        assert ids(hits) == ["SC-000002", "CQ-000001"]
+        assert hits[0].matched == ("锂离子电池",) and hits[1].partial == (("锂离子电池", ("电池",)),)
+        assert hits[0].score > 2 * hits[1].score
 
     def test_any_term_is_enough_and_more_terms_rank_higher(self, pool):
         hits = pool.search(query("动力电池 新能源汽车 锂离子电池"))
@@ -63,7 +74,16 @@ class TestMatching:
         assert hits[0].matched == ("ai",)
 
     def test_a_full_name_finds_the_person(self, pool):
-        assert ids(pool.search(query("陈静")))[:1] == ["CQ-000001"]
+        hits = pool.search(query("陈静"))
+        assert ids(hits)[:1] == ["CQ-000001"] and hits[0].name_matched
+
+    def test_part_of_a_name_is_not_a_topic(self, store):
+        store.upsert_experts([make_expert("SC-000001", name="黄龙飞", keywords=["重症医学"], research="重症监护"),
+                              make_expert("SC-000002", name="李明", keywords=["柑橘黄龙病"], research="柑橘病害防控"),
+                              make_expert("SC-000003", name="王芳", keywords=["柑橘栽培"], research="柑橘栽培")])
+        hits = store.search(query("柑橘黄龙病"))
+        assert ids(hits) == ["SC-000002", "SC-000003"]  # never the person named 黄龙…
+        assert store.search(query("黄龙飞"))[0].expert.id == "SC-000001"  # the whole name does
 
     def test_equal_scores_are_ordered_by_id(self, store):
         twins = [make_expert(i) for i in ("SC-000009", "SC-000005", "SC-000002")]

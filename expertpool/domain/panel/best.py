@@ -69,7 +69,10 @@ def draw_best(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pair
         return DrawResult("best", SolveStatus.TIMEOUT, (), (), seed, bound=sol.bound,
                           stats=DrawStats(timings=timings, **stats))
     members = sorted(keep[u] for u, k in sol.x.items() for _ in range(k))
-    order = sorted(range(len(pool)), key=lambda i: (-weights[i], i))
+    # backups and replacements only from the qualified (relevance ≥ the threshold), as in the lottery:
+    # a seat is never handed to someone the projects do not concern
+    order = sorted((i for i in range(len(pool)) if pool.relevance[i] >= rules.relevance_threshold),
+                   key=lambda i: (-weights[i], i))
     backups = rank_backups(pool, bounds, members, order, rules.backups)
     replacements = rank_replacements(pool, bounds, members, order, rules.backups)
     timings["backups"] = time.monotonic() - t_solve

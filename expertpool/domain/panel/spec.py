@@ -249,7 +249,8 @@ class PanelRules:
     backups               how many backups to rank.
     seed                  reproduces the draw (perturbation in best mode, sampling in lottery mode).
     time_limit_s          solver time budget for one draw.
-    relevance_threshold   lottery only: candidates with relevance ≥ this are qualified.
+    relevance_threshold   candidates with relevance ≥ this are qualified: the lottery draws only
+                          them; in both modes only they are backups and replacements.
     perturbation          best only: seeded noise, as a fraction of the relevance spread, added to
                           relevance so that nearly-equal experts share the work (0 disables it).
     """
