@@ -186,11 +186,12 @@ def _early_projects(store: ExpertStore, spec: PanelSpec) -> list[Project]:
     return found
 
 
-def rank_review(store: ExpertStore, projects: Sequence[Project], version: str | None
+def rank_review(store: ExpertStore, projects: Sequence[Project], version: str | None, also: Iterable[Project] = ()
                 ) -> tuple[list[ProjectQueries], list[list[tuple[str, float]]]]:
     """The projects' queries and rankings (services/relevance.py), the store's stored projects
-    being the background the boilerplate words are learned from."""
-    return rank_projects(store, projects, store.iter_records("project"), version)
+    (and `also`: the rest of a session's) being the background the boilerplate words are
+    learned from."""
+    return rank_projects(store, projects, [*store.iter_records("project"), *also], version)
 
 
 def review_relevance(spec: PanelSpec, projects: Sequence[Project], queries: Sequence[ProjectQueries],

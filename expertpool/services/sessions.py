@@ -161,13 +161,15 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
     snapshot = _snapshot(store, version, progress)
     graph = snapshot.graph
     planned = _group_projects(store, spec, graph)
+    # the boilerplate words are learned from the whole session's projects, also for one group
+    session_projects = [p for _, ps, _ in planned for p in ps]
     if only is not None:
         planned = [g for g in planned if g[0] == only]
     specs = [spec.group_spec(name, tuple(p.id for p in ps), own) for name, ps, own in planned]
     ledger = ledger if ledger is not None else read_ledger(store)
     every_project = [p for _, ps, _ in planned for p in ps]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ranking = pool.submit(rank_review, store, every_project, version)
+        ranking = pool.submit(rank_review, store, every_project, version, session_projects)
         timings["load"] = time.perf_counter() - t0
         t = time.perf_counter()
         day = spec.review_date
@@ -333,7 +335,8 @@ def replace_session_member(store: ExpertStore, actor: Actor, session_id: str, ex
     group's rules on the current data (eligibility, conflicts with the group's projects,
     forbidden pairs), nobody seated in another group of the session or elsewhere that day. The
     group's saved replacements and backups are tried first, then every eligible expert by
-    relevance; the first with whom the group meets every rule (independent checker) comes in."""
+    relevance; the first qualified one (relevance ≥ the group's threshold, as in
+    `panels.find_replacement`) with whom the group meets every rule (independent checker) comes in."""
     check(actor, "panel", "替换评审会专家")
     reason = clean(reason)
     if not reason:

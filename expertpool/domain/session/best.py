@@ -64,14 +64,17 @@ def draw_session_best(groups: Sequence[SessionGroup], rules: SessionRules) -> Se
 
 def _with_backups(encoded: Sequence[EncodedGroup], chosen: Sequence[Sequence[int]],
                   orders: Sequence[Sequence[int]] | None = None) -> tuple[GroupDraw, ...]:
-    """Each group's draw with its backups and replacements, none of them seated in any group.
-    `orders`: each group's candidates in the order backups are tried (default: by weight)."""
+    """Each group's draw with its backups and replacements, none of them seated in any group and
+    all qualified for the group (relevance ≥ its threshold: a seat is never handed to someone
+    its projects do not concern). `orders`: each group's candidates in the order backups are
+    tried (default: by weight)."""
     seated = {e.pool.ids[i] for e, members in zip(encoded, chosen) for i in members}
     draws = []
     for g, (e, members) in enumerate(zip(encoded, chosen)):
         pool, count = e.pool, e.group.rules.backups
         order = orders[g] if orders is not None else sorted(range(len(pool)), key=lambda i: (-e.weights[i], i))
-        free = [i for i in order if pool.ids[i] not in seated]
+        threshold = e.group.rules.relevance_threshold
+        free = [i for i in order if pool.ids[i] not in seated and pool.relevance[i] >= threshold]
         members = sorted(members)
         backups = rank_backups(pool, e.bounds, members, free, count)
         replacements = rank_replacements(pool, e.bounds, members, free, count)
