@@ -169,6 +169,10 @@ def test_export_csv_and_xlsx(store, admin, tmp_path):
     n_replacements = sum(len(r) for r in doc["replacements"].values())
     assert n_replacements > 0
     assert doc["id"] in heading[0] and "利益冲突审查：已按申报项目" in heading[1]
+    # Chinese labels only: the mode by its Chinese name, no English word anywhere on the sheet
+    assert "抽取方式 随机抽取" in heading[0]
+    sheet_text = out.read_text(encoding="utf-8-sig")
+    assert not [w for w in ("lottery", "best", "optimal", "backup", "re-solve") if w in sheet_text]
     assert rows[0][:3] == ["角色", "序号", "专家编号"] and rows[0][-1] == "替补对象"
     assert len(rows) == 1 + len(doc["members"]) + len(doc["backups"]) + n_replacements
     member = next(m for m in doc["members"] if doc["replacements"].get(m["id"]))  # the first listed in 替补 rows

@@ -144,13 +144,20 @@ def test_export_has_an_overview_and_a_sheet_per_group_in_chinese(store, admin, t
     entry = list(store.iter_audit())[-1]
     assert entry.action == "session.export" and f"{entry.seq}:{entry.hash}" in overview[1][0]
     assert overview[0][0].startswith("'=HYPERLINK")          # inert text, not a formula
-    assert "公平随机抽取" in overview[0][0]
+    assert "抽取方式 随机抽取" in overview[0][0]
     for row in book.worksheets[1].iter_rows():
         for cell in row:
             assert cell.value is None or cell.data_type == "s"
     text = " ".join(str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value)
     assert not any(word in text for word in ("lottery", "optimal", "best", "backup"))
-    rows = list(csv.reader(export_session(store, admin, outcome.session_id, tmp_path / "s.csv").open(encoding="utf-8-sig")))
+    csv_path = export_session(store, admin, outcome.session_id, tmp_path / "s.csv")
+    rows = list(csv.reader(csv_path.open(encoding="utf-8-sig")))
+    # no personal data on the sheets, even for an officer (who may see it on screen): they are printed
+    seated = [e for e in store.iter_experts() if e.id in {m.id for g in outcome.record.groups for m in g.members}]
+    secrets = [v for e in seated for v in (e.phone, e.email) if v]
+    assert len(secrets) >= 15
+    for exported in (text, csv_path.read_text(encoding="utf-8-sig")):
+        assert not [v for v in secrets if v in exported]
     assert rows[2][:3] == ["分组", "角色", "序号"] and "审计锚点" in rows[1][0]
     assert sum(1 for r in rows[3:] if r[1] == "成员") == 15
     with pytest.raises(InputError, match="xlsx"):

@@ -93,7 +93,7 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     """
     from rich.table import Table
 
-    from expertpool.services.panels import list_panels
+    from expertpool.services.panels import list_panels, mode_label
 
     store, actor = state(ctx).authorise("panel", "查看评审专家组")
     panels = list_panels(store, actor)
@@ -104,7 +104,7 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     for header in ("编号", "名称", "评审日期", "方式", "种子", "人数", "创建人", "创建时间"):
         table.add_column(header)
     for p in panels:
-        table.add_row(*(str(v if v is not None else "") for v in (p.id, p.name, p.review_date, p.mode, p.seed,
+        table.add_row(*(str(v if v is not None else "") for v in (p.id, p.name, p.review_date, mode_label(p.mode), p.seed,
                                                                   p.members, p.created_by, p.created_at)))
     console().print(table)
 
@@ -157,10 +157,11 @@ def render_panel(record) -> None:
     from rich.table import Table
 
     from expertpool.domain import taxonomy
+    from expertpool.services.panels import mode_label
     out = console()
     lottery = record.lottery
     head = (f"{record.name}  编号 {record.id or '（未保存）'}  评审日期 {record.review_date}  "
-            f"方式 {record.strategy}  种子 {record.seed}  求解状态 {record.status}")
+            f"方式 {mode_label(record.strategy)}  种子 {record.seed}  求解状态 {record.status}")
     if record.gap is not None:
         head += f"  最优性差距 {record.gap:.2%}"
     out.print(head, highlight=False)

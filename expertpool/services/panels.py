@@ -22,7 +22,7 @@ from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot
 from expertpool.domain.attributes import DERIVED, quota_attributes
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
 from expertpool.domain.ledger import Ledger, review_counts
-from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy
+from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy, mode_label
 from expertpool.domain.panel.spec import Quota, quota_counts
 from expertpool.domain.panel.record import (
     AuditAnchor,
@@ -36,6 +36,7 @@ from expertpool.domain.panel.record import (
     StoredDocument,
 )
 from expertpool.domain.models import AuditEntry, Project
+from expertpool.domain.session.record import GroupRecord
 from expertpool.domain.text import clean
 from expertpool.errors import ExpertPoolError, InputError, NotFound
 from expertpool.gcpause import gc_paused
@@ -53,8 +54,8 @@ from expertpool.stores.base import ExpertStore
 
 __all__ = [
     "DrawInputs", "PanelOutcome", "PanelSpec", "REASONS", "build_panel", "export_heading", "export_panel",
-    "export_rows", "get_panel", "list_panels", "load_spec", "prepare_draw", "replace_member", "reproduce_panel",
-    "saved_spec", "strategy_names",
+    "export_rows", "get_panel", "list_panels", "load_spec", "mode_label", "prepare_draw", "replace_member",
+    "reproduce_panel", "saved_spec", "strategy_names",
 ]
 
 
@@ -326,7 +327,7 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
     inputs = prepare_draw(store, spec, progress, ledger)
     elig, timings = inputs.eligibility, inputs.timings
     t = time.perf_counter()
-    progress.start(f"抽取评审专家组（{spec.mode}，时限 {spec.time_limit_s:g} 秒）", None)
+    progress.start(f"抽取评审专家组（{mode_label(spec.mode)}，时限 {spec.time_limit_s:g} 秒）", None)
     result = get_strategy(spec.mode)(inputs.candidates, inputs.rules, elig.forbidden_pairs, seed=spec.seed,
                                      time_limit_s=spec.time_limit_s)
     progress.finish()
@@ -525,9 +526,11 @@ EXPORT_HEADERS = ("角色", "序号", "专家编号", "姓名", "所在地区", 
                   "入选概率", "替补对象")
 
 
-def export_rows(record: PanelRecord) -> list[list[object]]:
+def export_rows(record: PanelRecord | GroupRecord) -> list[list[object]]:
     """Members, universal backups (can replace anyone), then each member's own replacements in
-    the order `panel replace` tries them (替补对象 names the member)."""
+    the order `panel replace` tries them (替补对象 names the member): a panel's, or a session
+    group's. No personal data (phone, e-mail, identity number) is on a record sheet, whoever
+    exports it: it is printed and passed around."""
     def row(role: str, i: int, m: MemberView, replaces: str) -> list[object]:
         return [role, i, m.id, m.name, m.region, m.sub_region or "", m.institution, m.title,
                 "、".join(m.fields), m.relevance, "" if m.probability is None else m.probability, replaces]
@@ -546,7 +549,7 @@ def export_heading(record: PanelRecord, anchor: AuditAnchor | None = None) -> li
     """The lines above the table of a record sheet: what was drawn, whether it was checked for
     conflicts of interest, and the audit chain head the sheet was made at (`anchor`)."""
     lines = [f"{record.name}（{record.id}）评审日期 {record.review_date}，"
-             f"抽取方式 {record.strategy}，随机种子 {record.seed}"]
+             f"抽取方式 {mode_label(record.strategy)}，随机种子 {record.seed}"]
     if record.checked_for_conflicts:
         lines.append(f"利益冲突审查：已按申报项目 {'、'.join(record.projects)} 排除有利益冲突的专家")
     else:

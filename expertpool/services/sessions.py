@@ -24,7 +24,7 @@ from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot
 from expertpool.domain.eligibility import REASONS, EligibilityRules, sort_out
 from expertpool.domain.ledger import Ledger
 from expertpool.domain.models import Project
-from expertpool.domain.panel import Candidate
+from expertpool.domain.panel import Candidate, mode_label
 from expertpool.domain.panel.record import AuditAnchor, DiagnosisView, MemberView, PoolFigures
 from expertpool.domain.panel.result import SolveStatus
 from expertpool.domain.session import SessionGroup, SessionResult, SessionRules, draw_session, split_by_field
@@ -32,6 +32,7 @@ from expertpool.domain.session.record import GroupRecord, GroupReplacement, Sess
 from expertpool.domain.text import clean
 from expertpool.errors import InputError
 from expertpool.gcpause import gc_paused
+from expertpool.io import sheets
 from expertpool.io.datafiles import load_institutions, policy_from
 from expertpool.io.files import output_file
 from expertpool.progress import NullProgress, Progress
@@ -41,9 +42,11 @@ from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec
 from expertpool.services.panels import (
+    EXPORT_HEADERS,
     anchor_of,
     counted_quotas,
     eligibility_facts,
+    export_rows,
     find_replacement,
     load_projects,
     now_text,
@@ -58,7 +61,7 @@ from expertpool.services.session_spec import SessionSpec, load_session_spec
 from expertpool.stores.base import ExpertStore
 
 __all__ = ["SessionOutcome", "SessionSpec", "export_session", "get_session", "list_sessions", "load_session_spec",
-           "plan_session", "replace_session_member", "reproduce_session"]
+           "mode_label", "plan_session", "replace_session_member", "reproduce_session"]
 
 CONFLICT = "conflict"
 
@@ -376,34 +379,15 @@ def replace_session_member(store: ExpertStore, actor: Actor, session_id: str, ex
 
 # ---- export ----------------------------------------------------------------------------------
 
-MODE_LABELS = {"lottery": "公平随机抽取", "best": "相关度最优"}
 STATUS_LABELS = {SolveStatus.OPTIMAL: "已证明最优", SolveStatus.FEASIBLE: "可行（未证明最优）",
                  SolveStatus.INFEASIBLE: "无法满足全部规则", SolveStatus.TIMEOUT: "超时未得结果"}
 OVERVIEW_HEADERS = ("分组", "申报项目数", "申报项目", "专家人数", "成员", "备选人数", "求解状态")
-GROUP_HEADERS = ("角色", "序号", "专家编号", "姓名", "所在地区", "市州/区县", "工作单位", "职称", "专业领域", "相关度",
-                 "入选概率", "替补对象")
 
 
 def overview_rows(record: SessionRecord) -> list[list[object]]:
     return [[g.name, len(g.projects), "、".join(g.projects), len(g.members),
              "、".join(f"{m.id} {m.name}" for m in g.members), len(g.backups), STATUS_LABELS[g.status]]
             for g in record.groups]
-
-
-def group_rows(group: GroupRecord) -> list[list[object]]:
-    """Members, backups (can replace any member), then each member's own replacements."""
-    def row(role: str, i: int, m: MemberView, replaces: str) -> list[object]:
-        return [role, i, m.id, m.name, m.region, m.sub_region or "", m.institution, m.title, "、".join(m.fields),
-                m.relevance, "" if m.probability is None else m.probability, replaces]
-
-    rows = [row("成员", i, m, "") for i, m in enumerate(group.members, 1)]
-    rows += [row("备选", i, m, "任一成员") for i, m in enumerate(group.backups, 1)]
-    views = {v.id: v for v in (*group.alternates, *group.backups)}
-    for member in group.members:
-        for i, rid in enumerate(group.replacements.get(member.id, []), 1):
-            if rid in views:
-                rows.append(row("替补", i, views[rid], f"{member.id} {member.name}"))
-    return rows
 
 
 def export_session(store: ExpertStore, actor: Actor, session_id: str, out: Path) -> Path:
@@ -423,59 +407,17 @@ def export_session(store: ExpertStore, actor: Actor, session_id: str, out: Path)
 
 
 def _write_session(record: SessionRecord, anchor: AuditAnchor, out: Path) -> None:
-    suffix = out.suffix.lower()
-    tmp = out.with_name(out.name + ".tmp")
-    title = (f"{record.name}（{record.id}）评审日期 {record.review_date}，抽取方式 {MODE_LABELS.get(record.strategy)}，"
+    """The sheets through `io.sheets` (inert cells, whole or not at all); the groups' tables are
+    a panel's record sheet (`panels.export_rows`), so neither carries personal data."""
+    title = (f"{record.name}（{record.id}）评审日期 {record.review_date}，抽取方式 {mode_label(record.strategy)}，"
              f"随机种子 {record.seed}，求解状态 {STATUS_LABELS[record.status]}；各组只排除与本组申报项目有利益冲突的专家")
     anchor_line = (f"审计锚点：{anchor.seq}:{anchor.hash}（本表导出时审计日志的最新条目；"
                    "用 expertpool audit verify --anchors 本文件 可核对审计日志此后未被删改）")
-    try:
-        if suffix == ".csv":
-            import csv
-
-            with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow([_cell(title)])
-                writer.writerow([_cell(anchor_line)])
-                writer.writerow([_cell(v) for v in ("分组", *GROUP_HEADERS)])
-                for g in record.groups:
-                    writer.writerows([_cell(v) for v in (g.name, *row)] for row in group_rows(g))
-        else:
-            from openpyxl import Workbook
-
-            book = Workbook()
-            sheets = [("总览", [[title], [anchor_line], list(OVERVIEW_HEADERS), *overview_rows(record)])]
-            sheets += [(g.name, [[f"{g.name}：申报项目 {'、'.join(g.projects)}"], list(GROUP_HEADERS), *group_rows(g)])
-                       for g in record.groups]
-            used: set[str] = set()
-            for k, (name, rows) in enumerate(sheets):
-                sheet = book.active if k == 0 else book.create_sheet()
-                sheet.title = _sheet_title(name, used)
-                for r, values in enumerate(rows, start=1):
-                    for c, value in enumerate(values, start=1):
-                        cell = sheet.cell(row=r, column=c, value=_cell(value))
-                        cell.data_type = "s"
-            book.save(tmp)
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-_SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
-
-
-def _sheet_title(name: str, used: set[str]) -> str:
-    """A worksheet title Excel accepts (≤ 31 characters, none of []:*?/\\), unique in the book."""
-    base = name.translate(_SHEET_FORBIDDEN).strip("'")[:28] or "分组"
-    title, k = base, 2
-    while title in used:
-        title, k = f"{base}({k})", k + 1
-    used.add(title)
-    return title
-
-
-def _cell(value: object) -> str:
-    """A cell as inert text: what a spreadsheet would take for a formula gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if out.suffix.lower() == ".csv":
+        sheets.write_csv(out, [[title], [anchor_line], ["分组", *EXPORT_HEADERS],
+                               *([g.name, *row] for g in record.groups for row in export_rows(g))])
+        return
+    sheets.write_workbook(out, [
+        ("总览", [[title], [anchor_line], list(OVERVIEW_HEADERS), *overview_rows(record)]),
+        *((g.name, [[f"{g.name}：申报项目 {'、'.join(g.projects)}"], list(EXPORT_HEADERS), *export_rows(g)])
+          for g in record.groups)])
