@@ -4,8 +4,9 @@ larger pools drawn from them (prints figures; no timed asserts).
     python bench/bench_sortition.py                      # 150 (the files), 500, 1000 people
     python bench/bench_sortition.py --sizes 150,500 --box 300
 
-The example (tests/data/sortition: 150 people, four features, a 22-member panel) is used as it
-is; larger pools are drawn from its people with the package benchmark's own scaling (a panel of
+The example (the package's tests/fixtures: 150 people, four features, a 22-member panel; fetched
+from its pinned sdist into .cache/sortition-algorithms/ by tests/sortition_reference.py, not
+shipped) is used as it is; larger pools are drawn from its people with the package benchmark's own scaling (a panel of
 15 % of the pool, each value's quota its share ± 2). Theirs runs in a child process, time-boxed
 (`--box` seconds); ours in this one. "same min" compares the minimum selection probabilities
 where theirs finished (theirs stops within 0.0005 of the optimum).
@@ -23,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from expertpool.domain.panel import STRATEGIES, check_panel  # noqa: E402
-from tests.sortition_reference import (PANEL_SIZE, our_instance, read_features, read_people, scaled,  # noqa: E402
-                                       their_maximin)
+from tests.sortition_reference import (PANEL_SIZE, SortitionFixturesUnavailable, our_instance,  # noqa: E402
+                                       read_features, read_people, scaled, their_maximin)
 
 
 def main() -> None:
@@ -32,7 +33,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="150,500,1000", help="pool sizes (150 = the example files as they are)")
     parser.add_argument("--box", type=float, default=600.0, help="time box for sortition-algorithms, seconds")
     args = parser.parse_args()
-    people, features = read_people(), read_features()
+    try:
+        people, features = read_people(), read_features()
+    except SortitionFixturesUnavailable as exc:
+        sys.exit(f"bench_sortition: sortition-algorithms' example files are needed: {exc}")
     print(f"\n### Lottery vs sortition-algorithms maximin (load average {os.getloadavg()[0]:.1f})\n")
     print("| pool | panel | theirs (s) | their min | ours (s) | our status | our min | same min | types | columns |")
     print("|---|---|---|---|---|---|---|---|---|---|")

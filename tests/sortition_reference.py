@@ -1,33 +1,117 @@
 """sortition-algorithms' example files as our quotas, and its `maximin` run on them in a child
 process (its HiGHS clashes with the HiGHS that OR-Tools loads, so never in this process).
 
+The example files (`tests/fixtures/candidates.csv` and `features.csv`: 150 invented people with
+four features, and the quotas of a 22-member panel) belong to that package (GPL-3.0), so we do
+not ship copies: `example_files()` fetches the pinned source distribution with pip into
+`.cache/sortition-algorithms/` (checked against its SHA-256) and extracts just those two files.
+When it cannot be fetched, `SortitionFixturesUnavailable` says why and how to fix it; the tests
+fail on it, they never skip.
+
 Used by `test_sortition_reference.py` and `bench/bench_sortition.py`.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
 import random
 import subprocess
 import sys
+import tarfile
 import textwrap
 from pathlib import Path
 
 from expertpool.domain.panel import Candidate, PanelRules
 from expertpool.domain.panel.spec import Quota
 
-DATA = Path(__file__).parent / "data" / "sortition"
+REPO = Path(__file__).resolve().parent.parent
+#: the version pyproject.toml pins (its `maximin` is what we compare against)
+VERSION = "0.12.15"
+SDIST = f"sortition_algorithms-{VERSION}.tar.gz"
+SDIST_SHA256 = "a00d3ae9b8d8af71cc44d8e2f31b5dc13c2a6a0d0aea66909b411cf1d5f5f3f9"
+#: the example files inside the sdist
+MEMBERS = {"candidates.csv": f"sortition_algorithms-{VERSION}/tests/fixtures/candidates.csv",
+           "features.csv": f"sortition_algorithms-{VERSION}/tests/fixtures/features.csv"}
+CACHE = REPO / ".cache" / "sortition-algorithms"
 FEATURES = ("Gender", "age_bracket", "geo_bucket", "edu_level")
+ID_COLUMN = "nationbuilder_id"
 PANEL_SIZE = 22
 
 
-def read_people(path: Path = DATA / "candidates.csv") -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+class SortitionFixturesUnavailable(RuntimeError):
+    """The example files could not be fetched or extracted (the message says why)."""
 
 
-def read_features(path: Path = DATA / "features.csv") -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as fh:
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fetch_sdist(cache: Path) -> Path:
+    """The pinned sdist in `cache`, downloaded with pip when not already there (or not intact)."""
+    sdist = cache / SDIST
+    if sdist.exists() and _sha256(sdist) == SDIST_SHA256:
+        return sdist
+    sdist.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+               f"sortition-algorithms=={VERSION}", "-d", str(cache)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SortitionFixturesUnavailable(f"`{' '.join(command)}` did not run: {exc}") from None
+    if done.returncode != 0 or not sdist.exists():
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        raise SortitionFixturesUnavailable(
+            f"could not download {SDIST} (exit {done.returncode}) with `{' '.join(command)}`:\n{tail}\n"
+            f"The comparison with sortition-algorithms needs its example files from that source "
+            f"distribution (not shipped: GPL-3.0). Give this machine access to PyPI, or put {SDIST} "
+            f"(sha256 {SDIST_SHA256}) in {cache}.")
+    found = _sha256(sdist)
+    if found != SDIST_SHA256:
+        raise SortitionFixturesUnavailable(f"{sdist}: sha256 {found}, expected {SDIST_SHA256} (not the pinned "
+                                           f"sortition-algorithms {VERSION}); delete it and run again")
+    return sdist
+
+
+def example_files(cache: Path = CACHE) -> dict[str, Path]:
+    """{"candidates.csv": path, "features.csv": path}: sortition-algorithms' example files,
+    extracted from its pinned sdist into `cache/fixtures/` (fetched once, then reused).
+    Raises SortitionFixturesUnavailable when they cannot be had."""
+    target = cache / "fixtures"
+    paths = {name: target / name for name in MEMBERS}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    cache.mkdir(parents=True, exist_ok=True)
+    sdist = _fetch_sdist(cache)
+    target.mkdir(exist_ok=True)
+    try:
+        with tarfile.open(sdist, "r:gz") as archive:
+            for name, member in MEMBERS.items():
+                source = archive.extractfile(member)  # only these regular files: nothing else is unpacked
+                if source is None:
+                    raise KeyError(member)
+                partial = paths[name].with_name(f"{name}.{os.getpid()}.part")
+                partial.write_bytes(source.read())
+                partial.replace(paths[name])  # whole or not at all (runs side by side share the cache)
+    except (KeyError, tarfile.TarError, OSError) as exc:
+        raise SortitionFixturesUnavailable(f"{sdist}: cannot extract {', '.join(MEMBERS.values())} ({exc})") from None
+    return paths
+
+
+def read_people(path: Path | None = None) -> list[dict[str, str]]:
+    """The example's people: their id and the four features (the placeholder name, e-mail and
+    address columns are not read)."""
+    with (path or example_files()["candidates.csv"]).open(encoding="utf-8") as fh:
+        return [{ID_COLUMN: row[ID_COLUMN], **{f: row[f] for f in FEATURES}} for row in csv.DictReader(fh)]
+
+
+def read_features(path: Path | None = None) -> list[dict[str, str]]:
+    with (path or example_files()["features.csv"]).open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
