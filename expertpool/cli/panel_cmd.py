@@ -104,8 +104,8 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     for header in ("编号", "名称", "评审日期", "方式", "种子", "人数", "创建人", "创建时间"):
         table.add_column(header)
     for p in panels:
-        table.add_row(*(str(v if v is not None else "") for v in (p.id, p.name, p.review_date, mode_label(p.mode), p.seed,
-                                                                  p.members, p.created_by, p.created_at)))
+        table.add_row(*(str(v if v is not None else "") for v in (
+            p.id, p.name, p.review_date, mode_label(p.mode), p.seed, p.members, p.created_by, p.created_at)))
     console().print(table)
 
 

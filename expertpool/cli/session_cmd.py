@@ -93,8 +93,9 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     for header in ("编号", "名称", "评审日期", "方式", "种子", "组数", "人数", "状态", "创建人", "创建时间"):
         table.add_column(header)
     for s in sessions:
-        table.add_row(*(str(v if v is not None else "") for v in (s.id, s.name, s.review_date, mode_label(s.mode), s.seed, s.groups,
-                                                                  s.members, s.status, s.created_by, s.created_at)))
+        table.add_row(*(str(v if v is not None else "") for v in (
+            s.id, s.name, s.review_date, mode_label(s.mode), s.seed, s.groups, s.members, s.status, s.created_by,
+            s.created_at)))
     console().print(table)
 
 
