@@ -64,6 +64,9 @@ def test_each_documented_role_does_its_job_through_the_cli(es_secure, documented
     assert hits.exit_code == 0, hits.output
     built = _cli(es_secure, "li", "panel", "build", "--spec", str(SAMPLES / "panel.toml"), "--json")
     assert built.exit_code == 0, built.output
+    planned = _cli(es_secure, "li", "session", "plan", str(SAMPLES / "session.toml"), "--json")
+    assert planned.exit_code == 0, planned.output
+    assert _cli(es_secure, "zhao", "session", "list").exit_code == 3  # ExpertPool's role: officers only
     added = _cli(es_secure, "zhao", "integrity", "add", "SC-000001", "--category", "抄袭剽窃", "--severity", "一般",
                  "--start", "2026-01-01", "--reason", "测试")
     assert added.exit_code == 0, added.output
@@ -103,5 +106,7 @@ def test_the_server_refuses_what_a_role_must_not_do_when_the_cli_is_bypassed(es_
     try:
         assert reviewer.get_roles()["li"] == {"program_officer"}
         _refused(lambda: reviewer._es.index(index=f"{PREFIX}-experts", id="SC-000001", document={"id": "x"}))
+        # sessions, like panels, are the program officers' to write
+        _refused(lambda: reviewer._es.index(index=f"{PREFIX}-sessions", id="SES-FORGED", document={"id": "x"}))
     finally:
         reviewer.close()
