@@ -68,3 +68,28 @@ def login_name() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "unknown"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """The outgoing mail server for invitations, from the environment (`from_env`; None when
+    `EXPERTPOOL_SMTP_HOST` is not set: no e-mail is sent). The password is kept out of repr so it
+    is never printed."""
+    host: str
+    port: str | None = None            # as written; default by security: 465 (ssl), 587 (starttls), 25 (none)
+    security: str = "starttls"         # starttls | ssl | none
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str | None = None          # the From address, e.g. "川渝专家库 <review@example.cn>"
+    timeout_s: str | None = None       # seconds, as written (checked where the connection is made)
+
+    @classmethod
+    def from_env(cls) -> "SmtpConfig | None":
+        env = os.environ
+        host = env.get("EXPERTPOOL_SMTP_HOST", "").strip()
+        if not host:
+            return None
+        return cls(host=host, port=env.get("EXPERTPOOL_SMTP_PORT", "").strip() or None,
+                   security=env.get("EXPERTPOOL_SMTP_TLS", "starttls").strip().lower() or "starttls",
+                   user=env.get("EXPERTPOOL_SMTP_USER") or None, password=env.get("EXPERTPOOL_SMTP_PASSWORD") or None,
+                   sender=env.get("EXPERTPOOL_SMTP_SENDER") or None, timeout_s=env.get("EXPERTPOOL_SMTP_TIMEOUT") or None)

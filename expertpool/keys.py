@@ -48,6 +48,9 @@ class KeySpec:
 ID_HASH_KEY = KeySpec("id-hash", "EXPERTPOOL_ID_KEY", "证件号码哈希密钥")
 #: authenticates the pool-snapshot and rank-index cache files (per user; never shared)
 CACHE_KEY = KeySpec("cache", "EXPERTPOOL_CACHE_KEY", "本地缓存校验密钥")
+#: encrypts sealed panel results (`panel build --sealed-until`) in the store; shared by everyone
+#: who runs the invitation process of a sealed panel on that store
+SEAL_KEY = KeySpec("panel-seal", "EXPERTPOOL_SEAL_KEY", "专家组密封密钥")
 
 
 def key_dir() -> Path:
@@ -128,5 +131,5 @@ def fingerprint(key: bytes) -> str:
     return hmac.new(key, b"expertpool key fingerprint v1", hashlib.sha256).hexdigest()[:16]
 
 
-__all__ = ["CACHE_KEY", "ID_HASH_KEY", "KEY_BYTES", "KeySpec", "KeyUnavailable", "fingerprint", "key_dir",
+__all__ = ["CACHE_KEY", "ID_HASH_KEY", "SEAL_KEY", "KEY_BYTES", "KeySpec", "KeyUnavailable", "fingerprint", "key_dir",
            "key_path", "load_key", "load_or_create_key"]

@@ -39,34 +39,36 @@ def actors(store):
     return seed(store)
 
 
+def _private_directory(tmp_path_factory, variable: str, name: str, unset: tuple[str, ...] = ()):
+    """Point `variable` at a directory of this run for the whole session and hide the variables
+    `unset` (a developer's own settings), then restore them all (subprocess CLI tests inherit
+    this through the environment)."""
+    saved = {key: os.environ.get(key) for key in (variable, *unset)}
+    os.environ[variable] = str(tmp_path_factory.mktemp(name))
+    for key in unset:
+        os.environ.pop(key, None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_dir(tmp_path_factory):
     """Pool snapshots cached by panel draws and conflict checks go to a directory of this run,
-    never to the user's own cache (subprocess CLI tests inherit it through the environment)."""
-    previous = os.environ.get("EXPERTPOOL_CACHE_DIR")
-    os.environ["EXPERTPOOL_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if previous is None:
-        os.environ.pop("EXPERTPOOL_CACHE_DIR", None)
-    else:
-        os.environ["EXPERTPOOL_CACHE_DIR"] = previous
+    never to the user's own cache."""
+    yield from _private_directory(tmp_path_factory, "EXPERTPOOL_CACHE_DIR", "cache")
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_key_dir(tmp_path_factory):
-    """Keys (identity-hash key, cache key) are created in a directory of this run, never in the
-    developer's own config directory, and a key set in the developer's environment is not used
-    (subprocess CLI tests inherit this through the environment)."""
-    saved = {name: os.environ.get(name) for name in ("EXPERTPOOL_KEY_DIR", "EXPERTPOOL_ID_KEY", "EXPERTPOOL_CACHE_KEY")}
-    os.environ["EXPERTPOOL_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
-    os.environ.pop("EXPERTPOOL_ID_KEY", None)
-    os.environ.pop("EXPERTPOOL_CACHE_KEY", None)
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    """Keys (identity-hash key, cache key, panel-sealing key) are created in a directory of this
+    run, never in the developer's own config directory, and a key set in the developer's
+    environment is not used."""
+    yield from _private_directory(tmp_path_factory, "EXPERTPOOL_KEY_DIR", "keys",
+                                  unset=("EXPERTPOOL_ID_KEY", "EXPERTPOOL_CACHE_KEY", "EXPERTPOOL_SEAL_KEY"))
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ failure), a message naming the option or the value, and no traceback.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import traceback
@@ -23,6 +24,7 @@ from typer.testing import CliRunner
 from expertpool.cli.main import app
 from expertpool.services.access import actor_for
 from expertpool.services.importing import import_files
+from expertpool.services.invitations import invite_panel
 from expertpool.services.panels import build_panel, load_spec
 from expertpool.services.roles import grant_role
 from expertpool.services.sessions import load_session_spec, plan_session
@@ -56,8 +58,10 @@ def commands() -> dict[tuple[str, ...], object]:
 
 
 #: A valid invocation of each command on the sample pool, so that each bad value below is the only
-#: fault. Placeholders: {samples}, {tmp} (an empty directory), {panel} and {member} (a saved panel),
-#: {session} and {session_member} (a saved review session and a member with a replacement).
+#: fault. Placeholders: {samples}, {tmp} (an empty directory), {panel} and {member} (a saved panel,
+#: invited), {sealed} (a sealed panel), {held} and {held_member} (a panel whose review is past),
+#: {outsider} (an expert on neither panel), {session} and {session_member} (a saved review session
+#: and a member with a replacement).
 BASE: dict[tuple[str, ...], list[str]] = {
     ("import",): ["{samples}/history.csv", "--dry-run"],
     ("search",): ["电池"],
@@ -86,6 +90,11 @@ BASE: dict[tuple[str, ...], list[str]] = {
     ("session", "list"): [],
     ("session", "replace"): ["{session}", "{session_member}", "--reason", "本人回避"],
     ("session", "export"): ["{session}", "--out", "{tmp}/session.xlsx"],
+    ("panel", "invite"): ["{panel}", "--place", "成都市科技会堂"],
+    ("panel", "respond"): ["{panel}", "{member}", "接受"],
+    ("panel", "confirm"): ["{panel}"],
+    ("panel", "unseal"): ["{sealed}", "--reason", "评审提前"],
+    ("panel", "evaluate"): ["{held}", "{held_member}", "--attended", "--score", "4"],
     ("index", "rebuild"): [],
 }
 
@@ -120,6 +129,16 @@ BY_NAME: dict[str, list[str]] = {
     "reason": ["   "],                                 # required reasons only (see `bad_values`)
     "name": ["\x01\x02"],                              # only control characters: empty once cleaned
     "user": ["有 空格"],
+    "response": ["也许"],                             # panel respond: 接受/拒绝/未接通/申报回避
+    "format_": ["docx"],                               # panel export --format
+    "sealed_until": ["明天", "2020-01-01 08:00"],      # panel build: not a time; a time already past
+}
+#: Bad values of one command's parameter, where the name alone cannot tell (an expert id is a fine
+#: value for `show`, but a member is wanted here: someone not on the panel is bad input).
+BY_COMMAND: dict[tuple[str, ...], list[str]] = {
+    ("panel", "replace", "expert_id"): ["{outsider}"],
+    ("panel", "respond", "member"): ["{outsider}"],
+    ("panel", "evaluate", "member"): ["{outsider}"],
 }
 #: Path parameters a command writes to; every other Path parameter is an input file.
 OUTPUTS = {"out", "rejects_dir"}
@@ -157,6 +176,8 @@ def bad_values(words: tuple[str, ...], param) -> list[str]:
     kind = param.bare_type().removeprefix("list[").removesuffix("]")  # the type of one value: "int", "Path" …
     if (*words, param.name) in NOT_BAD_INPUT or kind == "bool":
         return []
+    if (*words, param.name) in BY_COMMAND:
+        return BY_COMMAND[(*words, param.name)]
     if param.name == "reason" and not param.required:
         return []
     if param.name == "projects" and kind == "int":
@@ -186,7 +207,18 @@ def template(tmp_path_factory):
     admin = actor_for(store, "admin")
     assert not import_files(store, [SAMPLES / f for f in SAMPLE_FILES], admin).failed
     grant_role(store, admin, "officer", "program_officer")
-    drawn = build_panel(store, admin, load_spec(SAMPLES / "panel.toml", {"mode": "best", "seed": 1}))
+    officer = actor_for(store, "officer")
+    # drawn by the officer, so the administrator may witness it (`panel confirm`), and invited by
+    # phone, so answers may be recorded (`panel respond`)
+    drawn = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {"mode": "best", "seed": 1}))
+    invite_panel(store, officer, drawn.panel_id)
+    # one sealed (`panel unseal`), one whose review took place yesterday (`panel evaluate`)
+    sealed = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {}),
+                         sealed_until=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365))
+    held = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {
+        "mode": "best", "seed": 2, "review_date": dt.date.today() - dt.timedelta(days=1)}))
+    members = {m["id"] for m in (*drawn.document["members"], *held.document["members"])}
+    outsider = next(e.id for e in store.iter_experts() if e.id not in members)
     session = plan_session(store, admin, load_session_spec(SAMPLES / "session.toml", {"mode": "best", "seed": 1}))
     session_member = next(m["id"] for g in session.document["groups"] for m in g["members"]
                           if g["backups"] or g["replacements"].get(m["id"]))
@@ -194,7 +226,8 @@ def template(tmp_path_factory):
     # a member with a qualified replacement: only qualified experts may take a seat
     member = next(m for m, r in drawn.document["replacements"].items() if r)
     return {"path": path, "panel": drawn.panel_id, "member": member,
-            "session": session.session_id, "session_member": session_member}
+            "sealed": sealed.panel_id, "held": held.panel_id, "held_member": held.document["members"][0]["id"],
+            "outsider": outsider, "session": session.session_id, "session_member": session_member}
 
 
 @pytest.fixture
@@ -207,8 +240,8 @@ def pool(template, tmp_path, monkeypatch):
     (tmp_path / "work").mkdir()
     (tmp_path / "a-file.txt").write_text("x", encoding="utf-8")
     places = {"samples": str(SAMPLES), "tmp": str(tmp_path / "work"), "file": str(tmp_path / "a-file.txt"),
-              "panel": template["panel"], "member": template["member"], "session": template["session"],
-              "session_member": template["session_member"]}
+              **{k: template[k] for k in ("panel", "member", "sealed", "held", "held_member", "outsider", "session",
+                                          "session_member")}}
     return {"path": path, "fill": lambda args: [a.format(**places) for a in args]}
 
 

@@ -56,14 +56,16 @@ def test_cli_list_replace_and_export(store, admin, tmp_path, monkeypatch):
     listed = runner.invoke(app, ["panel", "list", "--json"])
     assert listed.exit_code == 0, listed.output
     assert [p["id"] for p in json.loads(listed.stdout)] == [doc["id"]]
-    assert "评审专家组（1）" in runner.invoke(app, ["panel", "list"]).stdout
-    member = next(m["id"] for m in doc["members"] if doc["backups"] or doc["replacements"].get(m["id"]))
+    table = runner.invoke(app, ["panel", "list"]).stdout
+    assert "评审专家组（1）" in table and "择优抽取" in table and "best" not in table  # the mode in Chinese
+    member = next(m for m, r in doc["replacements"].items() if r)  # one with a qualified replacement
     replaced = runner.invoke(app, ["panel", "replace", doc["id"], member, "--reason", "本人回避", "--json"])
     assert replaced.exit_code == 0, replaced.output
     record = json.loads(replaced.stdout)
     assert record["replaced"][-1]["out"] == member and record["schema_version"] == 2
     shown = runner.invoke(app, ["panel", "show", doc["id"]])
     assert f"替换记录：{member} →" in shown.stdout
+    assert "方式 择优抽取" in shown.stdout and "求解状态 最优" in shown.stdout and "optimal" not in shown.stdout
     exported = runner.invoke(app, ["panel", "export", doc["id"], "--out", str(tmp_path / "panel.csv")])
     assert exported.exit_code == 0 and (tmp_path / "panel.csv").exists()
 
@@ -96,12 +98,12 @@ def test_cli_panel_build_without_projects(store, tmp_path, monkeypatch):
 
 # ---- the record sheet is an anchor for audit verify ----
 def test_an_exported_sheet_is_an_anchor_for_verify(store, admin, tmp_path, monkeypatch):
-    from expertpool.services.panels import export_panel
+    from expertpool.services.record_sheet import export_record_sheet
 
     drawn = build_panel(store, admin, spec(mode="best", seed=5))
-    sheet = export_panel(store, admin, drawn.panel_id, tmp_path / "专家组.xlsx")
+    sheet = export_record_sheet(store, admin, drawn.panel_id, tmp_path / "专家组.xlsx").path
     export = list(store.iter_audit())[-1]
-    assert export.action == "panel.export" and export.after == {"file": "专家组.xlsx", "rows": export.after["rows"]}
+    assert export.action == "panel.export" and export.after == {"file": "专家组.xlsx", "format": "xlsx", "members": 15}
     monkeypatch.setenv("EXPERTPOOL_DB", str(store.path))
     monkeypatch.setenv("EXPERTPOOL_USER", "admin")
     fine = runner.invoke(app, ["audit", "verify", "--anchors", str(sheet)])

@@ -14,8 +14,9 @@ from elasticsearch import ApiError, Elasticsearch
 from typer.testing import CliRunner
 
 from expertpool.cli.main import app
-from expertpool.domain.models import IntegrityRecord
+from expertpool.domain.models import Evaluation, IntegrityRecord
 from expertpool.errors import PermissionDenied
+from expertpool.stores.base import record_key
 from expertpool.stores.es import ElasticsearchStore
 
 pytestmark = pytest.mark.elasticsearch
@@ -110,3 +111,40 @@ def test_the_server_refuses_what_a_role_must_not_do_when_the_cli_is_bypassed(es_
         _refused(lambda: reviewer._es.index(index=f"{PREFIX}-sessions", id="SES-FORGED", document={"id": "x"}))
     finally:
         reviewer.close()
+
+
+def _evaluation(score: int) -> Evaluation:
+    return Evaluation(expert_id="SC-000001", activity="PNL-20261201-1-0a1b2c3d", date=dt.date(2026, 12, 1),
+                      attendance="出席", score=score, entered_by="li")
+
+
+def test_a_program_officer_writes_evaluations_but_not_the_other_records(es_secure, documented_store):
+    officer = _store(es_secure, "li")
+    try:
+        # what `panel evaluate` writes, through the store (its own index: see the role bodies)
+        assert officer.upsert_records("evaluation", [_evaluation(4)]).inserted == 1
+        assert [e.score for e in officer.iter_records("evaluation", "SC-000001")] == [4]
+        _refused(lambda: officer._es.index(index=f"{PREFIX}-records", id="relation|forged", document={
+            "kind": "relation", "key": "forged", "expert_id": "SC-000001", "content_hash": "x", "doc": {}}))
+    finally:
+        officer.close()
+
+
+def test_a_store_made_before_the_evaluations_index_is_upgraded_by_an_administrator(es_secure, documented_store):
+    with Elasticsearch(es_secure.url, basic_auth=("ep-admin", es_secure.passwords["ep-admin"])) as admin:
+        admin.indices.delete(index=f"{PREFIX}-evaluations")  # as a store made before issue 16 was
+        old = _evaluation(3)
+        admin.index(index=f"{PREFIX}-records", id="evaluation|old", refresh=True, document={
+            "kind": "evaluation", "key": record_key("evaluation", old), "expert_id": old.expert_id,
+            "content_hash": old.content_hash(), "doc": old.model_dump(mode="json")})
+    with pytest.raises(PermissionDenied, match="管理员先用本程序打开一次"):
+        _store(es_secure, "li")
+    refused = _cli(es_secure, "li", "search", "锂离子电池")
+    assert refused.exit_code == 3 and "管理员" in refused.output
+    assert _cli(es_secure, "zhang", "stats").exit_code == 0  # the administrator's open upgrades it
+    officer = _store(es_secure, "li")
+    try:
+        assert [e.score for e in officer.iter_records("evaluation")] == [3]
+        assert officer._es.count(index=f"{PREFIX}-records", query={"term": {"kind": "evaluation"}})["count"] == 0
+    finally:
+        officer.close()

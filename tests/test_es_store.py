@@ -10,11 +10,11 @@ import pytest
 from elasticsearch import ApiError
 
 from expertpool.config import StoreConfig
-from expertpool.domain.models import ReviewEvent
+from expertpool.domain.models import Evaluation, ReviewEvent
 from expertpool.errors import InputError, StoreUnavailable
 from expertpool.stores import es as es_module
 from expertpool.stores import open_store
-from expertpool.stores.base import DATA_GENERATION_KEY, AuditDraft
+from expertpool.stores.base import DATA_GENERATION_KEY, AuditDraft, record_key
 from expertpool.stores.es import BulkIndexingFailed, ElasticsearchStore
 
 from tests.contract.harness import ids, query, snapshot
@@ -216,6 +216,61 @@ class TestRollbackKeepsTheAuditChain:
                 raise RuntimeError("boom")
         assert [e.seq for e in store.iter_audit()] == [1]
         assert store.append_audit(entry).seq == 2
+
+
+
+def _evaluation(expert_id: str, score: int, activity: str = "PNL-20261201-1-0a1b2c3d") -> Evaluation:
+    return Evaluation(expert_id=expert_id, activity=activity, date=dt.date(2026, 12, 1), attendance="出席", score=score)
+
+
+def _old_layout_evaluation(store: ElasticsearchStore, evaluation: Evaluation) -> None:
+    """Write an evaluation where a store made before ``-evaluations`` kept it: in ``-records``."""
+    key = record_key("evaluation", evaluation)
+    store._es.index(index=store.ix["records"], id=es_module.record_doc_id("evaluation", key), refresh=True, document={
+        "kind": "evaluation", "key": key, "expert_id": evaluation.expert_id,
+        "content_hash": evaluation.content_hash(), "doc": evaluation.model_dump(mode="json")})
+
+
+class TestEvaluationsIndex:
+    """Evaluations live in ``<prefix>-evaluations``; stores made before it are upgraded on open."""
+
+    def test_evaluations_are_written_to_their_own_index_without_marking_the_data_as_changing(
+            self, es_store, monkeypatch):
+        store = es_store()
+        generations = []
+        monkeypatch.setattr(store, "_set_generation", generations.append)
+        store.upsert_records("evaluation", [_evaluation("SC-000001", 4)])
+        assert generations == []  # not even the "changing" mark: readers' caches stay valid
+        assert store._es.count(index=store.ix["evaluations"])["count"] == 1
+        assert store._es.count(index=store.ix["records"])["count"] == 0
+
+    def test_a_store_made_before_the_index_gets_it_and_its_evaluations_moved_on_open(self, es_store):
+        old = es_store()
+        old.upsert_records("history", [ReviewEvent(expert_id="SC-000001", activity="评审", date=dt.date(2024, 1, 1))])
+        old._es.indices.delete(index=old.ix["evaluations"])
+        for n in range(1, 4):
+            _old_layout_evaluation(old, _evaluation(f"SC-00000{n}", n))
+        before = old.data_version()
+
+        upgraded = es_store(old.prefix)
+        assert not upgraded.created
+        assert [(e.expert_id, e.score) for e in upgraded.iter_records("evaluation")] == [
+            ("SC-000001", 1), ("SC-000002", 2), ("SC-000003", 3)]
+        assert upgraded._es.count(index=old.ix["records"], query={"term": {"kind": "evaluation"}})["count"] == 0
+        assert [e.activity for e in upgraded.iter_records("history")] == ["评审"]  # the rest stays
+        assert upgraded.data_version() == before  # evaluations were never what the token speaks for
+        # and writing one again finds the moved copy: unchanged, not a second document
+        assert upgraded.upsert_records("evaluation", [_evaluation("SC-000002", 2)]).unchanged == 1
+
+    def test_an_upgrade_interrupted_after_copying_keeps_the_newer_evaluation(self, es_store):
+        store = es_store()
+        store.upsert_records("evaluation", [_evaluation("SC-000001", 5)])  # written after the copy
+        _old_layout_evaluation(store, _evaluation("SC-000001", 1))  # the original, not yet deleted
+        _old_layout_evaluation(store, _evaluation("SC-000002", 2))  # not yet copied
+        reopened = es_store(store.prefix)
+        assert [(e.expert_id, e.score) for e in reopened.iter_records("evaluation")] == [
+            ("SC-000001", 5), ("SC-000002", 2)]
+        assert reopened._es.count(index=store.ix["records"])["count"] == 0
 
 
 class TestDataVersion:

@@ -1,5 +1,6 @@
-"""No cell ExpertPool writes becomes a live formula: hostile names, units and spec names in panel
-and session exports (XLSX and CSV) and reject files, read back from the files themselves."""
+"""No cell ExpertPool writes becomes a live formula: hostile names, units and spec names in the
+record sheet (`panel export`, XLSX and CSV), session exports and reject files, read back from the
+files themselves."""
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,8 @@ from openpyxl import load_workbook
 from expertpool.services.access import actor_for
 from expertpool.services.audit import read_anchors, verify_audit
 from expertpool.services.importing import import_files
-from expertpool.services.panels import build_panel, export_panel, load_spec
+from expertpool.services.panels import build_panel, load_spec
+from expertpool.services.record_sheet import export_record_sheet
 from expertpool.services.sessions import export_session, load_session_spec, plan_session
 from expertpool.io.sheets import inert_cell
 from expertpool.stores.sqlite import SQLiteStore
@@ -59,21 +61,21 @@ def test_panel_exports_hold_no_formula(store, tmp_path):
     document = build_panel(store, admin, spec).document
     assert any(_dangerous(m["name"]) for m in document["members"])  # the attack is really in the panel
 
-    workbook = load_workbook(export_panel(store, admin, document["id"], tmp_path / "panel.xlsx"))
+    workbook = load_workbook(export_record_sheet(store, admin, document["id"], tmp_path / "panel.xlsx").path)
     cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
     assert len(cells) > 20
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert not [c.coordinate for c in cells if c.value is not None and not isinstance(c.value, str)]
     assert not [c.coordinate for c in cells if _dangerous(c.value)]
-    assert workbook.active["A1"].value.startswith("'=HYPERLINK")
+    assert workbook.active["A2"].value.startswith("'=HYPERLINK")  # the subtitle: the panel's name
     names = {c.value for c in cells}
     assert "'" + document["members"][0]["name"] in names or document["members"][0]["name"] in names
 
-    rows = list(csv.reader((export_panel(store, admin, document["id"], tmp_path / "panel.csv"))
+    rows = list(csv.reader(export_record_sheet(store, admin, document["id"], tmp_path / "panel.csv").path
                            .open(encoding="utf-8-sig", newline="")))
     assert not [(r, c) for r, row in enumerate(rows) for c, v in enumerate(row) if _dangerous(v)]
     assert any(v.startswith("'=") and v.endswith("+1") for row in rows for v in row)  # units, neutralised
-    assert rows[0][0].startswith("'=HYPERLINK")  # the heading lines go through the same writer
+    assert rows[1][0].startswith("'=HYPERLINK")  # the heading lines go through the same writer
     # the audit anchor printed in the heading is still read back from either sheet
     for sheet in (tmp_path / "panel.xlsx", tmp_path / "panel.csv"):
         anchors = read_anchors(sheet)

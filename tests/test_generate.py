@@ -6,7 +6,9 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +24,7 @@ from expertpool.domain.models import INTEGRITY_CATEGORIES, RELATION_KINDS, Exper
 from expertpool.domain.text import (normalise_email, normalise_id_number, normalise_phone, parse_date, parse_year,
                                     split_multi)
 from expertpool.segment import INDEXES_DIR, load_synonyms, load_user_dictionary
+from expertpool.stores.sqlite import SQLiteStore
 from expertpool.synthetic import vocabulary
 from expertpool.synthetic.generate import (EXPERT_HEADERS, EXPERT_JSON_KEYS, FILE_NAMES, GROUND_TRUTH_HEADER,
                                            REFERENCE_DATE, add_years,
@@ -437,6 +440,32 @@ def test_ground_truth_is_kept_out_of_the_import_directory(tmp_path):
     assert top == {path.name for path in report.import_files()}
     assert report.paths["truth"].parent != tmp_path
     summary = report.summary()
-    assert summary["import_command"].startswith("expertpool import ")
+    assert summary["import_command"].startswith("expertpool import --create ")
     assert summary["import_command"].index("sichuan_experts.csv") < summary["import_command"].index("history.csv")
     assert "truth" not in json.dumps(summary["counts"]) and len(json.dumps(summary)) < 5000
+
+
+@pytest.mark.parametrize("store_exists", [False, True])
+def test_the_printed_import_command_works_as_printed(tmp_path, store_exists):
+    """`expertpool generate` ends with the import command to run next; run exactly that (only the
+    program name replaced by this interpreter's module) into a store at EXPERTPOOL_DB, where a store
+    is made only with --create — and again into one that exists."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EXPERTPOOL_DB": str(tmp_path / "new" / "pool.sqlite3"),
+           "EXPERTPOOL_USER": "lin", "NO_COLOR": "1", "COLUMNS": "100"}
+    cli = [sys.executable, "-m", "expertpool.cli.main"]
+    out = tmp_path / "pool dir"  # a space: the printed paths must be quoted
+    generated = subprocess.run([*cli, "generate", "--count", "40", "--seed", "3", "--projects", "3", "--out", str(out)],
+                               env=env, capture_output=True, text=True, timeout=600)
+    assert generated.returncode == 0, generated.stderr
+    lines = generated.stdout.splitlines()
+    printed = lines[lines.index("导入（专家名单在前）：") + 1].strip()
+    words = shlex.split(printed)
+    assert words[:3] == ["expertpool", "import", "--create"]
+    for _ in range(2 if store_exists else 1):
+        imported = subprocess.run([*cli, *words[1:]], env=env, capture_output=True, text=True, timeout=600)
+        assert imported.returncode == 0, imported.stdout + imported.stderr
+    store = SQLiteStore(tmp_path / "new" / "pool.sqlite3")
+    try:
+        assert store.count_experts() > 0 and next(store.iter_records("history"), None) is not None
+    finally:
+        store.close()

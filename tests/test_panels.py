@@ -10,7 +10,8 @@ import pytest
 from expertpool.domain.panel import Candidate, PanelRules, check_panel
 from expertpool.errors import InputError, NotFound, PermissionDenied
 from expertpool.services.access import actor_for
-from expertpool.services.panels import REASONS, build_panel, export_panel, load_spec, replace_member
+from expertpool.services.panels import REASONS, build_panel, load_spec, replace_member
+from expertpool.services.record_sheet import export_record_sheet
 from expertpool.services.roles import grant_role
 from tests.sample_pool import SAMPLES, admin, spec, store, template  # noqa: F401 (fixtures)
 
@@ -162,41 +163,34 @@ def test_replace_swaps_in_a_valid_expert_and_records_why(store, admin):
     assert entry.action == "panel.replace" and entry.reason == "本人回避"
 
 
-def test_export_csv_and_xlsx(store, admin, tmp_path):
-    doc = build_panel(store, admin, spec()).document
-    out = export_panel(store, admin, doc["id"], tmp_path / "panel.csv")
-    heading, rows = split_sheet(list(csv.reader(out.open(encoding="utf-8-sig"))))
-    n_replacements = sum(len(r) for r in doc["replacements"].values())
-    assert n_replacements > 0
-    assert doc["id"] in heading[0] and "利益冲突审查：已按申报项目" in heading[1]
-    # Chinese labels only: the mode by its Chinese name, no English word anywhere on the sheet
-    assert "抽取方式 随机抽取" in heading[0]
-    sheet_text = out.read_text(encoding="utf-8-sig")
-    assert not [w for w in ("lottery", "best", "optimal", "backup", "re-solve") if w in sheet_text]
-    assert rows[0][:3] == ["角色", "序号", "专家编号"] and rows[0][-1] == "替补对象"
-    assert len(rows) == 1 + len(doc["members"]) + len(doc["backups"]) + n_replacements
-    member = next(m for m in doc["members"] if doc["replacements"].get(m["id"]))  # the first listed in 替补 rows
-    first = doc["replacements"][member["id"]][0]
-    assert ["替补", "1", first] == rows[1 + len(doc["members"]) + len(doc["backups"])][:3]
-    assert rows[1 + len(doc["members"]) + len(doc["backups"])][-1].startswith(member["id"])
-    from openpyxl import load_workbook
+def test_replace_counts_high_level_talents_by_the_honour_vocabulary(store, admin, tmp_path, monkeypatch):
+    """find_substitute (panel replace and the automatic 补抽) re-checks the other members with the
+    age limit of 高层次人才 as the honour vocabulary decides it (issue 11): a programme an
+    administrator mapped as high-level keeps a 68-year-old member seated; an honour kept as written
+    but not mapped makes them no longer eligible."""
+    from expertpool.io import datafiles
+    from expertpool.services.panels import MembersNoLongerEligible
 
-    ws = load_workbook(export_panel(store, admin, doc["id"], tmp_path / "panel.xlsx")).active
-    xlsx_heading, xlsx_rows = split_sheet([[c for c in row if c is not None] for row in ws.values])
-    assert xlsx_heading[:2] == heading[:2] and len(xlsx_rows) == len(rows)
-    # each export is an audit entry, and the sheet carries it as its anchor
-    exports = [e for e in store.iter_audit() if e.action == "panel.export"]
-    assert [e.after["file"] for e in exports] == ["panel.csv", "panel.xlsx"]
-    assert heading[2].startswith(f"审计锚点：{exports[0].seq}:{exports[0].hash}")
-    assert xlsx_heading[2].startswith(f"审计锚点：{exports[1].seq}:{exports[1].hash}")
-    with pytest.raises(InputError, match=".pdf"):
-        export_panel(store, admin, doc["id"], tmp_path / "panel.pdf")
+    vocabulary = tmp_path / "honours.toml"   # as an administrator edits indexes/honours.toml
+    vocabulary.write_text(datafiles.default_honours_path().read_text(encoding="utf-8")
+                          + '"天府青城计划" = "高层次人才"\n', encoding="utf-8")
+    monkeypatch.setattr(datafiles, "default_honours_path", lambda: vocabulary)
 
+    doc = build_panel(store, admin, spec(mode="best", seed=3)).document
+    assert doc["spec"]["max_age"] < 68 <= doc["spec"]["max_age_high_level"]
+    leaving = next(m for m, r in doc["replacements"].items() if r)  # has a qualified replacement
+    staying = next(m["id"] for m in doc["members"] if m["id"] != leaving)
 
-def split_sheet(rows: list[list]) -> tuple[list[str], list[list]]:
-    """A record sheet's heading lines (one cell each) and its table (from the header row on)."""
-    start = next(i for i, row in enumerate(rows) if row[:1] == ["角色"])
-    return [row[0] for row in rows[:start]], rows[start:]
+    def honour(expert_id: str, name: str) -> None:   # 68 on the review date (2026-12-01)
+        store.upsert_experts([store.get_expert(expert_id).model_copy(update={"birth_year": 1958, "honours": [name]})])
+
+    honour(staying, "天府青城计划")        # mapped as high-level above
+    replaced = replace_member(store, admin, doc["id"], leaving, "本人回避")
+    assert leaving not in replaced.member_ids() and staying in replaced.member_ids()
+    honour(staying, "某市优秀专家")        # kept as written, not high-level
+    other = next(m for m in replaced.member_ids() if m != staying)
+    with pytest.raises(MembersNoLongerEligible, match=staying):
+        replace_member(store, admin, doc["id"], other, "本人回避")
 
 
 # ---- a panel without projects (no conflict check) must be asked for, and says so ----
@@ -219,9 +213,8 @@ def test_a_panel_drawn_without_projects_says_no_conflicts_were_checked(store, ad
     assert doc["exclusions"]["与申报项目有利益冲突"] == 0
     assert store.get_panel(drawn.panel_id)["conflicts_checked"] is False
     assert list(store.iter_audit())[-1].after["conflicts_checked"] is False
-    heading, _ = split_sheet(list(csv.reader(export_panel(store, admin, drawn.panel_id, tmp_path / "p.csv")
-                                             .open(encoding="utf-8-sig"))))
-    assert any("未做利益冲突审查" in line for line in heading)
+    sheet = export_record_sheet(store, admin, drawn.panel_id, tmp_path / "p.csv").path
+    assert any("未做利益冲突审查" in cell for row in csv.reader(sheet.open(encoding="utf-8-sig")) for cell in row)
     checked = build_panel(store, admin, spec(mode="best"), save=False).document
     assert checked["conflicts_checked"] is True
 

@@ -11,7 +11,7 @@ import pytest
 from expertpool.domain.models import Person, Project
 from expertpool.errors import ExpertPoolError
 from expertpool.services.access import actor_for
-from expertpool.services.panels import build_panel, load_spec, prepare_draw, replace_member
+from expertpool.services.panels import build_panel, load_panel, load_spec, prepare_draw, replace_member
 from expertpool.services.relevance import learned_stopwords, project_queries, curated_stopwords
 from expertpool.services.sessions import load_session_spec, plan_session, replace_session_member
 from expertpool.stores.sqlite import SQLiteStore
@@ -142,3 +142,40 @@ def test_learned_boilerplate_is_spread_over_fields_and_topics_are_not():
     assert "石墨烯" not in learned  # in 8 of 28 projects, but all of one field
     query = project_queries(projects[-1], curated_stopwords() | learned)
     assert [t.word for t in query.focus.terms] == ["石墨烯"]
+
+
+@pytest.mark.parametrize("require_common_field", [True, False])
+def test_the_automatic_refill_after_a_decline_never_seats_an_unqualified_expert(store, tmp_path, require_common_field):
+    """The 补抽 after a decline goes through the same rule as `panel replace`
+    (`relevance.qualified_ids`): every decline is refilled from the materials experts, and once
+    none is left the seat stays open (无法补齐) rather than going to a breeder whose profile only
+    repeats the template — with the field rule or without it (then the breeders are eligible
+    candidates with a little relevance, just not qualified)."""
+    import datetime as dt
+
+    from expertpool.domain.panel import invitations as states
+    from expertpool.services.invitations import invite_panel, respond
+
+    admin = actor_for(store, "admin")
+    drawn_at = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    spec = _spec(tmp_path, require_common_field=require_common_field, place="成都")
+    inputs = prepare_draw(store, spec)
+    breeders = {b[0] for b in BREEDERS}
+    assert breeders <= {c.id for c in inputs.candidates}  # eligible: only the qualification keeps them out
+    panel_id = build_panel(store, admin, spec, now=drawn_at).panel_id
+    invite_panel(store, admin, panel_id, now=drawn_at)
+    seated_by_refill, outcome = [], None
+    for minute in range(1, 20):
+        record = load_panel(store, admin, panel_id)
+        declining = next((m for m in record.member_ids() if m not in seated_by_refill), None)
+        if declining is None:
+            declining = record.member_ids()[0]
+        outcome = respond(store, admin, panel_id, declining, "拒绝", now=drawn_at + dt.timedelta(minutes=minute))
+        if not outcome.replaced:
+            break
+        seated_by_refill.append(outcome.record.replaced[-1].in_)
+        assert outcome.record.replaced[-1].automatic
+    assert seated_by_refill and not set(seated_by_refill) & breeders
+    assert outcome is not None and not outcome.replaced  # the materials experts ran out …
+    assert outcome.state.label == states.CANNOT_REFILL and "没有能替换" in outcome.unfilled
+    assert not set(load_panel(store, admin, panel_id).member_ids()) & breeders  # … and no breeder sat down

@@ -124,17 +124,19 @@ def test_role_aliases(alias, role):
 
 # The permission matrix of docs/roles-and-privileges.md; change both together.
 MATRIX = {
-    #                 administrator, program_officer, reviewer
-    "read":            (True, True, True),
-    "import":          (True, False, False),
-    "panel":           (True, True, False),
-    "coi":             (True, True, True),
-    "integrity.read":  (True, True, True),
-    "integrity.write": (True, False, True),
-    "audit.read":      (True, False, True),
-    "roles":           (True, False, False),
-    "personal_data":   (True, True, False),
-    "identity":        (True, False, True),
+    #                 administrator, program_officer, reviewer, supervisor
+    "read":            (True, True, True, False),
+    "import":          (True, False, False, False),
+    "panel":           (True, True, False, False),
+    "panel.read":      (True, True, False, True),
+    "panel.supervise": (True, False, False, True),
+    "coi":             (True, True, True, False),
+    "integrity.read":  (True, True, True, False),
+    "integrity.write": (True, False, True, False),
+    "audit.read":      (True, False, True, False),
+    "roles":           (True, False, False, False),
+    "personal_data":   (True, True, False, False),
+    "identity":        (True, False, True, False),
 }
 
 
@@ -153,7 +155,7 @@ def test_the_docs_show_the_same_matrix():
     text = (Path(__file__).parents[1] / "docs" / "roles-and-privileges.md").read_text(encoding="utf-8")
     for permission, allowed in MATRIX.items():
         row = next(line for line in text.splitlines() if line.startswith(f"| `{permission}` "))
-        cells = [c.strip() for c in row.strip("|").split("|")][1:4]
+        cells = [c.strip() for c in row.strip("|").split("|")][1:5]
         assert cells == ["✓" if a else "—" for a in allowed], permission
 
 

@@ -158,7 +158,9 @@ def test_export_has_an_overview_and_a_sheet_per_group_in_chinese(store, admin, t
     assert len(secrets) >= 15
     for exported in (text, csv_path.read_text(encoding="utf-8-sig")):
         assert not [v for v in secrets if v in exported]
-    assert rows[2][:3] == ["分组", "角色", "序号"] and "审计锚点" in rows[1][0]
+    # each group's table is the panel record sheet's substitute table, members first
+    assert rows[2][:3] == ["分组", "类别", "序号"] and "审计锚点" in rows[1][0]
+    assert {r[1] for r in rows[3:]} <= {"成员", "备选", "专属替补"}
     assert sum(1 for r in rows[3:] if r[1] == "成员") == 15
     with pytest.raises(InputError, match="xlsx"):
         export_session(store, admin, outcome.session_id, tmp_path / "s.pdf")

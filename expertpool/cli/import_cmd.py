@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         files: List[Path] = typer.Argument(..., help="CSV（UTF-8/GB18030）、XLSX 或 JSONL 文件；专家名单请先于其他文件导入"),
         kind: Optional[str] = typer.Option(None, "--kind",
-                                           help="experts|affiliations|relations|integrity|history|projects（默认按表头判断）"),
+                                           help="experts|affiliations|relations|integrity|history|evaluations|projects（默认按表头判断）"),
         source: Optional[str] = typer.Option(None, "--source", help="文件所用专家编号所属的名单：四川 或 重庆（专家名单默认按所在地区；两份名单有相同编号时用它指明）"),
         dry_run: bool = typer.Option(False, "--dry-run", help="只检查，不写入"),
         rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir", help="拒绝清单写入的目录（默认与输入文件同目录）"),

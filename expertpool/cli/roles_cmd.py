@@ -7,7 +7,7 @@ import typer
 
 from expertpool.cli.app import CREATE_OPTION, JSON_OPTION, ExpertPoolTyper, console, print_json, state
 
-ROLE_HELP = "角色：administrator（管理员）/ program_officer（项目主管）/ reviewer（诚信审核员）"
+ROLE_HELP = "角色：administrator（管理员）/ program_officer（项目主管）/ reviewer（诚信审核员）/ supervisor（监督人）"
 
 
 def register(app: typer.Typer) -> None:

@@ -142,7 +142,7 @@ def render_profile(profile: dict) -> None:
               "sub_region": "市州/区县", "institution": "工作单位", "department": "部门", "title": "职称",
               "honours": "人才称号", "fields": "专业领域", "discipline": "学科", "research": "研究方向",
               "keywords": "关键词", "phone": "手机", "email": "邮箱", "id_last4": "证件后四位", "status": "状态",
-              "eligible": "可参加评审", "barred_by": "限制评审的诚信记录"}
+              "eligible": "可参加评审", "barred_by": "限制评审的诚信记录", "paused": "评价暂停"}
     for key, label in labels.items():
         value = profile.get(key)
         if isinstance(value, dict):
@@ -155,7 +155,8 @@ def render_profile(profile: dict) -> None:
     out.print(table)
     for section, title in (("affiliations", "工作经历"), ("relations", "关联关系"), ("integrity", "科研诚信记录"),
                            ("reviews", f"近一年评审（{profile.get('eligible_on')} 前 12 个月）"),
-                           ("upcoming", f"已入选的评审（{profile.get('eligible_on')} 起）")):
+                           ("upcoming", f"已入选的评审（{profile.get('eligible_on')} 起）"),
+                           ("evaluations", "专家评价")):
         items = profile.get(section) or []
         if items:
             out.print(f"[bold]{title}[/]（{len(items)}）")

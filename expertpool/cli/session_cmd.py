@@ -82,7 +82,8 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     """
     from rich.table import Table
 
-    from expertpool.services.sessions import list_sessions, mode_label
+    from expertpool.domain.panel.labels import mode_label, status_label
+    from expertpool.services.sessions import list_sessions
 
     store, actor = state(ctx).authorise("panel", "查看评审会")
     sessions = list_sessions(store, actor)
@@ -94,8 +95,8 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
         table.add_column(header)
     for s in sessions:
         table.add_row(*(str(v if v is not None else "") for v in (
-            s.id, s.name, s.review_date, mode_label(s.mode), s.seed, s.groups, s.members, s.status, s.created_by,
-            s.created_at)))
+            s.id, s.name, s.review_date, mode_label(s.mode), s.seed, s.groups, s.members, status_label(s.status),
+            s.created_by, s.created_at)))
     console().print(table)
 
 
@@ -147,11 +148,11 @@ def render_session(record, only: str | None = None) -> None:
     group's members (or one group's), warnings, replacements and the diagnosis."""
     from rich.table import Table
 
-    from expertpool.services.sessions import mode_label
+    from expertpool.domain.panel.labels import mode_label, status_label
 
     out = console()
     head = (f"{record.name}  编号 {record.id or '（未保存）'}  评审日期 {record.review_date}  "
-            f"方式 {mode_label(record.strategy)}  种子 {record.seed}  求解状态 {record.status}")
+            f"方式 {mode_label(record.strategy)}  种子 {record.seed}  求解状态 {status_label(record.status)}")
     if record.gap is not None:
         head += f"  最优性差距 {record.gap:.2%}"
     out.print(head, highlight=False)

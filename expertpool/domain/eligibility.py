@@ -4,14 +4,16 @@ The rules, in the order they are tested (an expert is barred by the first that a
     status     a status other than 在库
     age        older than the age limit on the date (high-level talents have a limit of their own)
     integrity  an active integrity record whose sanction covers review work (either province's)
+    evaluation a pause from draws under the evaluation policy (e.g. two unexcused absences in
+               12 months: 6 months; `domain.evaluation`)
     workload   as many reviews in the 12 months before the date as the yearly cap (imported
                history plus the saved panels and sessions: `domain.ledger`)
     booked     already seated on another saved panel or session group on the same date
     conflict   a hard conflict of interest with a project under review
 Each caller names the rules that apply to it:
-    SHOW_RULES    `expertpool show`: status and integrity
+    SHOW_RULES    `expertpool show`: status, integrity and evaluation
     SEARCH_RULES  `search --eligible-on`: integrity only (a filter on the integrity records)
-    PANEL_RULES   a panel draw or a review session: all six (a spec that allows a second seat on
+    PANEL_RULES   a panel draw or a review session: all seven (a spec that allows a second seat on
                   the same day drops `booked` and warns instead)
 """
 from __future__ import annotations
@@ -28,12 +30,13 @@ REASONS: dict[str, str] = {
     "status": "状态非在库",
     "age": "超过年龄上限",
     "integrity": "科研诚信处理期内",
+    "evaluation": "评价暂停期内",
     "workload": "评审次数已达年度上限",
     "booked": "同日已入选其他评审专家组",
     "conflict": "与申报项目有利益冲突",
 }
 RULE_ORDER: tuple[str, ...] = tuple(REASONS)
-SHOW_RULES: tuple[str, ...] = ("status", "integrity")
+SHOW_RULES: tuple[str, ...] = ("status", "integrity", "evaluation")
 SEARCH_RULES: tuple[str, ...] = ("integrity",)
 PANEL_RULES: tuple[str, ...] = RULE_ORDER
 #: the status in which an expert may review
@@ -87,6 +90,7 @@ class EligibilityRules:
     status: bool = field(init=False, repr=False)
     age: bool = field(init=False, repr=False)
     integrity: bool = field(init=False, repr=False)
+    evaluation: bool = field(init=False, repr=False)
     workload: bool = field(init=False, repr=False)
     booked: bool = field(init=False, repr=False)
     conflict: bool = field(init=False, repr=False)
@@ -105,11 +109,13 @@ class EligibilityRules:
 @dataclass(frozen=True)
 class EligibilityFacts:
     """What the rules read besides the expert, as of `day`: the integrity records barring each
-    expert (`barred_experts`), reviews in the 12 months before the day (`ledger.review_counts`),
+    expert (`barred_experts`), the experts paused by the evaluation policy
+    (`evaluation.pauses_on`), reviews in the 12 months before the day (`ledger.review_counts`),
     the experts already seated on that day (`Ledger.booked_on`), and the experts with a hard
     conflict with a project under review. A rule that does not apply needs no facts."""
     day: dt.date
     barred: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    paused: Collection[str] = frozenset()
     reviews: Mapping[str, int] = field(default_factory=dict)
     booked: Collection[str] = frozenset()
     conflicted: Collection[str] = frozenset()
@@ -125,6 +131,8 @@ def first_bar(expert: Reviewer, rules: EligibilityRules, facts: EligibilityFacts
             return "age"
     if rules.integrity and expert.id in facts.barred:
         return "integrity"
+    if rules.evaluation and expert.id in facts.paused:
+        return "evaluation"
     if rules.workload and facts.reviews.get(expert.id, 0) >= rules.max_reviews_per_year:  # type: ignore[operator]
         return "workload"
     if rules.booked and expert.id in facts.booked:

@@ -139,6 +139,33 @@ class ReviewEvent(Record):
         return f"{self.expert_id}|{self.activity}|{self.date.isoformat()}"
 
 
+Attendance = Literal["出席", "缺席", "请假"]
+ATTENDANCE: tuple[str, ...] = ("出席", "缺席", "请假")
+
+
+class Evaluation(Record):
+    """How an expert did at one review (专家评价): attended (出席), absent without excuse (缺席) or
+    excused (请假), a score 1–5 for those who attended, and a note. Entered after a panel's review
+    (`panel evaluate`) or imported as history; the evaluation policy turns them into pauses."""
+    expert_id: str
+    activity: str = Field(min_length=1, description="the panel id, or an imported review's name")
+    date: dt.date
+    attendance: Attendance
+    score: int | None = Field(default=None, ge=1, le=5)
+    note: str | None = None
+    entered_by: str | None = None
+    entered_at: dt.datetime | None = None
+
+    @model_validator(mode="after")
+    def _score_only_when_attended(self) -> "Evaluation":
+        if self.score is not None and self.attendance != "出席":
+            raise ValueError(f"{self.attendance}的专家不评分（评分只给出席的专家）")
+        return self
+
+    def key(self) -> str:
+        return f"{self.expert_id}|{self.activity}"
+
+
 INTEGRITY_CATEGORIES: tuple[str, ...] = (
     "抄袭剽窃",
     "伪造篡改",

@@ -1,17 +1,22 @@
 """The data files beside the code and the review's own: the legal-unit alias table
 (indexes/institutions.toml), the conflict policy (indexes/coi_policy.toml, or a review's policy
-file of the same shape) and the honour vocabulary (indexes/honours.toml), read and validated into
-domain objects. A bad file is an `InputError`
+file of the same shape), the honour vocabulary (indexes/honours.toml), the evaluation policy
+(indexes/evaluation_policy.toml) and the invitation settings with their e-mail template
+(indexes/invitation.toml), read and validated into domain objects. A bad file is an `InputError`
 naming the file and key."""
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from expertpool.domain.conflicts import ConflictPolicy, PolicyError
+from expertpool.domain.evaluation import EvaluationPolicy, EvaluationPolicyError
 from expertpool.domain.institutions import InstitutionTable, InstitutionTableError
+from expertpool.domain.panel.invitations import parse_template
 from expertpool.domain.taxonomy import HonourVocabulary
 from expertpool.errors import InputError
 from expertpool.io.files import read_input_text
@@ -98,3 +103,45 @@ def policy_from(policy: ConflictPolicy | Mapping | str | Path | None) -> Conflic
     if isinstance(policy, (str, Path)):
         return load_policy(policy)
     return load_policy(overrides=policy)
+
+
+def default_evaluation_policy_path() -> Path:
+    return INDEXES_DIR / "evaluation_policy.toml"
+
+
+def load_evaluation_policy(path: str | Path | None = None) -> EvaluationPolicy:
+    """The evaluation policy (default indexes/evaluation_policy.toml, or `EXPERTPOOL_EVALUATION_POLICY`):
+    which evaluations pause an expert from draws, and for how long."""
+    path = Path(path or os.environ.get("EXPERTPOOL_EVALUATION_POLICY") or default_evaluation_policy_path())
+    data = _read_toml(path, "评价政策")
+    try:
+        return EvaluationPolicy.from_mapping(data)
+    except EvaluationPolicyError as exc:
+        raise InputError(f"{path}: {exc.key}: {exc.reason}") from None
+
+
+@dataclass(frozen=True)
+class InvitationSettings:
+    """indexes/invitation.toml: when unanswered calls open a seat, and the e-mail template."""
+    max_unanswered: int
+    subject: str
+    body: str
+    template_path: Path
+
+
+def load_invitation_settings(path: str | Path | None = None, template: str | Path | None = None) -> InvitationSettings:
+    """The invitation settings (default indexes/invitation.toml, or `EXPERTPOOL_INVITATION_CONFIG`)
+    and their template (or `template`), every placeholder checked: an unknown one is an InputError
+    naming the file and the placeholder."""
+    path = Path(path or os.environ.get("EXPERTPOOL_INVITATION_CONFIG") or INDEXES_DIR / "invitation.toml")
+    data = _read_toml(path, "邀请设置")
+    unknown = sorted(set(data) - {"max_unanswered", "template"})
+    if unknown:
+        raise InputError(f"{path}: 未知的设置项 {', '.join(unknown)}；可用：max_unanswered, template")
+    max_unanswered = data.get("max_unanswered", 3)
+    if not isinstance(max_unanswered, int) or isinstance(max_unanswered, bool) or max_unanswered < 1:
+        raise InputError(f"{path}: max_unanswered: 应为正整数")
+    template_path = Path(template) if template else path.parent / str(data.get("template", "invitation_email.txt"))
+    # like every file the user names: missing, a directory, unreadable or not UTF-8 is bad input
+    subject, body = parse_template(read_input_text(template_path, "邀请邮件模板"), str(template_path))
+    return InvitationSettings(max_unanswered, subject, body, template_path)

@@ -37,6 +37,8 @@ HEADERS: dict[str, dict[str, str]] = {
                   "决定日期": "decision_date", "处理开始日期": "start", "处理结束日期": "end",
                   "处理措施": "sanctions", "处理机构": "issuer", "文号": "document_no", "状态": "status"},
     "history": {"专家编号": "expert_id", "评审活动": "activity", "评审日期": "date"},
+    "evaluations": {"专家编号": "expert_id", "评审活动": "activity", "评审日期": "date", "出席情况": "attendance",
+                    "出席": "attendance", "评分": "score", "备注": "note"},
     "projects": {},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -45,6 +47,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "relations": ("expert_id", "kind"),
     "integrity": ("id", "expert_id", "category", "severity", "start"),
     "history": ("expert_id", "activity", "date"),
+    "evaluations": ("expert_id", "activity", "date", "attendance"),
     "projects": ("id", "title", "applicant"),
 }
 KINDS: tuple[str, ...] = tuple(HEADERS)
@@ -65,7 +68,7 @@ MAX_JSON_DEPTH = 8
 JSON_LISTS: dict[str, frozenset[str]] = {
     "experts": frozenset({"honours", "fields", "keywords"}),
     "integrity": frozenset({"sanctions"}),
-    "affiliations": frozenset(), "relations": frozenset(), "history": frozenset(),
+    "affiliations": frozenset(), "relations": frozenset(), "history": frozenset(), "evaluations": frozenset(),
 }
 
 
@@ -112,6 +115,8 @@ def detect_kind(headers: list[str]) -> str | None:
         return "relations"
     if {"记录编号", "失信行为类型"} & keys:
         return "integrity"
+    if {"出席情况", "出席", "评分", "attendance", "score"} & keys:
+        return "evaluations"
     if "评审活动" in keys or "activity" in keys:
         return "history"
     if {"姓名", "name"} & keys:

@@ -17,6 +17,7 @@ from expertpool.domain.models import (
     INTEGRITY_CATEGORIES,
     RELATION_KINDS,
     Affiliation,
+    Evaluation,
     Expert,
     IntegrityRecord,
     Person,
@@ -276,6 +277,34 @@ def history_from_row(row: dict, resolve) -> ReviewEvent:
     expert_id = resolve("expert_id", _text(row, "expert_id", required=True))
     return ReviewEvent(expert_id=expert_id, activity=_text(row, "activity", required=True),
                        date=_date(row, "date", required=True))
+
+
+_ATTENDANCE = {"出席": "出席", "参加": "出席", "到会": "出席", "attended": "出席", "是": "出席",
+               "缺席": "缺席", "无故缺席": "缺席", "absent": "缺席", "否": "缺席",
+               "请假": "请假", "因故请假": "请假", "excused": "请假"}
+
+
+def evaluation_from_row(row: dict, resolve) -> Evaluation:
+    expert_id = resolve("expert_id", _text(row, "expert_id", required=True))
+    raw = _text(row, "attendance", required=True)
+    attendance = _ATTENDANCE.get(raw.lower() if raw.isascii() else raw)
+    if attendance is None:
+        raise RowError("attendance", f"未知的出席情况「{raw}」；可选：出席、缺席、请假")
+    score_text = _text(row, "score")
+    score = None
+    if score_text:
+        try:
+            score = int(float(score_text)) if float(score_text).is_integer() else None
+        except ValueError:
+            score = None
+        if score is None or not 1 <= score <= 5:
+            raise RowError("score", f"评分「{score_text}」应为 1 到 5 的整数")
+    try:
+        return Evaluation(expert_id=expert_id, activity=_text(row, "activity", required=True),
+                          date=_date(row, "date", required=True), attendance=attendance, score=score,
+                          note=_text(row, "note"))
+    except ValidationError as exc:
+        raise _validation_error(exc, "score") from None
 
 
 _INTEGRITY_STATUS = {"active": "active", "有效": "active", "生效": "active", "执行中": "active",

@@ -46,6 +46,21 @@ def write_csv(path: Path, rows: Iterable[Sequence[object]]) -> Path:
     return path
 
 
+def put_cell(sheet, row: int, column: int, value: object):
+    """Write `value` into an openpyxl worksheet as an inert text cell and return the cell (for
+    styling): what every XLSX writer of ours uses, whatever its layout."""
+    cell = sheet.cell(row=row, column=column, value=inert_cell(value))
+    cell.data_type = "s"  # openpyxl would take text starting with "=" for a formula
+    return cell
+
+
+def save_workbook(workbook, path: Path) -> Path:
+    """Save an openpyxl workbook whole or not at all (`files.atomic_output`)."""
+    with atomic_output(path) as tmp:
+        workbook.save(tmp)
+    return path
+
+
 def write_xlsx(path: Path, title: str, rows: Iterable[Sequence[object]]) -> Path:
     """An XLSX workbook of one sheet whose every cell is a text cell (never a formula), written
     whole or not at all like `write_csv`."""
@@ -64,11 +79,8 @@ def write_workbook(path: Path, named_sheets: Iterable[tuple[str, Iterable[Sequen
         sheet.title = sheet_title(title, used)
         for r, row in enumerate(rows, start=1):
             for c, value in enumerate(row, start=1):
-                cell = sheet.cell(row=r, column=c, value=inert_cell(value))
-                cell.data_type = "s"  # openpyxl would take text starting with "=" for a formula
-    with atomic_output(path) as tmp:
-        workbook.save(tmp)
-    return path
+                put_cell(sheet, r, c, value)
+    return save_workbook(workbook, path)
 
 
 _SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from expertpool.domain.text import mask_personal
 from expertpool.errors import InputError, PermissionDenied
 from expertpool.stores.base import AuditDraft, ExpertStore
 
@@ -15,18 +16,24 @@ ROLES: dict[str, str] = {
     "administrator": "管理员",
     "program_officer": "项目主管",
     "reviewer": "诚信审核员",
+    "supervisor": "监督人",
 }
 ROLE_ALIASES: dict[str, str] = {
     "admin": "administrator", "管理员": "administrator",
     "officer": "program_officer", "program-officer": "program_officer", "项目主管": "program_officer",
     "诚信审核员": "reviewer", "审核员": "reviewer",
+    "监督人": "supervisor", "监督": "supervisor",
 }
 
 #: permission → roles that hold it (administrator holds every permission).
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"program_officer", "reviewer"}),           # search, show, stats
     "import": frozenset(),                                         # bulk import, index rebuild
-    "panel": frozenset({"program_officer"}),                       # build, replace, export panels
+    "panel": frozenset({"program_officer"}),                       # build, replace, invite, respond, evaluate
+    "panel.read": frozenset({"program_officer", "supervisor"}),    # show, list, export panels
+    # 监督人: witnesses a draw (confirm), unseals a sealed result early, and sees the call list of
+    # a sealed panel's members that e-mail could not reach (each use audited)
+    "panel.supervise": frozenset({"supervisor"}),
     "coi": frozenset({"program_officer", "reviewer"}),
     "integrity.read": frozenset({"program_officer", "reviewer"}),
     "integrity.write": frozenset({"reviewer"}),
@@ -64,6 +71,12 @@ class Actor:
         if "administrator" in self.roles:
             return True
         return bool(self.roles & PERMISSIONS.get(permission, frozenset()))
+
+    def readable(self, text: str | None) -> str | None:
+        """Free text people typed (a reason, a note) as this actor may read it: an identity number
+        never in full, a phone number only for a role that sees personal data (`mask_personal`,
+        the masking of every message and report file)."""
+        return mask_personal(text, phones=not self.may("personal_data")) if text else text
 
 
 def acting_user(authenticated: str | None, claimed: str | None, login: str) -> str:

@@ -409,7 +409,9 @@ def _verify_roles(store: ExpertStore, entries: list[AuditEntry], check: _DataChe
 
 def _verify_panels(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
     """Each saved panel's members are those its last draw or replacement entry recorded."""
-    _verify_seats(entries, check, ("panel.build", "panel.replace"), store.iter_panels(keys=("id", "members")),
+    # the unseal entry names the members a sealed panel's earlier entries left out
+    _verify_seats(entries, check, ("panel.build", "panel.replace", "panel.unseal"),
+                  store.iter_panels(keys=("id", "members")),
                   lambda d: [m.get("id") for m in d.get("members", []) if isinstance(m, Mapping)],
                   lambda after: after.get("members"), "专家组", "抽取记录", "成员")
 

@@ -456,6 +456,8 @@ def _record_from_row(kind: str, row: dict, resolve, names, actor: Actor, now):
         return rows.relation_from_row(row, resolve, names)
     if kind == "history":
         return rows.history_from_row(row, resolve)
+    if kind == "evaluations":
+        return rows.evaluation_from_row(row, resolve)
     if kind == "integrity":
         return rows.integrity_from_row(row, resolve, entered_by=actor.user, entered_at=now)
     if kind == "projects":
@@ -463,7 +465,8 @@ def _record_from_row(kind: str, row: dict, resolve, names, actor: Actor, now):
     raise InputError(f"未知的文件类型「{kind}」")
 
 
-_STORE_KIND = {"affiliations": "affiliation", "relations": "relation", "history": "history", "projects": "project"}
+_STORE_KIND = {"affiliations": "affiliation", "relations": "relation", "history": "history", "projects": "project",
+               "evaluations": "evaluation"}
 _INTEGRITY_VOLATILE = {"entered_by", "entered_at", "version"}
 
 

@@ -31,6 +31,9 @@ from expertpool.io.files import read_input_text
 class PanelSpec:
     """The rules of one panel, from a TOML spec file and/or CLI flags (see README)."""
     name: str = "评审专家组"
+    session: str | None = None   # 评审活动 (the review session the panel is for), for the record sheet
+    group: str | None = None     # 组别 within the session
+    place: str | None = None     # 评审地点, for invitations and the record sheet
     review_date: dt.date = field(default_factory=dt.date.today)
     size: int = 15
     fields: tuple[str, ...] | str = "all"       # or "projects": each project's first field
@@ -116,6 +119,9 @@ class _SpecEntries(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    session: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    group: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    place: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     review_date: dt.date | None = None
     size: Annotated[int, Field(ge=1, le=MAX_PANEL_SIZE)] | None = None
     fields: Literal["all", "projects"] | list[str] | None = None
@@ -171,7 +177,7 @@ _SPEC_PHRASES = {
 SPEC_FLAGS = {"projects": "--projects", "review_date": "--review-date", "size": "--size", "mode": "--mode",
               "seed": "--seed", "backups": "--backups", "max_per_institution": "--max-per-institution",
               "max_probability": "--max-probability", "min_full_senior_share": "--min-full-senior-share",
-              "time_limit_s": "--time-limit", "name": "--name", "no_projects": "--no-projects",
+              "time_limit_s": "--time-limit", "name": "--name", "no_projects": "--no-projects", "place": "--place",
               "same_day": "--allow-same-day"}
 
 

@@ -4,12 +4,14 @@ reproduce it.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import secrets
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
@@ -21,41 +23,45 @@ from pydantic import ValidationError
 from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot
 from expertpool.domain.attributes import DERIVED, quota_attributes
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
+from expertpool.domain.evaluation import pauses_on
 from expertpool.domain.ledger import Ledger, review_counts
-from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy, mode_label
+from expertpool.domain.models import AuditEntry, Project
+from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy, invitations, mode_label
 from expertpool.domain.panel.spec import Quota, quota_counts
 from expertpool.domain.panel.record import (
     AuditAnchor,
     DiagnosisView,
+    InvitationEvent,
     MemberView,
     PanelRecord,
     PanelSummary,
     PoolFigures,
     QuotaCount,
     Replacement,
+    Seal,
     StoredDocument,
 )
-from expertpool.domain.models import AuditEntry, Project
-from expertpool.domain.session.record import GroupRecord
 from expertpool.domain.text import clean
-from expertpool.errors import ExpertPoolError, InputError, NotFound
+from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, NotFound, PermissionDenied
 from expertpool.gcpause import gc_paused
-from expertpool.io import readers, rows, sheets
-from expertpool.io.datafiles import load_institutions
-from expertpool.io.files import output_file
+from expertpool.io import readers, rows
+from expertpool.io.datafiles import load_evaluation_policy, load_institutions, load_invitation_settings
 from expertpool.progress import NullProgress, Progress
+from expertpool.services import sealing
 from expertpool.services.access import Actor, audit, check
 from expertpool.services.conflicts import panel_exclusions, read_projects
 from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
-from expertpool.services.relevance import ProjectQueries, best_relevance, rank_projects, relevance_by_project
+from expertpool.services.relevance import (ProjectQueries, best_relevance, qualified_ids, rank_projects,
+                                           relevance_by_project)
 from expertpool.stores.base import ExpertStore
 
 __all__ = [
-    "DrawInputs", "PanelOutcome", "PanelSpec", "REASONS", "build_panel", "export_heading", "export_panel",
-    "export_rows", "get_panel", "list_panels", "load_spec", "mode_label", "prepare_draw", "replace_member",
-    "reproduce_panel", "saved_spec", "strategy_names",
+    "DrawInputs", "MembersNoLongerEligible", "NoSubstitute", "PanelOutcome", "PanelSpec", "REASONS", "Substitute",
+    "anchor_of", "build_panel", "find_replacement", "find_substitute", "get_panel", "list_panels", "load_panel",
+    "load_spec", "panel_state", "prepare_draw", "public_view", "release_seal", "replace_member", "reproduce_panel",
+    "resolve_member", "save_record", "saved_spec", "sealed_error", "shown_to", "strategy_names", "with_substitute",
 ]
 
 
@@ -81,12 +87,15 @@ def reviews_in_year(snapshot: PoolSnapshot, ledger: Ledger, day: dt.date) -> Cou
 def eligibility_facts(store: ExpertStore, spec: PanelSpec, snapshot: PoolSnapshot, ledger: Ledger
                       ) -> EligibilityFacts:
     """What the eligibility rules read on the review date, but the conflicts (which depend on
-    the projects): integrity bars, the workload count, who is already seated that day."""
+    the projects): integrity bars, evaluation pauses, the workload count, who is already seated
+    that day."""
     day = spec.review_date
     return EligibilityFacts(
         day,
         # integrity is read fresh: reviewers change it between draws, and it is small
         barred=barred_experts(store.iter_integrity(), day),
+        # evaluations too: a handful per review, read fresh like integrity
+        paused=pauses_on(store.iter_records("evaluation"), load_evaluation_policy(), day),
         reviews=reviews_in_year(snapshot, ledger, day) if spec.max_reviews_per_year is not None else Counter(),
         booked=frozenset(ledger.booked_on(day)))
 
@@ -305,7 +314,8 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
 
 
 def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: Progress | None = None,
-                save: bool = True, now: dt.datetime | None = None, ledger: Ledger | None = None) -> PanelOutcome:
+                save: bool = True, now: dt.datetime | None = None, ledger: Ledger | None = None,
+                sealed_until: dt.datetime | None = None) -> PanelOutcome:
     """Draw a panel by `spec` and (when a panel was found and `save`) store it with an audit entry.
 
     Returns the panel record: status, members, backups, exclusions by reason, seed, diagnosis,
@@ -313,17 +323,24 @@ def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: 
     Saved panels and sessions count toward the workload cap, and their members are not drawn
     again on the same day (`spec.same_day` "warn": drawn, with a warning); `ledger` replaces the
     current one (a reproduction uses the ledger as it stood when the panel was drawn).
+
+    `sealed_until`: the member list stays sealed until then (see `services.sealing`): the draw
+    uses a secret seed instead of the spec's (anyone could otherwise re-draw the same panel), only
+    a lottery may be sealed (a best-relevance draw is nearly the same whatever the seed), and the
+    outcome's record is the public one (counts, no members).
     """
     check(actor, "panel", "抽取评审专家组")
+    if sealed_until is not None:
+        spec = _sealable_spec(spec, sealed_until, save, now)
     # Tens of thousands of long-lived objects (experts, the graph) and ~100,000 conflicts, nearly
     # all gone by the time the draw returns: the cyclic collector would walk them again and again
     # for nothing (also while the record is built, were it switched back on before).
     with gc_paused():
-        return _draw(store, actor, spec, save, now, progress or NullProgress(), ledger)
+        return _draw(store, actor, spec, save, now, progress or NullProgress(), ledger, sealed_until)
 
 
 def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt.datetime | None,
-          progress: Progress, ledger: Ledger | None) -> PanelOutcome:
+          progress: Progress, ledger: Ledger | None, sealed_until: dt.datetime | None) -> PanelOutcome:
     inputs = prepare_draw(store, spec, progress, ledger)
     elig, timings = inputs.eligibility, inputs.timings
     t = time.perf_counter()
@@ -339,7 +356,11 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         return [inputs.view(i, probs.get(i, 0.0) if lottery else None) for i in ids]
 
     has_panel = result.status.has_panel
-    panel_id = _panel_id(spec, result.members) if has_panel and save else None
+    panel_id = None
+    if has_panel and save:
+        panel_id = (_panel_id(spec, result.members) if sealed_until is None
+                    # the usual id names the seed: a sealed one is random
+                    else f"PNL-{spec.review_date:%Y%m%d}-SEALED-{secrets.token_hex(4)}")
     record = PanelRecord(
         id=panel_id,
         name=spec.name,
@@ -377,7 +398,23 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
     )
     if panel_id is None:
         return PanelOutcome(panel_id, record, has_panel)
+    if sealed_until is not None:
+        record = record.model_copy(update={"seal": Seal(
+            until=_iso(sealed_until), sealed_by=actor.user, sealed_at=now_text(now),
+            key_fingerprint=sealing.key_fingerprint(), members=len(record.members), backups=len(record.backups),
+            state=invitations.PENDING)})
     with store.batch():
+        if record.sealed:
+            # nothing naming a member (nor the seed) goes into the audit trail while sealed
+            entry = audit(store, actor, "panel.build", target=panel_id, now=now, reason=spec.name,
+                          after={"members": [], "backups": [], "mode": spec.mode, "status": str(result.status),
+                                 "conflicts_checked": record.checked_for_conflicts,
+                                 "sealed_until": record.seal.until, "sealed_members": len(record.members)})
+            full = record.model_copy(update={"audit_anchor": anchor_of(entry)})
+            stored = sealing.seal_document(full.to_document(), panel_id)
+            store.save_panel(panel_id, stored)
+            return PanelOutcome(panel_id, _read_record(panel_id, {k: v for k, v in stored.items()
+                                                                  if k != sealing.PAYLOAD_KEY}), has_panel)
         entry = audit(store, actor, "panel.build", target=panel_id, now=now,
                       reason=spec.name, after={"members": list(result.members), "backups": list(result.backups),
                                                "seed": spec.seed, "mode": spec.mode, "status": str(result.status),
@@ -400,9 +437,119 @@ def anchor_of(entry: AuditEntry) -> AuditAnchor:
     return AuditAnchor(seq=entry.seq, hash=entry.hash)
 
 
-def get_panel(store: ExpertStore, actor: Actor, panel_id: str) -> PanelRecord:
-    check(actor, "panel", "查看评审专家组")
-    return stored_record(PanelRecord, panel_id, store.get_panel(panel_id), "评审专家组")
+def parse_moment(value: str, option: str) -> dt.datetime:
+    """A date and time as written (`2026-12-01T08:00+08:00`, `2026-12-01 08:00`, `2026-12-01`),
+    without a zone in this machine's local zone; an InputError naming `option` otherwise."""
+    text = value.strip().replace("/", "-")
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option}: 「{value}」不是有效的时间（如 2026-12-01T08:00+08:00 或 2026-12-01 08:00）") from None
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _sealable_spec(spec: PanelSpec, sealed_until: dt.datetime, save: bool, now: dt.datetime | None) -> PanelSpec:
+    """The spec a sealed draw runs: the same rules with a secret seed. Refuses what cannot be sealed."""
+    if not save:
+        raise InputError("--sealed-until 与 --dry-run 不能同时使用：试抽不保存，无可密封")
+    if sealed_until.tzinfo is None:
+        raise InputError("--sealed-until: 解封时间应带时区")
+    if sealed_until <= (now or dt.datetime.now(dt.timezone.utc)):
+        raise InputError(f"--sealed-until: 解封时间 {_iso(sealed_until)} 已过")
+    if spec.mode != "lottery":
+        raise InputError("密封抽取只能用随机抽取（--mode lottery）：择优抽取的结果换任何种子都几乎相同，"
+                         "任何人都能重算出名单，密封没有意义")
+    return dataclasses.replace(spec, seed=secrets.randbelow(2**31 - 1) + 1)
+
+
+def get_panel(store: ExpertStore, actor: Actor, panel_id: str, now: dt.datetime | None = None) -> PanelRecord:
+    """The saved panel as the actor may see it: a sealed one without its members (its `seal` has
+    the counts and the state) until the release time; the first read after that time releases it
+    (saved in the clear, with its audit entry)."""
+    check(actor, "panel.read", "查看评审专家组")
+    return shown_to(actor, load_panel(store, actor, panel_id, now=now))
+
+
+def load_panel(store: ExpertStore, actor: Actor, panel_id: str, *, now: dt.datetime | None = None,
+               open_sealed: bool = False) -> PanelRecord:
+    """The saved panel. A sealed one whose release time has passed is released first. Before that,
+    `open_sealed` gives the full record (for the invitation process, which contacts members
+    without showing them; its callers show only counts and reply codes), else the public one.
+    Permissions are the caller's to check."""
+    document = store.get_panel(panel_id)
+    if document is None:
+        raise NotFound(f"评审专家组「{panel_id}」不存在")
+    if not sealing.is_sealed_document(document):
+        return _read_record(panel_id, document)
+    public = _read_record(panel_id, {k: v for k, v in document.items() if k != sealing.PAYLOAD_KEY})
+    if public.seal is not None and _due(public.seal.until, now):
+        record = _read_record(panel_id, sealing.open_document(document, panel_id))
+        return release_seal(store, actor, record, reason="到达解封时间", now=now)
+    if open_sealed:
+        return _read_record(panel_id, sealing.open_document(document, panel_id))
+    return public
+
+
+def _due(until: str, now: dt.datetime | None) -> bool:
+    return dt.datetime.fromisoformat(until) <= (now or dt.datetime.now(dt.timezone.utc))
+
+
+def release_seal(store: ExpertStore, actor: Actor, record: PanelRecord, *, reason: str,
+                 now: dt.datetime | None = None) -> PanelRecord:
+    """Save the full record in the clear, the seal marked released (when, by whom, why), with a
+    `panel.unseal` audit entry naming the members. `record` is the opened (full) record."""
+    assert record.seal is not None and record.id is not None
+    seal = record.seal.model_copy(update={"released_at": now_text(now), "released_by": actor.user,
+                                          "release_reason": reason})
+    with store.batch():
+        saved = save_record(store, record.model_copy(update={"seal": seal}), record.revision)
+        audit(store, actor, "panel.unseal", target=record.id, reason=reason, now=now,
+              before={"sealed_until": record.seal.until},
+              after={"members": saved.member_ids(), "backups": [b.id for b in saved.backups]})
+    return saved
+
+
+def save_record(store: ExpertStore, record: PanelRecord, read_revision: int) -> PanelRecord:
+    """Store `record` (read at `read_revision`) as the next revision; sealed, it is stored sealed,
+    its public summary (state and counts) brought up to date. Call inside `store.batch()`; a panel
+    saved by someone else since it was read is refused (ConcurrentEdit, nothing written)."""
+    assert record.id is not None
+    if record.sealed and record.seal is not None and not record.members and record.seal.members:
+        # the public view of a sealed panel: saving it would replace the sealed list by nothing
+        raise ExpertPoolError(f"内部错误：评审专家组 {record.id} 的密封名单未打开，不能保存")
+    current = store.get_panel(record.id)
+    if current is not None and current.get("revision", 0) != read_revision:
+        raise ConcurrentEdit(f"评审专家组 {record.id} 已被他人修改（读取后又有新的记录）；请重新执行命令")
+    updated = record.model_copy(update={"revision": read_revision + 1})
+    if updated.sealed:
+        state = panel_state(updated)
+        updated = updated.model_copy(update={"seal": updated.seal.model_copy(update={
+            "state": state.label, "counts": state.counts, "members": len(updated.members),
+            "backups": len(updated.backups), "diagnosis": list(state.diagnosis)})})
+        store.save_panel(record.id, sealing.seal_document(updated.to_document(), record.id))
+    else:
+        store.save_panel(record.id, updated.to_document())
+    return updated
+
+
+def panel_state(record: PanelRecord, max_unanswered: int | None = None) -> invitations.PanelState:
+    """The panel's invitation state (待邀请 / 邀请中 / 已确认 / 需补抽 / 无法补齐). A sealed record read
+    without opening it carries the state saved in its seal."""
+    if record.sealed and not record.members and record.seal is not None:
+        return invitations.PanelState(record.seal.state or invitations.PENDING, dict(record.seal.counts),
+                                      tuple(record.seal.diagnosis))
+    if max_unanswered is None:
+        max_unanswered = load_invitation_settings().max_unanswered
+    return invitations.panel_state(record.member_ids(), record.invitations, record.unfilled, max_unanswered,
+                                   record.refill_pending)
+
+
+def _read_record(panel_id: str | None, document: dict) -> PanelRecord:
+    return stored_record(PanelRecord, panel_id, document, "评审专家组")
 
 
 R = TypeVar("R", bound=StoredDocument)
@@ -427,8 +574,8 @@ def first_problem(exc: Exception) -> str:
 
 
 def list_panels(store: ExpertStore, actor: Actor) -> list[PanelSummary]:
-    check(actor, "panel", "查看评审专家组")
-    return [PanelSummary.of(stored_record(PanelRecord, d.get("id"), d, "评审专家组")) for d in store.iter_panels()]
+    check(actor, "panel.read", "查看评审专家组")
+    return [PanelSummary.of(_read_record(d.get("id"), d)) for d in store.iter_panels()]
 
 
 def saved_spec(record: PanelRecord) -> PanelSpec:
@@ -443,6 +590,8 @@ def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[Pa
     """Re-run the saved spec and seed on the current store: (saved, redrawn, same members?).
     The same data and seed give the same panel; a difference means the pool changed since."""
     saved = get_panel(store, actor, panel_id)
+    if saved.sealed:
+        raise sealed_error(saved, "重新抽取核对")
     spec = saved_spec(saved)
     # the seats as they stood when the panel was drawn: not its own, nor those saved after it
     ledger = read_ledger(store, exclude={panel_id}, as_of=saved.created_at)
@@ -450,67 +599,76 @@ def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[Pa
     return saved, redrawn, redrawn.member_ids() == saved.drawn_member_ids()
 
 
-def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: str, reason: str,
-                   now: dt.datetime | None = None, progress: Progress | None = None) -> PanelRecord:
-    """Swap `expert_id` out and record why. Eligibility, conflicts and forbidden pairs are checked
-    again on the current store (a backup may have been sanctioned, or related to a member seated
-    by an earlier replacement). The saved backups are tried first in their ranked order; if none
-    keeps every rule, the seat is re-solved with the other members fixed: the most relevant
+class NoSubstitute(ExpertPoolError):
+    """No eligible expert can take the seat with every rule still met (the message says so)."""
+
+
+class MembersNoLongerEligible(ExpertPoolError):
+    """Other members no longer qualify on the current data (sanctioned, paused, related …): they
+    must be replaced first, or the panel drawn again."""
+
+
+@dataclass(frozen=True)
+class Substitute:
+    view: MemberView
+    method: str   # "backup" (a saved backup or the member's own replacement) or "re-solve"
+
+
+def _label(record: PanelRecord, expert_id: str) -> str:
+    """How messages name a member: by id, or by reply code while the panel is sealed."""
+    if record.sealed:
+        return f"回执码 {record.reply_codes.get(expert_id, '（未邀请）')} 的成员"
+    return expert_id
+
+
+def find_substitute(store: ExpertStore, record: PanelRecord, expert_id: str,
+                    progress: Progress | None = None) -> Substitute:
+    """Who takes `expert_id`'s seat: the rules of `panel replace`, for a manual replacement and
+    for the automatic 补抽 after a decline alike. Eligibility, conflicts and forbidden pairs are
+    checked again on the current store (a backup may have been sanctioned, or related to a member
+    seated by an earlier replacement). The saved backups are tried first in their ranked order; if
+    none keeps every rule, the seat is re-solved with the other members fixed: the most relevant
     qualified expert with whom the panel meets every rule (checked by the independent checker).
-    Only qualified experts (relevance ≥ the spec's threshold) ever take a seat this way.
-    Returns the record as saved."""
-    check(actor, "panel", "替换评审专家")
-    reason = clean(reason)
-    if not reason:
-        raise InputError("替换专家必须说明理由（--reason）")
-    record = get_panel(store, actor, panel_id)
+    Only qualified experts (`relevance.qualified_ids`: relevance ≥ the spec's threshold, on the
+    current data) ever take a seat, whether by hand or by the automatic 补抽, and nobody who has
+    left this panel comes back. Raises NoSubstitute when nobody fits, and
+    MembersNoLongerEligible when other members no longer qualify."""
     members = record.member_ids()
-    if expert_id not in members:  # a number the user knows rather than the id shown
-        expert_id = resolve_expert_id(store, expert_id)
-    if expert_id not in members:
-        raise InputError(f"专家「{expert_id}」不是评审专家组 {panel_id} 的成员")
     with gc_paused():
         # this panel's own seats are not "elsewhere on the same day"
-        inputs = prepare_draw(store, saved_spec(record), progress, read_ledger(store, exclude={panel_id}))
-    saved_order = [*record.replacements.get(expert_id, []), *(b.id for b in record.backups)]
-    chosen, method = find_replacement(members, expert_id, inputs.candidates, inputs.rules,
-                                      inputs.eligibility.forbidden_pairs, saved_order,
-                                      taken=set(members) | {r.out for r in record.replaced},
-                                      where="", again="expertpool panel build …")
+        inputs = prepare_draw(store, saved_spec(record), progress, read_ledger(store, exclude={record.id or ""}))
+    chosen, method = find_replacement(
+        members, expert_id, inputs.candidates, inputs.rules, inputs.eligibility.forbidden_pairs,
+        [*record.replacements.get(expert_id, []), *(b.id for b in record.backups)],
+        taken=set(members) | {r.out for r in record.replaced}, again="expertpool panel build …",
+        name=lambda m: _label(record, m))
     drawn = record.views()
-    view = inputs.view(chosen, drawn[chosen].probability if chosen in drawn else None)
-    replacement = Replacement(out=expert_id, in_=chosen, reason=reason, by=actor.user, at=now_text(now),
-                              method=method)
-    with store.batch():
-        entry = audit(store, actor, "panel.replace", target=panel_id, reason=reason, now=now,
-                      before={"members": members},
-                      after={"members": record.with_replacement(expert_id, view, replacement).member_ids(),
-                             "out": expert_id, "in": chosen, "method": method})
-        replacement = replacement.model_copy(update={"audit_anchor": anchor_of(entry)})
-        updated = record.with_replacement(expert_id, view, replacement)
-        store.save_panel(panel_id, updated.to_document())
-    return updated
+    return Substitute(inputs.view(chosen, drawn[chosen].probability if chosen in drawn else None), method)
 
 
 def find_replacement(members: Sequence[str], leaving: str, candidates: Sequence[Candidate], rules: PanelRules,
                      pairs: Iterable[tuple[str, str]], saved_order: Sequence[str], *, taken: set[str],
-                     where: str, again: str) -> tuple[str, str]:
-    """Who takes `leaving`'s seat, and how they were found: the first of `saved_order` (the draw's
-    replacements and backups), else of every candidate by relevance, who is qualified (relevance
-    ≥ the rules' threshold, on the current data: a saved backup may no longer be), not `taken`,
-    and with whom the panel meets every rule (the independent checker), the other members
-    unchanged. ExpertPoolError when a remaining member is no longer eligible, or nobody fits.
-    `where` names the group in messages, `again` the command that draws anew."""
+                     again: str, where: str = "", name: Callable[[str], str] = str) -> tuple[str, str]:
+    """Who takes `leaving`'s seat, and how they were found ("backup" or "re-solve"): the one rule
+    for every way onto a seat after the draw — `panel replace`, the automatic 补抽 after a decline
+    (both through `find_substitute`) and `session replace`. The first of `saved_order` (the
+    draw's replacements and backups), else of every candidate by relevance, who is qualified
+    (`relevance.qualified_ids`, on the current data: a saved backup may no longer be), not
+    `taken` (seated, or left this panel or session before), and with whom the panel meets every
+    rule (the independent checker), the other members unchanged. `candidates` are those eligible
+    on the current data: a remaining member who is not raises MembersNoLongerEligible; nobody
+    fitting raises NoSubstitute. `where` names the group in messages, `name` a member (by reply
+    code while sealed), `again` the command that draws anew."""
     by_id = {c.id: c for c in candidates}
     remaining = [m for m in members if m != leaving]
     no_longer = [m for m in remaining if m not in by_id]
     if no_longer:
-        raise ExpertPoolError(f"{where}成员 {'、'.join(no_longer)} 在评审日期已不符合条件（诚信、状态、冲突或工作量），"
-                              f"请重新抽取（{again}）")
+        raise MembersNoLongerEligible(f"{where}成员 {'、'.join(name(m) for m in no_longer)} 在评审日期已不符合条件"
+                                      f"（诚信、状态、评价、冲突或工作量），请重新抽取（{again}）")
     fixed = [by_id[m] for m in remaining]
     pairs = list(pairs)
     # only the qualified may take a seat, as in the draw itself
-    qualified = {i for i, c in by_id.items() if c.relevance >= rules.relevance_threshold}
+    qualified = qualified_ids(candidates, rules.relevance_threshold)
     by_relevance = sorted(qualified, key=lambda i: (-by_id[i].relevance, i))
     for order, method in ((list(dict.fromkeys(saved_order)), "backup"), (by_relevance, "re-solve")):
         for candidate_id in order:
@@ -518,65 +676,122 @@ def find_replacement(members: Sequence[str], leaving: str, candidates: Sequence[
                 continue
             if not check_panel(remaining + [candidate_id], fixed + [by_id[candidate_id]], rules, pairs):
                 return candidate_id, method
-    raise ExpertPoolError(f"没有能替换 {leaving} 且满足{where}全部规则的专家（其他成员保持不变）；"
-                          f"请放宽规则后重新抽取（{again}）")
+    raise NoSubstitute(f"没有能替换{name(leaving)}且满足{where}全部规则的合格专家（其他成员保持不变）；"
+                       f"请放宽规则后重新抽取（{again}）")
 
 
-EXPORT_HEADERS = ("角色", "序号", "专家编号", "姓名", "所在地区", "市州/区县", "工作单位", "职称", "专业领域", "相关度",
-                  "入选概率", "替补对象")
+def with_substitute(record: PanelRecord, leaving: str, substitute: Substitute, *, reason: str, actor: Actor,
+                    now: dt.datetime | None, automatic: bool = False) -> PanelRecord:
+    """`record` with `leaving` swapped for the substitute: the replacement recorded (method
+    `automatic` for a 补抽 after a decline), the invitation log noting both, the seat no longer open."""
+    at = now_text(now)
+    entry = Replacement(out=leaving, in_=substitute.view.id, reason=reason, by=actor.user, at=at,
+                        method=substitute.method, automatic=automatic)
+    updated = record.with_replacement(leaving, substitute.view, entry)
+    events = [InvitationEvent(expert_id=leaving, action=invitations.REPLACED, at=at, by=actor.user, reason=reason,
+                              detail=substitute.view.id),
+              InvitationEvent(expert_id=substitute.view.id, action=invitations.SUBSTITUTED, at=at, by=actor.user,
+                              reason=reason, detail=leaving)]
+    return updated.model_copy(update={"invitations": [*record.invitations, *events],
+                                      "unfilled": {k: v for k, v in record.unfilled.items() if k != leaving},
+                                      "refill_pending": {k: v for k, v in record.refill_pending.items() if k != leaving}})
 
 
-def export_rows(record: PanelRecord | GroupRecord) -> list[list[object]]:
-    """Members, universal backups (can replace anyone), then each member's own replacements in
-    the order `panel replace` tries them (替补对象 names the member): a panel's, or a session
-    group's. No personal data (phone, e-mail, identity number) is on a record sheet, whoever
-    exports it: it is printed and passed around."""
-    def row(role: str, i: int, m: MemberView, replaces: str) -> list[object]:
-        return [role, i, m.id, m.name, m.region, m.sub_region or "", m.institution, m.title,
-                "、".join(m.fields), m.relevance, "" if m.probability is None else m.probability, replaces]
-
-    rows = [row("成员", i, m, "") for i, m in enumerate(record.members, 1)]
-    rows += [row("备选", i, m, "任一成员") for i, m in enumerate(record.backups, 1)]
-    views = {v.id: v for v in (*record.alternates, *record.backups)}
-    for member in record.members:
-        for i, rid in enumerate(record.replacements.get(member.id, []), 1):
-            if rid in views:
-                rows.append(row("替补", i, views[rid], f"{member.id} {member.name}"))
-    return rows
+def replacement_audit(record: PanelRecord, before: PanelRecord, leaving: str) -> tuple[dict, dict]:
+    """(before, after) of a replacement's audit entry; while sealed, without any member's id."""
+    last = record.replaced[-1]
+    if record.sealed:
+        return ({"members": []}, {"members": [], "out": record.reply_codes.get(leaving), "method": last.method,
+                                  "automatic": last.automatic})
+    return ({"members": before.member_ids()},
+            {"members": record.member_ids(), "out": last.out, "in": last.in_, "method": last.method,
+             "automatic": last.automatic})
 
 
-def export_heading(record: PanelRecord, anchor: AuditAnchor | None = None) -> list[str]:
-    """The lines above the table of a record sheet: what was drawn, whether it was checked for
-    conflicts of interest, and the audit chain head the sheet was made at (`anchor`)."""
-    lines = [f"{record.name}（{record.id}）评审日期 {record.review_date}，"
-             f"抽取方式 {mode_label(record.strategy)}，随机种子 {record.seed}"]
-    if record.checked_for_conflicts:
-        lines.append(f"利益冲突审查：已按申报项目 {'、'.join(record.projects)} 排除有利益冲突的专家")
-    else:
-        lines.append("未做利益冲突审查：抽取时没有申报项目（--no-projects），用于评审前须另行审查")
-    if anchor is not None:
-        lines.append(f"审计锚点：{anchor.seq}:{anchor.hash}（本表导出时审计日志的最新条目；"
-                     "用 expertpool audit verify --anchors 本文件 可核对审计日志此后未被删改）")
-    return lines
+def resolve_member(store: ExpertStore, record: PanelRecord, ref: str) -> str:
+    """The member `ref` names: a reply code (回执码, always accepted), or — unless the panel is sealed,
+    when a yes/no on a number would reveal the list — the expert as a user writes them: the id, either
+    list's own 专家编号 or `四川:SC000225`, resolved like everywhere (`services.expert_ids`). Someone
+    not on the panel is an InputError; a number that names nobody NotFound; an ambiguous number
+    an InputError asking for the list."""
+    code = normalise_code(ref)
+    for member_id, member_code in record.reply_codes.items():
+        if member_code == code:
+            if member_id not in record.member_ids():
+                raise InputError(f"回执码 {member_code} 的专家已不是评审专家组 {record.id} 的成员（已被替换）")
+            return member_id
+    if record.sealed:
+        raise InputError(f"「{ref}」不是评审专家组 {record.id} 成员的回执码；名单密封期间只能用邀请中的回执码指明成员")
+    members = record.member_ids()
+    if ref.strip() in members:
+        return ref.strip()
+    expert_id = resolve_expert_id(store, ref, "EXPERT_ID")  # a number the user knows rather than the id shown
+    if expert_id in members:
+        return expert_id
+    raise InputError(f"专家「{ref}」不是评审专家组 {record.id} 的成员")
 
 
-def export_panel(store: ExpertStore, actor: Actor, panel_id: str, out: Path) -> Path:
-    """Write members, backups and replacements (see `export_rows`) to XLSX or CSV (by suffix),
-    atomically, with an audit entry (who exported which panel to which file) whose seq:hash the
-    sheet carries as its anchor. Writing the file fails → the entry is rolled back too."""
-    record = get_panel(store, actor, panel_id)
-    suffix = out.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise InputError(f"{out}: 只支持导出为 .xlsx 或 .csv")
-    output_file(out, "导出文件（--out）")
-    table = export_rows(record)
-    with store.batch():  # the entry is kept only if the sheet that carries its anchor is written
-        entry = audit(store, actor, "panel.export", target=panel_id, after={"file": out.name, "rows": len(table)})
-        # heading lines, header and table all go through the inert writers (whole or not at all,
-        # also on a full disk), like every sheet we write
-        lines = [*([line] for line in export_heading(record, anchor_of(entry))), list(EXPORT_HEADERS), *table]
-        if suffix == ".csv":
-            sheets.write_csv(out, lines)
-        else:
-            sheets.write_xlsx(out, "评审专家组", lines)
-    return out
+def normalise_code(value: str) -> str:
+    text = "".join(ch for ch in value.upper() if ch.isalnum())
+    return f"{text[:4]}-{text[4:]}" if len(text) == 8 else value.strip().upper()
+
+
+def public_view(record: PanelRecord) -> PanelRecord:
+    """What may be shown of `record`: everything, or while sealed, nothing that names a member."""
+    if not record.sealed:
+        return record
+    update = {k: v for k, v in sealing.SEALED_KEYS.items()}
+    update["spec"] = {**record.spec, "seed": 0}
+    return record.model_copy(update=update)
+
+
+def shown_to(actor: Actor, record: PanelRecord) -> PanelRecord:
+    """`record` as `actor` may read it: while sealed, the public view (no member); and the free
+    text people typed into it — reasons, notes, a server's reply in the invitation log — through
+    `Actor.readable` (no identity number; phone numbers only for roles that see personal data)."""
+    record = public_view(record)
+    text = actor.readable
+    update: dict = {
+        "replaced": [r.model_copy(update={"reason": text(r.reason)}) for r in record.replaced],
+        "invitations": [e.model_copy(update={"reason": text(e.reason), "detail": text(e.detail)})
+                        for e in record.invitations]}
+    if record.witness is not None:
+        update["witness"] = record.witness.model_copy(update={"note": text(record.witness.note)})
+    if record.seal is not None:
+        update["seal"] = record.seal.model_copy(update={"release_reason": text(record.seal.release_reason)})
+    return record.model_copy(update=update)
+
+
+def sealed_error(record: PanelRecord, what: str) -> PermissionDenied:
+    until = record.seal.until if record.seal else "?"
+    return PermissionDenied(f"评审专家组 {record.id} 的名单密封至 {until}，在此之前不能{what}；"
+                            f"监督人可说明理由提前解封：expertpool panel unseal {record.id} --reason …")
+
+
+def replace_member(store: ExpertStore, actor: Actor, panel_id: str, expert_id: str, reason: str,
+                   now: dt.datetime | None = None, progress: Progress | None = None) -> PanelRecord:
+    """Swap a member (by id or list number, or by reply code) out for the substitute `find_substitute` names, and
+    record why. Returns the record as saved (the public view while sealed)."""
+    check(actor, "panel", "替换评审专家")
+    reason = clean(reason)
+    if not reason:
+        raise InputError("替换专家必须说明理由（--reason）")
+    record = load_panel(store, actor, panel_id, now=now, open_sealed=True)
+    leaving = resolve_member(store, record, expert_id)
+    substitute = find_substitute(store, record, leaving, progress)
+    updated = with_substitute(record, leaving, substitute, reason=reason, actor=actor, now=now)
+    with store.batch():
+        saved = save_record(store, anchored_replacement(store, actor, updated, record, leaving, now), record.revision)
+    return shown_to(actor, saved)
+
+
+def anchored_replacement(store: ExpertStore, actor: Actor, updated: PanelRecord, before: PanelRecord, leaving: str,
+                         now: dt.datetime | None, **extra) -> PanelRecord:
+    """The `panel.replace` audit entry of `updated`'s last replacement (inside the caller's batch),
+    and `updated` with that entry's anchor on the replacement (`audit verify` checks it)."""
+    old, new = replacement_audit(updated, before, leaving)
+    last = updated.replaced[-1]
+    entry = audit(store, actor, "panel.replace", target=updated.id, reason=last.reason, now=now, before=old,
+                  after={**new, **extra})
+    return updated.model_copy(update={"replaced": [*updated.replaced[:-1],
+                                                   last.model_copy(update={"audit_anchor": anchor_of(entry)})]})

@@ -6,6 +6,7 @@ import datetime as dt
 from expertpool.domain.eligibility import SHOW_RULES, EligibilityFacts, EligibilityRules, barring_records, first_bar
 from expertpool.services.access import Actor
 from expertpool.services.eligibility import parse_review_date
+from expertpool.services.evaluations import expert_evaluations, pause_on
 from expertpool.services.ledger import read_ledger
 from expertpool.services.search import expert_view, get_expert
 from expertpool.stores.base import ExpertStore
@@ -22,9 +23,15 @@ def expert_profile(store: ExpertStore, expert_id: str, actor: Actor, on: str | d
     records = list(store.iter_integrity(expert.id))
     barring = barring_records(records, day)
     view["eligible_on"] = day.isoformat()
-    facts = EligibilityFacts(day, barred={expert.id: [r.id for r in barring]} if barring else {})
+    pause = pause_on(store, expert.id, day)
+    facts = EligibilityFacts(day, barred={expert.id: [r.id for r in barring]} if barring else {},
+                             paused={expert.id} if pause else frozenset())
     view["eligible"] = first_bar(expert, EligibilityRules(SHOW_RULES), facts) is None
     view["barred_by"] = [r.id for r in barring]
+    view["paused"] = pause.describe() if pause else None
+    view["evaluations"] = [
+        f"{e.date} {e.activity} {e.attendance}" + (f" 评分 {e.score}" if e.score is not None else "")
+        + (f"（{actor.readable(e.note)}）" if e.note else "") for e in expert_evaluations(store, expert.id)]
     view["affiliations"] = [
         f"{a.institution} {a.start_year or '?'}–{a.end_year or '至今'}"
         for a in store.iter_records("affiliation", expert.id)]

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from expertpool import segment
 from expertpool.cache.snapshot import rank_index
 from expertpool.domain.models import Project
+from expertpool.domain.panel import Candidate
 from expertpool.stores.base import ExpertStore, SearchFilters, SearchQuery
 
 #: weight of the abstract's words against the title and keywords
@@ -159,3 +160,10 @@ def best_relevance(per_project: Sequence[Mapping[str, float]]) -> dict[str, floa
             if value > best.get(expert_id, 0.0):
                 best[expert_id] = value
     return best
+
+
+def qualified_ids(candidates: Iterable[Candidate], threshold: float) -> set[str]:
+    """The candidates who are *qualified* (relevance ≥ the spec's `relevance_threshold`): the only
+    ones the lottery draws, and the only ones who may take a seat afterwards (`panel replace`, the
+    automatic 补抽 after a decline), the same rule for every way onto a panel."""
+    return {c.id for c in candidates if c.relevance >= threshold}

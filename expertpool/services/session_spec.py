@@ -22,10 +22,10 @@ from expertpool.services.panel_spec import SAME_DAY, PanelSpec, quote_cjk_keys, 
 #: keys only the session has (the rest are panel rules, defaults for every group)
 SESSION_KEYS = ("name", "review_date", "projects", "groups", "group", "group_by", "mode", "seed", "time_limit_s",
                 "max_probability", "same_day", "policy")
-#: panel rules a session or a group may set
+#: panel rules a session or a group may set (a group's panel names its session and group itself)
 RULE_KEYS = tuple(f.name for f in dc_fields(PanelSpec)
-                  if f.name not in ("name", "review_date", "projects", "mode", "seed", "time_limit_s",
-                                    "max_probability", "same_day", "policy")) + ("quota",)
+                  if f.name not in ("name", "session", "group", "review_date", "projects", "mode", "seed",
+                                    "time_limit_s", "max_probability", "same_day", "policy")) + ("quota",)
 GROUP_BY = ("field",)
 
 
@@ -59,7 +59,8 @@ class SessionSpec:
     def group_spec(self, name: str, project_ids: tuple[str, ...], own: Mapping[str, Any] = {}) -> PanelSpec:
         """A group's rules as a panel spec: the session's defaults, the group's own rules, and
         the session's date, mode, seed and conflict policy."""
-        data = {"fields": "projects", **self.rules, **own, "name": name, "review_date": self.review_date,
+        data = {"fields": "projects", **self.rules, **own, "name": name, "session": self.name, "group": name,
+                "review_date": self.review_date,
                 "projects": project_ids, "mode": self.mode, "seed": self.seed, "time_limit_s": self.time_limit_s,
                 "same_day": self.same_day, "policy": self.policy}
         return load_spec(None, data)

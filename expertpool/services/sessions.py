@@ -24,9 +24,9 @@ from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot
 from expertpool.domain.eligibility import REASONS, EligibilityRules, sort_out
 from expertpool.domain.ledger import Ledger
 from expertpool.domain.models import Project
-from expertpool.domain.panel import Candidate, mode_label
+from expertpool.domain.panel import Candidate
+from expertpool.domain.panel.labels import mode_label, status_label
 from expertpool.domain.panel.record import AuditAnchor, DiagnosisView, MemberView, PoolFigures
-from expertpool.domain.panel.result import SolveStatus
 from expertpool.domain.session import SessionGroup, SessionResult, SessionRules, draw_session, split_by_field
 from expertpool.domain.session.record import GroupRecord, GroupReplacement, SessionRecord, SessionSummary
 from expertpool.domain.text import clean
@@ -42,11 +42,9 @@ from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec
 from expertpool.services.panels import (
-    EXPORT_HEADERS,
     anchor_of,
     counted_quotas,
     eligibility_facts,
-    export_rows,
     find_replacement,
     load_projects,
     now_text,
@@ -57,11 +55,12 @@ from expertpool.services.panels import (
     solver_candidates,
     stored_record,
 )
+from expertpool.services.record_sheet import SUBSTITUTE_HEADERS, expert_row, substitute_rows
 from expertpool.services.session_spec import SessionSpec, load_session_spec
 from expertpool.stores.base import ExpertStore
 
 __all__ = ["SessionOutcome", "SessionSpec", "export_session", "get_session", "list_sessions", "load_session_spec",
-           "mode_label", "plan_session", "replace_session_member", "reproduce_session"]
+           "plan_session", "replace_session_member", "reproduce_session"]
 
 CONFLICT = "conflict"
 
@@ -379,14 +378,12 @@ def replace_session_member(store: ExpertStore, actor: Actor, session_id: str, ex
 
 # ---- export ----------------------------------------------------------------------------------
 
-STATUS_LABELS = {SolveStatus.OPTIMAL: "已证明最优", SolveStatus.FEASIBLE: "可行（未证明最优）",
-                 SolveStatus.INFEASIBLE: "无法满足全部规则", SolveStatus.TIMEOUT: "超时未得结果"}
 OVERVIEW_HEADERS = ("分组", "申报项目数", "申报项目", "专家人数", "成员", "备选人数", "求解状态")
 
 
 def overview_rows(record: SessionRecord) -> list[list[object]]:
     return [[g.name, len(g.projects), "、".join(g.projects), len(g.members),
-             "、".join(f"{m.id} {m.name}" for m in g.members), len(g.backups), STATUS_LABELS[g.status]]
+             "、".join(f"{m.id} {m.name}" for m in g.members), len(g.backups), status_label(g.status)]
             for g in record.groups]
 
 
@@ -406,18 +403,25 @@ def export_session(store: ExpertStore, actor: Actor, session_id: str, out: Path)
     return out
 
 
+def group_rows(group: GroupRecord) -> list[list[str]]:
+    """A group's table on the session's sheets: its members, then its backups and each member's
+    own substitutes — the panel record sheet's substitute table (`record_sheet.substitute_rows`),
+    with no contact details (the sheets are printed and passed around)."""
+    return [*(expert_row("成员", i, m, "") for i, m in enumerate(group.members, 1)), *substitute_rows(group)]
+
+
 def _write_session(record: SessionRecord, anchor: AuditAnchor, out: Path) -> None:
     """The sheets through `io.sheets` (inert cells, whole or not at all); the groups' tables are
-    a panel's record sheet (`panels.export_rows`), so neither carries personal data."""
+    those of a panel's record sheet (`group_rows`), so neither carries personal data."""
     title = (f"{record.name}（{record.id}）评审日期 {record.review_date}，抽取方式 {mode_label(record.strategy)}，"
-             f"随机种子 {record.seed}，求解状态 {STATUS_LABELS[record.status]}；各组只排除与本组申报项目有利益冲突的专家")
+             f"随机种子 {record.seed}，求解状态 {status_label(record.status)}；各组只排除与本组申报项目有利益冲突的专家")
     anchor_line = (f"审计锚点：{anchor.seq}:{anchor.hash}（本表导出时审计日志的最新条目；"
                    "用 expertpool audit verify --anchors 本文件 可核对审计日志此后未被删改）")
     if out.suffix.lower() == ".csv":
-        sheets.write_csv(out, [[title], [anchor_line], ["分组", *EXPORT_HEADERS],
-                               *([g.name, *row] for g in record.groups for row in export_rows(g))])
+        sheets.write_csv(out, [[title], [anchor_line], ["分组", *SUBSTITUTE_HEADERS],
+                               *([g.name, *row] for g in record.groups for row in group_rows(g))])
         return
     sheets.write_workbook(out, [
         ("总览", [[title], [anchor_line], list(OVERVIEW_HEADERS), *overview_rows(record)]),
-        *((g.name, [[f"{g.name}：申报项目 {'、'.join(g.projects)}"], list(EXPORT_HEADERS), *export_rows(g)])
+        *((g.name, [[f"{g.name}：申报项目 {'、'.join(g.projects)}"], SUBSTITUTE_HEADERS, *group_rows(g)])
           for g in record.groups)])

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from expertpool.domain.models import (
     Affiliation,
     AuditEntry,
+    Evaluation,
     Expert,
     IntegrityRecord,
     Project,
@@ -28,7 +29,7 @@ from expertpool.errors import ConcurrentEdit, StoreDamaged
 from expertpool.progress import Progress
 from expertpool.segment import QueryTerm
 
-RecordKind = Literal["affiliation", "relation", "history", "project"]
+RecordKind = Literal["affiliation", "relation", "history", "project", "evaluation"]
 
 #: kind → (model class, key function). A record's key makes re-imports idempotent.
 RECORD_KINDS: dict[str, tuple[type[Record], object]] = {
@@ -36,6 +37,7 @@ RECORD_KINDS: dict[str, tuple[type[Record], object]] = {
     "relation": (Relation, Relation.key),
     "history": (ReviewEvent, ReviewEvent.key),
     "project": (Project, lambda p: p.id),
+    "evaluation": (Evaluation, Evaluation.key),
 }
 
 
@@ -271,8 +273,9 @@ class ExpertStore(Protocol):
         changed them rolls back (its writes were visible meanwhile: on Elasticsearch to everyone,
         on SQLite to threads sharing the connection). It stays the same when nothing changed:
         re-imports that change nothing, and audit, role, panel and meta writes. Integrity records
-        are left out on purpose: reviewers amend them often, reading them is cheap, and a draw
-        reads them fresh, so they must not throw away the caches keyed by this token.
+        and evaluations are left out on purpose: reviewers amend integrity records often, officers
+        add evaluations after every review, reading them is cheap, and a draw reads them fresh, so
+        they must not throw away the caches keyed by this token.
         Two stores never share a token. `rebuild_index` (same data, new index) may change it
         (both stores do).
 
@@ -290,7 +293,7 @@ class ExpertStore(Protocol):
         it in atomically (searches keep working on the old index until the swap)."""
         ...
 
-    # ---- affiliations, relations, review history, projects ----
+    # ---- affiliations, relations, review history, projects, evaluations ----
     def upsert_records(self, kind: RecordKind, records: Sequence[Record]) -> UpsertCounts:
         """Insert or replace records by `record_key(kind, r)`; identical content counts as unchanged."""
         ...

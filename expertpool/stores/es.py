@@ -7,6 +7,7 @@ files under ``indexes/es/``):
 |---|---|---|
 | ``<prefix>-experts`` (alias → ``<prefix>-experts-vN``) | expert id | keyword filters, ``idx.*`` jieba tokens, ``doc`` |
 | ``<prefix>-records`` | ``kind|key`` | affiliations, relations, review history, projects |
+| ``<prefix>-evaluations`` | ``evaluation|key`` | evaluations: written by program officers, read fresh (not data) |
 | ``<prefix>-integrity`` | record id | the current version (written with if_seq_no/if_primary_term) |
 | ``<prefix>-integrity-versions`` | ``id#version`` | every version |
 | ``<prefix>-audit`` | sequence number | the hash-chained audit trail (op_type=create) |
@@ -22,7 +23,8 @@ audit entry that another writer has already chained onto is left in place (the e
 raised out of the batch carries a note saying so).
 
 Data version (`data_version`): a random generation in the meta index (`DATA_GENERATION_KEY`).
-The first change to experts or records in a batch first marks it as
+The first change to experts or records (``-records``: not evaluations, not integrity) in a batch
+first marks it as
 changing (while marked, every call returns a new token: nothing gets cached); when the batch
 ends, after its documents are written and refreshed (or restored, on a rollback), a new
 generation replaces the mark. A writer that dies half way leaves the mark, so the store stays
@@ -36,6 +38,9 @@ bigrams, a whole-name match), so the two agree on the top 10 (checked on generat
 in tests/contract/test_contract_ranking_overlap.py). The text index's format is
 `textindex.TEXT_INDEX_VERSION`, kept in the meta index; an index of another format is not
 searched (`index rebuild` makes a current one).
+
+Upgrades: opening a store made before an index existed creates it (`_ensure_indices`), and the
+evaluations such a store kept in ``-records`` are moved to ``-evaluations`` (`_move_old_evaluations`).
 
 The store needs only what Elasticsearch's minimal distribution has (scripts/es-local runs that
 one): core analysers, no scripts, no _reindex/_delete_by_query, no ``GET /``.
@@ -98,7 +103,7 @@ SCHEMA_VERSION = "1"
 #: meta key: the `textindex.TEXT_INDEX_VERSION` of the experts index the alias points at
 TEXT_INDEX_KEY = "text_index_version"
 #: The fixed indices, by short name (the experts index is versioned behind an alias).
-SIMPLE_INDICES: tuple[str, ...] = ("records", "integrity", "integrity-versions", "audit", "roles", "panels",
+SIMPLE_INDICES: tuple[str, ...] = ("records", "evaluations", "integrity", "integrity-versions", "audit", "roles", "panels",
                                    "sessions", "meta")
 _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,100}$")
 _MISSING = object()
@@ -386,7 +391,7 @@ class ElasticsearchStore:
         todo += [(self.ix[short], load_index_body(short)) for short in SIMPLE_INDICES
                  if short != "meta" and self.ix[short] not in existing]
         if todo:  # independent of each other: create them side by side
-            with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+            with ThreadPoolExecutor(max_workers=len(todo)) as pool, self._upgrading(todo, existing):
                 list(pool.map(lambda item: self._create_index(*item), todo))
         # The meta index comes last: its existence means the store is complete.
         created = self.ix["meta"] not in existing and self._create_index(self.ix["meta"], load_index_body("meta"))
@@ -401,7 +406,82 @@ class ElasticsearchStore:
             version = self.get_meta("schema_version")
             if version is not None and version != SCHEMA_VERSION:
                 raise InputError(f"Elasticsearch 索引 {self.prefix}-* 的版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
+            self._move_old_evaluations()
         return created
+
+    @contextmanager
+    def _upgrading(self, todo: list[tuple[str, dict]], existing: dict):
+        """Around the steps that bring an existing store up to this program's layout (an index
+        added since, old documents moved): a user whose Elasticsearch role may not do them (a
+        program officer's may not create indices) is told that an administrator has to open the
+        store once, rather than that the credentials are wrong."""
+        try:
+            yield
+        except ApiError as exc:
+            if exc.meta.status != 403 or self.ix["meta"] not in existing:
+                raise
+            names = "、".join(name for name, _ in todo)
+            raise PermissionDenied(_scrub(
+                f"专家库（索引前缀 {self.prefix}）需要升级到本程序的索引布局（{names}），当前 Elasticsearch 用户无权完成"
+                f"（{_reason(exc)}）：请管理员先用本程序打开一次（如 expertpool stats）", self._secrets)) from None
+
+    def _move_old_evaluations(self) -> int:
+        """Move the evaluations a store made before ``-evaluations`` existed keeps in ``-records``
+        into ``-evaluations`` (same _id); returns how many. Checked on every open of an existing
+        store (one count), so an upgrade interrupted half way is finished by the next open.
+
+        A document already in ``-evaluations`` is newer than the old copy and is kept
+        (op_type=create). Evaluations are read fresh, not part of the data generation, so the
+        move leaves the generation alone."""
+        records, evaluations = self.ix["records"], self.ix["evaluations"]
+        old = {"term": {"kind": "evaluation"}}
+        if not self._es.count(index=records, query=old)["count"]:
+            return 0
+        hits = list(self._scan(records, old, [{"key": "asc"}]))
+        copies = ({"_op_type": "create", "_index": evaluations, "_id": hit["_id"], "_source": hit["_source"]}
+                  for hit in hits)
+        self._upgrade_bulk(copies, f"移入 {evaluations}", kept=409)
+        self._es.indices.refresh(index=evaluations)
+        # Only once every copy is searchable do the originals go.
+        self._upgrade_bulk(({"_op_type": "delete", "_index": records, "_id": hit["_id"]} for hit in hits),
+                           f"从 {records} 删除", kept=404)
+        self._es.indices.refresh(index=records)
+        return len(hits)
+
+    def _upgrade_bulk(self, actions: Iterable[dict], what: str, kept: int) -> None:
+        """Bulk actions of an upgrade step; an item answered `kept` is fine (already done). A
+        refused item (403) is the upgrade's `PermissionDenied`; any other failure is raised."""
+        failures: list[tuple[str, str]] = []
+        for ok, item in helpers.streaming_bulk(self._es, actions, chunk_size=self.BULK_CHUNK, raise_on_error=False,
+                                               raise_on_exception=True, max_retries=3, initial_backoff=0.5):
+            status = next(iter(item.values())).get("status")
+            if ok or status == kept:
+                continue
+            if status == 403:
+                raise self._upgrade_refused(what, _failure(item)[1])
+            failures.append(_failure(item))
+        if failures:
+            listed = "；".join(f"{doc_id}：{reason}" for doc_id, reason in failures[:10])
+            raise BulkIndexingFailed(f"升级专家库时 {len(failures)} 条评价未能{what}（原件保留，下次打开时再做）：{listed}",
+                                     failures)
+
+    @contextmanager
+    def _upgrading(self, todo: list[tuple[str, dict]], existing: dict):
+        """Around creating indices: when the store exists already this is an upgrade (an index
+        added since), and a user whose Elasticsearch role may not create indices (a program
+        officer's) is told that an administrator has to open the store once, not that the
+        credentials are wrong."""
+        try:
+            yield
+        except ApiError as exc:
+            if exc.meta.status != 403 or self.ix["meta"] not in existing:
+                raise
+            raise self._upgrade_refused("创建" + "、".join(name for name, _ in todo), _reason(exc)) from None
+
+    def _upgrade_refused(self, step: str, reason: str) -> PermissionDenied:
+        return PermissionDenied(_scrub(
+            f"专家库（索引前缀 {self.prefix}）需要升级到本程序的索引布局（{step}），当前 Elasticsearch 用户无权完成"
+            f"（{reason}）：请管理员先用本程序打开一次（如 expertpool stats）", self._secrets))
 
     def _wait_until_ready(self) -> None:
         """Wait until every index of the store has its primary shards started (health yellow)."""
@@ -986,7 +1066,7 @@ class ElasticsearchStore:
         if kind not in RECORD_KINDS:
             raise ValueError(f"unknown record kind {kind!r}")
         counts = UpsertCounts()
-        index = self.ix["records"]
+        index = self._records_index(kind)
         written: dict[str, str] = {}
 
         def actions() -> Iterator[dict]:
@@ -1024,8 +1104,14 @@ class ElasticsearchStore:
         filters = [{"term": {"kind": kind}}]
         if expert_id is not None:
             filters.append({"term": {"expert_id": expert_id}})
-        for hit in self._scan(self.ix["records"], {"bool": {"filter": filters}}, [{"key": "asc"}], ["doc"]):
+        for hit in self._scan(self._records_index(kind), {"bool": {"filter": filters}}, [{"key": "asc"}], ["doc"]):
             yield _decode(model, hit)
+
+    def _records_index(self, kind: RecordKind) -> str:
+        # Evaluations have an index of their own: program officers write them (a server-side
+        # privilege on that index alone, not on the conflict data in -records), and like integrity
+        # records they are read fresh, so writing them leaves the data generation alone.
+        return self.ix["evaluations"] if kind == "evaluation" else self.ix["records"]
 
     # ---- integrity ----
     @_guarded

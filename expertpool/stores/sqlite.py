@@ -221,7 +221,7 @@ class SQLiteStore:
     """`ExpertStore` on one SQLite file. Safe for several processes (WAL, IMMEDIATE transactions).
 
     Data version: a random generation in the meta table (`DATA_GENERATION_KEY`), replaced in the
-    transaction of the first change to experts, records or integrity records of each batch, so
+    transaction of the first change to experts or records (not evaluations) of each batch, so
     it commits with the change, and replaced once more after a rollback of such a batch.
     `rebuild_index` replaces it too: the data is the same, but a `rank_index` of the old text
     index is not.
@@ -421,7 +421,7 @@ class SQLiteStore:
                 self._db.execute("COMMIT")
 
     def _data_changed(self) -> None:
-        """Call inside the batch, before a write to experts, records or integrity records: the new
+        """Call inside the batch, before a write to experts or records (not evaluations): the new
         data generation is written in the same transaction (once per batch)."""
         if not self._depth:
             raise RuntimeError("a data write outside a batch would not be atomic with its new data version")
@@ -765,7 +765,8 @@ class SQLiteStore:
                 if row and row[0] == digest:
                     counts.unchanged += 1
                     continue
-                self._data_changed()
+                if kind != "evaluation":  # read fresh by draws, like integrity (see data_version)
+                    self._data_changed()
                 self._db.execute(
                     "INSERT OR REPLACE INTO records(kind, key, expert_id, doc, content_hash) VALUES (?,?,?,?,?)",
                     (kind, key, record_expert_id(record), record.model_dump_json(), digest))

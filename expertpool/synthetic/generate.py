@@ -177,7 +177,9 @@ class GenerateReport:
             "import_files": files,
             "other_files": {kind: str(path) for kind, path in self.paths.items() if kind not in IMPORT_ORDER},
             "counts": dict(self.counts),
-            "import_command": "expertpool import " + " ".join(shlex.quote(f) for f in files),
+            # --create: the store is made only when asked (on Elasticsearch, or at a --db path), and
+            # the flag does nothing to a store that exists, so the command works as printed anywhere
+            "import_command": "expertpool import --create " + " ".join(shlex.quote(f) for f in files),
         }
 
 

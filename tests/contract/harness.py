@@ -55,6 +55,11 @@ class Harness:
     def shrink_pages(self, store: ExpertStore, size: int) -> None:
         """Make ordered listings read in pages of `size`, so a test crosses page boundaries
         cheaply (a no-op for a backend that reads without pages)."""
+    def raw_bytes(self, store: ExpertStore) -> bytes:
+        """Everything the backend holds for this store as someone reading its files or indices
+        directly would find it (no protocol, no decoding)."""
+        raise NotImplementedError
+
     @staticmethod
     def ranking(hits: list[SearchHit]) -> list[str]:
         """Score-insensitive view of a result list: the expert ids in order (scores are
@@ -94,6 +99,10 @@ class SQLiteHarness(Harness):
     def another(self) -> "SQLiteHarness":
         return SQLiteHarness(self.path.parent, f"other-{uuid.uuid4().hex[:8]}.sqlite3")
 
+    def raw_bytes(self, store) -> bytes:
+        files = [self.path, self.path.with_name(self.path.name + "-wal")]
+        return b"".join(f.read_bytes() for f in files if f.exists())
+
 
 class ElasticsearchHarness(Harness):
     backend = "elasticsearch"
@@ -114,6 +123,14 @@ class ElasticsearchHarness(Harness):
 
     def shrink_pages(self, store, size: int) -> None:
         store.PAGE = size
+
+    def raw_bytes(self, store) -> bytes:
+        import json
+
+        client = store._es
+        client.indices.refresh(index=f"{self.prefix}-*")
+        hits = client.search(index=f"{self.prefix}-*", query={"match_all": {}}, size=10_000)["hits"]["hits"]
+        return json.dumps([h["_source"] for h in hits], ensure_ascii=False).encode()
 
     def edit_document(self, store, kind: str, key: str, changes: dict | None) -> None:
         index = store.experts_index() if kind == "expert" else store.ix["integrity"]

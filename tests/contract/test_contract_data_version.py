@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from expertpool.domain.models import Affiliation, IntegrityRecord, Person, Project, Relation, ReviewEvent
+from expertpool.domain.models import Affiliation, Evaluation, IntegrityRecord, Person, Project, Relation, ReviewEvent
 from expertpool.errors import ConcurrentEdit
 from expertpool.stores.base import AuditDraft, UpsertCounts
 
@@ -57,10 +57,20 @@ CHANGES = {
     **{f"changed {kind}": (lambda s, kind=kind: s.upsert_records(kind, [CHANGED[kind]])) for kind in CHANGED},
 }
 
-#: integrity writes change data but not the version: callers read integrity records fresh
-INTEGRITY_WRITES = {
-    "new integrity record": lambda s: s.put_integrity(integrity("IR-2"), None),
-    "amended integrity record": lambda s: s.put_integrity(integrity(status="revoked"), 1),
+#: integrity records and evaluations change data but not the version: callers read them fresh
+#: (officers add evaluations after every review). name → (the write, what it wrote as read back)
+EVALUATION = Evaluation(expert_id="SC-000001", activity="PNL-20261201-1-0a1b2c3d", date=dt.date(2026, 12, 1),
+                        attendance="出席", score=4)
+FRESH_WRITES = {
+    "new integrity record": (lambda s: s.put_integrity(integrity("IR-2"), None),
+                             lambda s: sorted(r.id for r in s.iter_integrity()), ["IR-1", "IR-2"]),
+    "amended integrity record": (lambda s: s.put_integrity(integrity(status="revoked"), 1),
+                                 lambda s: [v.version for v in s.integrity_versions("IR-1")], [1, 2]),
+    "new evaluation": (lambda s: s.upsert_records("evaluation", [EVALUATION]),
+                       lambda s: [e.score for e in s.iter_records("evaluation")], [4]),
+    "changed evaluation": (lambda s: (s.upsert_records("evaluation", [EVALUATION]),
+                                      s.upsert_records("evaluation", [EVALUATION.model_copy(update={"score": 2})])),
+                           lambda s: [e.score for e in s.iter_records("evaluation")], [2]),
 }
 
 #: name → a write that leaves experts, records and integrity records of `filled` as they are
@@ -107,13 +117,14 @@ class TestDataVersion:
         assert filled.data_version() == before
         assert harness.open().data_version() == before
 
-    @pytest.mark.parametrize("write", INTEGRITY_WRITES)
-    def test_integrity_writes_leave_it(self, filled, harness, write):
+    @pytest.mark.parametrize("write", FRESH_WRITES)
+    def test_integrity_and_evaluation_writes_leave_it(self, filled, harness, write):
+        change, read_back, written = FRESH_WRITES[write]
         before = filled.data_version()
-        INTEGRITY_WRITES[write](filled)
+        change(filled)
         assert filled.data_version() == before
         assert harness.open().data_version() == before
-        assert len(filled.integrity_versions("IR-1")) + len(list(filled.iter_integrity())) > 1  # it did write
+        assert read_back(harness.open()) == written  # it did write
 
     def test_idempotent_upserts_count_and_keep_it(self, filled):
         before = filled.data_version()
@@ -149,7 +160,7 @@ class TestDataVersion:
         with filled.batch():
             filled.set_meta("salt", "abc")
             CHANGES["new expert"](filled)
-            INTEGRITY_WRITES["amended integrity record"](filled)
+            FRESH_WRITES["amended integrity record"][0](filled)
             filled.save_panel("PN-1", {})
         after = filled.data_version()
         assert after != before
@@ -161,7 +172,7 @@ class TestDataVersion:
             NO_CHANGES["same experts again"](filled)
             NO_CHANGES["audit entry"](filled)
             NO_CHANGES["panel"](filled)
-            INTEGRITY_WRITES["new integrity record"](filled)
+            FRESH_WRITES["new integrity record"][0](filled)
         with pytest.raises(Boom):
             with filled.batch():
                 NO_CHANGES["roles"](filled)

@@ -5,7 +5,8 @@ Public API:
     DrawResult, DrawStats, Diagnosis,
     SolveStatus                           outputs (every strategy returns a DrawResult)
     STRATEGIES, get_strategy, draw        the strategy registry ("best", "lottery")
-    MODE_LABELS, mode_label               their Chinese names (随机抽取, 择优)
+    MODE_LABELS, mode_label, status_label,
+    method_label                          the Chinese names of modes, solve statuses, replacement methods (labels)
     check_panel                           independent rule checker
     diagnose, feasible                    infeasibility explanation and smallest relaxations
     lottery_distribution                  the maximin distribution itself (preview, many samples)
@@ -19,10 +20,11 @@ from expertpool.domain.panel.diagnosis import diagnose, feasible
 from expertpool.domain.panel.lottery import LotteryDistribution, lottery_distribution
 from expertpool.domain.panel.result import Diagnosis, DrawResult, DrawStats, SolveStatus
 from expertpool.domain.panel.spec import COVERAGE_MODES, Candidate, PanelRules
-from expertpool.domain.panel.strategies import MODE_LABELS, STRATEGIES, Strategy, draw, get_strategy, mode_label
+from expertpool.domain.panel.labels import MODE_LABELS, method_label, mode_label, status_label
+from expertpool.domain.panel.strategies import STRATEGIES, Strategy, draw, get_strategy
 
 __all__ = [
-    "COVERAGE_MODES", "Candidate", "Diagnosis", "LotteryDistribution", "lottery_distribution", "DrawResult", "DrawStats", "MODE_LABELS",
-    "PanelRules", "STRATEGIES", "SolveStatus", "Strategy", "check_panel", "diagnose", "draw", "feasible", "get_strategy",
-    "mode_label",
+    "COVERAGE_MODES", "Candidate", "Diagnosis", "LotteryDistribution", "lottery_distribution", "DrawResult", "DrawStats", "PanelRules", "STRATEGIES",
+    "SolveStatus", "Strategy", "check_panel", "diagnose", "draw", "feasible", "get_strategy", "MODE_LABELS",
+    "method_label", "mode_label", "status_label",
 ]

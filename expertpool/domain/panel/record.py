@@ -20,7 +20,11 @@ from expertpool.domain.panel.result import Diagnosis, SolveStatus
 SCHEMA_VERSION = 2
 #: keys a document leaves out while they have no value (an unsaved draw, no replacement yet)
 _ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "audit_anchor", "conflicts_checked",
-                     "required_fields")
+                     "required_fields", "witness", "seal")
+#: keys a document leaves out while they hold their (empty) default: a panel nobody has invited yet,
+#: a draw without warnings or quotas
+_ABSENT_WHEN_EMPTY = ("warnings", "quota_counts", "invitations", "reply_codes", "unfilled", "refill_pending",
+                      "revision")
 
 
 class StoredRecord(BaseModel):
@@ -65,6 +69,7 @@ class Replacement(StoredRecord):
     by: str
     at: str
     method: str  # "backup" or "re-solve"
+    automatic: bool = False  # the 补抽 after a decline, declared conflict or unanswered calls
     audit_anchor: AuditAnchor | None = None
 
     @model_serializer(mode="wrap")
@@ -72,6 +77,8 @@ class Replacement(StoredRecord):
         data = handler(self)
         if data.get("audit_anchor") is None:
             data.pop("audit_anchor", None)
+        if not data.get("automatic"):
+            data.pop("automatic", None)
         return data
 
 
@@ -84,6 +91,48 @@ class QuotaCount(StoredRecord):
 
     def text(self) -> str:
         return f"{self.label} {self.count} 人（应在 {self.min}–{self.max} 人）"
+
+
+class InvitationEvent(StoredRecord):
+    """One step of a member's invitation (see `domain.panel.invitations`): who, what, when, by whom."""
+    expert_id: str
+    action: str                   # one of invitations.ACTIONS
+    at: str
+    by: str
+    channel: str | None = None    # 电子邮件 | 电话 (the call list)
+    reason: str | None = None
+    detail: str | None = None     # a send failure, the member a substitute replaces, …
+
+
+class Witness(StoredRecord):
+    """The supervisor's sign-off (`panel confirm`): who witnessed the draw, when."""
+    by: str
+    at: str
+    note: str | None = None
+
+
+class Seal(StoredRecord):
+    """A sealed result: the member list (and everything naming members: backups, replacements,
+    the invitation log, reply codes, the seed) is stored encrypted until `until` (ISO datetime),
+    under the key whose fingerprint is kept here. `members`, `backups` and `state` are what may be
+    shown meanwhile; `released_*` say when, by whom and why it was opened (early by a supervisor,
+    or at the release time)."""
+    until: str
+    sealed_by: str
+    sealed_at: str
+    key_fingerprint: str
+    members: int
+    backups: int
+    state: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    diagnosis: list[str] = Field(default_factory=list)
+    released_at: str | None = None
+    released_by: str | None = None
+    release_reason: str | None = None
+
+    @property
+    def released(self) -> bool:
+        return self.released_at is not None
 
 
 class PoolFigures(StoredRecord):
@@ -231,12 +280,24 @@ class PanelRecord(SeatedMembers, StoredDocument):
     created_by: str | None = None
     created_at: str | None = None
     audit_anchor: AuditAnchor | None = None
+    #: the invitation log, oldest first (`domain.panel.invitations`)
+    invitations: list[InvitationEvent] = Field(default_factory=list)
+    #: member id → the reply code (回执码) printed in their invitation; answers may quote it
+    reply_codes: dict[str, str] = Field(default_factory=dict)
+    #: member id → why their open seat could not be refilled (the panel is 无法补齐)
+    unfilled: dict[str, str] = Field(default_factory=dict)
+    #: member id → why the automatic 补抽 of their open seat did not run (the panel is 需补抽)
+    refill_pending: dict[str, str] = Field(default_factory=dict)
+    witness: Witness | None = None
+    seal: Seal | None = None
+    #: increases with every save after the draw; a save from a stale read is refused
+    revision: int = 0
 
     #: the members against each quota of the spec
     quota_counts: list[QuotaCount] = Field(default_factory=list)
 
     absent_when_none: ClassVar[tuple[str, ...]] = _ABSENT_WHEN_NONE
-    absent_when_empty: ClassVar[tuple[str, ...]] = ("warnings", "quota_counts")
+    absent_when_empty: ClassVar[tuple[str, ...]] = _ABSENT_WHEN_EMPTY
 
     @classmethod
     def upgrade(cls, document: dict[str, Any]) -> dict[str, Any]:
@@ -261,6 +322,11 @@ class PanelRecord(SeatedMembers, StoredDocument):
         """field → region → members covering it, for each field the spec requires, under the
         spec's coverage mode ("any": every field a member lists; "primary": their first)."""
         return field_coverage(self.members, required_fields(self.spec, self.required_fields), self.spec["coverage"])
+
+    @property
+    def sealed(self) -> bool:
+        """Whether the member list is under seal (not yet released)."""
+        return self.seal is not None and not self.seal.released
 
     def with_replacement(self, leaving: str, entering: MemberView, replacement: Replacement) -> "PanelRecord":
         """A copy with `leaving` swapped for `entering` (who leaves the backups), the replacement
@@ -287,7 +353,8 @@ class PanelSummary(BaseModel):
     @classmethod
     def of(cls, record: PanelRecord) -> "PanelSummary":
         return cls(id=record.id, name=record.name, review_date=record.review_date, mode=record.strategy,
-                   seed=record.seed, members=len(record.members), created_by=record.created_by,
+                   seed=record.seed, members=record.seal.members if record.sealed and record.seal else len(record.members),
+                   created_by=record.created_by,
                    created_at=record.created_at)
 
 

@@ -17,16 +17,6 @@ class Strategy(Protocol):
 
 
 STRATEGIES: dict[str, Callable[..., DrawResult]] = {"best": draw_best, "lottery": draw_lottery}
-#: how each mode is named to people (screens, record sheets): the one place, so no sheet shows
-#: "lottery" or "best"
-MODE_LABELS: dict[str, str] = {"lottery": "随机抽取", "best": "择优"}
-
-
-def mode_label(name: str) -> str:
-    """The Chinese name of the draw mode `name` (the name itself if unknown: an old record)."""
-    return MODE_LABELS.get(name, name)
-
-
 def get_strategy(name: str) -> Strategy:
     """The strategy called `name`; an unknown name is an error listing the choices (no fallback)."""
     try:
