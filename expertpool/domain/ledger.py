@@ -28,8 +28,11 @@ class Seat:
     kind: str                 # PANEL or SESSION
     name: str                 # the panel's name, or the session's
     group: str | None = None  # the session's group
+    sealed: bool = False      # on a panel whose member list is still sealed
 
     def describe(self) -> str:
+        if self.sealed:   # the seat counts, but names no panel a reader could look up
+            return f"{self.day.isoformat()} 名单密封中的{self.kind}"
         where = f"{self.name}·{self.group}" if self.group else self.name
         return f"{self.day.isoformat()} {self.kind}「{where}」（{self.source_id}）"
 
@@ -53,6 +56,7 @@ class Seating:
     replacements: tuple[Replacement, ...] = ()
     created_at: str | None = None
     group: str | None = None
+    sealed: bool = False
 
     def members(self, as_of: str | None = None) -> list[str]:
         """The members after the replacements made up to `as_of` (all of them when None)."""
@@ -83,7 +87,7 @@ class Ledger:
         for s in seatings:
             if s.source_id in skip or (as_of is not None and s.created_at is not None and s.created_at >= as_of):
                 continue
-            seats.extend(Seat(m, s.day, s.source_id, s.kind, s.name, s.group) for m in s.members(as_of))
+            seats.extend(Seat(m, s.day, s.source_id, s.kind, s.name, s.group, s.sealed) for m in s.members(as_of))
         return cls(seats)
 
     def __len__(self) -> int:

@@ -8,10 +8,12 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 
 from expertpool.domain.ledger import PANEL, SESSION, Ledger, Replacement, Seating
+from expertpool.services import sealing
 from expertpool.stores.base import ExpertStore
 
 #: the top-level keys of a saved panel / session the ledger reads
-PANEL_KEYS = ("id", "name", "spec", "members", "drawn_members", "replaced", "created_at")
+PANEL_KEYS = ("id", "name", "spec", "members", "drawn_members", "replaced", "created_at", "seal",
+              sealing.PAYLOAD_KEY)
 SESSION_KEYS = ("id", "name", "review_date", "groups", "replaced", "created_at")
 
 
@@ -24,13 +26,19 @@ def _replacements(entries: Iterable[dict]) -> tuple[Replacement, ...]:
 
 
 def panel_seatings(documents: Iterable[dict]) -> Iterator[Seating]:
+    """The seats of saved panels. A sealed panel's members are read through its seal (the draw
+    may use them, never show them): they are seated, so they count toward the workload and are not
+    drawn again that day; their seats are marked `sealed` so no listing names the panel."""
     for d in documents:
         day = (d.get("spec") or {}).get("review_date")
         if not d.get("id") or not day:
             continue
+        sealed = sealing.is_sealed_document(d)
+        if sealed:
+            d = sealing.open_document(d, d["id"])
         drawn = d.get("drawn_members") if d.get("drawn_members") is not None else d.get("members")
         yield Seating(d["id"], PANEL, d.get("name", ""), dt.date.fromisoformat(day), _ids(drawn),
-                      _replacements(d.get("replaced", ())), d.get("created_at"))
+                      _replacements(d.get("replaced", ())), d.get("created_at"), sealed=sealed)
 
 
 def session_seatings(documents: Iterable[dict]) -> Iterator[Seating]:

@@ -49,7 +49,8 @@ def expert_profile(store: ExpertStore, expert_id: str, actor: Actor, on: str | d
 def _reviews(store: ExpertStore, expert_id: str, day: dt.date) -> tuple[list[str], list[str]]:
     """(reviews in the 12 months before `day`, newest first; seats on `day` or later, soonest first)."""
     start = day - dt.timedelta(days=365)
-    seats = read_ledger(store).of_expert(expert_id)
+    # a seat on a still-sealed panel counts in the workload, but `show` would reveal a member
+    seats = [s for s in read_ledger(store).of_expert(expert_id) if not s.sealed]
     past = [(e.date, f"{e.date.isoformat()} {e.activity}（导入的评审记录）")
             for e in store.iter_records("history", expert_id) if start <= e.date < day]
     past += [(s.day, s.describe()) for s in seats if start <= s.day < day]
