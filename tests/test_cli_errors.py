@@ -213,7 +213,9 @@ def template(tmp_path_factory):
     drawn = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {"mode": "best", "seed": 1}))
     invite_panel(store, officer, drawn.panel_id)
     # one sealed (`panel unseal`), one whose review took place yesterday (`panel evaluate`)
-    sealed = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {}),
+    # (a day later: the first panel's members are seated on its day, and the sample pool has no
+    # second lottery panel without them)
+    sealed = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {"review_date": "2026-12-02"}),
                          sealed_until=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365))
     held = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {
         "mode": "best", "seed": 2, "review_date": dt.date.today() - dt.timedelta(days=1)}))
