@@ -177,3 +177,57 @@ def test_help_has_an_example():
     result = runner.invoke(app, ["coi", "check", "--help"])
     assert result.exit_code == 0 and "Example:" in result.stdout
     assert runner.invoke(app, ["coi", "--help"]).exit_code == 0
+
+
+@pytest.fixture
+def big_unit(pool):
+    """Forty more experts at 四川大学 (the applicant's unit): the unit rule dwarfs the relations."""
+    store = open_store(StoreConfig.from_env())
+    try:
+        rows = [expert_row(专家编号=f"{100 + i:06d}", 姓名=f"川大{i}", 人才称号="", 证件号码=id_number(seq=f"{100 + i:03d}"))
+                for i in range(40)]
+        report = import_files(store, [write_csv(pool / "more.csv", rows)], actor_for(store, "admin"))
+        assert not report.failed, report.to_json()
+    finally:
+        store.close()
+    return pool
+
+
+def test_default_output_summarises_unit_rules_and_lists_direct_relations_by_name(big_unit):
+    args = ("--project", str(big_unit / "projects.jsonl"), "--review-date", "2025-06-01")
+    result = check(*args)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "需回避专家 43 位" in out
+    assert "同一法人单位 41 位（四川大学 41）" in out
+    # the direct relations by name and evidence; the 41 unit colleagues are only counted
+    assert "000002 李娜  合著  000002 —合著 2023（作者 5 人）— 张三 (申报人, 四川大学)" in out
+    assert "000003 王强  师生" in out
+    assert "000100" not in out and out.count("—任职 至今—") == 0
+    # the totals close the output, after any list
+    assert out.rstrip().splitlines()[-1].startswith("合计：评审日期 2025-06-01，审查项目 1 个；需回避专家 43 位")
+    detail = check(*args, "--detail").stdout
+    assert detail.count("—任职 至今—") == 41 and "000139 川大39  同一法人单位" in detail
+
+
+def test_rule_and_expert_filters_list_what_was_asked(big_unit):
+    args = ("--project", str(big_unit / "projects.jsonl"), "--review-date", "2025-06-01")
+    by_key = check(*args, "--rule", "same_unit")
+    by_label = check(*args, "--rule", "同一法人单位")
+    assert by_key.exit_code == 0 and by_key.stdout == by_label.stdout
+    assert by_key.stdout.count("—任职 至今—") == 41 and "李娜" not in by_key.stdout
+    rows = json.loads(check(*args, "--rule", "same_unit", "--rule", "advisor", "--json").stdout)
+    assert {r["rule"] for r in rows} == {"same_unit", "advisor"} and len(rows) == 42
+    two = check(*args, "--expert", "000100", "--expert", "000003")
+    assert "000100 川大0  同一法人单位" in two.stdout and "000003 王强  师生" in two.stdout
+    assert "李娜" not in two.stdout
+    assert {r["expert_id"] for r in json.loads(check(*args, "-e", "000100", "-e", "000003", "--json").stdout)} \
+        == {"000100", "000003"}
+    bad = check(*args, "--rule", "同事")
+    assert bad.exit_code == 2 and "--rule" in bad.stderr and "同事" in bad.stderr and "same_unit" in bad.stderr
+
+
+def test_json_is_the_full_list_whatever_the_summary_shows(big_unit):
+    rows = json.loads(check("--project", str(big_unit / "projects.jsonl"), "--review-date", "2025-06-01",
+                            "--json").stdout)
+    assert len(rows) == 43 and sum(r["rule"] == "same_unit" for r in rows) == 41

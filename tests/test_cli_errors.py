@@ -354,6 +354,28 @@ def test_a_damaged_integrity_row_is_a_storage_failure_naming_table_and_id(pool, 
         assert "integrity" in result.output and "CX-2018-0001" in result.output, result.output
 
 
+@pytest.mark.parametrize("kind,doc", [
+    ("relation", "not json"), ("relation", '{"expert_id": "SC-000001"}'),
+    ("relation", '{"expert_id": "SC-000001", "other": {"name": "某人"}, "kind": "朋友"}'),
+    ("affiliation", '{"expert_id": "SC-000001", "institution": "四川大学", "start_year": "二〇一九"}'),
+    ("history", '{"expert_id": "SC-000001", "activity": "项目评审", "date": "2026-13-01"}'),
+], ids=["relation-not-json", "relation-not-a-record", "relation-unknown-kind", "affiliation-year", "history-date"])
+def test_a_damaged_record_row_is_a_storage_failure_naming_table_and_key(pool, kind, doc):
+    """The pool snapshot reads a few fields of each record rather than the whole record: a record
+    damaged outside the tool is still named, not half-read or skipped."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(pool["path"])) as db:
+        key = db.execute("SELECT key FROM records WHERE kind = ? ORDER BY key LIMIT 1", (kind,)).fetchone()[0]
+    damage(pool["path"], "UPDATE records SET doc = ? WHERE kind = ? AND key = ?", doc, kind, key)
+    for args in (["panel", "build", "--spec", "{samples}/panel.toml", "--mode", "best", "--dry-run"],
+                 ["coi", "check", "--project", "2026YFG0001", "--review-date", "2026-12-01"]):
+        result = invoke(pool["fill"](args))
+        assert result.exit_code == 5, result.output
+        assert f"records（{kind}）" in result.output and key in result.output and "已损坏" in result.output
+
+
 def test_damaged_panel_and_audit_rows_name_theirs(pool, template):
     damage(pool["path"], "UPDATE panels SET doc = '{' WHERE id = ?", template["panel"])
     result = invoke(["panel", "show", template["panel"]])

@@ -62,7 +62,7 @@ def test_cli_list_replace_and_export(store, admin, tmp_path, monkeypatch):
     replaced = runner.invoke(app, ["panel", "replace", doc["id"], member, "--reason", "本人回避", "--json"])
     assert replaced.exit_code == 0, replaced.output
     record = json.loads(replaced.stdout)
-    assert record["replaced"][-1]["out"] == member and record["schema_version"] == 2
+    assert record["replaced"][-1]["out"] == member and record["schema_version"] == 3
     shown = runner.invoke(app, ["panel", "show", doc["id"]])
     assert f"替换记录：{member} →" in shown.stdout
     assert "方式 择优抽取" in shown.stdout and "求解状态 最优" in shown.stdout and "optimal" not in shown.stdout

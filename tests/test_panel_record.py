@@ -41,10 +41,43 @@ def version_one() -> dict:
 def test_a_version_one_document_reads_and_saves_back_unchanged_but_for_the_version():
     old = version_one()
     record = PanelRecord.from_document(old)
-    assert record.schema_version == SCHEMA_VERSION == 2
+    assert record.schema_version == SCHEMA_VERSION == 3
     assert record.replaced[0].in_ == "CQ-4" and record.drawn_member_ids() == ["SC-0"]
     assert record.alternates == [] and record.lottery
-    assert record.to_document() == {**old, "schema_version": SCHEMA_VERSION, "alternates": []}
+    expected = {k: v for k, v in old.items() if k != "conflict_evidence"}   # empty: not written again
+    assert record.to_document() == {**expected, "schema_version": SCHEMA_VERSION, "alternates": [], "conflicts": []}
+
+
+def test_a_version_two_document_keeps_its_three_evidence_lines_per_expert():
+    lines = ["SC-9 —任职 至今— 四川大学 —所在单位— 张三 (申报人, 四川大学)", "SC-9 —合著 2024— 张三 (申报人, 四川大学)"]
+    old = {**version_one(), "schema_version": 2, "conflict_evidence": {"SC-9": lines}}
+    record = PanelRecord.from_document(old)
+    assert record.evidence("SC-9") == lines and record.evidence("SC-1") == []
+    assert record.to_document()["conflict_evidence"] == {"SC-9": lines}
+
+
+def test_conflicts_are_grouped_by_shared_evidence_and_every_line_comes_back():
+    from expertpool.domain.conflicts import Conflict
+    from expertpool.domain.conflicts.rules import evidence_text
+    from expertpool.domain.panel.record import group_conflicts
+
+    def conflict(project, expert, rule, *path):
+        full = [expert, *path]
+        return Conflict(project, expert, rule, evidence_text(full), True, full)
+
+    tail = ("四川大学", "所在单位", "张三 (申报人, 四川大学)")
+    conflicts = [conflict("P1", f"SC-{i}", "same_unit", "任职 至今", *tail) for i in range(5)]
+    conflicts += [conflict("P1", "SC-7", "same_unit", "任职 2019–至今", *tail),
+                  conflict("P2", "SC-1", "same_unit", "任职 至今", *tail),
+                  conflict("P1", "SC-1", "coauthor", "合著 2024（作者 5 人）", "张三 (申报人, 四川大学)"),
+                  conflict("P1", "SC-2", "same_person", "本人", "李四 (项目成员, 四川大学, SC-2)")]
+    groups = group_conflicts(conflicts)
+    assert len(groups) == 4 and groups[0].experts == {"任职 至今": [f"SC-{i}" for i in range(5)],
+                                                      "任职 2019–至今": ["SC-7"]}
+    record = PanelRecord.from_document({**version_one(), "conflicts": [g.model_dump() for g in groups]})
+    for expert in {c.expert_id for c in conflicts}:
+        assert sorted(record.evidence(expert)) == sorted(c.evidence for c in conflicts if c.expert_id == expert)
+    assert PanelRecord.from_document(record.to_document()) == record
 
 
 def test_keys_a_newer_version_added_are_kept():
@@ -63,7 +96,8 @@ def test_whether_conflicts_were_checked_and_the_anchors_read_from_any_version():
     record = PanelRecord.from_document(anchored)
     assert record.checked_for_conflicts is False and record.audit_anchor.seq == 3
     assert record.replaced[0].audit_anchor.seq == 4
-    assert record.to_document() == {**anchored, "schema_version": SCHEMA_VERSION, "alternates": []}
+    expected = {k: v for k, v in anchored.items() if k != "conflict_evidence"}   # empty: not written again
+    assert record.to_document() == {**expected, "schema_version": SCHEMA_VERSION, "alternates": [], "conflicts": []}
 
 
 def test_best_mode_views_have_no_probability_key_and_unsaved_panels_no_id():

@@ -110,6 +110,17 @@ def test_lottery_panel_meets_every_rule_and_is_saved(store, admin):
     assert not excluded & set(members)
     assert set(doc["exclusions"]) == set(REASONS.values())
     assert doc["exclusions"]["与申报项目有利益冲突"] > 0
+    # every conflict of every expert excluded for one is in the record, with its evidence line
+    from expertpool.cache.snapshot import pool_snapshot
+    from expertpool.domain.panel.record import PanelRecord
+    from expertpool.services.conflicts import panel_exclusions, read_projects
+
+    graph = pool_snapshot(store).graph
+    loaded = spec()
+    found = panel_exclusions(graph, read_projects(loaded.projects[0], store), loaded.review_date).excluded
+    record = PanelRecord.from_document(doc)
+    conflicted = doc["excluded_ids"]["与申报项目有利益冲突"]
+    assert conflicted and all(sorted(record.evidence(e)) == sorted(c.evidence for c in found[e]) for e in conflicted)
     assert all(0 < m["probability"] <= 0.5 + 1e-9 for m in doc["members"])
     # members' probabilities are shown rounded to 6 places
     assert doc["probability_min"] <= min(m["probability"] for m in doc["members"]) + 5e-7
@@ -312,3 +323,104 @@ def test_panel_members_changed_in_the_store_are_named(store, admin):
     sql(store.path, "UPDATE panels SET doc = json_set(doc, '$.members[0].id', ?) WHERE id = ?", (outsider, drawn.panel_id))
     result = verify_audit(store)
     assert not result.ok and f"专家组 {drawn.panel_id} 的成员与审计日志第" in result.problem
+
+
+class RecordedProgress:
+    def __init__(self):
+        self.started: list[str] = []
+
+    def start(self, description, total):
+        self.started.append(description)
+
+    def advance(self, n=1):
+        pass
+
+    def finish(self):
+        pass
+
+
+def test_a_draw_that_finds_nothing_cached_shows_progress_and_the_next_one_does_not(store, admin, tmp_path,
+                                                                                   monkeypatch):
+    monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "empty-cache"))   # another user's first draw
+    cold = RecordedProgress()
+    build_panel(store, admin, spec(mode="best"), progress=cold, save=False)
+    assert any("首次抽取" in line for line in cold.started)
+    warm = RecordedProgress()
+    build_panel(store, admin, spec(mode="best", seed=3), progress=warm, save=False)
+    assert not any("首次抽取" in line for line in warm.started) and warm.started   # only the solve
+
+
+def test_an_import_that_changes_data_prepares_the_next_draw_with_progress(store, admin, tmp_path):
+    from expertpool.cache.snapshot import cached_snapshot, rank_index_cached
+    from expertpool.services.importing import import_files
+    from tests.helpers import write_csv
+
+    history = write_csv(tmp_path / "history.csv", [{"专家编号": "SC-000001", "评审活动": "项目评审",
+                                                     "评审日期": "2026-03-01"}],
+                        headers=["专家编号", "评审活动", "评审日期"])
+    shown = RecordedProgress()
+    report = import_files(store, [history], admin, kind="history", progress=shown)
+    assert report.files[0].imported == 1
+    assert any("为抽取准备" in line for line in shown.started)
+    version = store.data_version()
+    assert cached_snapshot(version) is not None and rank_index_cached(version)
+    again = RecordedProgress()
+    assert import_files(store, [history], admin, kind="history", progress=again).files[0].unchanged == 1
+    assert not any("为抽取准备" in line for line in again.started)   # nothing changed, nothing to prepare
+
+
+def test_the_first_draw_after_an_import_loads_no_segmenter_for_stored_projects(store, admin, tmp_path, monkeypatch):
+    """The import segments the stored projects (the draw learns boilerplate from all of them, and
+    the sample spec reviews some of them), so the draw after it reads every query from the memo."""
+    from expertpool import segment
+    from expertpool.services.importing import import_files
+    from tests.helpers import write_csv
+
+    history = write_csv(tmp_path / "history.csv", [{"专家编号": "SC-000001", "评审活动": "项目评审",
+                                                     "评审日期": "2026-03-02"}],
+                        headers=["专家编号", "评审活动", "评审日期"])
+    assert import_files(store, [history], admin, kind="history").files[0].imported == 1
+    with monkeypatch.context() as patched:
+        patched.setattr(segment, "query_terms", lambda text, engine=None: pytest.fail(f"segmented in the draw: {text}"))
+        drawn = build_panel(store, admin, spec(mode="best"), save=False).document
+    monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "another-cache"))   # everything segmented afresh
+    expected = build_panel(store, admin, spec(mode="best"), save=False).document
+    assert drawn["members"] and drawn["members"] == expected["members"]
+    assert [m["relevance"] for m in drawn["members"]] == [m["relevance"] for m in expected["members"]]
+
+
+def test_a_draw_ranks_its_projects_once_unless_validation_changed_what_ranking_reads(store, admin, monkeypatch):
+    """The early read (for ranking) and the validated projects differ where validation resolves a
+    team member's number: that must not rank everything a second time; a changed text must."""
+    from expertpool.services import panels
+
+    ranked = []
+    real_rank, real_load = panels.rank_review, panels._load_projects
+    monkeypatch.setattr(panels, "rank_review", lambda *a, **kw: ranked.append(1) or real_rank(*a, **kw))
+    for change, expected in (({"team": []}, 1), ({"title": "另一个标题的项目"}, 2)):
+        ranked.clear()
+        monkeypatch.setattr(panels, "_load_projects", lambda *a, change=change: [
+            p.model_copy(update=change) for p in real_load(*a)])
+        panels.prepare_draw(store, spec(mode="best"))
+        assert len(ranked) == expected, change
+
+
+def test_the_pool_s_conflicts_are_remembered_per_data_projects_day_and_policy(store, admin, tmp_path, monkeypatch):
+    from expertpool.services import panels
+
+    checks = []
+    real = panels.panel_exclusions
+    monkeypatch.setattr(panels, "panel_exclusions", lambda *a, **kw: checks.append(1) or real(*a, **kw))
+    first = build_panel(store, admin, spec(mode="best", seed=1), save=False).document
+    second = build_panel(store, admin, spec(mode="best", seed=2), save=False).document
+    assert len(checks) == 1                                     # the second draw reused the first's
+    assert first["conflicts"] == second["conflicts"] and first["excluded_ids"] == second["excluded_ids"]
+    build_panel(store, admin, spec(mode="best", review_date="2031-06-01"), save=False)
+    assert len(checks) == 2                                     # another day
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[former_unit]\nyears = 1\n", encoding="utf-8")
+    build_panel(store, admin, spec(mode="best", policy=str(policy)), save=False)
+    assert len(checks) == 3                                     # another policy
+    monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "empty"))
+    fresh = build_panel(store, admin, spec(mode="best", seed=1), save=False).document
+    assert len(checks) == 4 and fresh["conflicts"] == first["conflicts"]   # computed again: the same

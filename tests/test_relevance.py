@@ -179,3 +179,38 @@ def test_the_automatic_refill_after_a_decline_never_seats_an_unqualified_expert(
     assert outcome is not None and not outcome.replaced  # the materials experts ran out …
     assert outcome.state.label == states.CANNOT_REFILL and "没有能替换" in outcome.unfilled
     assert not set(load_panel(store, admin, panel_id).member_ids()) & breeders  # … and no breeder sat down
+
+
+def test_a_second_draw_for_the_same_projects_builds_the_same_queries_without_the_segmenter(monkeypatch):
+    from expertpool import segment
+    from expertpool.services import relevance
+
+    projects = [Project(id=f"P{i}", title=f"{topic}的关键技术研究", abstract=f"开展{topic}与{other}的应用研究。",
+                        keywords=[topic], fields=["新材料"], applicant=Person(name="甲"))
+                for i, (topic, other) in enumerate([("钙钛矿太阳能电池", "柔性器件"), ("高温合金", "增材制造")])]
+    stop = curated_stopwords()
+    direct = [project_queries(p, stop) for p in projects]          # segmented here and now
+    texts = [*(relevance.project_text(p) for p in projects), *(relevance.focus_text(p) for p in projects),
+             *(p.abstract for p in projects)]
+    relevance.segmented(texts)                                     # remembered on disk
+    monkeypatch.setattr(segment, "query_terms", lambda text, engine=None: pytest.fail(f"segmented again: {text}"))
+    known = relevance.segmented(texts)
+    assert [project_queries(p, stop, known=known) for p in projects] == direct
+    assert learned_stopwords(projects, known) == frozenset()       # two projects: nothing learned, no segmenter
+
+
+def test_the_segmenter_fingerprint_follows_every_dictionary(tmp_path, monkeypatch):
+    from expertpool import segment
+    from expertpool.cache import snapshot as snap
+
+    for name in ("userdict.txt", "synonyms.txt", "stopwords.txt"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    (tmp_path / "dictionaries").mkdir()
+    (tmp_path / "dictionaries" / "a.txt").write_text("钙钛矿 10 n\n", encoding="utf-8")
+    monkeypatch.setattr(segment, "INDEXES_DIR", tmp_path)
+    before = snap._segmenter_fingerprint()
+    (tmp_path / "dictionaries" / "a.txt").write_text("钙钛矿 10 n\n柔性器件 10 n\n", encoding="utf-8")
+    after_words = snap._segmenter_fingerprint()
+    (tmp_path / "stopwords.txt").write_text("研究\n", encoding="utf-8")
+    after_stop = snap._segmenter_fingerprint()
+    assert len({before, after_words, after_stop}) == 3

@@ -237,3 +237,66 @@ def test_a_good_file_filed_under_another_version_is_rejected(store):
     _, new_path, _ = snap._paths(new)
     new_path.write_bytes(old_path.read_bytes())
     assert snap.cached_snapshot(new) is None
+
+
+def test_query_terms_are_remembered_per_segmenter_and_match_the_segmenter(monkeypatch):
+    from expertpool import segment
+
+    texts = ["锂离子电池正极材料", "面向工业园区的储能系统研究", "锂离子电池正极材料"]
+    first = snap.query_terms(texts)
+    assert first == [segment.query_terms(t) for t in texts]
+    calls = []
+    monkeypatch.setattr(segment, "query_terms", lambda text, engine=None: calls.append(text) or [])
+    assert snap.query_terms(texts) == first and calls == []            # from the file: no segmenter
+    monkeypatch.setattr(snap, "_segmenter_fingerprint", lambda: "another-dictionary")
+    assert snap.query_terms(texts[:1]) == [[]] and calls == [texts[0]]  # another segmenter: not reused
+
+
+def test_a_rank_index_outlives_record_writes_but_not_expert_writes(store, monkeypatch):
+    from expertpool.stores.base import SearchQuery
+    from expertpool.segment import QueryTerm
+
+    _seed(store)
+    builds = _counting_builds(monkeypatch)
+    first = snap.rank_index(store, store.data_version())
+    store.upsert_records("relation", [_family("SC-000001", "CQ-000003")])
+    store.upsert_records("history", [ReviewEvent(expert_id="SC-000001", activity="项目评审", date=dt.date(2026, 3, 1))])
+    kept = snap.rank_index(store, store.data_version())
+    assert len(builds) == 1 and kept.key == first.key and store.rank_index(kept) is kept
+    store.upsert_experts([make_expert("SC-000009", name="赵强", institution="电子科技大学")])
+    fresh = snap.rank_index(store, store.data_version())
+    assert len(builds) == 2 and fresh.key != first.key
+    query = SearchQuery((QueryTerm("电子", ("电子",)),), limit=10)
+    assert store.rank_many([query], index=fresh) == store.rank_many([query])
+    store.rebuild_index()
+    assert store.rank_index(fresh) is not fresh
+
+
+def test_a_rolled_back_expert_write_retires_the_rank_index_copied_meanwhile(store):
+    import pytest
+
+    _seed(store)
+    index = snap.rank_index(store, store.data_version())
+    with pytest.raises(RuntimeError):
+        with store.batch():
+            store.upsert_experts([make_expert("SC-000009", name="赵强", institution="电子科技大学")])
+            raise RuntimeError("abandoned")
+    assert store.rank_index(index) is not index
+
+
+def test_planted_query_terms_and_conflicts_files_are_never_executed(store, tmp_path):
+    """The draw's other cache files (query terms, remembered conflicts) are read through the same
+    authenticated `_load`: a pickle planted in their place never runs."""
+    _seed(store)
+    marker = tmp_path / "planted-code-ran"
+    terms_path = snap.cache_dir() / "query-terms" / f"{snap._segmenter_fingerprint()}.pickle"
+    _plant(terms_path, marker)
+    assert snap.query_terms(["锂离子电池"])[0]
+    version = store.data_version()
+    full = f"{snap.SNAPSHOT_FORMAT}|{version}|{snap._code_fingerprint()}|key"
+    path = snap.cache_dir() / "conflicts" / f"{snap._digest(version.rsplit('#', 1)[0])[:16]}-{snap._digest(full)[:32]}.pickle"
+    _plant(path, marker)                                         # exactly where `derived` looks
+    calls = []
+    assert snap.derived(version, "conflicts", "key", lambda: calls.append(1) or "fresh") == "fresh"
+    assert snap.derived(version, "conflicts", "key", lambda: calls.append(1) or "again") == "fresh"
+    assert not marker.exists() and calls == [1]

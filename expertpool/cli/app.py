@@ -74,8 +74,18 @@ def err_console():
 
 
 def print_json(data: Any) -> None:
-    """One JSON document on stdout (dates as ISO strings, Chinese unescaped)."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+    """One JSON document on stdout (dates as ISO strings, Chinese unescaped, indented by two).
+    orjson writes it: the standard library's encoder is pure Python once it indents (a panel's
+    1.4 MB took ≈ 0.1 s, `coi check --json` on a large pool seconds); anything orjson will not
+    take goes through the standard encoder, with the same result."""
+    import orjson
+
+    try:
+        text = orjson.dumps(data, default=_json_default,
+                            option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
+    sys.stdout.write(text + "\n")
 
 
 def _json_default(obj):

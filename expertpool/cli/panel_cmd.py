@@ -93,7 +93,8 @@ def show(
 
     store, actor = state(ctx).authorise("panel.read", "查看评审专家组")
     if reproduce:
-        report_reproduction(panel_id, *reproduce_panel(store, actor, panel_id), json_output, render_panel, "专家组")
+        report_reproduction(panel_id, *reproduce_panel(store, actor, panel_id, progress=progress_for(ctx, json_output)),
+                            json_output, render_panel, "专家组")
         return
     from expertpool.services.panel_view import panel_view
 

@@ -15,6 +15,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 PANEL, SESSION = "评审专家组", "评审会"
 
@@ -105,22 +106,50 @@ class Ledger:
         return out
 
 
-def review_counts(history_days: Mapping[str, Sequence[int]], ledger: Ledger, start: dt.date,
+class ReviewHistory(Protocol):
+    """Imported review history as ordinal days per expert (the snapshot's packed `ReviewDays`)."""
+
+    def between(self, lo: int, hi: int) -> Counter:
+        """Reviews per expert with lo ≤ day < hi."""
+        ...
+
+    def has(self, expert_id: str, day: int) -> bool:
+        """Whether the expert has a review on that day."""
+        ...
+
+
+class SortedDays:
+    """`ReviewHistory` over a mapping: expert id → their ordinal review days, sorted."""
+
+    def __init__(self, by_expert: Mapping[str, Sequence[int]]):
+        self.by_expert = by_expert
+
+    def between(self, lo: int, hi: int) -> Counter:
+        counts: Counter = Counter()
+        for expert_id, days in self.by_expert.items():
+            n = bisect_left(days, hi) - bisect_left(days, lo)
+            if n:
+                counts[expert_id] = n
+        return counts
+
+    def has(self, expert_id: str, day: int) -> bool:
+        days = self.by_expert.get(expert_id, ())
+        k = bisect_left(days, day)
+        return k < len(days) and days[k] == day
+
+
+def review_counts(history: ReviewHistory | Mapping[str, Sequence[int]], ledger: Ledger, start: dt.date,
                   end: dt.date) -> Counter:
-    """Reviews per expert with start ≤ day < end: imported history (ordinal days, sorted) plus the
-    ledger's seats. A seat on a day the history already has for that expert is the same review
-    (the office imports its own panels back as history) and counts once."""
+    """Reviews per expert with start ≤ day < end: imported history (a `ReviewHistory`, or a
+    mapping of sorted ordinal days) plus the ledger's seats. A seat on a day the history already
+    has for that expert is the same review (the office imports its own panels back as history)
+    and counts once."""
+    if isinstance(history, Mapping):
+        history = SortedDays(history)
     lo, hi = start.toordinal(), end.toordinal()
-    counts: Counter = Counter()
-    for expert_id, days in history_days.items():
-        n = bisect_left(days, hi) - bisect_left(days, lo)
-        if n:
-            counts[expert_id] = n
+    counts = Counter(history.between(lo, hi))
     for seat in ledger.seats:
         day = seat.day.toordinal()
-        if lo <= day < hi:
-            days = history_days.get(seat.expert_id, ())
-            k = bisect_left(days, day)
-            if not (k < len(days) and days[k] == day):
-                counts[seat.expert_id] += 1
+        if lo <= day < hi and not history.has(seat.expert_id, day):
+            counts[seat.expert_id] += 1
     return counts

@@ -38,6 +38,7 @@ from expertpool.errors import InputError, NotFound
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
 from expertpool.io.datafiles import load_policy, policy_from
+from expertpool.progress import Progress
 from expertpool.services.eligibility import parse_review_date
 from expertpool.services.expert_ids import is_legacy, prefetched, resolve_expert_id
 from expertpool.stores.base import ExpertStore
@@ -214,13 +215,49 @@ def panel_exclusions(store_or_graph: ExpertStore | ConflictGraph, projects: Sequ
 
 # ---- for `expertpool coi check` --------------------------------------------------------------
 
+#: rules whose conflicts the summary lists by name: a relation between two people (or the
+#: applicant's word), few per project. The others — the unit rules and the co-author's
+#: co-author — can hold for thousands of experts and are counted (by unit, for the unit rules).
+LISTED_RULES = ("same_person", "family", "advisor", "coauthor", "coinvestigator", "avoid_list", "declared")
+#: rules whose evidence runs through a legal unit (the unit is the path's third element)
+UNIT_RULES = ("same_unit", "former_unit", "same_parent")
+
+
+@dataclass
+class RuleCount:
+    """One rule's conflicts with one project: how many experts, and (unit rules) through which units."""
+    rule: str
+    hard: bool
+    experts: int
+    units: list[tuple[str, int]] = field(default_factory=list)  # (legal unit, experts), most first
+
+    @property
+    def label(self) -> str:
+        return RULE_LABELS.get(self.rule, self.rule)
+
+
+@dataclass
+class ProjectSummary:
+    project: Project
+    hard_experts: int
+    soft_experts: int
+    rules: list[RuleCount]          # in the policy's rule order, hard before soft
+    listed: list[Conflict]          # the conflicts shown one by one (see `CheckReport.listed`)
+
+
 @dataclass
 class CheckReport:
     review_date: dt.date
     projects: list[Project]
     conflicts: list[Conflict]
     names: dict[str, str]
-    expert: str | None = None
+    experts: list[str] = field(default_factory=list)   # the experts asked about (canonical ids); [] = all
+    rules: list[str] = field(default_factory=list)     # the rules asked about; [] = all
+    detail: bool = False
+
+    @property
+    def expert(self) -> str | None:
+        return self.experts[0] if len(self.experts) == 1 else None
 
     @property
     def hard(self) -> list[Conflict]:
@@ -235,23 +272,72 @@ class CheckReport:
         return Counter(rule for _, _, rule in {(c.project_id, c.expert_id, c.rule)
                                                for c in self.conflicts if c.hard == hard})
 
+    def listed(self, conflict: Conflict) -> bool:
+        """Shown one by one: every conflict with --detail, --rule or --expert (they narrow the list
+        to what was asked), else those of `LISTED_RULES`."""
+        return self.detail or bool(self.rules) or bool(self.experts) or conflict.rule in LISTED_RULES
+
+    def summary(self) -> list[ProjectSummary]:
+        """Per project: experts excluded and flagged, per rule how many (and through which units),
+        and the conflicts to list by name."""
+        out = []
+        order = {rule: i for i, rule in enumerate(RULES)}
+        for project in self.projects:
+            mine = [c for c in self.conflicts if c.project_id == project.id]
+            experts: dict[tuple[str, bool], set[str]] = {}
+            units: dict[tuple[str, bool], dict[str, set[str]]] = {}
+            for c in mine:
+                experts.setdefault((c.rule, c.hard), set()).add(c.expert_id)
+                if c.rule in UNIT_RULES and len(c.path) > 2:
+                    units.setdefault((c.rule, c.hard), {}).setdefault(c.path[2], set()).add(c.expert_id)
+            rules = [RuleCount(rule, hard, len(ids),
+                               Counter({u: len(e) for u, e in units.get((rule, hard), {}).items()}).most_common())
+                     for (rule, hard), ids in sorted(experts.items(), key=lambda kv: (not kv[0][1], order[kv[0][0]]))]
+            out.append(ProjectSummary(project, len({c.expert_id for c in mine if c.hard}),
+                                      len({c.expert_id for c in mine if not c.hard}), rules,
+                                      [c for c in mine if self.listed(c)]))
+        return out
+
     def to_json(self) -> list[dict[str, Any]]:
         return [{**c.to_json(), "expert_name": self.names.get(c.expert_id)} for c in self.conflicts]
 
 
-def check_command(store: ExpertStore, project: str, *, expert: str | None = None,
-                  review_date: str | dt.date | None = None, policy_path: str | Path | None = None) -> CheckReport:
-    """`coi check`: `project` is a projects JSONL file or the id of a stored project."""
+def rule_names(values: Iterable[str]) -> list[str]:
+    """Rule keys from keys or labels as a user gives them (`same_unit`, `同一法人单位`)."""
+    by_label = {label: key for key, label in RULE_LABELS.items()}
+    out = []
+    for value in values:
+        key = value.strip()
+        key = key if key in RULES else by_label.get(key)
+        if key is None:
+            choices = "、".join(f"{k}（{label}）" for k, label in RULE_LABELS.items())
+            raise InputError(f"--rule: 未知的回避规则「{value}」；可选：{choices}")
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def check_command(store: ExpertStore, project: str, *, experts: Sequence[str] = (), rules: Sequence[str] = (),
+                  detail: bool = False, review_date: str | dt.date | None = None,
+                  policy_path: str | Path | None = None, expert: str | None = None,
+                  progress: Progress | None = None) -> CheckReport:
+    """`coi check`: `project` is a projects JSONL file or the id of a stored project. `experts`
+    (any of their ids) and `rules` (keys or labels) narrow the conflicts to those; `detail` asks
+    for every conflict to be listed (the report holds them all either way). `expert`: one expert,
+    as `experts`."""
     # the graph and the conflicts are hundreds of thousands of objects that all stay alive
     with gc_paused():
-        return _check_command(store, project, expert, review_date, policy_path)
+        asked = [*experts, *([expert] if expert else [])]
+        return _check_command(store, project, asked, rule_names(rules), detail, review_date, policy_path, progress)
 
 
-def _check_command(store: ExpertStore, project: str, expert: str | None, review_date: str | dt.date | None,
-                   policy_path: str | Path | None) -> CheckReport:
+def _check_command(store: ExpertStore, project: str, experts: Sequence[str], rules: list[str], detail: bool,
+                   review_date: str | dt.date | None, policy_path: str | Path | None,
+                   progress: Progress | None) -> CheckReport:
     chosen = load_policy(policy_path)
     day = _day(review_date, "--review-date")
-    graph = pool_snapshot(store).graph   # cached per data version: repeated checks skip the build
+    # cached per data version (an import prepares it): repeated checks skip the build
+    graph = pool_snapshot(store, progress=progress).graph
     path = Path(project)
     if path.exists():
         projects = read_projects(path, store)
@@ -261,17 +347,24 @@ def _check_command(store: ExpertStore, project: str, expert: str | None, review_
             raise InputError(f"{project}: 文件不存在，库中也没有编号为「{project}」的项目（--project）")
         projects = [found]
     only = None
-    if expert is not None:
-        try:
-            only = [resolve_expert_id(store, expert, "--expert")]
-        except NotFound as exc:  # a wrong option value: bad input, as this command always said
-            raise InputError(str(exc)) from None
+    if experts:
+        only = []
+        for any_id in experts:
+            try:
+                resolved = resolve_expert_id(store, any_id, "--expert")
+            except NotFound as exc:  # a wrong option value: bad input, as this command always said
+                raise InputError(str(exc)) from None
+            if resolved not in only:
+                only.append(resolved)
     conflicts = check_projects(graph, projects, day, chosen, only)
+    if rules:
+        conflicts = [c for c in conflicts if c.rule in rules]
     names = {c.expert_id: graph.expert_name(c.expert_id) or "" for c in conflicts}
-    return CheckReport(day, projects, conflicts, names, only[0] if only else None)
+    return CheckReport(day, projects, conflicts, names, only or [], rules, detail)
 
 
 __all__ = [
-    "RULES", "RULE_LABELS", "CheckReport", "Conflict", "ConflictGraph", "ConflictPolicy", "PanelExclusions",
-    "check_command", "check_projects", "excluded_by_conflicts", "panel_exclusions", "read_projects",
+    "LISTED_RULES", "RULES", "RULE_LABELS", "CheckReport", "Conflict", "ConflictGraph", "ConflictPolicy",
+    "PanelExclusions", "ProjectSummary", "RuleCount", "check_command", "check_projects", "excluded_by_conflicts",
+    "panel_exclusions", "read_projects", "rule_names",
 ]

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from expertpool import keys
+from expertpool.cache.snapshot import prepare_pool
 from expertpool.domain import expert_ids
 from expertpool.domain.models import Expert, record_digest
 from expertpool.domain.taxonomy import UnknownValue, normalise_region
@@ -27,6 +28,7 @@ from expertpool.io.files import describe_os_error, output_directory
 from expertpool.services import expert_ids as expert_id_service
 from expertpool.services.access import Actor, audit
 from expertpool.services.integrity import vouch
+from expertpool.services.relevance import remember_project_terms
 from expertpool.progress import NullProgress, Progress
 from expertpool.stores.base import ExpertStore, record_key
 
@@ -545,11 +547,22 @@ def _open_index(store: ExpertStore, actor: Actor, *, dry_run: bool,
     return _ExpertIndex(experts, legacy=legacy), retired
 
 
-def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
-    """Import files in the order given: expert lists must come before the files that refer to them."""
+def prepare_draws(store: ExpertStore, progress: Progress | None = None) -> None:
+    """Build what the next draw reads from the store's current data, where it is not cached yet:
+    the snapshot and rank index (`prepare_pool`) and the stored projects' query terms, from which
+    every draw's relevance learns the application boilerplate."""
+    prepare_pool(store, progress)
+    remember_project_terms(store.iter_records("project"))
+
+
+def import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, *, prepare: bool = True,
+                 **options) -> ImportReport:
+    """Import files in the order given: expert lists must come before the files that refer to them.
+    When anything changed, the draw's caches of the new data are prepared at the end
+    (`prepare_draws`; `prepare=False` leaves that to the first draw)."""
     # every row, record and expert read stays alive to the end: nothing for the collector to free
     with gc_paused():
-        return _import_files(store, paths, actor, **options)
+        return _import_files(store, paths, actor, prepare, **options)
 
 
 def _check_options(options: dict) -> None:
@@ -567,7 +580,7 @@ def _check_options(options: dict) -> None:
         output_directory(options["rejects_dir"], "拒绝清单目录（--rejects-dir）")
 
 
-def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **options) -> ImportReport:
+def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, prepare: bool, **options) -> ImportReport:
     _check_options(options)
     report = ImportReport()
     with _exclusive(store, actor, options.get("progress"), options.get("dry_run", False)) as lease:
@@ -583,6 +596,15 @@ def _import_files(store: ExpertStore, paths: Sequence[Path], actor: Actor, **opt
             except InputError as exc:
                 report.files.append(FileReport(file=str(path), kind=options.get("kind") or "?",
                                                error=mask_personal(str(exc))))
+    if prepare and any(f.changed and not f.dry_run for f in report.files):
+        # What the next draw reads (conflict graph, briefs, review history, rank index) is built
+        # now, once for all the files, under the new data version, after the import lock is
+        # released (the caches are keyed by the version read before the data, so a later import
+        # cannot make them stale): the first draw after an import is then as fast as any other.
+        try:
+            prepare_draws(store, options.get("progress"))
+        except ExpertPoolError:
+            pass  # the data is in; the first draw builds the caches and reports what stops it
     return report
 
 

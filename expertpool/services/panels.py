@@ -20,7 +20,14 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from expertpool.cache.snapshot import ExpertBrief, PoolSnapshot, cached_snapshot, fresh_snapshot
+from expertpool.cache.snapshot import (
+    ExpertBrief,
+    PoolSnapshot,
+    cached_snapshot,
+    derived,
+    fresh_snapshot,
+)
+from expertpool.domain.conflicts import ConflictPolicy, policy_key
 from expertpool.domain.attributes import DERIVED, quota_attributes
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
 from expertpool.domain.evaluation import pauses_on
@@ -30,6 +37,7 @@ from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_stra
 from expertpool.domain.panel.spec import Quota, quota_counts
 from expertpool.domain.panel.record import (
     AuditAnchor,
+    ConflictGroup,
     DiagnosisView,
     InvitationEvent,
     MemberView,
@@ -40,12 +48,14 @@ from expertpool.domain.panel.record import (
     Replacement,
     Seal,
     StoredDocument,
+    group_conflicts,
 )
 from expertpool.domain.text import clean
 from expertpool.errors import ConcurrentEdit, ExpertPoolError, InputError, NotFound, PermissionDenied
 from expertpool.gcpause import gc_paused
 from expertpool.io import readers, rows
-from expertpool.io.datafiles import load_evaluation_policy, load_institutions, load_invitation_settings
+from expertpool.io.datafiles import (load_evaluation_policy, load_institutions, load_invitation_settings,
+                                     policy_from)
 from expertpool.progress import NullProgress, Progress
 from expertpool.services import sealing
 from expertpool.services.access import Actor, audit, check
@@ -54,6 +64,7 @@ from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
 from expertpool.services.relevance import (ProjectQueries, best_relevance, qualified_ids, rank_projects,
+                                           ranked_content,
                                            relevance_by_project)
 from expertpool.stores.base import ExpertStore
 
@@ -69,7 +80,7 @@ __all__ = [
 class Eligibility:
     candidates: list[ExpertBrief]
     excluded: dict[str, list[str]]         # reason key → expert ids
-    conflict_evidence: dict[str, list[str]]  # expert id → evidence lines
+    conflicts: list[ConflictGroup]         # the evidence of every hard conflict of those excluded by one
     forbidden_pairs: set[tuple[str, str]]
     institutions: dict[str, str]           # expert id → legal unit
     by_id: dict[str, ExpertBrief] = field(init=False, repr=False)
@@ -147,12 +158,13 @@ def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[
     pairs among those left."""
     day = spec.review_date
     graph = snapshot.graph
+    policy = policy_from(spec.policy)
     # the conflicts of the whole pool; pairs only among the candidates, once they are known
-    exclusions = panel_exclusions(graph, list(projects), day, spec.policy, candidates=())
-    facts = replace(eligibility_facts(store, spec, snapshot, ledger), conflicted=exclusions.excluded)
+    conflicts = pool_conflicts(snapshot, projects, day, policy)
+    facts = replace(eligibility_facts(store, spec, snapshot, ledger), conflicted=conflicts.excluded)
     candidates, excluded = sort_out(snapshot.experts, spec.eligibility_rules(), facts)
-    evidence = {expert_id: [c.evidence for c in exclusions.excluded[expert_id]] for expert_id in excluded["conflict"]}
-    pairs = {(p.a, p.b) for p in graph.panel_pairs(exclusions.policy, day, [e.id for e in candidates])}
+    evidence = conflicts.groups_of(set(excluded["conflict"]))
+    pairs = {(p.a, p.b) for p in graph.panel_pairs(policy, day, [e.id for e in candidates])}
     table = load_institutions()
     units = {e.id: table.normalise(e.institution) or e.institution for e in candidates}
     return Eligibility(candidates, excluded, evidence, pairs, units)
@@ -169,6 +181,43 @@ def solver_candidates(experts: Sequence[ExpertBrief], units: dict[str, str], rel
                       institution=units[e.id], relevance=relevance.get(e.id, 0.0), high_level=e.high_level,
                       attributes=quota_attributes(e, table.sector(units[e.id]), day, wanted) if table else ())
             for e in experts]
+
+
+@dataclass(frozen=True)
+class PoolConflicts:
+    """The hard conflicts between the pool and the projects under review, as a draw keeps them:
+    who has one, and every one's evidence, grouped (`group_conflicts`)."""
+    excluded: frozenset[str]
+    groups: list[ConflictGroup]
+
+    def groups_of(self, experts: set[str]) -> list[ConflictGroup]:
+        """The groups narrowed to `experts` (those excluded for a conflict, not for an earlier reason)."""
+        out = []
+        for group in self.groups:
+            kept = {edge: [e for e in ids if e in experts] for edge, ids in group.experts.items()}
+            kept = {edge: ids for edge, ids in kept.items() if ids}
+            if kept:
+                out.append(group if kept == group.experts else group.model_copy(update={"experts": kept}))
+        return out
+
+
+def pool_conflicts(snapshot: PoolSnapshot, projects: Sequence[Project], day: dt.date,
+                   policy: ConflictPolicy) -> PoolConflicts:
+    """The pool's hard conflicts with `projects` on `day` under `policy`, remembered on disk with
+    the snapshot's data version: checking 20 projects against 32,000 experts makes ~90,000
+    conflicts (≈ 0.3 s, ≈ 1 s on 100,000), the same for every draw of the same projects (another
+    seed, a replacement, a reproduction). The key holds everything the answer depends on: the
+    data, the projects' content, the day, the policy's settings, the alias table and the code of
+    the conflict rules."""
+    def check() -> PoolConflicts:
+        exclusions = panel_exclusions(snapshot.graph, list(projects), day, policy, candidates=())
+        found = [c for conflicts in exclusions.excluded.values() for c in conflicts]
+        return PoolConflicts(frozenset(exclusions.excluded), group_conflicts(found))
+
+    key = json.dumps([[p.model_dump(mode="json") for p in projects], day.isoformat(), policy_key(policy)],
+                     ensure_ascii=False, sort_keys=True)
+    remembered = derived(snapshot.version, "conflicts", key, check) if snapshot.version else check()
+    return remembered if isinstance(remembered, PoolConflicts) else check()
 
 
 def _early_projects(store: ExpertStore, spec: PanelSpec) -> list[Project]:
@@ -287,12 +336,17 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     with ThreadPoolExecutor(max_workers=1) as pool:
         ranking = pool.submit(rank_review, store, early, version)
         snapshot = cached_snapshot(version)
-        queries, rankings = ranking.result()
-    if snapshot is None:
-        # the first draw on this data version reads the whole pool (≈ 10 s on 32,000 experts)
-        progress.start("读取专家库并建立利益冲突图（本数据版本的首次抽取）", None)
-        snapshot = fresh_snapshot(store, version)
-        progress.finish()
+        if snapshot is None:
+            # Nothing cached for this data version (an import normally prepares it: see
+            # `prepare_pool`): the pool is read and the graph built while the other thread
+            # copies the rank index (≈ 3–5 s on 32,000 experts), with something on the screen.
+            progress.start("读取专家库并建立利益冲突图、检索统计（本数据版本的首次抽取）", None)
+        try:
+            if snapshot is None:
+                snapshot = fresh_snapshot(store, version)
+            queries, rankings = ranking.result()
+        finally:
+            progress.finish()
     projects = _load_projects(store, spec, snapshot.graph)
     if not projects and not spec.no_projects:  # the references named no project at all
         _require_projects(PanelSpec(**{**asdict(spec), "projects": ()}))
@@ -302,8 +356,9 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     elig = eligible_candidates(store, spec, projects, snapshot, ledger)
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()
-    if projects != early:
-        # the early read saw other projects than the validated ones (cannot happen on valid input)
+    if [ranked_content(p) for p in projects] != [ranked_content(p) for p in early]:
+        # the early read saw other projects than the validated ones (cannot happen on valid input;
+        # validation may still resolve a team member's number, which ranking does not read)
         queries, rankings = rank_review(store, projects, version)
     relevance = review_relevance(spec, projects, queries, rankings, elig.candidates)
     timings["relevance"] = time.perf_counter() - t
@@ -381,7 +436,7 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         gap=result.gap,
         exclusions={REASONS[k]: len(v) for k, v in elig.excluded.items()},
         excluded_ids={REASONS[k]: sorted(v) for k, v in elig.excluded.items()},
-        conflict_evidence={k: v[:3] for k, v in sorted(elig.conflict_evidence.items())},
+        conflicts=elig.conflicts,
         pool=PoolFigures(experts=len(inputs.experts), eligible=len(inputs.candidates),
                          qualified=result.stats.qualified, forbidden_pairs=len(elig.forbidden_pairs),
                          types=result.stats.types, columns=result.stats.columns),
@@ -586,7 +641,8 @@ def saved_spec(record: PanelRecord) -> PanelSpec:
                      overrides_from=f"专家组 {record.id} 保存的规则")
 
 
-def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[PanelRecord, PanelRecord, bool]:
+def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str,
+                    progress: Progress | None = None) -> tuple[PanelRecord, PanelRecord, bool]:
     """Re-run the saved spec and seed on the current store: (saved, redrawn, same members?).
     The same data and seed give the same panel; a difference means the pool changed since."""
     saved = get_panel(store, actor, panel_id)
@@ -595,7 +651,7 @@ def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str) -> tuple[Pa
     spec = saved_spec(saved)
     # the seats as they stood when the panel was drawn: not its own, nor those saved after it
     ledger = read_ledger(store, exclude={panel_id}, as_of=saved.created_at)
-    redrawn = build_panel(store, actor, spec, save=False, ledger=ledger).record
+    redrawn = build_panel(store, actor, spec, save=False, ledger=ledger, progress=progress).record
     return saved, redrawn, redrawn.member_ids() == saved.drawn_member_ids()
 
 

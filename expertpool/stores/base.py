@@ -7,6 +7,7 @@ no policy decisions (eligibility, conflicts, roles are decided in services and d
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -47,6 +48,18 @@ DATA_GENERATION_KEY = "data_generation"
 
 def record_key(kind: str, record: Record) -> str:
     return RECORD_KINDS[kind][1](record)  # type: ignore[operator]
+
+
+_FIELD_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def field_paths(fields: Sequence[str]) -> list[str]:
+    """`fields` checked to be dotted names (`other.name`), for `iter_record_fields`: a store puts
+    them into its query, so no other text may get there. ValueError otherwise."""
+    for name in fields:
+        if not _FIELD_PATH.fullmatch(name):
+            raise ValueError(f"not a field path: {name!r}")
+    return list(fields)
 
 
 def record_expert_id(record: Record) -> str | None:
@@ -300,6 +313,14 @@ class ExpertStore(Protocol):
 
     def iter_records(self, kind: RecordKind, expert_id: str | None = None) -> Iterator[Record]:
         """Records of a kind in key order; with `expert_id`, only those whose expert_id matches."""
+        ...
+
+    def iter_record_fields(self, kind: RecordKind, fields: Sequence[str]) -> Iterator[tuple]:
+        """For each record of `kind`, in key order, the values at `fields`: dotted paths to string
+        or number values of the record as `model_dump(mode="json")` gives it (e.g. "other.name",
+        "date"), so dates come as ISO strings and an absent or null value as None. For a reader of a few
+        fields of every record (the pool snapshot reads 330,000 of them on 32,000 experts): the
+        store validated each record when it was written, and does not build it again."""
         ...
 
     # ---- research-integrity records ----

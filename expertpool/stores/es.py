@@ -92,6 +92,7 @@ from expertpool.stores.base import (
     TermCounts,
     UpsertCounts,
     decode_record,
+    field_paths,
     record_expert_id,
     record_key,
     seal_audit,
@@ -1107,6 +1108,16 @@ class ElasticsearchStore:
         for hit in self._scan(self._records_index(kind), {"bool": {"filter": filters}}, [{"key": "asc"}], ["doc"]):
             yield _decode(model, hit)
 
+    @_guarded
+    def iter_record_fields(self, kind: RecordKind, fields: Sequence[str]) -> Iterator[tuple]:
+        if kind not in RECORD_KINDS:
+            raise ValueError(f"unknown record kind {kind!r}")
+        paths = [name.split(".") for name in field_paths(fields)]
+        query = {"bool": {"filter": [{"term": {"kind": kind}}]}}
+        for hit in self._scan(self._records_index(kind), query, [{"key": "asc"}], [f"doc.{name}" for name in fields]):
+            doc = hit["_source"].get("doc", {})
+            yield tuple(_at(doc, path) for path in paths)
+
     def _records_index(self, kind: RecordKind) -> str:
         # Evaluations have an index of their own: program officers write them (a server-side
         # privilege on that index alone, not on the conflict data in -records), and like integrity
@@ -1268,6 +1279,16 @@ class ElasticsearchStore:
         source = ["doc"] if keys is None else [f"doc.{k}" for k in keys]
         for hit in self._scan(self.ix[short], {"match_all": {}}, [{"id": "asc"}], source):
             yield hit["_source"].get("doc", {})
+
+
+def _at(doc: dict, path: list[str]):
+    """The value at a dotted path of a source document, None where any step is missing."""
+    value: object = doc
+    for step in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step)
+    return value
 
 
 def _lock_info(source: dict) -> dict:

@@ -34,6 +34,7 @@ from expertpool.stores.base import (
     UpsertCounts,
     decode_json,
     decode_record,
+    field_paths,
     record_expert_id,
     record_key,
     seal_audit,
@@ -48,6 +49,9 @@ from expertpool.stores.textindex import (
 )
 
 SCHEMA_VERSION = "1"
+#: meta key of a random generation replaced with every change to experts or the text index (not
+#: to other records): a rank index is a copy of those, and stays current while it holds
+TEXT_GENERATION_KEY = "text_generation"
 #: meta key: the `textindex.TEXT_INDEX_VERSION` the text tables were built with
 TEXT_INDEX_KEY = "text_index_version"
 #: the text tables (words, bigrams), in the order `fts_rank` reads them
@@ -224,7 +228,9 @@ class SQLiteStore:
     transaction of the first change to experts or records (not evaluations) of each batch, so
     it commits with the change, and replaced once more after a rollback of such a batch.
     `rebuild_index` replaces it too: the data is the same, but a `rank_index` of the old text
-    index is not.
+    index is not. A second generation (`TEXT_GENERATION_KEY`) changes only with experts and the
+    text index: a rank index is keyed by it, so imports of relations, affiliations, history or
+    projects leave it current.
     """
 
     backend = "sqlite"
@@ -306,6 +312,7 @@ class SQLiteStore:
             self.set_meta("schema_version", SCHEMA_VERSION)
             self.set_meta(TEXT_INDEX_KEY, TEXT_INDEX_VERSION)
             self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
+            self.set_meta(TEXT_GENERATION_KEY, uuid.uuid4().hex)
 
     def _upgrade_text_index(self) -> None:
         """A store whose text index another version of ExpertPool built (other tables, other
@@ -382,6 +389,7 @@ class SQLiteStore:
     # ---- transactions ----
     _depth = 0
     _generation_replaced = False  # by the batch now open
+    _text_replaced = False        # the text generation, by the batch now open
 
     @contextmanager
     @_guarded
@@ -399,8 +407,8 @@ class SQLiteStore:
             try:
                 yield
             except BaseException as exc:
-                changed = self._generation_replaced
-                self._depth, self._generation_replaced = 0, False
+                changed, text = self._generation_replaced, self._text_replaced
+                self._depth, self._generation_replaced, self._text_replaced = 0, False, False
                 if self._db.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
                     try:
                         self._db.execute("ROLLBACK")
@@ -411,23 +419,30 @@ class SQLiteStore:
                     # reading the old token: retire it, so nothing cached meanwhile is used again.
                     try:
                         self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
+                        if text:
+                            self.set_meta(TEXT_GENERATION_KEY, uuid.uuid4().hex)
                     except StoreFailed as failure:
                         exc.add_note(f"数据版本未能更新：{failure}")
                 if isinstance(exc, sqlite3.Error):
                     raise self._failed(exc, rolled_back=True) from None
                 raise
             else:
-                self._depth, self._generation_replaced = 0, False
+                self._depth, self._generation_replaced, self._text_replaced = 0, False, False
                 self._db.execute("COMMIT")
 
-    def _data_changed(self) -> None:
+    def _data_changed(self, text: bool = False) -> None:
         """Call inside the batch, before a write to experts or records (not evaluations): the new
-        data generation is written in the same transaction (once per batch)."""
+        data generation is written in the same transaction (once per batch). `text`: the write
+        changes experts or their text index, which a rank index copies: the text generation
+        (`TEXT_GENERATION_KEY`) is replaced too, so record writes keep a rank index current."""
         if not self._depth:
             raise RuntimeError("a data write outside a batch would not be atomic with its new data version")
         if not self._generation_replaced:
             self.set_meta(DATA_GENERATION_KEY, uuid.uuid4().hex)
             self._generation_replaced = True
+        if text and not self._text_replaced:
+            self.set_meta(TEXT_GENERATION_KEY, uuid.uuid4().hex)
+            self._text_replaced = True
 
     @_guarded
     def data_version(self) -> str:
@@ -487,7 +502,7 @@ class SQLiteStore:
                     counts.unchanged += 1
                     progress.advance()
                     continue
-                self._data_changed()
+                self._data_changed(text=True)
                 if expert.id in pending.ids or len(pending.ids) >= self.WRITE_CHUNK:
                     # The same id twice in one call: write what came before first, so this
                     # occurrence sees it, exactly as one-by-one writes would.
@@ -531,7 +546,7 @@ class SQLiteStore:
     def _rebuild_text_tables(self, progress: Progress) -> None:
         """Inside a batch: new text tables from the stored experts, swapped in for the old ones."""
         progress.start("重建检索索引", self.count_experts())
-        self._data_changed()  # rankings (and rank indexes) of the old index are stale
+        self._data_changed(text=True)  # rankings (and rank indexes) of the old index are stale
         for table, column in zip(TEXT_TABLES, ("words", "grams")):
             self._db.execute(f"DROP TABLE IF EXISTS {table}_new")
             self._db.execute(f"CREATE VIRTUAL TABLE {table}_new USING fts5({column}, {_TOKENIZE})")
@@ -713,7 +728,7 @@ class SQLiteStore:
             with lock:
                 db.execute("BEGIN")  # one read transaction: every table as of one moment
                 try:
-                    index = fts_rank.build(db, TEXT_TABLES, [DATA_GENERATION_KEY], lambda q: _rank(db, q))
+                    index = fts_rank.build(db, TEXT_TABLES, [TEXT_GENERATION_KEY], lambda q: _rank(db, q))
                 finally:
                     db.execute("COMMIT")
             if index is not None:
@@ -725,7 +740,7 @@ class SQLiteStore:
 
     @staticmethod
     def _rank_key(db: sqlite3.Connection) -> str:
-        return fts_rank.store_key(db, TEXT_TABLES, [DATA_GENERATION_KEY])
+        return fts_rank.store_key(db, TEXT_TABLES, [TEXT_GENERATION_KEY])
 
     def _current(self, index: object | None) -> bool:
         """Whether `index` was copied from this store's committed state as it is now (outside a
@@ -786,6 +801,22 @@ class SQLiteStore:
                                    (kind, expert_id))
         for key, doc in cur:
             yield decode_record(model, doc, table=f"records（{kind}）", key=key)
+
+    @_guarded
+    def iter_record_fields(self, kind: RecordKind, fields: Sequence[str]) -> Iterator[tuple]:
+        if kind not in RECORD_KINDS:
+            raise ValueError(f"unknown record kind {kind!r}")
+        # the JSON paths become SQL string literals: `field_paths` lets only dotted names through
+        columns = ", ".join(f"doc ->> '$.{name}'" for name in field_paths(fields))
+        try:
+            yield from self._db.execute(f"SELECT {columns} FROM records WHERE kind = ? ORDER BY key", (kind,))
+        except sqlite3.OperationalError as exc:
+            if "JSON" not in str(exc):
+                raise
+            # a document that is no longer JSON: reading the records names it (StoreDamaged)
+            for _ in self.iter_records(kind):
+                pass
+            raise
 
     # ---- integrity ----
     @_guarded

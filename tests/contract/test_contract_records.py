@@ -66,3 +66,35 @@ class TestRecords:
     def test_unknown_kind_is_refused(self, store):
         with pytest.raises(ValueError):
             store.upsert_records("nonsense", [])
+
+
+class TestRecordFields:
+    """`iter_record_fields`: a few fields of every record, as the records themselves hold them."""
+
+    @staticmethod
+    def _at(data, path):
+        for step in path.split("."):
+            data = data.get(step) if isinstance(data, dict) else None
+        return data
+
+    def test_the_fields_of_every_record_in_key_order(self, store):
+        rels = [relation("SC-000002", "李娜", author_count=7, note="作者数=7"),
+                relation("SC-000001", "王芳", "师生", start=2001),
+                Relation(expert_id="SC-000001", other=Person(name="赵六", expert_id="CQ-000003"), kind="亲属")]
+        events = [ReviewEvent(expert_id="SC-000001", activity="项目评审", date=dt.date(2024, 3, 5)),
+                  ReviewEvent(expert_id="CQ-000003", activity="奖励评审", date=dt.date(2025, 11, 30))]
+        store.upsert_records("relation", rels)
+        store.upsert_records("history", events)
+        fields = ("expert_id", "other.name", "other.institution", "other.expert_id", "kind", "start_year",
+                  "end_year", "note", "author_count", "no.such.field")
+        expected = [tuple(self._at(r.model_dump(mode="json"), f) for f in fields) for r in store.iter_records("relation")]
+        got = list(store.iter_record_fields("relation", fields))
+        assert got == expected and len(got) == 3
+        assert ("SC-000001", "赵六", None, "CQ-000003", "亲属", None, None, None, None, None) in got
+        assert list(store.iter_record_fields("history", ("expert_id", "date"))) == [
+            (e.expert_id, e.date.isoformat()) for e in store.iter_records("history")]
+        assert list(store.iter_record_fields("affiliation", ("expert_id",))) == []
+
+    def test_a_field_path_is_a_name_not_an_expression(self, store):
+        with pytest.raises(ValueError):
+            list(store.iter_record_fields("relation", ("kind') FROM records --",)))

@@ -47,6 +47,35 @@ class UnknownReference(ValueError):
 WORK = "任职"
 
 
+class PersonRef(NamedTuple):
+    """A person as a relation names them: what the graph reads of a `Person`."""
+    name: str
+    institution: str | None = None
+    expert_id: str | None = None
+
+
+class RelationRow(NamedTuple):
+    """What the graph reads of a `Relation`, for a builder holding the stored fields of a record
+    the store validated when it was written (`PoolGraph.build` takes either)."""
+    expert_id: str
+    other: PersonRef
+    kind: str
+    start_year: int | None = None
+    end_year: int | None = None
+    note: str | None = None
+    author_count: int | None = None
+    key = Relation.key
+
+
+class AffiliationRow(NamedTuple):
+    """What the graph reads of an `Affiliation` (see `RelationRow`)."""
+    expert_id: str
+    institution: str
+    start_year: int | None = None
+    end_year: int | None = None
+    key = Affiliation.key
+
+
 class Fact(NamedTuple):
     """One relation (or affiliation) on an edge."""
     kind: str
@@ -186,8 +215,8 @@ class PoolGraph:
 
     # ---- building ----
     @classmethod
-    def build(cls, experts: Iterable[Expert], relations: Iterable[Relation] = (),
-              affiliations: Iterable[Affiliation] = (), projects: Iterable[Project] = (),
+    def build(cls, experts: Iterable[Expert], relations: Iterable[Relation | RelationRow] = (),
+              affiliations: Iterable[Affiliation | AffiliationRow] = (), projects: Iterable[Project] = (),
               institutions: InstitutionTable | None = None) -> "PoolGraph":
         """The graph of these records. Relations, affiliations and projects must name experts of
         `experts` (any of their source ids); otherwise `UnknownReference`. Building allocates
@@ -231,18 +260,18 @@ class PoolGraph:
             if ref is None:
                 ref = shared[(key, value)] = len(table)
                 table.append({key: value})
-            for a, b in ((u, v), (v, u)):
-                i = index.get(a)
-                if i is None:
-                    i = index[a] = len(nodes)
-                    nodes.append(a)
-                    neighbours.append([])
-                j = index.get(b)
-                if j is None:
-                    j = index[b] = len(nodes)
-                    nodes.append(b)
-                    neighbours.append([])
-                neighbours[i] += (j, ref)
+            i = index.get(u)
+            if i is None:
+                i = index[u] = len(nodes)
+                nodes.append(u)
+                neighbours.append([])
+            j = index.get(v)
+            if j is None:
+                j = index[v] = len(nodes)
+                nodes.append(v)
+                neighbours.append([])
+            neighbours[i] += (j, ref)
+            neighbours[j] += (i, ref)
         offsets, targets, refs = array("i", [0]), array("i"), array("i")
         for pairs in neighbours:
             targets.extend(pairs[0::2])

@@ -233,3 +233,10 @@ def in_window(last_year: int | None, review_date: dt.date, years: int | None) ->
 def started(start_year: int | None, review_date: dt.date) -> bool:
     """Whether a record starting in `start_year` counts yet on `review_date` (no year: it does)."""
     return start_year is None or start_year <= review_date.year
+
+
+def policy_key(policy: ConflictPolicy) -> list:
+    """Every setting of `policy` as plain JSON-ready data in a fixed order: equal settings, equal
+    keys (for caches of what a policy decides)."""
+    return [sorted([name, s.enabled, s.hard, s.years] for name, s in policy.rules.items()), policy.max_authors,
+            list(policy.declared_markers), sorted(policy.ignore_parents), list(policy.pair_rules)]
