@@ -148,3 +148,23 @@ def test_a_store_made_before_the_evaluations_index_is_upgraded_by_an_administrat
         assert officer._es.count(index=f"{PREFIX}-records", query={"term": {"kind": "evaluation"}})["count"] == 0
     finally:
         officer.close()
+
+
+def test_old_evaluations_left_in_records_are_moved_by_an_administrator_not_an_officer(es_secure, documented_store):
+    """The second upgrade step (moving old evaluations out of -records) refused to an officer who
+    may create evaluations but not delete from -records: the upgrade message, the old copy kept,
+    and the administrator's open finishes the move without a duplicate."""
+    old = _evaluation(2)
+    with Elasticsearch(es_secure.url, basic_auth=("ep-admin", es_secure.passwords["ep-admin"])) as admin:
+        admin.index(index=f"{PREFIX}-records", id="evaluation|old", refresh=True, document={
+            "kind": "evaluation", "key": record_key("evaluation", old), "expert_id": old.expert_id,
+            "content_hash": old.content_hash(), "doc": old.model_dump(mode="json")})
+    with pytest.raises(PermissionDenied, match=f"把旧的评价移入 {PREFIX}-evaluations|从 {PREFIX}-records 删除"):
+        _store(es_secure, "li")
+    assert _cli(es_secure, "zhang", "stats").exit_code == 0
+    officer = _store(es_secure, "li")
+    try:
+        assert [e.score for e in officer.iter_records("evaluation")] == [2]
+        assert officer._es.count(index=f"{PREFIX}-records", query={"term": {"kind": "evaluation"}})["count"] == 0
+    finally:
+        officer.close()

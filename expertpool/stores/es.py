@@ -392,7 +392,8 @@ class ElasticsearchStore:
         todo += [(self.ix[short], load_index_body(short)) for short in SIMPLE_INDICES
                  if short != "meta" and self.ix[short] not in existing]
         if todo:  # independent of each other: create them side by side
-            with ThreadPoolExecutor(max_workers=len(todo)) as pool, self._upgrading(todo, existing):
+            with ThreadPoolExecutor(max_workers=len(todo)) as pool, self._upgrading(
+                    "创建" + "、".join(name for name, _ in todo), existing):
                 list(pool.map(lambda item: self._create_index(*item), todo))
         # The meta index comes last: its existence means the store is complete.
         created = self.ix["meta"] not in existing and self._create_index(self.ix["meta"], load_index_body("meta"))
@@ -407,24 +408,9 @@ class ElasticsearchStore:
             version = self.get_meta("schema_version")
             if version is not None and version != SCHEMA_VERSION:
                 raise InputError(f"Elasticsearch 索引 {self.prefix}-* 的版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
-            self._move_old_evaluations()
+            with self._upgrading(f"把旧的评价移入 {self.ix['evaluations']}", existing):
+                self._move_old_evaluations()
         return created
-
-    @contextmanager
-    def _upgrading(self, todo: list[tuple[str, dict]], existing: dict):
-        """Around the steps that bring an existing store up to this program's layout (an index
-        added since, old documents moved): a user whose Elasticsearch role may not do them (a
-        program officer's may not create indices) is told that an administrator has to open the
-        store once, rather than that the credentials are wrong."""
-        try:
-            yield
-        except ApiError as exc:
-            if exc.meta.status != 403 or self.ix["meta"] not in existing:
-                raise
-            names = "、".join(name for name, _ in todo)
-            raise PermissionDenied(_scrub(
-                f"专家库（索引前缀 {self.prefix}）需要升级到本程序的索引布局（{names}），当前 Elasticsearch 用户无权完成"
-                f"（{_reason(exc)}）：请管理员先用本程序打开一次（如 expertpool stats）", self._secrets)) from None
 
     def _move_old_evaluations(self) -> int:
         """Move the evaluations a store made before ``-evaluations`` existed keeps in ``-records``
@@ -467,17 +453,18 @@ class ElasticsearchStore:
                                      failures)
 
     @contextmanager
-    def _upgrading(self, todo: list[tuple[str, dict]], existing: dict):
-        """Around creating indices: when the store exists already this is an upgrade (an index
-        added since), and a user whose Elasticsearch role may not create indices (a program
-        officer's) is told that an administrator has to open the store once, not that the
-        credentials are wrong."""
+    def _upgrading(self, step: str, existing: dict):
+        """Around a step that brings an existing store up to this program's layout (an index
+        added since, old evaluations moved out of ``-records``): a user whose Elasticsearch role
+        may not do it (a program officer's may not create indices nor delete from ``-records``)
+        is told that an administrator has to open the store once, not that the credentials are
+        wrong. On a store being made (no meta index yet) a refusal is raised as it is."""
         try:
             yield
         except ApiError as exc:
             if exc.meta.status != 403 or self.ix["meta"] not in existing:
                 raise
-            raise self._upgrade_refused("创建" + "、".join(name for name, _ in todo), _reason(exc)) from None
+            raise self._upgrade_refused(step, _reason(exc)) from None
 
     def _upgrade_refused(self, step: str, reason: str) -> PermissionDenied:
         return PermissionDenied(_scrub(
