@@ -5,6 +5,9 @@ reproduction sees the ledger as it stood, and `show` lists recent reviews and up
 import datetime as dt
 from collections import Counter
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from expertpool.domain.ledger import Ledger, Replacement, Seating, review_counts
 from expertpool.services.panels import build_panel, load_panel, replace_member, reproduce_panel
 from expertpool.services.ledger import read_ledger
@@ -38,6 +41,32 @@ def test_review_counts_add_seats_to_history_once_per_day():
     # A: two history days, one of them the panel's day (imported back: the same review)
     assert counts == Counter({"A": 2, "B": 1, "C": 2})
     assert review_counts(history, ledger, dt.date(2026, 1, 1), D1) == Counter({"A": 1})
+
+
+@settings(max_examples=60, deadline=None)
+@given(history=st.lists(st.tuples(st.sampled_from("ABC"), st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31))),
+                        max_size=25),
+       seats=st.lists(st.tuples(st.sampled_from("ABCD"), st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31))),
+                      max_size=8),
+       start=st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31)), span=st.integers(0, 800))
+def test_review_counts_on_the_snapshot_s_packed_days_match_a_direct_count(history, seats, start, span):
+    """The workload count as draws make it (the snapshot's packed `ReviewDays`, several reviews
+    on one day included) against counting by hand: every history review in the window, and
+    each seat in it unless that expert's history already has a review on that day."""
+    from expertpool.cache.snapshot import ReviewDays
+
+    by_expert: dict[str, list[int]] = {}
+    for expert_id, day in history:
+        by_expert.setdefault(expert_id, []).append(day.toordinal())
+    ledger = Ledger.of([Seating(f"P{i}", "评审专家组", "组", day, (expert_id,)) for i, (expert_id, day) in enumerate(seats)])
+    end = start + dt.timedelta(days=span)
+    expected: Counter = Counter(e for e, day in history if start <= day < end)
+    for expert_id, day in seats:
+        if start <= day < end and (expert_id, day) not in set(history):
+            expected[expert_id] += 1
+    packed = review_counts(ReviewDays(by_expert), ledger, start, end)
+    assert +packed == +expected
+    assert +review_counts({k: sorted(v) for k, v in by_expert.items()}, ledger, start, end) == +expected
 
 
 # ---- panels on the sample pool -----------------------------------------------------------------
