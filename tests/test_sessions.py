@@ -258,3 +258,31 @@ def test_replace_takes_the_number_the_user_knows(store, admin):
     region, number = next(iter(store.get_expert(member).source_ids.items()))
     record = replace_session_member(store, admin, outcome.session_id, f"{region}:{number.lower()}", "本人回避")
     assert record.replaced[-1].out == member and member not in record.group(group["name"]).member_ids()
+
+
+def test_a_session_checks_its_projects_conflicts_once_per_data_version(store, admin, tmp_path, monkeypatch):
+    """Plan, reproduction and a replacement in one group read the session's conflicts from the
+    remembered check (as panels do, `pool_conflicts`); each group still avoids only its own
+    projects' conflicts, the same as a direct check of that group's projects."""
+    from expertpool.cache.snapshot import pool_snapshot
+    from expertpool.services import panels
+
+    monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "cache"))
+    checks = []
+    real = panels.excluded_by_conflicts
+    monkeypatch.setattr(panels, "excluded_by_conflicts", lambda *a, **kw: checks.append(1) or real(*a, **kw))
+    s = session_spec(mode="best", seed=4)
+    outcome = plan_session(store, admin, s)
+    assert reproduce_session(store, admin, outcome.session_id)[2]
+    group = outcome.record.groups[0]
+    replace_session_member(store, admin, outcome.session_id, group.member_ids()[0], "本人回避")
+    assert len(checks) == 1
+    graph = pool_snapshot(store).graph
+    for g in prepare_session(store, s).groups:
+        direct = set().union(*real(graph, g.projects, s.review_date, s.policy).values())
+        assert not direct & {c.id for c in g.candidates}
+        assert len(checks) == 1
+    monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "empty"))
+    cold = prepare_session(store, s)
+    assert len(checks) == 2
+    assert [g.excluded for g in cold.groups] == [g.excluded for g in prepare_session(store, s).groups]

@@ -64,7 +64,8 @@ def show(
 
     store, actor = state(ctx).authorise("panel", "查看评审会")
     if reproduce:
-        report_reproduction(session_id, *reproduce_session(store, actor, session_id), json_output,
+        report_reproduction(session_id, *reproduce_session(store, actor, session_id,
+                                                           progress=progress_for(ctx, json_output)), json_output,
                             lambda record: render_session(record, group), "评审会")
         return
     record = get_session(store, actor, session_id)

@@ -59,7 +59,7 @@ from expertpool.io.datafiles import (load_evaluation_policy, load_institutions, 
 from expertpool.progress import NullProgress, Progress
 from expertpool.services import sealing
 from expertpool.services.access import Actor, audit, check
-from expertpool.services.conflicts import panel_exclusions, read_projects
+from expertpool.services.conflicts import excluded_by_conflicts, panel_exclusions, read_projects
 from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
@@ -214,10 +214,29 @@ def pool_conflicts(snapshot: PoolSnapshot, projects: Sequence[Project], day: dt.
         found = [c for conflicts in exclusions.excluded.values() for c in conflicts]
         return PoolConflicts(frozenset(exclusions.excluded), group_conflicts(found))
 
-    key = json.dumps([[p.model_dump(mode="json") for p in projects], day.isoformat(), policy_key(policy)],
-                     ensure_ascii=False, sort_keys=True)
-    remembered = derived(snapshot.version, "conflicts", key, check) if snapshot.version else check()
+    remembered = (derived(snapshot.version, "conflicts", _conflicts_key(projects, day, policy), check)
+                  if snapshot.version else check())
     return remembered if isinstance(remembered, PoolConflicts) else check()
+
+
+def _conflicts_key(projects: Sequence[Project], day: dt.date, policy: ConflictPolicy) -> str:
+    """What the pool's conflicts with `projects` depend on beside the data version and the code."""
+    return json.dumps([[p.model_dump(mode="json") for p in projects], day.isoformat(), policy_key(policy)],
+                      ensure_ascii=False, sort_keys=True)
+
+
+def hard_conflicts_by_project(snapshot: PoolSnapshot, projects: Sequence[Project], day: dt.date,
+                              policy: ConflictPolicy) -> dict[str, set[str]]:
+    """project id → the experts a hard conflict keeps off its review (no evidence: a review
+    session keeps its evidence by reference), remembered on disk like `pool_conflicts`: a
+    session's plan, its reproduction and each replacement in any of its groups check the
+    session's projects against the pool once per data version, not once each."""
+    def check() -> dict[str, set[str]]:
+        return excluded_by_conflicts(snapshot.graph, list(projects), day, policy)
+
+    remembered = (derived(snapshot.version, "session-conflicts", _conflicts_key(projects, day, policy), check)
+                  if snapshot.version else check())
+    return remembered if isinstance(remembered, dict) else check()
 
 
 def _early_projects(store: ExpertStore, spec: PanelSpec) -> list[Project]:

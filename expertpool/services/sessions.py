@@ -37,7 +37,6 @@ from expertpool.io.datafiles import load_institutions, policy_from
 from expertpool.io.files import output_file
 from expertpool.progress import NullProgress, Progress
 from expertpool.services.access import Actor, audit, check
-from expertpool.services.conflicts import excluded_by_conflicts
 from expertpool.services.expert_ids import resolve_expert_id
 from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec
@@ -46,6 +45,7 @@ from expertpool.services.panels import (
     counted_quotas,
     eligibility_facts,
     find_replacement,
+    hard_conflicts_by_project,
     load_projects,
     now_text,
     project_refs,
@@ -177,7 +177,9 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
         day = spec.review_date
         progress.start(f"检查 {len(every_project)} 个申报项目的利益冲突与各组资格", None)
         facts = eligibility_facts(store, replace(specs[0], max_reviews_per_year=10), snapshot, ledger)
-        hard = excluded_by_conflicts(graph, every_project, day, spec.policy)
+        # the whole session's projects, also for one group: the same check (and the same
+        # remembered answer) for the plan, its reproduction and a replacement in any group
+        hard = hard_conflicts_by_project(snapshot, session_projects, day, policy_from(spec.policy))
         queries, rankings = ranking.result()
         ranked = {p.id: (q, r) for p, q, r in zip(every_project, queries, rankings)}
         progress.finish()
@@ -317,13 +319,14 @@ def list_sessions(store: ExpertStore, actor: Actor) -> list[SessionSummary]:
     return [SessionSummary.of(stored_record(SessionRecord, d.get("id"), d, "评审会")) for d in store.iter_sessions()]
 
 
-def reproduce_session(store: ExpertStore, actor: Actor, session_id: str) -> tuple[SessionRecord, SessionRecord, bool]:
+def reproduce_session(store: ExpertStore, actor: Actor, session_id: str, progress: Progress | None = None
+                      ) -> tuple[SessionRecord, SessionRecord, bool]:
     """Re-run the saved spec and seed on the current store, with the ledger as it stood when the
     session was drawn: (saved, redrawn, same members in every group?)."""
     saved = get_session(store, actor, session_id)
     spec = load_session_spec(None, saved.spec)
     ledger = read_ledger(store, exclude={session_id}, as_of=saved.created_at)
-    redrawn = plan_session(store, actor, spec, save=False, ledger=ledger).record
+    redrawn = plan_session(store, actor, spec, save=False, ledger=ledger, progress=progress).record
     same = [g.member_ids() for g in redrawn.groups] == [g.drawn_member_ids() for g in saved.groups]
     return saved, redrawn, same
 
