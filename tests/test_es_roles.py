@@ -118,6 +118,13 @@ def _evaluation(score: int) -> Evaluation:
                       attendance="出席", score=score, entered_by="li")
 
 
+def _old_evaluation_in_records(admin: Elasticsearch, old: Evaluation) -> None:
+    """An evaluation where a store made before issue 16 kept it: in -records."""
+    admin.index(index=f"{PREFIX}-records", id="evaluation|old", refresh=True, document={
+        "kind": "evaluation", "key": record_key("evaluation", old), "expert_id": old.expert_id,
+        "content_hash": old.content_hash(), "doc": old.model_dump(mode="json")})
+
+
 def test_a_program_officer_writes_evaluations_but_not_the_other_records(es_secure, documented_store):
     officer = _store(es_secure, "li")
     try:
@@ -133,10 +140,7 @@ def test_a_program_officer_writes_evaluations_but_not_the_other_records(es_secur
 def test_a_store_made_before_the_evaluations_index_is_upgraded_by_an_administrator(es_secure, documented_store):
     with Elasticsearch(es_secure.url, basic_auth=("ep-admin", es_secure.passwords["ep-admin"])) as admin:
         admin.indices.delete(index=f"{PREFIX}-evaluations")  # as a store made before issue 16 was
-        old = _evaluation(3)
-        admin.index(index=f"{PREFIX}-records", id="evaluation|old", refresh=True, document={
-            "kind": "evaluation", "key": record_key("evaluation", old), "expert_id": old.expert_id,
-            "content_hash": old.content_hash(), "doc": old.model_dump(mode="json")})
+        _old_evaluation_in_records(admin, _evaluation(3))
     with pytest.raises(PermissionDenied, match="管理员先用本程序打开一次"):
         _store(es_secure, "li")
     refused = _cli(es_secure, "li", "search", "锂离子电池")
@@ -154,11 +158,8 @@ def test_old_evaluations_left_in_records_are_moved_by_an_administrator_not_an_of
     """The second upgrade step (moving old evaluations out of -records) refused to an officer who
     may create evaluations but not delete from -records: the upgrade message, the old copy kept,
     and the administrator's open finishes the move without a duplicate."""
-    old = _evaluation(2)
     with Elasticsearch(es_secure.url, basic_auth=("ep-admin", es_secure.passwords["ep-admin"])) as admin:
-        admin.index(index=f"{PREFIX}-records", id="evaluation|old", refresh=True, document={
-            "kind": "evaluation", "key": record_key("evaluation", old), "expert_id": old.expert_id,
-            "content_hash": old.content_hash(), "doc": old.model_dump(mode="json")})
+        _old_evaluation_in_records(admin, _evaluation(2))
     with pytest.raises(PermissionDenied, match=f"把旧的评价移入 {PREFIX}-evaluations|从 {PREFIX}-records 删除"):
         _store(es_secure, "li")
     assert _cli(es_secure, "zhang", "stats").exit_code == 0
