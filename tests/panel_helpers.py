@@ -6,23 +6,52 @@ import random
 from collections.abc import Sequence
 
 from expertpool.domain.panel import Candidate, PanelRules, check_panel
+from expertpool.domain.panel.spec import Quota
 
 FIELDS3 = ("人工智能", "航空航天", "新材料")
 INSTS = ("四川大学", "电子科技大学", "重庆大学", "西南大学")
 
 
+SECTORS3 = ("高校", "科研院所", "企业")
+
+
 def make_pool(rng: random.Random, n: int, *, fields: Sequence[str] = FIELDS3, insts: Sequence[str] = INSTS,
-              senior_share: float = 0.5, relevance: bool = True) -> list[Candidate]:
+              senior_share: float = 0.5, relevance: bool = True, attributes: bool = False) -> list[Candidate]:
+    """`n` random candidates; with `attributes`, each also has a gender, a sector, an age (most
+    of them) and a sub-region, for quotas."""
     pool = []
     for k in range(n):
         fs = rng.sample(list(fields), rng.randint(1, min(2, len(fields))))
+        extra = {}
+        if attributes:
+            extra = {"gender": rng.choice(("男", "男", "女")), "sector": rng.choice(SECTORS3),
+                     "sub_region": rng.choice(("成都", "绵阳", "渝北区"))}
+            if rng.random() < 0.9:
+                extra["age"] = str(rng.randint(32, 64))
         pool.append(Candidate(
             id=f"E{k:03d}", name=f"专家{k}", region=rng.choice(("四川", "重庆")), fields=tuple(fs),
             title="正高级" if rng.random() < senior_share else rng.choice(("副高级", "中级")),
             institution=rng.choice(list(insts)),
             relevance=round(rng.uniform(0, 10), 3) if relevance else 1.0,
+            attributes=extra,
         ))
     return pool
+
+
+def make_quotas(rng: random.Random, size: int) -> tuple[Quota, ...]:
+    """Zero to two random quotas of the kinds officers write (a share of 企业, women, young
+    experts, a cap per sub-region, high-level talents)."""
+    kinds = [
+        lambda: Quota("sector", ("企业",), min=rng.randint(1, 2)),
+        lambda: Quota("sector", ("企业",), min_share=1 / 3),
+        lambda: Quota("gender", ("女",), min=1, max=rng.randint(1, size)),
+        lambda: Quota("age", at_most=45, min=1),
+        lambda: Quota("age", at_least=60, max=1),
+        lambda: Quota("sub_region", max=rng.randint(1, 2)),
+        lambda: Quota("sector", ("高校", "科研院所"), max_share=0.6),
+        lambda: Quota("title", ("中级",), max=0),
+    ]
+    return tuple(rng.choice(kinds)() for _ in range(rng.randint(0, 2)))
 
 
 def make_rules(rng: random.Random, size: int, *, fields: Sequence[str] = FIELDS3, **overrides) -> PanelRules:

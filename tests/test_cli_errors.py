@@ -27,6 +27,7 @@ from expertpool.services.importing import import_files
 from expertpool.services.invitations import invite_panel
 from expertpool.services.panels import build_panel, load_spec
 from expertpool.services.roles import grant_role
+from expertpool.services.sessions import load_session_spec, plan_session
 from expertpool.stores.sqlite import SQLiteStore
 from tests.access_helpers import sql
 
@@ -59,7 +60,8 @@ def commands() -> dict[tuple[str, ...], object]:
 #: A valid invocation of each command on the sample pool, so that each bad value below is the only
 #: fault. Placeholders: {samples}, {tmp} (an empty directory), {panel} and {member} (a saved panel,
 #: invited), {sealed} (a sealed panel), {held} and {held_member} (a panel whose review is past),
-#: {outsider} (an expert on neither panel).
+#: {outsider} (an expert on neither panel), {session} and {session_member} (a saved review session
+#: and a member with a replacement).
 BASE: dict[tuple[str, ...], list[str]] = {
     ("import",): ["{samples}/history.csv", "--dry-run"],
     ("search",): ["电池"],
@@ -83,6 +85,11 @@ BASE: dict[tuple[str, ...], list[str]] = {
     ("panel", "list"): [],
     ("panel", "replace"): ["{panel}", "{member}", "--reason", "本人回避"],
     ("panel", "export"): ["{panel}", "--out", "{tmp}/sheet.xlsx"],
+    ("session", "plan"): ["{samples}/session.toml", "--mode", "best", "--dry-run"],
+    ("session", "show"): ["{session}"],
+    ("session", "list"): [],
+    ("session", "replace"): ["{session}", "{session_member}", "--reason", "本人回避"],
+    ("session", "export"): ["{session}", "--out", "{tmp}/session.xlsx"],
     ("panel", "invite"): ["{panel}", "--place", "成都市科技会堂"],
     ("panel", "respond"): ["{panel}", "{member}", "接受"],
     ("panel", "confirm"): ["{panel}"],
@@ -206,18 +213,23 @@ def template(tmp_path_factory):
     drawn = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {"mode": "best", "seed": 1}))
     invite_panel(store, officer, drawn.panel_id)
     # one sealed (`panel unseal`), one whose review took place yesterday (`panel evaluate`)
-    sealed = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {}),
+    # (a day later: the first panel's members are seated on its day, and the sample pool has no
+    # second lottery panel without them)
+    sealed = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {"review_date": "2026-12-02"}),
                          sealed_until=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365))
     held = build_panel(store, officer, load_spec(SAMPLES / "panel.toml", {
         "mode": "best", "seed": 2, "review_date": dt.date.today() - dt.timedelta(days=1)}))
     members = {m["id"] for m in (*drawn.document["members"], *held.document["members"])}
     outsider = next(e.id for e in store.iter_experts() if e.id not in members)
+    session = plan_session(store, admin, load_session_spec(SAMPLES / "session.toml", {"mode": "best", "seed": 1}))
+    session_member = next(m["id"] for g in session.document["groups"] for m in g["members"]
+                          if g["backups"] or g["replacements"].get(m["id"]))
     store.close()
     # a member with a qualified replacement: only qualified experts may take a seat
     member = next(m for m, r in drawn.document["replacements"].items() if r)
     return {"path": path, "panel": drawn.panel_id, "member": member,
             "sealed": sealed.panel_id, "held": held.panel_id, "held_member": held.document["members"][0]["id"],
-            "outsider": outsider}
+            "outsider": outsider, "session": session.session_id, "session_member": session_member}
 
 
 @pytest.fixture
@@ -230,7 +242,8 @@ def pool(template, tmp_path, monkeypatch):
     (tmp_path / "work").mkdir()
     (tmp_path / "a-file.txt").write_text("x", encoding="utf-8")
     places = {"samples": str(SAMPLES), "tmp": str(tmp_path / "work"), "file": str(tmp_path / "a-file.txt"),
-              **{k: template[k] for k in ("panel", "member", "sealed", "held", "held_member", "outsider")}}
+              **{k: template[k] for k in ("panel", "member", "sealed", "held", "held_member", "outsider", "session",
+                                          "session_member")}}
     return {"path": path, "fill": lambda args: [a.format(**places) for a in args]}
 
 

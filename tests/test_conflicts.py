@@ -6,12 +6,17 @@ import datetime as dt
 
 import pytest
 
+from expertpool.cache.snapshot import build_snapshot
 from expertpool.domain.conflicts import ConflictGraph, ConflictPolicy, UnknownReference, evidence_text
 from expertpool.domain.models import Affiliation, Person, Project, Relation
 from expertpool.errors import InputError, NotFound
 from expertpool.io.datafiles import load_institutions
+from expertpool.services.access import actor_for
 from expertpool.services.conflicts import check_projects, panel_exclusions
+from expertpool.services.importing import import_files
+from expertpool.stores.sqlite import SQLiteStore
 from tests.factories import make_expert
+from tests.sample_pool import SAMPLE_FILES, SAMPLES
 
 DAY = dt.date(2025, 6, 1)
 
@@ -411,3 +416,47 @@ def test_panel_exclusions_from_a_store(store):
     assert ex.forbidden_pairs == {("CQ-000003", "SC-000002")}
     graph = load_conflict_graph(store)
     assert graph.stats()["experts"] == 3 and graph.project("P1") is not None
+
+
+@pytest.fixture(scope="module")
+def sample_graph(tmp_path_factory):
+    """The conflict graph of the committed sample pool (relations, affiliations, stored projects)."""
+    store = SQLiteStore(tmp_path_factory.mktemp("sample") / "pool.sqlite3")
+    import_files(store, [SAMPLES / f for f in SAMPLE_FILES], actor_for(store, "admin"))
+    graph = build_snapshot(store).graph
+    store.close()
+    return graph
+
+
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"same_unit": {"hard": False}},                                 # an upgraded former unit is then soft
+    {"former_unit": {"years": 10}, "coauthor_2hop": {"hard": True}},
+    {"same_unit": {"enabled": False}, "coauthor": {"hard": False}},
+])
+def test_hard_excluded_is_what_check_finds_hard(sample_graph, overrides):
+    """The session's fast path (ids only, no evidence) against the full check, under several
+    policies and dates."""
+    policy = ConflictPolicy().apply(overrides)
+    projects = [sample_graph.project(i) for i in sample_graph.project_ids()]
+    assert len(projects) >= 8
+    for day in (DAY, dt.date(2026, 12, 1), dt.date(2030, 1, 1)):
+        fast = sample_graph.hard_excluded(projects, day, policy)
+        for p in projects:
+            assert fast[p.id] == {c.expert_id for c in sample_graph.check(p, day, policy) if c.hard}, (p.id, day)
+        assert any(fast.values())
+
+
+def test_hard_excluded_when_a_former_unit_is_upgraded_to_the_current_one(table):
+    """An expert who left a unit and came back: the current fact replaces the former one at that
+    unit; with same_unit soft and former_unit hard the expert is flagged, not excluded."""
+    back = expert("SC-000001", "王伟", "电子科技大学")    # its 四川大学 facts come from the affiliations
+    graph = build(table, [back], affiliations=[
+        Affiliation(expert_id="SC-000001", institution="四川大学", start_year=2018, end_year=2023),
+        Affiliation(expert_id="SC-000001", institution="四川大学", start_year=2024)])
+    policy = ConflictPolicy().apply({"same_unit": {"hard": False}})
+    full = graph.check(project(ZHANG), DAY, policy)
+    assert [(c.rule, c.hard) for c in full] == [("same_unit", False)]
+    assert graph.unit_members(graph.unit_key("四川大学"))[0][2] == 2023   # the former fact comes first
+    assert graph.hard_excluded([project(ZHANG)], DAY, policy) == {"P1": set()}
+    assert graph.hard_excluded([project(ZHANG)], DAY) == {"P1": {"SC-000001"}}

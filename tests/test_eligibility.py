@@ -40,19 +40,22 @@ class Person:
 
 def test_every_rule_bars_and_the_first_that_applies_is_named():
     facts = EligibilityFacts(DAY, barred={"I": ["IR-1"], "X": ["IR-2"]}, reviews={"W": 10, "X": 12, "P": 12},
-                             conflicted={"C", "X", "P"}, paused={"P", "X"})
+                             booked={"B", "X", "C"}, conflicted={"C", "X", "B", "P"}, paused={"P", "X"})
     people = [Person("OK"), Person("S", status="暂停"), Person("A", birth_year=1950),
-              Person("H", birth_year=1958, high_level=True), Person("I"), Person("P"), Person("W"), Person("C"),
-              Person("X", status="出库", birth_year=1940)]
+              Person("H", birth_year=1958, high_level=True), Person("I"), Person("P"), Person("W"), Person("B"),
+              Person("C"), Person("X", status="出库", birth_year=1940)]
     rules = EligibilityRules(PANEL_RULES)
     assert {p.id: first_bar(p, rules, facts) for p in people} == {
         "OK": None, "S": "status", "A": "age", "H": None, "I": "integrity", "P": "evaluation", "W": "workload",
-        "C": "conflict", "X": "status"}
+        "B": "booked", "C": "booked", "X": "status"}
     eligible, excluded = sort_out(people, rules, facts)
     assert [p.id for p in eligible] == ["OK", "H"]
     assert list(excluded) == list(REASONS)   # every rule, in the order tested
     assert excluded == {"status": ["S", "X"], "age": ["A"], "integrity": ["I"], "evaluation": ["P"],
-                        "workload": ["W"], "conflict": ["C"]}
+                        "workload": ["W"], "booked": ["B", "C"], "conflict": []}
+    # a spec that allows a second seat on one day drops the rule: C is then barred by its conflict
+    without = EligibilityRules(tuple(r for r in PANEL_RULES if r != "booked"))
+    assert first_bar(Person("C"), without, facts) == "conflict" and first_bar(Person("B"), without, facts) == "conflict"
 
 
 def test_callers_name_the_rules_that_apply():

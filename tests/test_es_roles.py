@@ -65,6 +65,9 @@ def test_each_documented_role_does_its_job_through_the_cli(es_secure, documented
     assert hits.exit_code == 0, hits.output
     built = _cli(es_secure, "li", "panel", "build", "--spec", str(SAMPLES / "panel.toml"), "--json")
     assert built.exit_code == 0, built.output
+    planned = _cli(es_secure, "li", "session", "plan", str(SAMPLES / "session.toml"), "--json")
+    assert planned.exit_code == 0, planned.output
+    assert _cli(es_secure, "zhao", "session", "list").exit_code == 3  # ExpertPool's role: officers only
     added = _cli(es_secure, "zhao", "integrity", "add", "SC-000001", "--category", "抄袭剽窃", "--severity", "一般",
                  "--start", "2026-01-01", "--reason", "测试")
     assert added.exit_code == 0, added.output
@@ -104,6 +107,8 @@ def test_the_server_refuses_what_a_role_must_not_do_when_the_cli_is_bypassed(es_
     try:
         assert reviewer.get_roles()["li"] == {"program_officer"}
         _refused(lambda: reviewer._es.index(index=f"{PREFIX}-experts", id="SC-000001", document={"id": "x"}))
+        # sessions, like panels, are the program officers' to write
+        _refused(lambda: reviewer._es.index(index=f"{PREFIX}-sessions", id="SES-FORGED", document={"id": "x"}))
     finally:
         reviewer.close()
 
@@ -111,6 +116,13 @@ def test_the_server_refuses_what_a_role_must_not_do_when_the_cli_is_bypassed(es_
 def _evaluation(score: int) -> Evaluation:
     return Evaluation(expert_id="SC-000001", activity="PNL-20261201-1-0a1b2c3d", date=dt.date(2026, 12, 1),
                       attendance="出席", score=score, entered_by="li")
+
+
+def _old_evaluation_in_records(admin: Elasticsearch, old: Evaluation) -> None:
+    """An evaluation where a store made before issue 16 kept it: in -records."""
+    admin.index(index=f"{PREFIX}-records", id="evaluation|old", refresh=True, document={
+        "kind": "evaluation", "key": record_key("evaluation", old), "expert_id": old.expert_id,
+        "content_hash": old.content_hash(), "doc": old.model_dump(mode="json")})
 
 
 def test_a_program_officer_writes_evaluations_but_not_the_other_records(es_secure, documented_store):
@@ -128,10 +140,7 @@ def test_a_program_officer_writes_evaluations_but_not_the_other_records(es_secur
 def test_a_store_made_before_the_evaluations_index_is_upgraded_by_an_administrator(es_secure, documented_store):
     with Elasticsearch(es_secure.url, basic_auth=("ep-admin", es_secure.passwords["ep-admin"])) as admin:
         admin.indices.delete(index=f"{PREFIX}-evaluations")  # as a store made before issue 16 was
-        old = _evaluation(3)
-        admin.index(index=f"{PREFIX}-records", id="evaluation|old", refresh=True, document={
-            "kind": "evaluation", "key": record_key("evaluation", old), "expert_id": old.expert_id,
-            "content_hash": old.content_hash(), "doc": old.model_dump(mode="json")})
+        _old_evaluation_in_records(admin, _evaluation(3))
     with pytest.raises(PermissionDenied, match="管理员先用本程序打开一次"):
         _store(es_secure, "li")
     refused = _cli(es_secure, "li", "search", "锂离子电池")
@@ -140,6 +149,23 @@ def test_a_store_made_before_the_evaluations_index_is_upgraded_by_an_administrat
     officer = _store(es_secure, "li")
     try:
         assert [e.score for e in officer.iter_records("evaluation")] == [3]
+        assert officer._es.count(index=f"{PREFIX}-records", query={"term": {"kind": "evaluation"}})["count"] == 0
+    finally:
+        officer.close()
+
+
+def test_old_evaluations_left_in_records_are_moved_by_an_administrator_not_an_officer(es_secure, documented_store):
+    """The second upgrade step (moving old evaluations out of -records) refused to an officer who
+    may create evaluations but not delete from -records: the upgrade message, the old copy kept,
+    and the administrator's open finishes the move without a duplicate."""
+    with Elasticsearch(es_secure.url, basic_auth=("ep-admin", es_secure.passwords["ep-admin"])) as admin:
+        _old_evaluation_in_records(admin, _evaluation(2))
+    with pytest.raises(PermissionDenied, match=f"把旧的评价移入 {PREFIX}-evaluations|从 {PREFIX}-records 删除"):
+        _store(es_secure, "li")
+    assert _cli(es_secure, "zhang", "stats").exit_code == 0
+    officer = _store(es_secure, "li")
+    try:
+        assert [e.score for e in officer.iter_records("evaluation")] == [2]
         assert officer._es.count(index=f"{PREFIX}-records", query={"term": {"kind": "evaluation"}})["count"] == 0
     finally:
         officer.close()

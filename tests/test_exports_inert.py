@@ -1,5 +1,6 @@
 """No cell ExpertPool writes becomes a live formula: hostile names, units and spec names in the
-record sheet (`panel export`, XLSX and CSV) and reject files, read back from the files themselves."""
+record sheet (`panel export`, XLSX and CSV), session exports and reject files, read back from the
+files themselves."""
 from __future__ import annotations
 
 import csv
@@ -14,6 +15,7 @@ from expertpool.services.audit import read_anchors, verify_audit
 from expertpool.services.importing import import_files
 from expertpool.services.panels import build_panel, load_spec
 from expertpool.services.record_sheet import export_record_sheet
+from expertpool.services.sessions import export_session, load_session_spec, plan_session
 from expertpool.io.sheets import inert_cell
 from expertpool.stores.sqlite import SQLiteStore
 from tests.helpers import expert_row, write_csv
@@ -76,6 +78,29 @@ def test_panel_exports_hold_no_formula(store, tmp_path):
     assert rows[1][0].startswith("'=HYPERLINK")  # the heading lines go through the same writer
     # the audit anchor printed in the heading is still read back from either sheet
     for sheet in (tmp_path / "panel.xlsx", tmp_path / "panel.csv"):
+        anchors = read_anchors(sheet)
+        assert anchors and verify_audit(store, anchors, check_data=False).anchors_checked == len(anchors)
+
+
+def test_session_exports_hold_no_formula(store, tmp_path):
+    """A session's workbook (overview and a sheet per group, titles from hostile group names) and
+    CSV go through the same inert writers."""
+    admin = actor_for(store, "admin")
+    spec = load_session_spec(SAMPLES / "session.toml", {"name": HOSTILE[0], "max_per_institution": None,
+                                                        "mode": "best"})
+    outcome = plan_session(store, admin, spec)
+    assert outcome.has_panel and any(_dangerous(m.name) for g in outcome.record.groups for m in g.members)
+    workbook = load_workbook(export_session(store, admin, outcome.session_id, tmp_path / "session.xlsx"))
+    assert len(workbook.worksheets) == 1 + len(outcome.record.groups)
+    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert not [c.coordinate for c in cells if c.value is not None and not isinstance(c.value, str)]
+    assert not [c.coordinate for c in cells if _dangerous(c.value)]
+    rows = list(csv.reader(export_session(store, admin, outcome.session_id, tmp_path / "session.csv")
+                           .open(encoding="utf-8-sig", newline="")))
+    assert not [(r, c) for r, row in enumerate(rows) for c, v in enumerate(row) if _dangerous(v)]
+    assert rows[0][0].startswith("'=1+1")
+    for sheet in (tmp_path / "session.xlsx", tmp_path / "session.csv"):
         anchors = read_anchors(sheet)
         assert anchors and verify_audit(store, anchors, check_data=False).anchors_checked == len(anchors)
 

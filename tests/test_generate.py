@@ -395,9 +395,9 @@ def test_committed_samples_are_reproducible(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "scripts" / "make-samples"), "--out", str(tmp_path)], check=True,
                    capture_output=True)
     made = sorted(p.name for p in tmp_path.iterdir())
-    # panel.toml is a hand-written spec; *.rejects.csv are what a local import leaves behind.
+    # panel.toml and session.toml are hand-written specs; *.rejects.csv are what a local import leaves behind.
     generated = sorted(p.name for p in samples.iterdir()
-                       if p.name != "panel.toml" and not p.name.endswith(".rejects.csv"))
+                       if p.name not in ("panel.toml", "session.toml") and not p.name.endswith(".rejects.csv"))
     assert made == generated
     for name in made:
         assert (tmp_path / name).read_bytes() == (samples / name).read_bytes(), f"{name}: run scripts/make-samples"

@@ -71,7 +71,7 @@ def test_spec_errors_name_the_file_and_key(tmp_path):
     ("regions = { 四川 = [0.4] }", "regions", "每个地区给出 [下限, 上限]"),
     ("regions = { 四川 = [0.6, 0.4] }", "regions.四川", "下限大于上限"),
     ("regions = { 北京 = [0.4, 0.6] }", "regions", "北京"),
-    ('fields = "any"', "fields", '"all" 或领域名称的列表'),
+    ('fields = "any"', "fields", '"all"、"projects"（各申报项目的第一领域）或领域名称的列表'),
     ('coverage = "some"', "coverage", '"any" 或 "primary"'),
     ("projects = 3", "projects", "申报项目文件名"),
     ('name = ""', "name", "不可为空"),
@@ -395,8 +395,8 @@ def test_a_draw_ranks_its_projects_once_unless_validation_changed_what_ranking_r
     from expertpool.services import panels
 
     ranked = []
-    real_rank, real_load = panels._rank, panels._load_projects
-    monkeypatch.setattr(panels, "_rank", lambda store, projects, version: ranked.append(1) or real_rank(store, projects, version))
+    real_rank, real_load = panels.rank_review, panels._load_projects
+    monkeypatch.setattr(panels, "rank_review", lambda *a, **kw: ranked.append(1) or real_rank(*a, **kw))
     for change, expected in (({"team": []}, 1), ({"title": "另一个标题的项目"}, 2)):
         ranked.clear()
         monkeypatch.setattr(panels, "_load_projects", lambda *a, change=change: [

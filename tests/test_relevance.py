@@ -13,6 +13,7 @@ from expertpool.errors import ExpertPoolError
 from expertpool.services.access import actor_for
 from expertpool.services.panels import build_panel, load_panel, load_spec, prepare_draw, replace_member
 from expertpool.services.relevance import learned_stopwords, project_queries, curated_stopwords
+from expertpool.services.sessions import load_session_spec, plan_session, replace_session_member
 from expertpool.stores.sqlite import SQLiteStore
 from tests.factories import make_expert
 from tests.helpers import write_jsonl
@@ -95,6 +96,37 @@ def test_members_backups_and_replacements_are_all_qualified(store, tmp_path, mod
             assert "没有能替换" in str(exc)
             break
         assert record.replaced[-1].in_ not in breeders
+
+
+@pytest.mark.parametrize("mode", ["best", "lottery"])
+def test_a_session_group_seats_and_replaces_only_the_qualified(store, tmp_path, mode):
+    """The same rule in a review session: the group's relevance (services/relevance.py), its
+    backups and substitutes, and `session replace` (panels.find_replacement)."""
+    admin = actor_for(store, "admin")
+    projects = write_jsonl(tmp_path / "projects.jsonl", [_project()])
+    spec = load_session_spec(None, dict(
+        name="新材料评审会", review_date="2026-12-01", projects=str(projects), groups=1, mode=mode, seed=1,
+        size=2, fields=["新材料"], regions={"四川": [0.0, 1.0], "重庆": [0.0, 1.0]}, min_full_senior_share=0.0,
+        max_per_institution=1, backups=6, relevance_threshold=0.3))  # more than the qualified left
+    outcome = plan_session(store, admin, spec)
+    [group] = outcome.record.groups
+    breeders = {b[0] for b in BREEDERS}
+    seated = set(group.member_ids()) | {b.id for b in group.backups}
+    seated |= {r for rs in group.replacements.values() for r in rs}
+    assert group.member_ids() and not seated & breeders
+    # replace a member again and again until the qualified run out: then a clear refusal, never a
+    # breeder (the materials experts are 6, so this ends within 6 rounds)
+    member = group.member_ids()[0]
+    for _ in range(len(MATERIALS) + 1):
+        try:
+            record = replace_session_member(store, admin, outcome.session_id, member, "回避")
+        except ExpertPoolError as exc:
+            assert "没有能替换" in str(exc)
+            break
+        assert record.replaced[-1].in_ not in breeders
+        member = record.replaced[-1].in_
+    else:
+        pytest.fail("the seat was filled more times than there are materials experts")
 
 
 def test_learned_boilerplate_is_spread_over_fields_and_topics_are_not():

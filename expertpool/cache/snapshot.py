@@ -33,6 +33,7 @@ import os
 import pickle
 import tempfile
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +56,7 @@ from expertpool.segment import QueryTerm
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
-SNAPSHOT_FORMAT = 6
+SNAPSHOT_FORMAT = 7   # 5: authenticated files; 6: review days packed in two arrays; 7: briefs carry gender and honours (quotas)
 #: first bytes of an authenticated cache file; the HMAC tag follows, then the pickle
 _MAGIC = b"EXPERTPOOL-CACHE-HMAC-SHA256\n"
 _TAG_BYTES = 32
@@ -76,13 +77,15 @@ class ExpertBrief(NamedTuple):
     title: str
     fields: tuple[str, ...]
     high_level: bool
+    gender: str | None = None
+    honours: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, e: Expert, honours: HonourVocabulary | None = None) -> "ExpertBrief":
         """`honours` decides who is a high-level talent (default: indexes/honours.toml)."""
         high_level = (honours or load_honours()).is_high_level(e.honours)
         return cls(e.id, e.name, e.status, e.birth_year, e.region, e.sub_region, e.institution, e.title,
-                   tuple(e.fields), high_level)
+                   tuple(e.fields), high_level, e.gender, tuple(e.honours))
 
     def age_on(self, day: dt.date) -> int | None:
         # the same rule as Expert.age_on: age in whole calendar years
@@ -100,6 +103,21 @@ class ReviewDays:
         for expert_id in self.ids:
             self.days.extend(sorted(by_expert[expert_id]))
             self.bounds.append(len(self.days))
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_index"}   # derived: not pickled
+
+    def has(self, expert_id: str, day: int) -> bool:
+        """Whether the expert has a review on ordinal `day` (the ledger's same-review check)."""
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = self._index = {expert_id: i for i, expert_id in enumerate(self.ids)}
+        i = index.get(expert_id)
+        if i is None:
+            return False
+        lo, hi = self.bounds[i], self.bounds[i + 1]
+        k = bisect_left(self.days, day, lo, hi)
+        return k < hi and self.days[k] == day
 
     def between(self, lo: int, hi: int) -> Counter:
         """Reviews per expert with lo ≤ day < hi."""

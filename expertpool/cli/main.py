@@ -9,7 +9,7 @@ import typer
 from expertpool import __version__
 from expertpool.cli import data_cmd, import_cmd, search_cmd
 from expertpool.cli import coi_cmd
-from expertpool.cli import audit_cmd, index_cmd, integrity_cmd, panel_cmd, roles_cmd
+from expertpool.cli import audit_cmd, index_cmd, integrity_cmd, panel_cmd, roles_cmd, session_cmd
 from expertpool.cli.app import ExpertPoolTyper, state
 
 app = ExpertPoolTyper(
@@ -49,6 +49,7 @@ integrity_cmd.register(app)
 roles_cmd.register(app)
 audit_cmd.register(app)
 panel_cmd.register(app)
+session_cmd.register(app)
 index_cmd.register(app)
 
 

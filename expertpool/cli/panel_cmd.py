@@ -38,6 +38,8 @@ def build(
     sealed_until: Optional[str] = typer.Option(None, "--sealed-until",
                                                help="名单密封至该时间（如 2026-12-01T08:00+08:00；不带时区按本机时区）；"
                                                     "密封期间只显示人数，种子由系统生成"),
+    allow_same_day: bool = typer.Option(False, "--allow-same-day",
+                                        help="允许抽取同日已入选其他专家组的专家（给出警告），默认不抽取"),
     no_projects: bool = typer.Option(False, "--no-projects",
                                      help="不针对申报项目抽取（不做利益冲突审查；专家组上会注明）"),
     dry_run: bool = typer.Option(False, "--dry-run", help="只抽取和显示，不保存"),
@@ -54,7 +56,7 @@ def build(
                  "seed": seed, "backups": backups, "max_per_institution": max_per_institution,
                  "max_probability": max_probability, "min_full_senior_share": min_senior,
                  "time_limit_s": time_limit, "name": name, "place": place,
-                 "no_projects": no_projects or None}
+                 "no_projects": no_projects or None, "same_day": "warn" if allow_same_day else None}
     until = None
     if sealed_until is not None:
         from expertpool.services.panels import parse_moment
@@ -87,20 +89,12 @@ def show(
 
     Example: expertpool panel show PNL-20261201-20261201-1a2b3c4d --reproduce
     """
-    from expertpool.services.panels import get_panel, reproduce_panel
+    from expertpool.services.panels import reproduce_panel
 
     store, actor = state(ctx).authorise("panel.read", "查看评审专家组")
     if reproduce:
-        saved, redrawn, same = reproduce_panel(store, actor, panel_id, progress=progress_for(ctx, json_output))
-        if json_output:
-            print_json({"id": panel_id, "reproduced": same, "saved": saved.to_document(),
-                        "redrawn": redrawn.to_document()})
-        else:
-            render_panel(saved)
-            console().print("[green]重新抽取结果与保存的专家组一致。[/]" if same else
-                            "[red]重新抽取结果不同：专家库数据已变化。[/]")
-        if not same:
-            raise typer.Exit(1)
+        report_reproduction(panel_id, *reproduce_panel(store, actor, panel_id, progress=progress_for(ctx, json_output)),
+                            json_output, render_panel, "专家组")
         return
     from expertpool.services.panel_view import panel_view
 
@@ -133,9 +127,8 @@ def list_(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     for header in ("编号", "名称", "评审日期", "方式", "种子", "人数", "创建人", "创建时间"):
         table.add_column(header)
     for p in panels:
-        table.add_row(*(str(v if v is not None else "") for v in (p.id, p.name, p.review_date,
-                                                                  mode_label(p.mode), p.seed,
-                                                                  p.members, p.created_by, p.created_at)))
+        table.add_row(*(str(v if v is not None else "") for v in (
+            p.id, p.name, p.review_date, mode_label(p.mode), p.seed, p.members, p.created_by, p.created_at)))
     console().print(table)
 
 
@@ -216,21 +209,7 @@ def render_panel(record, view=None) -> None:
     statuses = view.statuses if view is not None else {}
     evaluations = view.evaluations if view is not None else {}
     if record.members:
-        table = Table(title=f"成员（{len(record.members)}）")
-        extra = (("邀请",) if statuses else ()) + (("评价",) if evaluations else ())
-        for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "相关度") + (("入选概率",) if lottery else ()) + extra:
-            table.add_column(header, no_wrap=header in ("#", "编号", "姓名"), overflow="fold")
-        for i, m in enumerate(record.members, 1):
-            row = [str(i), m.id, m.name, m.region, m.institution, m.title, "、".join(m.fields), f"{m.relevance:.2f}"]
-            if lottery:
-                row.append(f"{m.probability or 0:.4f}")
-            if statuses:
-                row.append(statuses[m.id].label if m.id in statuses else "")
-            if evaluations:
-                e = evaluations.get(m.id)
-                row.append("" if e is None else e.attendance + (f" {e.score} 分" if e.score is not None else ""))
-            table.add_row(*row)
-        out.print(table)
+        out.print(members_table(f"成员（{len(record.members)}）", record.members, lottery, statuses, evaluations))
         grid = Table(title="领域 × 地区 覆盖")
         grid.add_column("领域")
         for region in taxonomy.REGIONS:
@@ -256,15 +235,61 @@ def render_panel(record, view=None) -> None:
     for r in record.replaced:
         out.print(f"{'自动补抽' if r.automatic else '替换记录'}：{r.out} → {r.in_}（{r.reason}，{r.by}，{r.at}）",
                   highlight=False)
-    diagnosis = record.diagnosis
-    if diagnosis:
-        out.print("[bold red]无法同时满足全部规则：[/]")
-        for message in diagnosis.messages:
-            out.print(f"  • {message}", highlight=False)
-        if diagnosis.relaxations:
-            out.print("[bold]可行的最小放宽：[/]")
-            for r in diagnosis.relaxations:
-                out.print(f"  • {r.get('message')}", highlight=False)
+    if record.quota_counts:
+        out.print("配额：" + "；".join(q.text() for q in record.quota_counts), highlight=False)
+    for warning in record.warnings:
+        out.print(f"[yellow]警告：[/]{warning}", highlight=False)
+    print_diagnosis(record.diagnosis, "无法同时满足全部规则：", "可行的最小放宽：")
+
+
+def members_table(title: str, members, lottery: bool, statuses=None, evaluations=None):
+    """Drawn experts as a rich table (with their selection probability in lottery mode, and each
+    one's invitation answer and evaluation when given: `panel show`)."""
+    from rich.table import Table
+
+    statuses, evaluations = statuses or {}, evaluations or {}
+    table = Table(title=title)
+    extra = (("邀请",) if statuses else ()) + (("评价",) if evaluations else ())
+    for header in ("#", "编号", "姓名", "地区", "单位", "职称", "领域", "相关度") + (("入选概率",) if lottery else ()) + extra:
+        table.add_column(header, no_wrap=header in ("#", "编号", "姓名"), overflow="fold")
+    for i, m in enumerate(members, 1):
+        row = [str(i), m.id, m.name, m.region, m.institution, m.title, "、".join(m.fields), f"{m.relevance:.2f}"]
+        if lottery:
+            row.append(f"{m.probability or 0:.4f}")
+        if statuses:
+            row.append(statuses[m.id].label if m.id in statuses else "")
+        if evaluations:
+            e = evaluations.get(m.id)
+            row.append("" if e is None else e.attendance + (f" {e.score} 分" if e.score is not None else ""))
+        table.add_row(*row)
+    return table
+
+
+def print_diagnosis(diagnosis, heading: str, relaxed_heading: str) -> None:
+    """Why the rules cannot all hold, and the smallest relaxations found."""
+    if not diagnosis:
+        return
+    out = console()
+    out.print(f"[bold red]{heading}[/]")
+    for message in diagnosis.messages:
+        out.print(f"  • {message}", highlight=False)
+    if diagnosis.relaxations:
+        out.print(f"[bold]{relaxed_heading}[/]")
+        for r in diagnosis.relaxations:
+            out.print(f"  • {r.get('message')}", highlight=False)
+
+
+def report_reproduction(record_id: str, saved, redrawn, same: bool, json_output: bool, render, what: str) -> None:
+    """`show --reproduce`: the saved record and whether the redraw matched; exit 1 when it did not."""
+    if json_output:
+        print_json({"id": record_id, "reproduced": same, "saved": saved.to_document(),
+                    "redrawn": redrawn.to_document()})
+    else:
+        render(saved)
+        console().print(f"[green]重新抽取结果与保存的{what}一致。[/]" if same else
+                        "[red]重新抽取结果不同：专家库数据已变化。[/]")
+    if not same:
+        raise typer.Exit(1)
 
 
 def render_review_state(record, view) -> None:

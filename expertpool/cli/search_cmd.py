@@ -160,6 +160,8 @@ def render_profile(profile: dict) -> None:
         table.add_row(label, "" if value is None else str(value))
     out.print(table)
     for section, title in (("affiliations", "工作经历"), ("relations", "关联关系"), ("integrity", "科研诚信记录"),
+                           ("reviews", f"近一年评审（{profile.get('eligible_on')} 前 12 个月）"),
+                           ("upcoming", f"已入选的评审（{profile.get('eligible_on')} 起）"),
                            ("evaluations", "专家评价")):
         items = profile.get(section) or []
         if items:

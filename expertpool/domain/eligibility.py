@@ -6,12 +6,15 @@ The rules, in the order they are tested (an expert is barred by the first that a
     integrity  an active integrity record whose sanction covers review work (either province's)
     evaluation a pause from draws under the evaluation policy (e.g. two unexcused absences in
                12 months: 6 months; `domain.evaluation`)
-    workload   as many reviews in the 12 months before the date as the yearly cap
+    workload   as many reviews in the 12 months before the date as the yearly cap (imported
+               history plus the saved panels and sessions: `domain.ledger`)
+    booked     already seated on another saved panel or session group on the same date
     conflict   a hard conflict of interest with a project under review
 Each caller names the rules that apply to it:
     SHOW_RULES    `expertpool show`: status, integrity and evaluation
     SEARCH_RULES  `search --eligible-on`: integrity only (a filter on the integrity records)
-    PANEL_RULES   a panel draw: all six
+    PANEL_RULES   a panel draw or a review session: all seven (a spec that allows a second seat on
+                  the same day drops `booked` and warns instead)
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ REASONS: dict[str, str] = {
     "integrity": "科研诚信处理期内",
     "evaluation": "评价暂停期内",
     "workload": "评审次数已达年度上限",
+    "booked": "同日已入选其他评审专家组",
     "conflict": "与申报项目有利益冲突",
 }
 RULE_ORDER: tuple[str, ...] = tuple(REASONS)
@@ -88,6 +92,7 @@ class EligibilityRules:
     integrity: bool = field(init=False, repr=False)
     evaluation: bool = field(init=False, repr=False)
     workload: bool = field(init=False, repr=False)
+    booked: bool = field(init=False, repr=False)
     conflict: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -105,12 +110,14 @@ class EligibilityRules:
 class EligibilityFacts:
     """What the rules read besides the expert, as of `day`: the integrity records barring each
     expert (`barred_experts`), the experts paused by the evaluation policy
-    (`evaluation.pauses_on`), reviews in the 12 months before the day, and the experts with a
-    hard conflict with a project under review. A rule that does not apply needs no facts."""
+    (`evaluation.pauses_on`), reviews in the 12 months before the day (`ledger.review_counts`),
+    the experts already seated on that day (`Ledger.booked_on`), and the experts with a hard
+    conflict with a project under review. A rule that does not apply needs no facts."""
     day: dt.date
     barred: Mapping[str, Sequence[str]] = field(default_factory=dict)
     paused: Collection[str] = frozenset()
     reviews: Mapping[str, int] = field(default_factory=dict)
+    booked: Collection[str] = frozenset()
     conflicted: Collection[str] = frozenset()
 
 
@@ -128,6 +135,8 @@ def first_bar(expert: Reviewer, rules: EligibilityRules, facts: EligibilityFacts
         return "evaluation"
     if rules.workload and facts.reviews.get(expert.id, 0) >= rules.max_reviews_per_year:  # type: ignore[operator]
         return "workload"
+    if rules.booked and expert.id in facts.booked:
+        return "booked"
     if rules.conflict and expert.id in facts.conflicted:
         return "conflict"
     return None

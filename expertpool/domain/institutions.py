@@ -20,6 +20,10 @@ How a name is normalised (`InstitutionTable.normalise`):
 
 Two units compare equal when their `unit_key` (width-folded, whitespace-free, lower-cased
 name) is equal.
+
+Sector (单位类型, one of `SECTORS`): a legal unit the table lists has its `kind`; any other unit
+is classified by the table's `sector_rule`s, the first rule with a word the unit's name contains
+(公司 → 企业, 医院 → 医院, 研究所 → 科研院所, 大学 → 高校, 局 → 政府机关 …), else 其他.
 """
 from __future__ import annotations
 
@@ -54,6 +58,11 @@ class InstitutionTableError(ValueError):
         self.reason = reason
 
 
+#: the sectors (单位类型) a legal unit belongs to
+SECTORS: tuple[str, ...] = ("高校", "科研院所", "企业", "医院", "政府机关", "其他")
+OTHER_SECTOR = "其他"
+
+
 @dataclass(frozen=True)
 class Institution:
     """One legal unit and the names it appears under."""
@@ -63,6 +72,14 @@ class Institution:
     units: tuple[str, ...] = ()
     parent: str | None = None
     region: str | None = None
+    kind: str | None = None        # its sector, one of SECTORS
+
+
+@dataclass(frozen=True)
+class SectorRule:
+    """Units not in the table whose name contains one of `words` belong to `sector`."""
+    sector: str
+    words: tuple[str, ...]
 
 
 def unit_key(name: str) -> str:
@@ -75,8 +92,10 @@ class InstitutionTable:
     `InstitutionTable.from_mapping(parsed_toml)`; raises `InstitutionTableError` when one name is
     claimed by two legal units."""
 
-    def __init__(self, institutions: Iterable[Institution] = ()):
+    def __init__(self, institutions: Iterable[Institution] = (), sector_rules: Iterable[SectorRule] = ()):
         self.institutions: tuple[Institution, ...] = tuple(institutions)
+        self.sector_rules: tuple[SectorRule, ...] = tuple(sector_rules)
+        self._sector_cache: dict[str, str] = {}
         self._exact: dict[str, str] = {}
         self._prefixes: list[tuple[str, str]] = []
         self._by_name: dict[str, Institution] = {}
@@ -96,6 +115,8 @@ class InstitutionTable:
             legal = clean(inst.name)
             if unit_key(legal) in self._by_name:
                 raise InstitutionTableError(legal, "法人单位重复出现")
+            if inst.kind is not None and inst.kind not in SECTORS:
+                raise InstitutionTableError(f"{legal}.kind", f"「{inst.kind}」不是单位类型；可选：{'、'.join(SECTORS)}")
             self._by_name[unit_key(legal)] = inst
             groups = (("name", (legal,)), ("aliases", inst.aliases), ("former", inst.former), ("units", inst.units))
             for group, names in groups:
@@ -118,7 +139,8 @@ class InstitutionTable:
     @classmethod
     def from_mapping(cls, data: Mapping) -> "InstitutionTable":
         """From the parsed `institutions.toml` ({"institution": [{name, aliases, former, units, parent,
-        region, …}]}). Keys this module does not use (weight, kind …) are left to other readers."""
+        region, kind, …}], "sector_rule": [{sector, words}]}). Keys this module does not use
+        (weight …) are left to other readers."""
         entries = data.get("institution", [])
         if not isinstance(entries, list):
             raise InstitutionTableError("institution", "应为 [[institution]] 表数组")
@@ -136,9 +158,21 @@ class InstitutionTable:
             parent = entry.get("parent")
             if parent is not None and not isinstance(parent, str):
                 raise InstitutionTableError(f"{where}.parent", "应为字符串")
+            kind = entry.get("kind")
+            if kind is not None and not isinstance(kind, str):
+                raise InstitutionTableError(f"{where}.kind", "应为字符串")
             out.append(Institution(name=entry["name"], parent=clean(parent) or None,
-                                   region=entry.get("region"), **lists))
-        return cls(tuple(out))
+                                   region=entry.get("region"), kind=kind, **lists))
+        rules = []
+        for number, entry in enumerate(data.get("sector_rule", []), start=1):
+            where = f"sector_rule[{number}]"
+            if not isinstance(entry, Mapping) or entry.get("sector") not in SECTORS:
+                raise InstitutionTableError(f"{where}.sector", f"应为 {'、'.join(SECTORS)} 之一")
+            words = entry.get("words")
+            if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
+                raise InstitutionTableError(f"{where}.words", "应为非空字符串数组")
+            rules.append(SectorRule(entry["sector"], tuple(fold(w) for w in words)))
+        return cls(tuple(out), tuple(rules))
 
     # ---- look-ups ----
     def normalise(self, raw: object) -> str | None:
@@ -197,6 +231,20 @@ class InstitutionTable:
     def parent(self, legal_name: str) -> str | None:
         inst = self.get(legal_name)
         return inst.parent if inst else None
+
+    def sector(self, legal_name: str) -> str:
+        """The sector of a legal unit (a normalised name): the table's kind, else the first
+        sector rule whose word the name contains, else 其他."""
+        found = self._sector_cache.get(legal_name)
+        if found is None:
+            inst = self.get(legal_name)
+            if inst is not None and inst.kind:
+                found = inst.kind
+            else:
+                key = fold(legal_name)
+                found = next((r.sector for r in self.sector_rules if any(w in key for w in r.words)), OTHER_SECTOR)
+            self._sector_cache[legal_name] = found
+        return found
 
     def __len__(self) -> int:
         return len(self.institutions)

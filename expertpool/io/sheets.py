@@ -64,12 +64,34 @@ def save_workbook(workbook, path: Path) -> Path:
 def write_xlsx(path: Path, title: str, rows: Iterable[Sequence[object]]) -> Path:
     """An XLSX workbook of one sheet whose every cell is a text cell (never a formula), written
     whole or not at all like `write_csv`."""
+    return write_workbook(path, [(title, rows)])
+
+
+def write_workbook(path: Path, named_sheets: Iterable[tuple[str, Iterable[Sequence[object]]]]) -> Path:
+    """An XLSX workbook of several sheets, in order (each title made one Excel accepts and unique
+    in the book, `sheet_title`), every cell a text cell, written whole or not at all."""
     from openpyxl import Workbook
 
     workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title
-    for r, row in enumerate(rows, start=1):
-        for c, value in enumerate(row, start=1):
-            put_cell(sheet, r, c, value)
+    used: set[str] = set()
+    for k, (title, rows) in enumerate(named_sheets):
+        sheet = workbook.active if k == 0 else workbook.create_sheet()
+        sheet.title = sheet_title(title, used)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row, start=1):
+                put_cell(sheet, r, c, value)
     return save_workbook(workbook, path)
+
+
+_SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def sheet_title(name: str, used: set[str]) -> str:
+    """A worksheet title Excel accepts (≤ 31 characters, none of []:*?/\\, not starting or ending
+    with a quote), unique in the book: `used` holds the titles taken and gets this one."""
+    base = name.translate(_SHEET_FORBIDDEN).strip("'")[:28] or "表"
+    title, k = base, 2
+    while title in used:
+        title, k = f"{base}({k})", k + 1
+    used.add(title)
+    return title

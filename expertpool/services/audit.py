@@ -21,9 +21,10 @@ import datetime as dt
 import itertools
 import re
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -149,10 +150,12 @@ _ANCHOR_RE = re.compile(r"(?<![0-9A-Za-z])(\d+)\s*:\s*([0-9a-fA-F]{64})(?![0-9A-
 
 
 def panel_anchors(store: ExpertStore) -> list[Anchor]:
-    """The anchors saved panels carry: the entry of their draw and of each replacement."""
+    """The anchors saved panels and review sessions carry: the entry of their draw and of each
+    replacement."""
     out = []
-    for document in store.iter_panels():
-        name = f"专家组 {document.get('id')}"
+    documents = [(f"专家组 {d.get('id')}", d) for d in store.iter_panels(keys=("id", "audit_anchor", "replaced"))]
+    documents += [(f"评审会 {d.get('id')}", d) for d in store.iter_sessions(keys=("id", "audit_anchor", "replaced"))]
+    for name, document in documents:
         for where, anchor in ((name, document.get("audit_anchor")),
                               *((f"{name} 的替换记录", r.get("audit_anchor")) for r in document.get("replaced", []))):
             if isinstance(anchor, Mapping) and isinstance(anchor.get("seq"), int) and isinstance(anchor.get("hash"), str):
@@ -373,6 +376,7 @@ def _verify_data(store: ExpertStore, entries: list[AuditEntry], check: _DataChec
             check.problem(f"诚信记录 {record_id}（版本 {version}）由审计日志第 {found.seq} 条写入，但{what}已不在库中："
                           "它在本工具之外被删除", found.seq)
     _verify_panels(store, entries, check)
+    _verify_sessions(store, entries, check)
     _verify_roles(store, entries, check)
     for action, (kind, label) in _IMPORTED_KINDS.items():
         if action not in imported and next(iter(store.iter_records(kind)), None) is not None:
@@ -405,20 +409,37 @@ def _verify_roles(store: ExpertStore, entries: list[AuditEntry], check: _DataChe
 
 def _verify_panels(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
     """Each saved panel's members are those its last draw or replacement entry recorded."""
-    recorded: dict[str, AuditEntry] = {}
+    # the unseal entry names the members a sealed panel's earlier entries left out
+    _verify_seats(entries, check, ("panel.build", "panel.replace", "panel.unseal"),
+                  store.iter_panels(keys=("id", "members")),
+                  lambda d: [m.get("id") for m in d.get("members", []) if isinstance(m, Mapping)],
+                  lambda after: after.get("members"), "专家组", "抽取记录", "成员")
+
+
+def _verify_sessions(store: ExpertStore, entries: list[AuditEntry], check: _DataCheck) -> None:
+    """Each saved review session's groups hold the members its last plan or replacement entry
+    recorded."""
+    _verify_seats(entries, check, ("session.plan", "session.replace"), store.iter_sessions(keys=("id", "groups")),
+                  lambda d: {str(g.get("name")): [m.get("id") for m in g.get("members", []) if isinstance(m, Mapping)]
+                             for g in d.get("groups", []) if isinstance(g, Mapping)},
+                  lambda after: after.get("groups"), "评审会", "安排记录", "各组成员")
+
+
+def _verify_seats(entries: list[AuditEntry], check: _DataCheck, actions: tuple[str, ...], documents: Iterable[dict],
+                  seated: Callable[[dict], Any], recorded: Callable[[dict], Any], what: str, made: str,
+                  members: str) -> None:
+    """Each saved document's members (`seated`) are those the last entry of `actions` about it
+    recorded (`recorded` of the entry's after)."""
+    last: dict[str, AuditEntry] = {}
     for entry in entries:
-        # the unseal entry names the members a sealed panel's earlier entries left out
-        if entry.action in ("panel.build", "panel.replace", "panel.unseal") and entry.target:
-            recorded[entry.target] = entry
-    for document in store.iter_panels():
-        panel_id = str(document.get("id"))
-        members = [m.get("id") for m in document.get("members", []) if isinstance(m, Mapping)]
-        entry = recorded.get(panel_id)
+        if entry.action in actions and entry.target:
+            last[entry.target] = entry
+    for document in documents:
+        doc_id = str(document.get("id"))
+        entry = last.get(doc_id)
         check.records_checked += 1
         if entry is None:
-            check.problem(f"专家组 {panel_id} 在审计日志中没有抽取记录：它是在本工具之外写入的，或其条目已被删除")
-        elif (entry.after or {}).get("members") != members:
-            check.problem(f"专家组 {panel_id} 的成员与审计日志第 {entry.seq} 条所记不符：它在本工具之外被改动过",
+            check.problem(f"{what} {doc_id} 在审计日志中没有{made}：它是在本工具之外写入的，或其条目已被删除")
+        elif recorded(entry.after or {}) != seated(document):
+            check.problem(f"{what} {doc_id} 的{members}与审计日志第 {entry.seq} 条所记不符：它在本工具之外被改动过",
                           entry.seq)
-
-

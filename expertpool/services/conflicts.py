@@ -132,6 +132,16 @@ def check_projects(graph: ConflictGraph, projects: Iterable[Project | str], revi
         raise InputError(f"项目 {exc.record}: {exc.where} 的专家编号「{exc.value}」不在专家库中") from None
 
 
+def excluded_by_conflicts(graph: ConflictGraph, projects: Sequence[Project], review_date: str | dt.date,
+                          policy: ConflictPolicy | Mapping | str | Path | None = None) -> dict[str, set[str]]:
+    """project id → experts a hard conflict keeps off its review (no evidence built: a review
+    session's groups need only who; `check_projects` gives the evidence)."""
+    try:
+        return graph.hard_excluded(projects, _day(review_date, "review_date"), policy_from(policy))
+    except UnknownReference as exc:
+        raise InputError(f"项目 {exc.record}: {exc.where} 的专家编号「{exc.value}」不在专家库中") from None
+
+
 # ---- for the panel builder -------------------------------------------------------------------
 
 @dataclass
@@ -355,6 +365,6 @@ def _check_command(store: ExpertStore, project: str, experts: Sequence[str], rul
 
 __all__ = [
     "LISTED_RULES", "RULES", "RULE_LABELS", "CheckReport", "Conflict", "ConflictGraph", "ConflictPolicy",
-    "PanelExclusions", "ProjectSummary", "RuleCount", "check_command", "check_projects", "panel_exclusions",
-    "read_projects", "rule_names",
+    "PanelExclusions", "ProjectSummary", "RuleCount", "check_command", "check_projects", "excluded_by_conflicts",
+    "panel_exclusions", "read_projects", "rule_names",
 ]

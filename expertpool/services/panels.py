@@ -11,11 +11,12 @@ import json
 import secrets
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -27,11 +28,13 @@ from expertpool.cache.snapshot import (
     fresh_snapshot,
 )
 from expertpool.domain.conflicts import ConflictPolicy, policy_key
+from expertpool.domain.attributes import DERIVED, quota_attributes
 from expertpool.domain.eligibility import REASONS, EligibilityFacts, barred_experts, sort_out
 from expertpool.domain.evaluation import pauses_on
+from expertpool.domain.ledger import Ledger, review_counts
 from expertpool.domain.models import AuditEntry, Project
-from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy, mode_label
-from expertpool.domain.panel import invitations
+from expertpool.domain.panel import Candidate, PanelRules, check_panel, get_strategy, invitations, mode_label
+from expertpool.domain.panel.spec import Quota, quota_counts
 from expertpool.domain.panel.record import (
     AuditAnchor,
     ConflictGroup,
@@ -41,8 +44,10 @@ from expertpool.domain.panel.record import (
     PanelRecord,
     PanelSummary,
     PoolFigures,
+    QuotaCount,
     Replacement,
     Seal,
+    StoredDocument,
     group_conflicts,
 )
 from expertpool.domain.text import clean
@@ -54,17 +59,19 @@ from expertpool.io.datafiles import (load_evaluation_policy, load_institutions, 
 from expertpool.progress import NullProgress, Progress
 from expertpool.services import sealing
 from expertpool.services.access import Actor, audit, check
-from expertpool.services.conflicts import panel_exclusions, read_projects
+from expertpool.services.conflicts import excluded_by_conflicts, panel_exclusions, read_projects
 from expertpool.services.expert_ids import resolve_expert_id
+from expertpool.services.ledger import read_ledger
 from expertpool.services.panel_spec import PanelSpec, load_spec, strategy_names
-from expertpool.services.relevance import (best_relevance, qualified_ids, rank_projects, ranked_content,
+from expertpool.services.relevance import (ProjectQueries, best_relevance, qualified_ids, rank_projects,
+                                           ranked_content,
                                            relevance_by_project)
 from expertpool.stores.base import ExpertStore
 
 __all__ = [
     "DrawInputs", "MembersNoLongerEligible", "NoSubstitute", "PanelOutcome", "PanelSpec", "REASONS", "Substitute",
-    "anchor_of", "build_panel", "find_substitute", "get_panel", "list_panels", "load_panel", "load_spec",
-    "panel_state", "prepare_draw", "public_view", "release_seal", "replace_member", "reproduce_panel",
+    "anchor_of", "build_panel", "find_replacement", "find_substitute", "get_panel", "list_panels", "load_panel",
+    "load_spec", "panel_state", "prepare_draw", "public_view", "release_seal", "replace_member", "reproduce_panel",
     "resolve_member", "save_record", "saved_spec", "sealed_error", "shown_to", "strategy_names", "with_substitute",
 ]
 
@@ -82,14 +89,42 @@ class Eligibility:
         self.by_id = {e.id: e for e in self.candidates}
 
 
-def reviews_in_year(snapshot: PoolSnapshot, day: dt.date) -> Counter:
-    """Reviews each expert did in the 12 months before `day` (the workload cap's window)."""
-    return snapshot.reviews_between(day - dt.timedelta(days=365), day)
+def reviews_in_year(snapshot: PoolSnapshot, ledger: Ledger, day: dt.date) -> Counter:
+    """Reviews each expert did in the 12 months before `day` (the workload cap's window):
+    imported history and seats on saved panels and sessions (`domain.ledger.review_counts`)."""
+    return review_counts(snapshot.review_days, ledger, day - dt.timedelta(days=365), day)
+
+
+def eligibility_facts(store: ExpertStore, spec: PanelSpec, snapshot: PoolSnapshot, ledger: Ledger
+                      ) -> EligibilityFacts:
+    """What the eligibility rules read on the review date, but the conflicts (which depend on
+    the projects): integrity bars, evaluation pauses, the workload count, who is already seated
+    that day."""
+    day = spec.review_date
+    return EligibilityFacts(
+        day,
+        # integrity is read fresh: reviewers change it between draws, and it is small
+        barred=barred_experts(store.iter_integrity(), day),
+        # evaluations too: a handful per review, read fresh like integrity
+        paused=pauses_on(store.iter_records("evaluation"), load_evaluation_policy(), day),
+        reviews=reviews_in_year(snapshot, ledger, day) if spec.max_reviews_per_year is not None else Counter(),
+        booked=frozenset(ledger.booked_on(day)))
+
+
+def same_day_warnings(ledger: Ledger, day: dt.date, members: Sequence[str], names: dict[str, str]) -> list[str]:
+    """One line per member already seated elsewhere on `day` (a spec with same_day = "warn")."""
+    booked = ledger.booked_on(day)
+    return [f"{m} {names.get(m, '')} 同日已入选：{'；'.join(seat.describe() for seat in booked[m])}"
+            for m in members if m in booked]
 
 
 def _project_refs(spec: PanelSpec) -> list[tuple[str, Path | None]]:
     """The spec's project references: (ref, path) for a projects file, (ref, None) for a stored id."""
-    refs = (spec.projects,) if isinstance(spec.projects, str) else spec.projects
+    return project_refs((spec.projects,) if isinstance(spec.projects, str) else spec.projects)
+
+
+def project_refs(refs: Sequence[str]) -> list[tuple[str, Path | None]]:
+    """Project references: (ref, path) for a projects file, (ref, None) for a stored id."""
     out: list[tuple[str, Path | None]] = []
     for ref in refs:
         path = Path(ref)
@@ -98,8 +133,13 @@ def _project_refs(spec: PanelSpec) -> list[tuple[str, Path | None]]:
 
 
 def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
+    return load_projects(store, _project_refs(spec), graph)
+
+
+def load_projects(store: ExpertStore, refs: Sequence[tuple[str, Path | None]], graph) -> list[Project]:
+    """The projects of `project_refs`: each file's, validated, and each stored id's."""
     projects: list[Project] = []
-    for ref, path in _project_refs(spec):
+    for ref, path in refs:
         if path is not None:
             if not path.exists():
                 raise InputError(f"{ref}: 申报项目文件不存在（projects）")
@@ -113,28 +153,34 @@ def _load_projects(store: ExpertStore, spec: PanelSpec, graph) -> list[Project]:
 
 
 def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[Project],
-                        snapshot: PoolSnapshot) -> Eligibility:
-    """The panel's eligibility rules (`domain.eligibility`, all six) on the review date, and the
-    forbidden pairs among those left."""
+                        snapshot: PoolSnapshot, ledger: Ledger) -> Eligibility:
+    """The panel's eligibility rules (`domain.eligibility`) on the review date, and the forbidden
+    pairs among those left."""
     day = spec.review_date
     graph = snapshot.graph
     policy = policy_from(spec.policy)
     # the conflicts of the whole pool; pairs only among the candidates, once they are known
     conflicts = pool_conflicts(snapshot, projects, day, policy)
-    facts = EligibilityFacts(
-        day,
-        # integrity is read fresh: reviewers change it between draws, and it is small
-        barred=barred_experts(store.iter_integrity(), day),
-        # evaluations too: a handful per review, read fresh like integrity
-        paused=pauses_on(store.iter_records("evaluation"), load_evaluation_policy(), day),
-        reviews=reviews_in_year(snapshot, day) if spec.max_reviews_per_year is not None else Counter(),
-        conflicted=conflicts.excluded)
+    facts = replace(eligibility_facts(store, spec, snapshot, ledger), conflicted=conflicts.excluded)
     candidates, excluded = sort_out(snapshot.experts, spec.eligibility_rules(), facts)
     evidence = conflicts.groups_of(set(excluded["conflict"]))
     pairs = {(p.a, p.b) for p in graph.panel_pairs(policy, day, [e.id for e in candidates])}
     table = load_institutions()
     units = {e.id: table.normalise(e.institution) or e.institution for e in candidates}
     return Eligibility(candidates, excluded, evidence, pairs, units)
+
+
+def solver_candidates(experts: Sequence[ExpertBrief], units: dict[str, str], relevance: dict[str, float],
+                      day: dt.date, *, quotas: Sequence[Quota] = ()) -> list[Candidate]:
+    """Eligible experts as the solver sees them (`units`: id → legal unit), with the derived
+    attributes the `quotas` read (sector of the legal unit, gender, age on `day`, sub-region,
+    honours)."""
+    wanted = {q.attribute for q in quotas} & set(DERIVED)
+    table = load_institutions() if wanted else None
+    return [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
+                      institution=units[e.id], relevance=relevance.get(e.id, 0.0), high_level=e.high_level,
+                      attributes=quota_attributes(e, table.sector(units[e.id]), day, wanted) if table else ())
+            for e in experts]
 
 
 @dataclass(frozen=True)
@@ -168,10 +214,29 @@ def pool_conflicts(snapshot: PoolSnapshot, projects: Sequence[Project], day: dt.
         found = [c for conflicts in exclusions.excluded.values() for c in conflicts]
         return PoolConflicts(frozenset(exclusions.excluded), group_conflicts(found))
 
-    key = json.dumps([[p.model_dump(mode="json") for p in projects], day.isoformat(), policy_key(policy)],
-                     ensure_ascii=False, sort_keys=True)
-    remembered = derived(snapshot.version, "conflicts", key, check) if snapshot.version else check()
+    remembered = (derived(snapshot.version, "conflicts", _conflicts_key(projects, day, policy), check)
+                  if snapshot.version else check())
     return remembered if isinstance(remembered, PoolConflicts) else check()
+
+
+def _conflicts_key(projects: Sequence[Project], day: dt.date, policy: ConflictPolicy) -> str:
+    """What the pool's conflicts with `projects` depend on beside the data version and the code."""
+    return json.dumps([[p.model_dump(mode="json") for p in projects], day.isoformat(), policy_key(policy)],
+                      ensure_ascii=False, sort_keys=True)
+
+
+def hard_conflicts_by_project(snapshot: PoolSnapshot, projects: Sequence[Project], day: dt.date,
+                              policy: ConflictPolicy) -> dict[str, set[str]]:
+    """project id → the experts a hard conflict keeps off its review (no evidence: a review
+    session keeps its evidence by reference), remembered on disk like `pool_conflicts`: a
+    session's plan, its reproduction and each replacement in any of its groups check the
+    session's projects against the pool once per data version, not once each."""
+    def check() -> dict[str, set[str]]:
+        return excluded_by_conflicts(snapshot.graph, list(projects), day, policy)
+
+    remembered = (derived(snapshot.version, "session-conflicts", _conflicts_key(projects, day, policy), check)
+                  if snapshot.version else check())
+    return remembered if isinstance(remembered, dict) else check()
 
 
 def _early_projects(store: ExpertStore, spec: PanelSpec) -> list[Project]:
@@ -199,10 +264,26 @@ def _early_projects(store: ExpertStore, spec: PanelSpec) -> list[Project]:
     return found
 
 
-def _rank(store: ExpertStore, projects: Sequence[Project], version: str | None):
+def rank_review(store: ExpertStore, projects: Sequence[Project], version: str | None, also: Iterable[Project] = ()
+                ) -> tuple[list[ProjectQueries], list[list[tuple[str, float]]]]:
     """The projects' queries and rankings (services/relevance.py), the store's stored projects
-    being the background the boilerplate words are learned from."""
-    return rank_projects(store, projects, store.iter_records("project"), version)
+    (and `also`: the rest of a session's) being the background the boilerplate words are
+    learned from."""
+    return rank_projects(store, projects, [*store.iter_records("project"), *also], version)
+
+
+def review_relevance(spec: PanelSpec, projects: Sequence[Project], queries: Sequence[ProjectQueries],
+                     rankings: Sequence[Sequence[tuple[str, float]]], experts: Sequence[ExpertBrief]
+                     ) -> dict[str, float]:
+    """Each of `experts`' relevance to the `projects` under review (their `queries` and
+    `rankings` from `rank_review`), by the spec's field rule (services/relevance.py): a field
+    the panel must cover that no project lists is open to its experts on relevance alone."""
+    if not projects:
+        return {}
+    fields = {e.id: e.fields for e in experts}
+    listed = {f for p in projects for f in p.fields}
+    open_fields = set(spec.resolved_fields(projects)) - listed if spec.min_per_field > 0 else set()
+    return best_relevance(relevance_by_project(queries, rankings, fields, spec.require_common_field, open_fields))
 
 
 @dataclass
@@ -227,6 +308,7 @@ class DrawInputs:
     rules: PanelRules
     projects: list[Project]
     timings: dict[str, float]
+    ledger: Ledger
 
     def view(self, expert_id: str, probability: float | None) -> MemberView:
         """A drawn expert as the panel record shows them."""
@@ -256,9 +338,11 @@ def _require_projects(spec: PanelSpec) -> None:
                          "确需不针对项目抽取时请加 --no-projects，专家组将注明“未做利益冲突审查”")
 
 
-def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None = None) -> DrawInputs:
+def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None = None,
+                 ledger: Ledger | None = None) -> DrawInputs:
     """Everything a draw needs: eligible candidates with relevance, the solver's rules, timings.
-    Refused (InputError) without projects unless the spec says `no_projects`."""
+    Refused (InputError) without projects unless the spec says `no_projects`. `ledger`: the seats
+    on saved panels and sessions to count (default: all of them, now)."""
     _require_projects(spec)
     progress = progress or NullProgress()
     timings: dict[str, float] = {}
@@ -269,7 +353,7 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     version = store.data_version()
     early = _early_projects(store, spec)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ranking = pool.submit(_rank, store, early, version)
+        ranking = pool.submit(rank_review, store, early, version)
         snapshot = cached_snapshot(version)
         if snapshot is None:
             # Nothing cached for this data version (an import normally prepares it: see
@@ -285,35 +369,34 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     projects = _load_projects(store, spec, snapshot.graph)
     if not projects and not spec.no_projects:  # the references named no project at all
         _require_projects(PanelSpec(**{**asdict(spec), "projects": ()}))
+    ledger = ledger if ledger is not None else read_ledger(store)
     timings["load"] = time.perf_counter() - t0
     t = time.perf_counter()
-    elig = eligible_candidates(store, spec, projects, snapshot)
+    elig = eligible_candidates(store, spec, projects, snapshot, ledger)
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()
     if [ranked_content(p) for p in projects] != [ranked_content(p) for p in early]:
         # the early read saw other projects than the validated ones (cannot happen on valid input;
         # validation may still resolve a team member's number, which ranking does not read)
-        queries, rankings = _rank(store, projects, version)
-    fields = {e.id: e.fields for e in elig.candidates}
-    listed = {f for p in projects for f in p.fields}
-    open_fields = set(spec.resolved_fields()) - listed if spec.min_per_field > 0 else set()
-    relevance = (best_relevance(relevance_by_project(queries, rankings, fields, spec.require_common_field,
-                                                     open_fields)) if projects else {})
+        queries, rankings = rank_review(store, projects, version)
+    relevance = review_relevance(spec, projects, queries, rankings, elig.candidates)
     timings["relevance"] = time.perf_counter() - t
-    candidates = [Candidate(id=e.id, name=e.name, region=e.region, fields=tuple(e.fields), title=e.title,
-                            institution=elig.institutions[e.id], relevance=relevance.get(e.id, 0.0),
-                            high_level=e.high_level) for e in elig.candidates]
-    return DrawInputs(snapshot.experts, elig, relevance, candidates, spec.to_rules(with_projects=bool(projects)),
-                      projects, timings)
+    candidates = solver_candidates(elig.candidates, elig.institutions, relevance, spec.review_date,
+                                   quotas=spec.quotas)
+    return DrawInputs(snapshot.experts, elig, relevance, candidates, spec.to_rules(projects),
+                      projects, timings, ledger)
 
 
 def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: Progress | None = None,
-                save: bool = True, now: dt.datetime | None = None,
+                save: bool = True, now: dt.datetime | None = None, ledger: Ledger | None = None,
                 sealed_until: dt.datetime | None = None) -> PanelOutcome:
     """Draw a panel by `spec` and (when a panel was found and `save`) store it with an audit entry.
 
     Returns the panel record: status, members, backups, exclusions by reason, seed, diagnosis,
     solver figures. An infeasible spec is not an exception: the record carries the diagnosis.
+    Saved panels and sessions count toward the workload cap, and their members are not drawn
+    again on the same day (`spec.same_day` "warn": drawn, with a warning); `ledger` replaces the
+    current one (a reproduction uses the ledger as it stood when the panel was drawn).
 
     `sealed_until`: the member list stays sealed until then (see `services.sealing`): the draw
     uses a secret seed instead of the spec's (anyone could otherwise re-draw the same panel), only
@@ -327,12 +410,12 @@ def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: 
     # all gone by the time the draw returns: the cyclic collector would walk them again and again
     # for nothing (also while the record is built, were it switched back on before).
     with gc_paused():
-        return _draw(store, actor, spec, save, now, progress or NullProgress(), sealed_until)
+        return _draw(store, actor, spec, save, now, progress or NullProgress(), ledger, sealed_until)
 
 
 def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt.datetime | None,
-          progress: Progress, sealed_until: dt.datetime | None) -> PanelOutcome:
-    inputs = prepare_draw(store, spec, progress)
+          progress: Progress, ledger: Ledger | None, sealed_until: dt.datetime | None) -> PanelOutcome:
+    inputs = prepare_draw(store, spec, progress, ledger)
     elig, timings = inputs.eligibility, inputs.timings
     t = time.perf_counter()
     progress.start(f"抽取评审专家组（{mode_label(spec.mode)}，时限 {spec.time_limit_s:g} 秒）", None)
@@ -380,6 +463,10 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         conflicts_checked=bool(inputs.projects),
         diagnosis=DiagnosisView.of(result.diagnosis),
         timings={**timings, **dict(result.stats.timings)},
+        required_fields=list(inputs.rules.fields) if spec.fields == "projects" else None,
+        quota_counts=counted_quotas(inputs.candidates, result.members, inputs.rules),
+        warnings=same_day_warnings(inputs.ledger, spec.review_date, result.members,
+                                   {e.id: e.name for e in elig.candidates}),
         created_by=actor.user if panel_id else None,
         created_at=now_text(now) if panel_id else None,
     )
@@ -409,6 +496,13 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         outcome = PanelOutcome(panel_id, record.model_copy(update={"audit_anchor": anchor_of(entry)}), has_panel)
         store.save_panel(panel_id, outcome.document)
     return outcome
+
+
+def counted_quotas(candidates: Sequence[Candidate], members: Sequence[str], rules: PanelRules) -> list[QuotaCount]:
+    """The drawn members against each quota of `rules`."""
+    chosen = set(members)
+    return [QuotaCount(label=label, count=count, min=lo, max=hi)
+            for label, count, lo, hi in quota_counts([c for c in candidates if c.id in chosen], rules)]
 
 
 def anchor_of(entry: AuditEntry) -> AuditAnchor:
@@ -529,13 +623,24 @@ def panel_state(record: PanelRecord, max_unanswered: int | None = None) -> invit
 
 
 def _read_record(panel_id: str | None, document: dict) -> PanelRecord:
+    return stored_record(PanelRecord, panel_id, document, "评审专家组")
+
+
+R = TypeVar("R", bound=StoredDocument)
+
+
+def stored_record(kind: type[R], record_id: str | None, document: dict | None, what: str) -> R:
+    """A stored document as its typed record: NotFound when there is none, ExpertPoolError naming
+    the record when it cannot be read."""
+    if document is None:
+        raise NotFound(f"{what}「{record_id}」不存在")
     try:
-        return PanelRecord.from_document(document)
+        return kind.from_document(document)
     except (ValidationError, ValueError) as exc:
-        raise ExpertPoolError(f"评审专家组「{panel_id}」的记录无法读取：{_first_problem(exc)}") from None
+        raise ExpertPoolError(f"{what}「{record_id}」的记录无法读取：{first_problem(exc)}") from None
 
 
-def _first_problem(exc: Exception) -> str:
+def first_problem(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         error = exc.errors()[0]
         return f"{'.'.join(str(p) for p in error['loc'])}：{error['msg']}"
@@ -563,7 +668,9 @@ def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str,
     if saved.sealed:
         raise sealed_error(saved, "重新抽取核对")
     spec = saved_spec(saved)
-    redrawn = build_panel(store, actor, spec, save=False, progress=progress).record
+    # the seats as they stood when the panel was drawn: not its own, nor those saved after it
+    ledger = read_ledger(store, exclude={panel_id}, as_of=saved.created_at)
+    redrawn = build_panel(store, actor, spec, save=False, ledger=ledger, progress=progress).record
     return saved, redrawn, redrawn.member_ids() == saved.drawn_member_ids()
 
 
@@ -603,31 +710,49 @@ def find_substitute(store: ExpertStore, record: PanelRecord, expert_id: str,
     MembersNoLongerEligible when other members no longer qualify."""
     members = record.member_ids()
     with gc_paused():
-        inputs = prepare_draw(store, saved_spec(record), progress)
-    by_id = {c.id: c for c in inputs.candidates}
-    remaining = [m for m in members if m != expert_id]
+        # this panel's own seats are not "elsewhere on the same day"
+        inputs = prepare_draw(store, saved_spec(record), progress, read_ledger(store, exclude={record.id or ""}))
+    chosen, method = find_replacement(
+        members, expert_id, inputs.candidates, inputs.rules, inputs.eligibility.forbidden_pairs,
+        [*record.replacements.get(expert_id, []), *(b.id for b in record.backups)],
+        taken=set(members) | {r.out for r in record.replaced}, again="expertpool panel build …",
+        name=lambda m: _label(record, m))
+    drawn = record.views()
+    return Substitute(inputs.view(chosen, drawn[chosen].probability if chosen in drawn else None), method)
+
+
+def find_replacement(members: Sequence[str], leaving: str, candidates: Sequence[Candidate], rules: PanelRules,
+                     pairs: Iterable[tuple[str, str]], saved_order: Sequence[str], *, taken: set[str],
+                     again: str, where: str = "", name: Callable[[str], str] = str) -> tuple[str, str]:
+    """Who takes `leaving`'s seat, and how they were found ("backup" or "re-solve"): the one rule
+    for every way onto a seat after the draw — `panel replace`, the automatic 补抽 after a decline
+    (both through `find_substitute`) and `session replace`. The first of `saved_order` (the
+    draw's replacements and backups), else of every candidate by relevance, who is qualified
+    (`relevance.qualified_ids`, on the current data: a saved backup may no longer be), not
+    `taken` (seated, or left this panel or session before), and with whom the panel meets every
+    rule (the independent checker), the other members unchanged. `candidates` are those eligible
+    on the current data: a remaining member who is not raises MembersNoLongerEligible; nobody
+    fitting raises NoSubstitute. `where` names the group in messages, `name` a member (by reply
+    code while sealed), `again` the command that draws anew."""
+    by_id = {c.id: c for c in candidates}
+    remaining = [m for m in members if m != leaving]
     no_longer = [m for m in remaining if m not in by_id]
     if no_longer:
-        raise MembersNoLongerEligible(f"成员 {'、'.join(_label(record, m) for m in no_longer)} 在评审日期已不符合条件"
-                              "（诚信、状态、评价、冲突或工作量），请重新抽取（expertpool panel build …）")
+        raise MembersNoLongerEligible(f"{where}成员 {'、'.join(name(m) for m in no_longer)} 在评审日期已不符合条件"
+                                      f"（诚信、状态、评价、冲突或工作量），请重新抽取（{again}）")
     fixed = [by_id[m] for m in remaining]
-    taken = set(members) | {r.out for r in record.replaced}
-    preferred = record.replacements.get(expert_id, [])
-    # only the qualified may take the seat (on the current data: a saved backup may no longer be)
-    qualified = qualified_ids(inputs.candidates, inputs.rules.relevance_threshold)
-    saved_order = [i for i in dict.fromkeys([*preferred, *(b.id for b in record.backups)]) if i in qualified]
+    pairs = list(pairs)
+    # only the qualified may take a seat, as in the draw itself
+    qualified = qualified_ids(candidates, rules.relevance_threshold)
     by_relevance = sorted(qualified, key=lambda i: (-by_id[i].relevance, i))
-    forbidden = inputs.eligibility.forbidden_pairs
-    for order, method in ((saved_order, "backup"), (by_relevance, "re-solve")):
+    for order, method in ((list(dict.fromkeys(saved_order)), "backup"), (by_relevance, "re-solve")):
         for candidate_id in order:
-            if candidate_id in taken or candidate_id not in by_id:
+            if candidate_id in taken or candidate_id not in qualified:
                 continue
-            if not check_panel(remaining + [candidate_id], fixed + [by_id[candidate_id]], inputs.rules, forbidden):
-                drawn = record.views()
-                return Substitute(inputs.view(candidate_id, drawn[candidate_id].probability
-                                              if candidate_id in drawn else None), method)
-    raise NoSubstitute(f"没有能替换{_label(record, expert_id)}且满足全部规则的合格专家（其他成员保持不变）；"
-                       "请放宽规则后重新抽取（expertpool panel build …）")
+            if not check_panel(remaining + [candidate_id], fixed + [by_id[candidate_id]], rules, pairs):
+                return candidate_id, method
+    raise NoSubstitute(f"没有能替换{name(leaving)}且满足{where}全部规则的合格专家（其他成员保持不变）；"
+                       f"请放宽规则后重新抽取（{again}）")
 
 
 def with_substitute(record: PanelRecord, leaving: str, substitute: Substitute, *, reason: str, actor: Actor,

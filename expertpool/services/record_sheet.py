@@ -20,7 +20,7 @@ from expertpool.domain import taxonomy
 from expertpool.domain.eligibility import REASONS
 from expertpool.domain.panel import invitations
 from expertpool.domain.panel.labels import method_label, mode_label, status_label
-from expertpool.domain.panel.record import MemberView, PanelRecord
+from expertpool.domain.panel.record import MemberView, PanelRecord, SeatedMembers
 from expertpool.domain.text import mask_email, mask_phone
 from expertpool.errors import InputError
 from expertpool.io.datafiles import load_invitation_settings
@@ -99,17 +99,25 @@ def _member_rows(record: PanelRecord, contacts: dict[str, tuple[str | None, str 
     return rows
 
 
-def _substitute_rows(record: PanelRecord) -> list[list[str]]:
-    def row(kind: str, i: int, v: MemberView, replaces: str) -> list[str]:
-        return [kind, str(i), v.id, v.name, v.institution, v.title, "、".join(v.fields), v.sub_region or v.region,
-                replaces]
+#: the columns of `substitute_rows` (and of a review session's group sheet, `sessions.export_session`)
+SUBSTITUTE_HEADERS = ["类别", "序号", "专家编号", "姓名", "工作单位", "职称", "专业领域", "地区", "替补对象"]
 
-    rows = [row("备选", i, b, "任一成员") for i, b in enumerate(record.backups, 1)]
+
+def expert_row(kind: str, i: int, v: MemberView, replaces: str) -> list[str]:
+    """One drawn expert under `SUBSTITUTE_HEADERS`: no contact, so the row suits any reader."""
+    return [kind, str(i), v.id, v.name, v.institution, v.title, "、".join(v.fields), v.sub_region or v.region,
+            replaces]
+
+
+def substitute_rows(record: SeatedMembers) -> list[list[str]]:
+    """Backups (for any member), then each member's own substitutes in the order a replacement
+    tries them: a panel's, or a review session group's."""
+    rows = [expert_row("备选", i, b, "任一成员") for i, b in enumerate(record.backups, 1)]
     views = record.views()
     for member in record.members:
         for i, rid in enumerate(record.replacements.get(member.id, []), 1):
             if rid in views and rid not in record.member_ids():
-                rows.append(row("专属替补", i, views[rid], f"{member.id} {member.name}"))
+                rows.append(expert_row("专属替补", i, views[rid], f"{member.id} {member.name}"))
     return rows
 
 
@@ -169,9 +177,8 @@ def build_sheet(store: ExpertStore, actor: Actor, record: PanelRecord, anchor: s
     members = SheetTable(f"专家组成员（{len(record.members)} 人）",
                          ["序号", "专家编号", "姓名", "工作单位", "职称", "专业领域", "地区", "手机", "电子邮箱", "邀请结果", "备注"],
                          _member_rows(record, contacts, full, statuses), [6, 11, 8, 22, 7, 20, 8, 13, 22, 10, 16])
-    substitutes = SheetTable("备选与替补专家（依次递补）",
-                             ["类别", "序号", "专家编号", "姓名", "工作单位", "职称", "专业领域", "地区", "替补对象"],
-                             _substitute_rows(record), [9, 6, 11, 8, 24, 7, 22, 8, 18])
+    substitutes = SheetTable("备选与替补专家（依次递补）", SUBSTITUTE_HEADERS, substitute_rows(record),
+                             [9, 6, 11, 8, 24, 7, 22, 8, 18])
     log = SheetTable("邀请与补抽记录", ["时间", "专家", "事项", "方式", "经办人", "说明"], _log_rows(record),
                      [16, 18, 8, 8, 10, 50])
     exclusions = SheetTable("排除人数（按首个适用的原因计）", ["排除原因", "人数"],

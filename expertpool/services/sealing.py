@@ -26,6 +26,7 @@ from expertpool.errors import ExpertPoolError
 SEALED_KEYS: dict[str, Any] = {
     "members": [], "backups": [], "alternates": [], "replacements": {}, "drawn_members": None, "replaced": [],
     "invitations": [], "reply_codes": {}, "unfilled": {}, "refill_pending": {}, "seed": 0,
+    "warnings": [],   # same-day warnings name members
 }
 PAYLOAD_KEY = "sealed_payload"
 _NONCE = 12

@@ -11,7 +11,7 @@ files under ``indexes/es/``):
 | ``<prefix>-integrity`` | record id | the current version (written with if_seq_no/if_primary_term) |
 | ``<prefix>-integrity-versions`` | ``id#version`` | every version |
 | ``<prefix>-audit`` | sequence number | the hash-chained audit trail (op_type=create) |
-| ``<prefix>-meta`` / ``-roles`` / ``-panels`` | key / user / panel id | the rest |
+| ``<prefix>-meta`` / ``-roles`` / ``-panels`` / ``-sessions`` | key / user / panel id / session id | the rest |
 
 Consistency: every write outside a bulk load asks for a refresh, so a search right after a
 write sees it (as with SQLite). `batch()` keeps a journal of the previous source of every
@@ -105,7 +105,7 @@ SCHEMA_VERSION = "1"
 TEXT_INDEX_KEY = "text_index_version"
 #: The fixed indices, by short name (the experts index is versioned behind an alias).
 SIMPLE_INDICES: tuple[str, ...] = ("records", "evaluations", "integrity", "integrity-versions", "audit", "roles", "panels",
-                                   "meta")
+                                   "sessions", "meta")
 _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,100}$")
 _MISSING = object()
 #: A data generation starting with this marks a change under way (see the module docstring).
@@ -392,7 +392,8 @@ class ElasticsearchStore:
         todo += [(self.ix[short], load_index_body(short)) for short in SIMPLE_INDICES
                  if short != "meta" and self.ix[short] not in existing]
         if todo:  # independent of each other: create them side by side
-            with ThreadPoolExecutor(max_workers=len(todo)) as pool, self._upgrading(todo, existing):
+            with ThreadPoolExecutor(max_workers=len(todo)) as pool, self._upgrading(
+                    "创建" + "、".join(name for name, _ in todo), existing):
                 list(pool.map(lambda item: self._create_index(*item), todo))
         # The meta index comes last: its existence means the store is complete.
         created = self.ix["meta"] not in existing and self._create_index(self.ix["meta"], load_index_body("meta"))
@@ -407,24 +408,9 @@ class ElasticsearchStore:
             version = self.get_meta("schema_version")
             if version is not None and version != SCHEMA_VERSION:
                 raise InputError(f"Elasticsearch 索引 {self.prefix}-* 的版本 {version} 与本程序（{SCHEMA_VERSION}）不符")
-            self._move_old_evaluations()
+            with self._upgrading(f"把旧的评价移入 {self.ix['evaluations']}", existing):
+                self._move_old_evaluations()
         return created
-
-    @contextmanager
-    def _upgrading(self, todo: list[tuple[str, dict]], existing: dict):
-        """Around the steps that bring an existing store up to this program's layout (an index
-        added since, old documents moved): a user whose Elasticsearch role may not do them (a
-        program officer's may not create indices) is told that an administrator has to open the
-        store once, rather than that the credentials are wrong."""
-        try:
-            yield
-        except ApiError as exc:
-            if exc.meta.status != 403 or self.ix["meta"] not in existing:
-                raise
-            names = "、".join(name for name, _ in todo)
-            raise PermissionDenied(_scrub(
-                f"专家库（索引前缀 {self.prefix}）需要升级到本程序的索引布局（{names}），当前 Elasticsearch 用户无权完成"
-                f"（{_reason(exc)}）：请管理员先用本程序打开一次（如 expertpool stats）", self._secrets)) from None
 
     def _move_old_evaluations(self) -> int:
         """Move the evaluations a store made before ``-evaluations`` existed keeps in ``-records``
@@ -467,17 +453,18 @@ class ElasticsearchStore:
                                      failures)
 
     @contextmanager
-    def _upgrading(self, todo: list[tuple[str, dict]], existing: dict):
-        """Around creating indices: when the store exists already this is an upgrade (an index
-        added since), and a user whose Elasticsearch role may not create indices (a program
-        officer's) is told that an administrator has to open the store once, not that the
-        credentials are wrong."""
+    def _upgrading(self, step: str, existing: dict):
+        """Around a step that brings an existing store up to this program's layout (an index
+        added since, old evaluations moved out of ``-records``): a user whose Elasticsearch role
+        may not do it (a program officer's may not create indices nor delete from ``-records``)
+        is told that an administrator has to open the store once, not that the credentials are
+        wrong. On a store being made (no meta index yet) a refusal is raised as it is."""
         try:
             yield
         except ApiError as exc:
             if exc.meta.status != 403 or self.ix["meta"] not in existing:
                 raise
-            raise self._upgrade_refused("创建" + "、".join(name for name, _ in todo), _reason(exc)) from None
+            raise self._upgrade_refused(step, _reason(exc)) from None
 
     def _upgrade_refused(self, step: str, reason: str) -> PermissionDenied:
         return PermissionDenied(_scrub(
@@ -1257,9 +1244,29 @@ class ElasticsearchStore:
         return None if source is None else source["doc"]
 
     @_guarded
-    def iter_panels(self) -> Iterator[dict]:
-        for hit in self._scan(self.ix["panels"], {"match_all": {}}, [{"id": "asc"}], ["doc"]):
-            yield hit["_source"]["doc"]
+    def iter_panels(self, keys: Sequence[str] | None = None) -> Iterator[dict]:
+        yield from self._iter_documents("panels", keys)
+
+    # ---- review sessions ----
+    @_guarded
+    def save_session(self, session_id: str, document: dict) -> None:
+        self._put(self.ix["sessions"], session_id, {"id": session_id, "doc": document})
+
+    @_guarded
+    def get_session(self, session_id: str) -> dict | None:
+        source = self._get_source(self.ix["sessions"], session_id)
+        return None if source is None else source["doc"]
+
+    @_guarded
+    def iter_sessions(self, keys: Sequence[str] | None = None) -> Iterator[dict]:
+        yield from self._iter_documents("sessions", keys)
+
+    def _iter_documents(self, short: str, keys: Sequence[str] | None) -> Iterator[dict]:
+        """The documents of a panels-like index in id order; with `keys`, only those top-level
+        keys (source filtering: the cluster sends nothing else)."""
+        source = ["doc"] if keys is None else [f"doc.{k}" for k in keys]
+        for hit in self._scan(self.ix[short], {"match_all": {}}, [{"id": "asc"}], source):
+            yield hit["_source"].get("doc", {})
 
 
 def _at(doc: dict, path: list[str]):

@@ -95,6 +95,7 @@ CREATE INDEX IF NOT EXISTS integrity_current ON integrity(current, expert_id);
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS roles (user TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (user, role));
 CREATE TABLE IF NOT EXISTS panels (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 """
 
 
@@ -919,6 +920,36 @@ class SQLiteStore:
         return decode_json(row[1], table="panels", key=row[0]) if row else None
 
     @_guarded
-    def iter_panels(self) -> Iterator[dict]:
-        for panel_id, doc in self._db.execute("SELECT id, doc FROM panels ORDER BY id"):
-            yield decode_json(doc, table="panels", key=panel_id)
+    def iter_panels(self, keys: Sequence[str] | None = None) -> Iterator[dict]:
+        yield from self._iter_documents("panels", keys)
+
+    # ---- review sessions ----
+    @_guarded
+    def save_session(self, session_id: str, document: dict) -> None:
+        self._db.execute("INSERT OR REPLACE INTO sessions(id, doc) VALUES (?, ?)", (session_id, _dumps(document)))
+
+    @_guarded
+    def get_session(self, session_id: str) -> dict | None:
+        row = self._db.execute("SELECT id, doc FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return decode_json(row[1], table="sessions", key=row[0]) if row else None
+
+    @_guarded
+    def iter_sessions(self, keys: Sequence[str] | None = None) -> Iterator[dict]:
+        yield from self._iter_documents("sessions", keys)
+
+    def _iter_documents(self, table: str, keys: Sequence[str] | None) -> Iterator[dict]:
+        """The documents of `table` in id order; with `keys`, only those top-level keys, which
+        SQLite's JSON functions pick out without handing the rest to Python."""
+        if keys is None:
+            for key, doc in self._db.execute(f"SELECT id, doc FROM {table} ORDER BY id"):
+                yield decode_json(doc, table=table, key=key)
+            return
+        picks = ", ".join("?, json_extract(doc, ?)" for _ in keys)
+        params = [x for key in keys for x in (key, "$." + json.dumps(key, ensure_ascii=False))]
+        # a damaged document comes back whole, for decode_json to name it
+        sql = (f"SELECT id, json_valid(doc), CASE WHEN json_valid(doc) THEN json_object({picks}) ELSE doc END "
+               f"FROM {table} ORDER BY id")
+        for key, valid, doc in self._db.execute(sql, params):
+            picked = decode_json(doc, table=table, key=key)
+            if valid:
+                yield {k: v for k, v in picked.items() if v is not None}

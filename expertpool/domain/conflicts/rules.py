@@ -108,6 +108,20 @@ class ConflictGraph(PoolGraph):
         policy = policy or ConflictPolicy()
         return _Check(self, project, review_date, policy, None if experts is None else set(experts)).run()
 
+    def hard_excluded(self, projects: Iterable[Project], review_date: dt.date,
+                      policy: ConflictPolicy | None = None) -> dict[str, set[str]]:
+        """project id → the experts a hard conflict keeps off a panel reviewing it: what `check`
+        finds hard, without building the conflicts and their evidence (a review session of 200
+        projects has some 850,000 of them on a 32,000-expert pool; `check` gives the evidence of
+        any one project when it is asked for)."""
+        policy = policy or ConflictPolicy()
+        out: dict[str, set[str]] = {}
+        for project in projects:
+            check = _Check(self, project, review_date, policy, None, ids_only=True)
+            check.apply_rules()
+            out[project.id] = check.hard_experts()
+        return out
+
     def check_many(self, projects: Iterable[Project], review_date: dt.date,
                    policy: ConflictPolicy | None = None, experts: Iterable[str] | None = None) -> list[Conflict]:
         out: list[Conflict] = []
@@ -161,7 +175,7 @@ class _Check:
     """One project against the pool (see `ConflictGraph.check`)."""
 
     def __init__(self, graph: ConflictGraph, project: Project, day: dt.date, policy: ConflictPolicy,
-                 only: set[str] | None):
+                 only: set[str] | None, ids_only: bool = False):
         self.g = graph
         self.adj = graph.adj
         self.project = project
@@ -170,10 +184,22 @@ class _Check:
         self.only = only
         self.conflicts: list[Conflict] = []
         self.seen: set[tuple[str, str, object]] = set()
+        #: with ids_only, only the experts with a hard conflict are kept (no Conflict is built)
+        self.ids_only = ids_only
+        self.hard_ids: set[str] = set()
+        self._former_hard: dict[str, set[str]] = {}   # ids_only: expert → units of a hard former_unit
+
+    def hard_experts(self) -> set[str]:
+        """ids_only: the experts with a hard conflict (after `apply_rules`)."""
+        return self.hard_ids | {e for e, units in self._former_hard.items() if units}
 
     def add(self, expert_id: str, rule: str, key: object, path: list[str]) -> None:
         """Record a conflict once per (expert, rule, key); key separates independent evidence."""
         if not self.policy.active(rule) or (self.only is not None and expert_id not in self.only):
+            return
+        if self.ids_only:
+            if self.policy.hard(rule):
+                self.hard_ids.add(expert_id)
             return
         mark = (expert_id, rule, key)
         if mark in self.seen:
@@ -210,6 +236,10 @@ class _Check:
 
     # -- rules --
     def run(self) -> list[Conflict]:
+        self.apply_rules()
+        return self.results()
+
+    def apply_rules(self) -> None:
         people = self.participants()
         for p in people:
             if p.expert_id is not None:
@@ -224,7 +254,6 @@ class _Check:
         for any_id in self.project.avoid:
             expert_id = self.g.require_expert(self.project.id, "avoid", any_id)
             self.add(expert_id, "avoid_list", None, [expert_id, "申请人要求回避", applicant])
-        return self.results()
 
     def unit_rules(self, people: list[_Participant]) -> None:
         """same_unit and former_unit: each unit that a participant is or was at is walked once."""
@@ -240,6 +269,7 @@ class _Check:
                     groups[ukey].append((p, start, end))
         same_hard, former_hard = policy.hard("same_unit"), policy.hard("former_unit")
         pid = self.project.id
+        ids_only, hard_ids = self.ids_only, self.hard_ids
         for ukey, members_here in groups.items():
             members = self.g.unit_members(ukey)
             if not members:
@@ -270,10 +300,17 @@ class _Check:
                     if not same_on:
                         continue
                     if previous is not None:  # former_unit recorded from another fact: upgrade
-                        conflicts[:] = [c for c in conflicts
-                                        if not (c.expert_id == expert_id and c.rule == "former_unit"
-                                                and c.path[2] == unit)]
+                        if ids_only:
+                            self._former_hard.get(expert_id, set()).discard(unit)
+                        else:
+                            conflicts[:] = [c for c in conflicts
+                                            if not (c.expert_id == expert_id and c.rule == "former_unit"
+                                                    and c.path[2] == unit)]
                     done[expert_id] = "same_unit"
+                    if ids_only:
+                        if same_hard:
+                            hard_ids.add(expert_id)
+                        continue
                     text = same_texts.get(label)
                     if text is None:
                         text = same_texts[label] = f" —{label}— {same_tail}"
@@ -303,6 +340,10 @@ class _Check:
                 if tail is None:
                     continue
                 done[expert_id] = "former_unit"
+                if ids_only:
+                    if former_hard:
+                        self._former_hard.setdefault(expert_id, set()).add(unit)
+                    continue
                 conflicts.append(Conflict(pid, expert_id, "former_unit", f"{expert_id} —{label}— {tail[2]}",
                                           former_hard, [expert_id, label, unit, tail[0], tail[1]]))
 

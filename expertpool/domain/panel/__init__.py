@@ -5,6 +5,8 @@ Public API:
     DrawResult, DrawStats, Diagnosis,
     SolveStatus                           outputs (every strategy returns a DrawResult)
     STRATEGIES, get_strategy, draw        the strategy registry ("best", "lottery")
+    MODE_LABELS, mode_label, status_label,
+    method_label                          the Chinese names of modes, solve statuses, replacement methods (labels)
     check_panel                           independent rule checker
     diagnose, feasible                    infeasibility explanation and smallest relaxations
     lottery_distribution                  the maximin distribution itself (preview, many samples)

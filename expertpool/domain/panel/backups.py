@@ -7,6 +7,8 @@ a few panel-level tests (so the scan is O(fields) per candidate, not O(size × r
   lose one (bounded regions only);
 - if b is not 正高级 and some member is, the 正高级 count has one to spare;
 - if some member is from another institution than b, b's institution has room for one more;
+- for each quota b counts for: if some member does not, the quota has room for one more; for
+  each quota b does not count for: if some member does, the quota can lose one;
 - b is in no forbidden pair with a member (with a one-member panel: with no one but that member).
 """
 from __future__ import annotations
@@ -28,6 +30,27 @@ def _member_partners(pool: Pool, member_set: set[int]) -> dict[int, set[int]]:
     return partners
 
 
+def _quota_counts(pool: Pool, bounds: Bounds, members: Sequence[int]) -> list[int]:
+    return [sum(1 for m in members if pool.quota[m] >> k & 1) for k in range(len(bounds.quotas))]
+
+
+def _quota_swap_ok(bounds: Bounds, counts: Sequence[int], out_mask: int, in_mask: int) -> bool:
+    """Whether swapping a member counted by `out_mask` for one counted by `in_mask` keeps every quota."""
+    changed = out_mask ^ in_mask
+    k = 0
+    while changed:
+        if changed & 1:
+            q = bounds.quotas[k]
+            if in_mask >> k & 1:
+                if counts[k] + 1 > q.hi:
+                    return False
+            elif counts[k] - 1 < q.lo:
+                return False
+        changed >>= 1
+        k += 1
+    return True
+
+
 def rank_backups(pool: Pool, bounds: Bounds, members: Sequence[int], order: Iterable[int],
                  count: int) -> list[int]:
     """The first `count` candidates of `order` (pool indices) that can replace any member."""
@@ -47,6 +70,12 @@ def rank_backups(pool: Pool, bounds: Bounds, members: Sequence[int], order: Iter
     capped = bounds.inst_cap is not None
     inst_count = Counter(pool.inst[m] for m in members)
     partners = _member_partners(pool, member_set)
+    quota_counts = _quota_counts(pool, bounds, members)
+    member_masks = set(pool.quota[m] for m in members) if bounds.quotas else set()
+    quota_cache: dict[int, bool] = {}
+
+    def quota_ok(mask: int) -> bool:
+        return all(_quota_swap_ok(bounds, quota_counts, m, mask) for m in member_masks)
 
     def region_ok(rb: int) -> bool:
         others = member_regions - {rb}
@@ -75,6 +104,12 @@ def rank_backups(pool: Pool, bounds: Bounds, members: Sequence[int], order: Iter
             if len(inst_count) > 1 or ib not in inst_count:
                 if inst_count.get(ib, 0) + 1 > bounds.inst_cap:
                     continue
+        if member_masks:
+            qb = pool.quota[b]
+            if qb not in quota_cache:
+                quota_cache[qb] = quota_ok(qb)
+            if not quota_cache[qb]:
+                continue
         clash = partners.get(b)
         if clash and not (len(members) == 1 and clash <= member_set):
             continue
@@ -96,6 +131,7 @@ def rank_replacements(pool: Pool, bounds: Bounds, members: Sequence[int], order:
     seniors = sum(1 for m in members if pool.senior[m])
     inst_count = Counter(pool.inst[m] for m in members)
     partners = _member_partners(pool, member_set)
+    quota_counts = _quota_counts(pool, bounds, members)
     out: dict[int, list[int]] = {}
     for m in members:
         need = 0
@@ -117,6 +153,8 @@ def rank_replacements(pool: Pool, bounds: Bounds, members: Sequence[int], order:
                 continue
             if bounds.inst_cap is not None and pool.inst[b] != pool.inst[m] \
                     and inst_count.get(pool.inst[b], 0) + 1 > bounds.inst_cap:
+                continue
+            if bounds.quotas and not _quota_swap_ok(bounds, quota_counts, pool.quota[m], pool.quota[b]):
                 continue
             clash = partners.get(b)
             if clash and clash - {m}:

@@ -8,6 +8,7 @@ experts whose relevance differs by less than the noise.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import time
 from collections.abc import Iterable, Sequence
 
@@ -20,8 +21,9 @@ from expertpool.domain.panel.solve import WeightedSolution, maximise
 from expertpool.domain.panel.spec import Candidate, PanelRules
 
 
+@lru_cache(maxsize=250_000)
 def seeded_unit(seed: int, key: str) -> float:
-    """A reproducible number in [0, 1) from (seed, key)."""
+    """A reproducible number in [0, 1) from (seed, key) (cached: a session asks once per group)."""
     digest = hashlib.blake2b(f"{seed}\x1f{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2.0 ** 64
 
@@ -43,7 +45,7 @@ def draw_best(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pair
     started = time.monotonic()
     deadline = started + time_limit_s
     pairs = list(forbidden_pairs)
-    bounds = resolve_bounds(rules)
+    bounds = resolve_bounds(rules, candidates)
     pool = encode(candidates, rules, pairs, bounds)
     weights = perturbed_weights(pool, rules.perturbation, seed)
     t_encode = time.monotonic()

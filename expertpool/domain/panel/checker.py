@@ -48,8 +48,32 @@ def check_panel(members: Sequence[str], candidates: Iterable[Candidate], rules: 
         for inst, count in sorted(Counter(c.institution for c in panel).items()):
             if count > rules.max_per_institution:
                 problems.append(f"单位「{inst}」有 {count} 人，上限 {rules.max_per_institution} 人")
+    for quota in rules.quotas:
+        problems.extend(_quota_problems(quota, panel, size))
     chosen = {c.id for c in panel}
     clashing = {tuple(sorted((a, b))) for a, b in forbidden_pairs if a != b and a in chosen and b in chosen}
     for a, b in sorted(clashing):
         problems.append(f"{a} 与 {b} 存在回避关系，不能同组")
     return problems
+
+
+def _quota_problems(quota, panel: list[Candidate], size: int) -> list[str]:
+    """A quota's violations, read from the members' attribute values directly."""
+    low = quota.min or 0
+    if quota.min_share is not None:
+        low = max(low, math.ceil(quota.min_share * size - _EPS))
+    high = size if quota.max is None else quota.max
+    if quota.max_share is not None:
+        high = min(high, math.floor(quota.max_share * size + _EPS))
+    if quota.values:
+        counts = {quota.label: sum(1 for c in panel if set(c.values(quota.attribute)) & set(quota.values))}
+    elif quota.at_least is not None or quota.at_most is not None:
+        lo_age = -math.inf if quota.at_least is None else quota.at_least
+        hi_age = math.inf if quota.at_most is None else quota.at_most
+        counts = {quota.label: sum(1 for c in panel if any(
+            v.lstrip("-").isdigit() and lo_age <= int(v) <= hi_age for v in c.values(quota.attribute)))}
+    else:
+        per_value: Counter = Counter(v for c in panel for v in set(c.values(quota.attribute)))
+        counts = {f"{quota.label}（{value}）": k for value, k in sorted(per_value.items())}
+    return [f"{label} {count} 人，应在 {low}–{high} 人之间" for label, count in counts.items()
+            if count < low or count > high]

@@ -10,7 +10,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -33,6 +33,8 @@ class PanelState:
         self.regions = Counter()
         self.inst = Counter()
         self.seniors = 0
+        nq = len(bounds.quotas)
+        self.quotas = [sum(k for t, k in comp.items() if units.quota_of(t) >> q & 1) for q in range(nq)]
         for t, k in comp.items():
             self.regions[units.region[t]] += k
             self.inst[units.inst[t]] += k
@@ -60,9 +62,27 @@ class PanelState:
                 return False
         if self.seniors - u.senior[out] + u.senior[inn] < b.senior_min:
             return False
+        if self.quotas and not self.quota_swap_ok(out, inn):
+            return False
         clash = self.partners.get(inn)
         if clash and any(p in self.comp and (p != out or self.comp[p] > 1) for p in clash):
             return False
+        return True
+
+    def quota_swap_ok(self, out: int, inn: int) -> bool:
+        """Whether every quota holds after `out` leaves and `inn` comes in."""
+        qi, qo = self.u.quota_of(inn), self.u.quota_of(out)
+        changed, k = qi ^ qo, 0
+        while changed:
+            if changed & 1:
+                q = self.b.quotas[k]
+                if qi >> k & 1:
+                    if self.quotas[k] + 1 > q.hi:
+                        return False
+                elif self.quotas[k] - 1 < q.lo:
+                    return False
+            changed >>= 1
+            k += 1
         return True
 
     def leave_profiles(self, outs: Iterable[int]) -> list[tuple[int, int, int, bool, int, int]]:
@@ -95,6 +115,12 @@ class PanelState:
             self.regions[u.region[t]] += sign
             self.inst[u.inst[t]] += sign
             self.seniors += sign * u.senior[t]
+            mask, q = u.quota_of(t), 0
+            while mask:
+                if mask & 1:
+                    self.quotas[q] += sign
+                mask >>= 1
+                q += 1
 
 
 class MaximinMaster:
@@ -331,6 +357,7 @@ def packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], 
     left = hot
     cov, region, senior, inst, ub = units.cov, units.region, units.senior, units.inst, units.ub
     cap, hi = bounds.effective_cap, bounds.region_hi
+    quotas = bool(bounds.quotas)
     for _ in range(rounds):
         todo, left, tried = left, [], 0
         while todo and tried < 4 * len(support):
@@ -356,7 +383,7 @@ def packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], 
                         if (o == t or (full and io != it) or cv & lost != lost
                                 or (ro != rt and not (room and leave_ok)) or senior_slack + st < 0):
                             continue
-                        if t in partners and not state.can_swap(o, t):
+                        if (t in partners or quotas) and not state.can_swap(o, t):
                             continue
                         state.swap(o, t)
                         placed_here.add(t)
@@ -402,37 +429,48 @@ def target_phase(units: Units, bounds: Bounds, partners: dict[int, set[int]], si
     they reach the target within the cap (if not, the maximin master decides; the weights are
     still a valid distribution to fall back on), and the rounds run.
     """
-    n_types = len(units)
-    size_arr = np.array(sizes, dtype=float)
-    idx = np.array(types, dtype=np.int64)
     phase = TargetMaster(sizes, types, target)
     for comp in columns:
         phase.add(comp)
-    best_short, stalled, rounds = math.inf, 0, 0
-    last = None
+    lam, reached, rounds = reach_target(
+        phase, sizes, types, target, cap, deadline,
+        lambda y, mu, lam: add_cheap_columns(phase, units, bounds, partners, y, None, mu, lam, rng))
+    return phase.columns, lam, reached, rounds
+
+
+def reach_target(master: TargetMaster, sizes: Sequence[int], types: Sequence[int], target: float,
+                 cap: float | None, deadline: float,
+                 add_columns: Callable[[np.ndarray, float, np.ndarray], int]) -> tuple[np.ndarray | None, bool, int]:
+    """Phase one's loop, for a panel's types or a session's: solve `master`, stop when every type
+    of `types` reaches `target` (within the cap), after 5 rounds without gain, or when
+    `add_columns(duals, the value an improving column must exceed, weights)` adds none.
+    Returns (the last weights, reached?, rounds)."""
+    size_arr = np.array(sizes, dtype=float)
+    idx = np.array(types, dtype=np.int64)
+    best_short, stalled, rounds, last = math.inf, 0, 0, None
     while time.monotonic() < deadline:
         rounds += 1
-        got = phase.solve(n_types, deadline - time.monotonic())
+        got = master.solve(len(sizes), deadline - time.monotonic())
         if got is None:
             break
         short, y, mu, lam = got
         last = lam
-        expected = np.zeros(n_types)
-        for weight, comp in zip(lam, phase.columns):
+        expected = np.zeros(len(sizes))
+        for weight, comp in zip(lam, master.columns):
             if weight > 0:
                 for t, k in comp.items():
                     expected[t] += weight * k
         if float(np.min(expected[idx] / size_arr[idx])) >= target * (1 - REL_TOL / 10):
-            if cap is None or not over_cap(phase.columns, lam, sizes, cap):
-                return phase.columns, lam, True, rounds
+            if cap is None or not over_cap(master.columns, lam, sizes, cap):
+                return lam, True, rounds
             break
         stalled = 0 if short < best_short * (1 - 1e-6) else stalled + 1
         best_short = min(best_short, short)
         if stalled >= 5:         # the target is probably not attainable
             break
-        if not add_cheap_columns(phase, units, bounds, partners, y, None, mu, lam, rng):
+        if not add_columns(y, mu, lam):
             break
-    return phase.columns, last, False, rounds
+    return last, False, rounds
 
 
 def reachability(units: Units, bounds: Bounds, partners: dict[int, set[int]], columns: list[dict[int, int]],

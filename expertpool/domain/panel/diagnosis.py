@@ -7,7 +7,7 @@ Two parts:
    is real; when none fires the rules only fail together, and we say so.
 2. Relaxations: each rule is relaxed by its smallest step (a field dropped, min_per_field − 1,
    a region bound widened by 0.05, the 正高级 share lowered by 0.05, the institution cap raised
-   by 1, the size cut by 2). Relaxing further never hurts, so for each rule we test the loosest
+   by 1, a quota's bound moved by one person, the size cut by 2). Relaxing further never hurts, so for each rule we test the loosest
    setting and, if that works, binary-search the smallest number of steps. Every relaxation
    reported was confirmed feasible by the exact solver; they are listed smallest first.
 """
@@ -21,11 +21,11 @@ from dataclasses import replace
 from typing import Any
 
 from expertpool.domain import taxonomy
-from expertpool.domain.panel.encoder import candidate_units, encode, resolve_bounds
+from expertpool.domain.panel.encoder import QuotaBound, candidate_units, encode, resolve_bounds
 from expertpool.domain.panel.narrowing import narrow
 from expertpool.domain.panel.result import Diagnosis
 from expertpool.domain.panel.solve import is_feasible
-from expertpool.domain.panel.spec import Candidate, PanelRules, share_ceil, share_floor
+from expertpool.domain.panel.spec import Candidate, PanelRules, Quota, share_ceil, share_floor
 
 STEP = 0.05
 
@@ -33,7 +33,7 @@ STEP = 0.05
 def feasible(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]],
              *, deadline: float) -> bool | None:
     """Whether any panel satisfies `rules` (None: undecided before `deadline`)."""
-    bounds = resolve_bounds(rules)
+    bounds = resolve_bounds(rules, candidates)
     pool = encode(candidates, rules, forbidden_pairs, bounds)
     if len(pool) < bounds.size:
         return False
@@ -41,7 +41,7 @@ def feasible(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
     return is_feasible(candidate_units(pool, keep, bounds), bounds, deadline=deadline)
 
 
-def _clashes(candidates: Sequence[Candidate], rules: PanelRules) -> list[dict[str, Any]]:
+def rule_clashes(candidates: Sequence[Candidate], rules: PanelRules) -> list[dict[str, Any]]:
     size = rules.size
     out: list[dict[str, Any]] = []
     if len(candidates) < size:
@@ -107,6 +107,7 @@ def _clashes(candidates: Sequence[Candidate], rules: PanelRules) -> list[dict[st
             out.append({"rule": "max_per_institution", "target": None, "need": size, "have": reachable,
                         "message": f"每个单位至多 {cap} 人，{len(per_inst)} 个单位最多只能凑出 {reachable} 人，"
                                    f"不足 {size} 人"})
+    out.extend(_quota_clashes(candidates, rules))
     if rules.coverage == "primary" and rules.fields and len(rules.fields) * rules.min_per_field > size:
         need = len(rules.fields) * rules.min_per_field
         out.append({"rule": "fields", "target": None, "need": need, "have": size,
@@ -115,13 +116,49 @@ def _clashes(candidates: Sequence[Candidate], rules: PanelRules) -> list[dict[st
     return out
 
 
+def _quota_clashes(candidates: Sequence[Candidate], rules: PanelRules) -> list[dict[str, Any]]:
+    """Each quota against the pool: too few people counted for its lower bound, too few left
+    outside it for its upper bound, or (a cap per value) too few values to fill the panel."""
+    size = rules.size
+    out: list[dict[str, Any]] = []
+    for quota in rules.quotas:
+        lo, hi = quota.head_counts(size)
+        if quota.each:
+            per = Counter(v for c in candidates for v in set(c.values(quota.attribute)))
+            without = sum(1 for c in candidates if not c.values(quota.attribute))
+            reachable = sum(min(k, hi) for k in per.values()) + without
+            if reachable < size <= len(candidates):
+                out.append({"rule": "quota", "target": quota.label, "need": size, "have": reachable,
+                            "message": f"{quota.label}至多 {hi} 人，{len(per)} 个取值最多只能凑出 {reachable} 人，"
+                                       f"不足 {size} 人"})
+            continue
+        target = QuotaBound(quota.label, lo, hi, quota)
+        counted = sum(1 for c in candidates if target.counts(c))
+        if counted < lo:
+            out.append({"rule": "quota", "target": quota.label, "need": lo, "have": counted,
+                        "message": f"{quota.label}可用专家 {counted} 人，至少需要 {lo} 人"})
+        others = len(candidates) - counted
+        if others < size - hi <= len(candidates) - lo:
+            out.append({"rule": "quota", "target": quota.label, "need": size - hi, "have": others,
+                        "message": f"{quota.label}至多 {hi} 人，其余可用专家仅 {others} 人，凑不足 {size} 人"})
+    return out
+
+
+def _relaxed_quota(quota: Quota, size: int, side: str, k: int) -> Quota:
+    """`quota` with its lower bound lowered (side "lo") or its upper bound raised ("hi") by k people."""
+    lo, hi = quota.head_counts(size)
+    if side == "lo":
+        return replace(quota, min=max(0, lo - k), min_share=None)
+    return replace(quota, max=min(size, hi + k), max_share=None)
+
+
 def _steps_region(rules: PanelRules, region: str, side: int) -> int:
     lo, hi = rules.region_bounds[region]
     room = lo if side < 0 else 1.0 - hi
     return max(0, math.ceil(room / STEP - 1e-9))
 
 
-def _relaxed(rules: PanelRules, dim: tuple[str, Any], k: int) -> PanelRules | None:
+def relaxed_rules(rules: PanelRules, dim: tuple[str, Any], k: int) -> PanelRules | None:
     """`rules` relaxed k steps along `dim` (None when that is not a change)."""
     rule, target = dim
     if k <= 0:
@@ -144,12 +181,19 @@ def _relaxed(rules: PanelRules, dim: tuple[str, Any], k: int) -> PanelRules | No
         return replace(rules, min_full_senior_share=round(max(0.0, rules.min_full_senior_share - k * STEP), 4))
     if rule == "max_per_institution":
         return replace(rules, max_per_institution=rules.max_per_institution + k)
+    if rule in ("quota_lo", "quota_hi"):
+        quotas = list(rules.quotas)
+        quotas[target] = _relaxed_quota(quotas[target], rules.size, rule[-2:], k)
+        return replace(rules, quotas=tuple(quotas))
     if rule == "size":
-        return replace(rules, size=rules.size - 2 * k)
+        size = rules.size - 2 * k
+        # a quota needing more people than the smaller panel has is cut to its size
+        quotas = tuple(replace(q, min=size) if q.min is not None and q.min > size else q for q in rules.quotas)
+        return replace(rules, size=size, quotas=quotas)
     raise ValueError(rule)
 
 
-def _max_steps(rules: PanelRules, dim: tuple[str, Any]) -> int:
+def max_relaxation_steps(rules: PanelRules, dim: tuple[str, Any]) -> int:
     rule, target = dim
     if rule == "fields":
         return 1
@@ -163,12 +207,16 @@ def _max_steps(rules: PanelRules, dim: tuple[str, Any]) -> int:
         return math.ceil(rules.min_full_senior_share / STEP - 1e-9)
     if rule == "max_per_institution":
         return 0 if rules.max_per_institution is None else max(0, rules.size - rules.max_per_institution)
+    if rule == "quota_lo":
+        return rules.quotas[target].head_counts(rules.size)[0]
+    if rule == "quota_hi":
+        return rules.size - rules.quotas[target].head_counts(rules.size)[1]
     if rule == "size":
         return (rules.size - 1) // 2
     raise ValueError(rule)
 
 
-def _describe(rules: PanelRules, relaxed: PanelRules, dim: tuple[str, Any], k: int) -> dict[str, Any]:
+def describe_relaxation(rules: PanelRules, relaxed: PanelRules, dim: tuple[str, Any], k: int) -> dict[str, Any]:
     rule, target = dim
     if rule == "fields":
         before, after = target, None
@@ -187,20 +235,32 @@ def _describe(rules: PanelRules, relaxed: PanelRules, dim: tuple[str, Any], k: i
     elif rule == "max_per_institution":
         before, after = rules.max_per_institution, relaxed.max_per_institution
         text = f"每个单位人数上限由 {before} 提高到 {after}"
+    elif rule in ("quota_lo", "quota_hi"):
+        idx = 0 if rule == "quota_lo" else 1
+        before = rules.quotas[target].head_counts(rules.size)[idx]
+        after = relaxed.quotas[target].head_counts(relaxed.size)[idx]
+        label = rules.quotas[target].label
+        text = (f"{label}至少人数由 {before} 降为 {after}" if idx == 0
+                else f"{label}至多人数由 {before} 提高到 {after}")
+        target = label
     else:
         before, after = rules.size, relaxed.size
         text = f"专家组人数由 {before} 减为 {after}"
-    return {"rule": "region_bounds" if rule.startswith("region") else rule, "target": target,
+    name = "region_bounds" if rule.startswith("region") else "quota" if rule.startswith("quota") else rule
+    return {"rule": name, "target": target,
             "from": before, "to": after, "steps": k, "message": f"{text}，即可组成专家组", "rules": relaxed}
 
 
-def _dimensions(rules: PanelRules) -> list[tuple[str, Any]]:
+def relaxation_dimensions(rules: PanelRules) -> list[tuple[str, Any]]:
     dims: list[tuple[str, Any]] = [("fields", f) for f in rules.fields]
     dims.append(("min_per_field", None))
     for region in sorted(rules.region_bounds):
         dims += [("region_lo", region), ("region_hi", region)]
-    dims += [("min_full_senior_share", None), ("max_per_institution", None), ("size", None)]
-    return [d for d in dims if _max_steps(rules, d) > 0]
+    dims += [("min_full_senior_share", None), ("max_per_institution", None)]
+    for k in range(len(rules.quotas)):
+        dims += [("quota_lo", k), ("quota_hi", k)]
+    dims.append(("size", None))
+    return [d for d in dims if max_relaxation_steps(rules, d) > 0]
 
 
 def diagnose(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]] = (),
@@ -208,7 +268,7 @@ def diagnose(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
     """Explain why no panel satisfies `rules`, and find the smallest relaxations that work."""
     deadline = time.monotonic() + time_limit_s
     pairs = list(forbidden_pairs)
-    clashes = _clashes(candidates, rules)
+    clashes = rule_clashes(candidates, rules)
     messages = [c["message"] for c in clashes]
     if pairs and not clashes:
         if feasible(candidates, rules, (), deadline=deadline):
@@ -223,23 +283,23 @@ def diagnose(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
         return bool(feasible(candidates, r, pairs, deadline=deadline))
 
     relaxations: list[dict[str, Any]] = []
-    dims = _dimensions(rules)
+    dims = relaxation_dimensions(rules)
     for dim in dims:
         if time.monotonic() > deadline:
             break
-        top = _max_steps(rules, dim)
-        loosest = _relaxed(rules, dim, top)
+        top = max_relaxation_steps(rules, dim)
+        loosest = relaxed_rules(rules, dim, top)
         if loosest is None or not ok(loosest):
             continue
         lo, hi = 0, top          # infeasible at lo steps, feasible at hi steps
         while hi - lo > 1 and time.monotonic() < deadline:
             mid = (lo + hi) // 2
-            candidate = _relaxed(rules, dim, mid)
+            candidate = relaxed_rules(rules, dim, mid)
             if candidate is not None and ok(candidate):
                 hi = mid
             else:
                 lo = mid
-        relaxations.append(_describe(rules, _relaxed(rules, dim, hi), dim, hi))
+        relaxations.append(describe_relaxation(rules, relaxed_rules(rules, dim, hi), dim, hi))
     if not relaxations:
         # no single rule suffices: try pairs of rules, each first at its loosest
         for a in range(len(dims)):
@@ -249,17 +309,17 @@ def diagnose(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs
                 da, db = dims[a], dims[b]
                 if da[0] == "fields" and db[0] == "fields":
                     continue
-                ka, kb = _max_steps(rules, da), _max_steps(rules, db)
-                both = _relaxed(_relaxed(rules, da, ka), db, kb)
+                ka, kb = max_relaxation_steps(rules, da), max_relaxation_steps(rules, db)
+                both = relaxed_rules(relaxed_rules(rules, da, ka), db, kb)
                 if not ok(both):
                     continue
-                while ka > 1 and ok(_relaxed(_relaxed(rules, da, ka - 1), db, kb)):
+                while ka > 1 and ok(relaxed_rules(relaxed_rules(rules, da, ka - 1), db, kb)):
                     ka -= 1
-                while kb > 1 and ok(_relaxed(_relaxed(rules, da, ka), db, kb - 1)):
+                while kb > 1 and ok(relaxed_rules(relaxed_rules(rules, da, ka), db, kb - 1)):
                     kb -= 1
-                first = _relaxed(rules, da, ka)
-                final = _relaxed(first, db, kb)
-                one, two = _describe(rules, first, da, ka), _describe(first, final, db, kb)
+                first = relaxed_rules(rules, da, ka)
+                final = relaxed_rules(first, db, kb)
+                one, two = describe_relaxation(rules, first, da, ka), describe_relaxation(first, final, db, kb)
                 relaxations.append({"rule": f"{one['rule']}+{two['rule']}", "target": (da[1], db[1]),
                                     "from": (one["from"], two["from"]), "to": (one["to"], two["to"]),
                                     "steps": ka + kb,

@@ -10,7 +10,44 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from expertpool.errors import InputError
-from expertpool.domain.panel.spec import Candidate, PanelRules, share_ceil, share_floor
+from expertpool.domain.panel.spec import Candidate, PanelRules, Quota, share_ceil, share_floor
+
+
+@dataclass(frozen=True)
+class QuotaBound:
+    """One resolved quota: a `Quota` (for an `each` quota, one of its values) as head counts."""
+
+    label: str
+    lo: int
+    hi: int
+    quota: Quota
+    value: str | None = None       # the value of an `each` quota
+
+    def counts(self, candidate: Candidate) -> bool:
+        values = candidate.values(self.quota.attribute)
+        return self.value in values if self.value is not None else self.quota.matches(values)
+
+
+def resolve_quotas(rules: PanelRules, candidates: Iterable[Candidate]) -> tuple[QuotaBound, ...]:
+    """The rules' quotas as head counts, an `each` quota once per value the candidates have.
+    A quota that cannot bind (no lower bound, and no more candidates count than its upper bound
+    allows) is left out, so it does not split types or add rows."""
+    quotas = rules.quotas
+    if not quotas:
+        return ()
+    people = list(candidates)
+    out: list[QuotaBound] = []
+    for quota in quotas:
+        lo, hi = quota.head_counts(rules.size)
+        if quota.each:
+            values = sorted({v for c in people for v in c.values(quota.attribute)})
+            targets = [QuotaBound(quota.describe(v), lo, hi, quota, v) for v in values]
+        else:
+            targets = [QuotaBound(quota.label, lo, hi, quota)]
+        for target in targets:
+            if lo > 0 or sum(1 for c in people if target.counts(c)) > hi:
+                out.append(target)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -25,6 +62,28 @@ class Bounds:
     region_hi: tuple[int, ...]
     senior_min: int                       # 正高级 members needed
     inst_cap: int | None                  # None: no per-institution cap
+    quotas: tuple[QuotaBound, ...] = ()   # bit k of a quota mask = quotas[k]
+
+    @property
+    def quota_lo(self) -> tuple[int, ...]:
+        return tuple(q.lo for q in self.quotas)
+
+    @property
+    def quota_hi(self) -> tuple[int, ...]:
+        return tuple(q.hi for q in self.quotas)
+
+    def quota_masks(self) -> tuple[int, int, int]:
+        """(lower-only, upper-only, two-sided) quota bits: how a swap may move each count."""
+        low = up = both = 0
+        for k, q in enumerate(self.quotas):
+            has_lo, has_hi = q.lo > 0, q.hi < self.size
+            if has_lo and has_hi:
+                both |= 1 << k
+            elif has_lo:
+                low |= 1 << k
+            elif has_hi:
+                up |= 1 << k
+        return low, up, both
 
     @property
     def effective_cap(self) -> int:
@@ -32,7 +91,9 @@ class Bounds:
         return self.size if self.inst_cap is None else min(self.inst_cap, self.size)
 
 
-def resolve_bounds(rules: PanelRules) -> Bounds:
+def resolve_bounds(rules: PanelRules, candidates: Iterable[Candidate] = ()) -> Bounds:
+    """The rules as head counts; `candidates` give the values of `each` quotas (and show which
+    quotas cannot bind)."""
     regions = tuple(sorted(rules.region_bounds))
     return Bounds(
         size=rules.size,
@@ -43,6 +104,7 @@ def resolve_bounds(rules: PanelRules) -> Bounds:
         region_hi=tuple(share_floor(rules.region_bounds[r][1], rules.size) for r in regions),
         senior_min=share_ceil(rules.min_full_senior_share, rules.size),
         inst_cap=rules.max_per_institution,
+        quotas=resolve_quotas(rules, candidates),
     )
 
 
@@ -59,6 +121,7 @@ class Pool:
     relevance: tuple[float, ...]
     pairs: tuple[tuple[int, int], ...]   # forbidden pairs (i < j), sorted, unique
     ignored_pairs: int                   # pairs naming an id outside the pool
+    quota: tuple[int, ...] = ()          # bitmask of bounds.quotas the candidate counts for
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -70,9 +133,28 @@ class Pool:
         return frozenset(i for pair in self.pairs for i in pair)
 
 
+def quota_mask(candidate: Candidate, bounds: Bounds) -> int:
+    return sum(1 << k for k, q in enumerate(bounds.quotas) if q.counts(candidate))
+
+
+def _quota_masks(ordered: Sequence[Candidate], bounds: Bounds) -> tuple[int, ...]:
+    """Each candidate's quota mask; candidates alike in everything a quota reads share one."""
+    if not bounds.quotas:
+        return (0,) * len(ordered)
+    memo: dict[tuple, int] = {}
+    out = []
+    for c in ordered:
+        key = (c.attributes, c.region, c.title, c.fields, c.institution, c.high_level)
+        mask = memo.get(key)
+        if mask is None:
+            mask = memo[key] = quota_mask(c, bounds)
+        out.append(mask)
+    return tuple(out)
+
+
 def encode(candidates: Sequence[Candidate], rules: PanelRules,
            forbidden_pairs: Iterable[tuple[str, str]], bounds: Bounds | None = None) -> Pool:
-    bounds = bounds or resolve_bounds(rules)
+    bounds = bounds or resolve_bounds(rules, candidates)
     ordered = sorted(candidates, key=lambda c: c.id)
     for a, b in zip(ordered, ordered[1:]):
         if a.id == b.id:
@@ -104,6 +186,7 @@ def encode(candidates: Sequence[Candidate], rules: PanelRules,
         relevance=tuple(float(c.relevance) for c in ordered),
         pairs=tuple(sorted(pairs)),
         ignored_pairs=ignored,
+        quota=_quota_masks(ordered, bounds),
     )
 
 
@@ -113,8 +196,8 @@ class Units:
 
     All constraints of the panel are linear in the unit counts x_u ∈ [0, ub_u]:
     Σ x = size; per required field Σ_{cov has f} x ≥ field_min; per bounded region
-    lo ≤ Σ x ≤ hi; Σ_{senior} x ≥ senior_min; per institution Σ x ≤ cap; per forbidden pair
-    x_a + x_b ≤ 1.
+    lo ≤ Σ x ≤ hi; Σ_{senior} x ≥ senior_min; per institution Σ x ≤ cap; per quota
+    lo ≤ Σ_{counted} x ≤ hi; per forbidden pair x_a + x_b ≤ 1.
     """
 
     region: tuple[int, ...]
@@ -123,9 +206,13 @@ class Units:
     inst: tuple[int, ...]        # -1: no institution constraint applies
     ub: tuple[int, ...]
     pairs: tuple[tuple[int, int], ...]
+    quota: tuple[int, ...] = ()  # quota bitmask per unit (empty: no quotas)
 
     def __len__(self) -> int:
         return len(self.ub)
+
+    def quota_of(self, u: int) -> int:
+        return self.quota[u] if self.quota else 0
 
 
 def candidate_units(pool: Pool, chosen: Sequence[int], bounds: Bounds) -> Units:
@@ -139,4 +226,5 @@ def candidate_units(pool: Pool, chosen: Sequence[int], bounds: Bounds) -> Units:
         inst=tuple(pool.inst[p] if capped else -1 for p in chosen),
         ub=tuple(1 for _ in chosen),
         pairs=tuple((pos[a], pos[b]) for a, b in pool.pairs if a in pos and b in pos),
+        quota=tuple(pool.quota[p] for p in chosen) if bounds.quotas else (),
     )

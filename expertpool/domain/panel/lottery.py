@@ -5,8 +5,8 @@ that maximises the minimum selection probability (optionally with every probabil
 as in citizens'-assembly sortition (Flanigan et al., Nature 2021), and sample one panel from it.
 
 Types. Candidates who are interchangeable for every rule — same bounded region (or none), same
-set of required fields covered, same 正高级-or-not, same institution when a cap applies, and in no
-forbidden pair — form a TYPE. Candidates in forbidden pairs are singleton types. By symmetry
+set of required fields covered, same 正高级-or-not, same institution when a cap applies, counted
+by the same quotas, and in no forbidden pair — form a TYPE. Candidates in forbidden pairs are singleton types. By symmetry
 (average any optimal distribution over permutations within types) some optimal distribution
 gives everyone in a type the same probability, so we optimise over type counts and draw the
 individuals within a type uniformly: probability = expected count / type size.
@@ -81,7 +81,7 @@ def build_types(pool: Pool, bounds: Bounds) -> TypeTable:
     groups: dict[tuple, list[int]] = {}
     for i in range(len(pool)):
         inst = pool.inst[i] if capped else -1
-        key = ("single", i) if i in in_pairs else (pool.region[i], pool.cov[i], pool.senior[i], inst)
+        key = ("single", i) if i in in_pairs else (pool.region[i], pool.cov[i], pool.senior[i], inst, pool.quota[i])
         groups.setdefault(key, []).append(i)
     keys = sorted(groups, key=lambda k: groups[k][0])
     members = tuple(tuple(groups[k]) for k in keys)
@@ -94,6 +94,7 @@ def build_types(pool: Pool, bounds: Bounds) -> TypeTable:
         inst=tuple(pool.inst[ms[0]] if capped else -1 for ms in members),
         ub=tuple(min(len(ms), cap, bounds.size) for ms in members),
         pairs=tuple(sorted((min(type_of[a], type_of[b]), max(type_of[a], type_of[b])) for a, b in pool.pairs)),
+        quota=tuple(pool.quota[ms[0]] for ms in members) if bounds.quotas else (),
     )
     return TypeTable(units, members)
 
@@ -122,6 +123,13 @@ def _simple_bound(units: Units, bounds: Bounds, sizes: Sequence[int], reachable:
     juniors = group(lambda t: not units.senior[t])
     if juniors:
         best = min(best, max(0, bounds.size - bounds.senior_min) / juniors)
+    for k, quota in enumerate(bounds.quotas):
+        counted = group(lambda t: units.quota_of(t) >> k & 1)
+        if counted:
+            best = min(best, quota.hi / counted)
+        others = group(lambda t: not units.quota_of(t) >> k & 1)
+        if others:
+            best = min(best, max(0, bounds.size - quota.lo) / others)
     return best
 
 
@@ -275,7 +283,7 @@ def _set_up(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs:
     started = time.monotonic()
     pairs = list(forbidden_pairs)
     qualified = [c for c in candidates if c.relevance >= rules.relevance_threshold]
-    bounds = resolve_bounds(rules)
+    bounds = resolve_bounds(rules, qualified)
     pool = encode(qualified, rules, pairs, bounds)
     base_stats = dict(pool_size=len(candidates), qualified=len(pool), forbidden_pairs=len(pool.pairs),
                       forbidden_pairs_ignored=pool.ignored_pairs)

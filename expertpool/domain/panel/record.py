@@ -11,7 +11,7 @@ newer version) are kept as they are and saved again, never dropped.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
@@ -24,19 +24,19 @@ from expertpool.domain.panel.result import Diagnosis, SolveStatus
 SCHEMA_VERSION = 3
 #: keys a document leaves out while they have no value (an unsaved draw, no replacement yet)
 _ABSENT_WHEN_NONE = ("id", "drawn_members", "created_by", "created_at", "audit_anchor", "conflicts_checked",
-                     "witness", "seal")
-#: keys a document leaves out while they hold their default (a panel nobody has invited yet)
-_ABSENT_WHEN_DEFAULT = {"invitations": [], "reply_codes": {}, "unfilled": {}, "refill_pending": {}, "revision": 0}
-#: keys a document leaves out while they are empty (conflict_evidence: only older documents have it)
-_ABSENT_WHEN_EMPTY = ("conflict_evidence",)
+                     "required_fields", "witness", "seal")
+#: keys a document leaves out while they hold their (empty) default: a panel nobody has invited yet,
+#: a draw without warnings or quotas; conflict_evidence: only documents of schema ≤ 2 have it
+_ABSENT_WHEN_EMPTY = ("warnings", "quota_counts", "invitations", "reply_codes", "unfilled", "refill_pending",
+                      "revision", "conflict_evidence")
 
 
-class _Record(BaseModel):
+class StoredRecord(BaseModel):
     # unknown keys are kept (a newer writer's), and a record is changed by copying, not in place
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
 
 
-class MemberView(_Record):
+class MemberView(StoredRecord):
     """A member, backup or alternate as drawn: who, where, and how they scored."""
     id: str
     name: str
@@ -58,14 +58,14 @@ class MemberView(_Record):
         return data
 
 
-class AuditAnchor(_Record):
+class AuditAnchor(StoredRecord):
     """The audit chain head a saved panel (or a replacement) was made at: its own audit entry's
     sequence number and hash. `audit verify` checks every saved panel's anchors."""
     seq: int
     hash: str
 
 
-class Replacement(_Record):
+class Replacement(StoredRecord):
     """One `panel replace`: who left, who came in, why, by whom, when, and how they were found."""
     out: str
     in_: str = Field(alias="in")
@@ -86,7 +86,18 @@ class Replacement(_Record):
         return data
 
 
-class InvitationEvent(_Record):
+class QuotaCount(StoredRecord):
+    """A drawn panel against one quota: how many members it counts, and the bounds."""
+    label: str
+    count: int
+    min: int
+    max: int
+
+    def text(self) -> str:
+        return f"{self.label} {self.count} 人（应在 {self.min}–{self.max} 人）"
+
+
+class InvitationEvent(StoredRecord):
     """One step of a member's invitation (see `domain.panel.invitations`): who, what, when, by whom."""
     expert_id: str
     action: str                   # one of invitations.ACTIONS
@@ -97,14 +108,14 @@ class InvitationEvent(_Record):
     detail: str | None = None     # a send failure, the member a substitute replaces, …
 
 
-class Witness(_Record):
+class Witness(StoredRecord):
     """The supervisor's sign-off (`panel confirm`): who witnessed the draw, when."""
     by: str
     at: str
     note: str | None = None
 
 
-class Seal(_Record):
+class Seal(StoredRecord):
     """A sealed result: the member list (and everything naming members: backups, replacements,
     the invitation log, reply codes, the seed) is stored encrypted until `until` (ISO datetime),
     under the key whose fingerprint is kept here. `members`, `backups` and `state` are what may be
@@ -128,7 +139,7 @@ class Seal(_Record):
         return self.released_at is not None
 
 
-class PoolFigures(_Record):
+class PoolFigures(StoredRecord):
     experts: int
     eligible: int
     qualified: int
@@ -137,7 +148,7 @@ class PoolFigures(_Record):
     columns: int = 0
 
 
-class DiagnosisView(_Record):
+class DiagnosisView(StoredRecord):
     """Why the rules cannot all hold, as stored (see `Diagnosis`)."""
     messages: list[str] = Field(default_factory=list)
     clashes: list[dict[str, Any]] = Field(default_factory=list)
@@ -151,6 +162,23 @@ class DiagnosisView(_Record):
                    relaxations=[_plain({k: v for k, v in r.items() if k != "rules"}) for r in diagnosis.relaxations])
 
 
+def required_fields(spec: dict[str, Any], resolved: list[str] | None) -> list[str]:
+    """The fields a saved spec requires: all 11, its list, or the ones resolved at the draw."""
+    if resolved is not None:
+        return list(resolved)
+    if spec["fields"] == "all":
+        return list(taxonomy.FIELDS)
+    return [] if spec["fields"] == "projects" else list(spec["fields"])
+
+
+def field_coverage(members: list[MemberView], fields: list[str], mode: str) -> dict[str, dict[str, int]]:
+    """field → region → members covering it ("any": every field a member lists; "primary": their first)."""
+    primary_only = mode != "any"
+    return {f: {r: sum(1 for m in members if m.region == r and (m.fields[0] == f if primary_only else f in m.fields))
+                for r in taxonomy.REGIONS}
+            for f in fields}
+
+
 def _plain(value):
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -161,7 +189,60 @@ def _plain(value):
     return str(value)
 
 
-class ConflictGroup(_Record):
+class SeatedMembers:
+    """What a saved panel and a session's group have in common: members (maybe replaced since
+    the draw), backups and alternates."""
+    members: list[MemberView]
+    backups: list[MemberView]
+    alternates: list[MemberView]
+    drawn_members: list[MemberView] | None
+
+    def member_ids(self) -> list[str]:
+        return [m.id for m in self.members]
+
+    def drawn_member_ids(self) -> list[str]:
+        """The members as drawn, before any replacement."""
+        return [m.id for m in (self.drawn_members if self.drawn_members is not None else self.members)]
+
+    def views(self) -> dict[str, MemberView]:
+        """Every drawn expert's view by id: members, backups and alternates."""
+        return {v.id: v for v in (*self.alternates, *self.backups, *self.members)}
+
+
+class StoredDocument(StoredRecord):
+    """A record stored as a JSON document with a schema version (`PanelRecord`, the session's
+    `SessionRecord`): read through `from_document`, which upgrades older documents (`upgrade`);
+    written by `to_document`, leaving out the keys that have no value yet."""
+    absent_when_none: ClassVar[tuple[str, ...]] = ()
+    absent_when_empty: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_absent_keys(self, handler):
+        data = handler(self)
+        for key in self.absent_when_none:   # as documents have always been: no key until there is a value
+            if data.get(key) is None:
+                data.pop(key, None)
+        for key in self.absent_when_empty:
+            if not data.get(key):
+                data.pop(key, None)
+        return data
+
+    @classmethod
+    def upgrade(cls, document: dict[str, Any]) -> dict[str, Any]:
+        """The document brought to this schema version (a newer one is refused)."""
+        return document
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Self:
+        """A stored document of any schema version, upgraded to this one."""
+        return cls.model_validate(cls.upgrade(dict(document)))
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON-ready dict that is stored and printed by `--json`."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ConflictGroup(StoredRecord):
     """Conflicts of one project under one rule that share their evidence path after each expert's
     own first edge: ``{expert} —{edge}— {via[0]} —{via[1]}— {via[2]} …``. A draw on 32,000 experts
     excludes ~24,000 of them by ~90,000 conflicts, nearly all "同一法人单位" through a handful of
@@ -198,7 +279,7 @@ def group_conflicts(conflicts: Iterable[Any]) -> list[ConflictGroup]:
             for key, e in groups.items()]
 
 
-class PanelRecord(_Record):
+class PanelRecord(SeatedMembers, StoredDocument):
     """A drawn panel: the spec that reproduces it, the outcome, and what happened to it since."""
     schema_version: int = SCHEMA_VERSION
     id: str | None = None
@@ -233,9 +314,13 @@ class PanelRecord(_Record):
     conflicts_checked: bool | None = None
     diagnosis: DiagnosisView | None = None
     timings: dict[str, float] = Field(default_factory=dict)
+    #: e.g. members seated elsewhere on the same day (a spec with same_day = "warn")
+    warnings: list[str] = Field(default_factory=list)
     replaced: list[Replacement] = Field(default_factory=list)
     #: the members as drawn, kept when the first replacement changes `members`
     drawn_members: list[MemberView] | None = None
+    #: the fields required, when the spec names them by its projects (fields = "projects")
+    required_fields: list[str] | None = None
     created_by: str | None = None
     created_at: str | None = None
     audit_anchor: AuditAnchor | None = None
@@ -252,29 +337,15 @@ class PanelRecord(_Record):
     #: increases with every save after the draw; a save from a stale read is refused
     revision: int = 0
 
-    @model_serializer(mode="wrap")
-    def _without_absent_keys(self, handler):
-        data = handler(self)
-        for key in _ABSENT_WHEN_NONE:   # as documents have always been: no key until there is a value
-            if data.get(key) is None:
-                data.pop(key, None)
-        for key, default in _ABSENT_WHEN_DEFAULT.items():
-            if key in data and data[key] == default:
-                data.pop(key)
-        for key in _ABSENT_WHEN_EMPTY:
-            if not data.get(key):
-                data.pop(key, None)
-        return data
+    #: the members against each quota of the spec
+    quota_counts: list[QuotaCount] = Field(default_factory=list)
 
-    # ---- reading and writing ----
+    absent_when_none: ClassVar[tuple[str, ...]] = _ABSENT_WHEN_NONE
+    absent_when_empty: ClassVar[tuple[str, ...]] = _ABSENT_WHEN_EMPTY
+
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "PanelRecord":
-        """A stored document of any schema version, upgraded to this one."""
-        return cls.model_validate(_upgrade(dict(document)))
-
-    def to_document(self) -> dict[str, Any]:
-        """The JSON-ready dict that is stored and printed by `--json`."""
-        return self.model_dump(mode="json", by_alias=True)
+    def upgrade(cls, document: dict[str, Any]) -> dict[str, Any]:
+        return _upgrade(document)
 
     # ---- derived ----
     @property
@@ -291,32 +362,16 @@ class PanelRecord(_Record):
     def lottery(self) -> bool:
         return self.probability_min is not None
 
-    def member_ids(self) -> list[str]:
-        return [m.id for m in self.members]
-
-    def drawn_member_ids(self) -> list[str]:
-        """The members as drawn, before any replacement."""
-        return [m.id for m in (self.drawn_members if self.drawn_members is not None else self.members)]
-
     def coverage(self) -> dict[str, dict[str, int]]:
         """field → region → members covering it, for each field the spec requires, under the
         spec's coverage mode ("any": every field a member lists; "primary": their first)."""
-        fields = taxonomy.FIELDS if self.spec["fields"] == "all" else self.spec["fields"]
-        primary_only = self.spec["coverage"] != "any"
-        return {f: {r: sum(1 for m in self.members if m.region == r and
-                           (m.fields[0] == f if primary_only else f in m.fields))
-                    for r in taxonomy.REGIONS}
-                for f in fields}
+        return field_coverage(self.members, required_fields(self.spec, self.required_fields), self.spec["coverage"])
 
     def evidence(self, expert_id: str) -> list[str]:
         """Why `expert_id` was excluded for a conflict: every evidence line (an older record: the
         first three it kept)."""
         lines = [line for group in self.conflicts for line in group.lines(expert_id)]
         return lines or list(self.conflict_evidence.get(expert_id, []))
-
-    def views(self) -> dict[str, MemberView]:
-        """Every drawn expert's view by id: members, backups and alternates."""
-        return {v.id: v for v in (*self.alternates, *self.backups, *self.members)}
 
     @property
     def sealed(self) -> bool:

@@ -38,8 +38,8 @@ class Row:
     lo: float
     hi: float
     units: tuple[int, ...]
-    kind: str          # size | field | region | senior | institution | pair
-    key: int = -1      # field / region / institution index
+    kind: str          # size | field | region | senior | institution | quota | pair
+    key: int = -1      # field / region / institution / quota index
 
 
 def panel_rows(units: Units, bounds: Bounds) -> list[Row]:
@@ -65,6 +65,13 @@ def panel_rows(units: Units, bounds: Bounds) -> list[Row]:
         for inst, us in sorted(members.items()):
             if sum(units.ub[u] for u in us) > cap:
                 rows.append(Row(-inf, cap, tuple(us), "institution", inst))
+    for k, quota in enumerate(bounds.quotas):
+        bit = 1 << k
+        counted = tuple(u for u in range(n) if units.quota_of(u) & bit)
+        lo = quota.lo if quota.lo > 0 else -inf
+        hi = quota.hi if quota.hi < sum(units.ub[u] for u in counted) else inf
+        if lo > -inf or hi < inf:
+            rows.append(Row(lo, hi, counted, "quota", k))
     for a, b in units.pairs:
         rows.append(Row(-inf, 1, (a, b), "pair"))
     return rows
@@ -82,7 +89,7 @@ class LPSolution:
 class LPRelaxation:
     """The LP relaxation of the panel rules over `units`; re-solved with new weights cheaply."""
 
-    def __init__(self, units: Units, bounds: Bounds, rows: list[Row] | None = None):
+    def __init__(self, units: Units, bounds: Bounds | None, rows: list[Row] | None = None):
         from ortools.linear_solver.python import model_builder_helper as mbh
 
         self.units = units
@@ -143,7 +150,7 @@ class WeightedSolution:
     model_size: int             # variables in the last CP-SAT model (0 if the LP sufficed)
 
 
-def _solve_cpsat(units: Units, bounds: Bounds, rows: list[Row], weights: np.ndarray, lo: np.ndarray,
+def _solve_cpsat(units: Units, rows: list[Row], weights: np.ndarray, lo: np.ndarray,
                  hi: np.ndarray, time_limit: float, hint: dict[int, int] | None,
                  workers: int) -> tuple[str, dict[int, int], float]:
     """CP-SAT on the units whose upper bound is positive. Returns (status, x, objective).
@@ -215,10 +222,11 @@ def _fixings(sol: LPSolution, ub: np.ndarray, gap: float) -> tuple[np.ndarray, n
     return lo, hi
 
 
-def maximise(units: Units, bounds: Bounds, weights: Sequence[float], *, deadline: float,
+def maximise(units: Units, bounds: Bounds | None, weights: Sequence[float], *, deadline: float,
              lp: LPRelaxation | None = None, hint: dict[int, int] | None = None,
              workers: int = 1) -> WeightedSolution:
-    """Maximise Σ w·x over the panels made of `units`. `deadline` is a time.monotonic() value."""
+    """Maximise Σ w·x over the panels made of `units`. `deadline` is a time.monotonic() value.
+    With `lp` given, its rows are the model (a review session's joint rows) and `bounds` is unused."""
     w = np.asarray(weights, dtype=float)
     lp = lp or LPRelaxation(units, bounds)
     rows = lp.rows
@@ -229,7 +237,7 @@ def maximise(units: Units, bounds: Bounds, weights: Sequence[float], *, deadline
         if sol.bound == -math.inf:   # LP infeasible ⇒ no panel at all
             return WeightedSolution("infeasible", {}, -math.inf, -math.inf, 0)
         # LP did not finish: fall back to CP-SAT on everything
-        status, x, value = _solve_cpsat(units, bounds, rows, w, np.zeros(len(ub)), ub,
+        status, x, value = _solve_cpsat(units, rows, w, np.zeros(len(ub)), ub,
                                         deadline - time.monotonic(), hint, workers)
         return WeightedSolution(status, x, value, math.inf, len(ub))
     scale_tol = 1e-9 * (1.0 + abs(sol.bound))
@@ -244,7 +252,7 @@ def maximise(units: Units, bounds: Bounds, weights: Sequence[float], *, deadline
     guess = max(sol.bound - sol.value, 1e-3 * (abs(sol.bound) + spread)) + scale_tol
     for _ in range(8):
         lo, hi = _fixings(sol, ub, guess)
-        status, x, value = _solve_cpsat(units, bounds, rows, w, lo, hi, deadline - time.monotonic(), hint,
+        status, x, value = _solve_cpsat(units, rows, w, lo, hi, deadline - time.monotonic(), hint,
                                         workers)
         size = int(np.count_nonzero(hi > 0))
         if status == "optimal":
@@ -252,7 +260,7 @@ def maximise(units: Units, bounds: Bounds, weights: Sequence[float], *, deadline
                 return WeightedSolution("optimal", x, value, value, size)
             # the guess was too small: redo with the attained gap, which is valid
             lo, hi = _fixings(sol, ub, sol.bound - value + scale_tol)
-            status2, x2, value2 = _solve_cpsat(units, bounds, rows, w, lo, hi, deadline - time.monotonic(), x,
+            status2, x2, value2 = _solve_cpsat(units, rows, w, lo, hi, deadline - time.monotonic(), x,
                                                workers)
             size = int(np.count_nonzero(hi > 0))
             if status2 == "optimal":
@@ -269,22 +277,23 @@ def maximise(units: Units, bounds: Bounds, weights: Sequence[float], *, deadline
             return WeightedSolution("infeasible", {}, -math.inf, -math.inf, size)
         guess *= 10.0
     lo, hi = np.zeros(len(ub)), ub
-    status, x, value = _solve_cpsat(units, bounds, rows, w, lo, hi, deadline - time.monotonic(), hint, workers)
+    status, x, value = _solve_cpsat(units, rows, w, lo, hi, deadline - time.monotonic(), hint, workers)
     return WeightedSolution(status, x, value, value if status == "optimal" else sol.bound, len(ub))
 
 
-def is_feasible(units: Units, bounds: Bounds, *, deadline: float) -> bool | None:
-    """Whether some panel exists (None: undecided within the time limit)."""
+def is_feasible(units: Units, bounds: Bounds | None, *, deadline: float, rows: list[Row] | None = None) -> bool | None:
+    """Whether some panel exists (None: undecided within the time limit). `rows`: the model's
+    rows when they are not one panel's (a review session)."""
     n = len(units)
     if n == 0:
         return False
-    lp = LPRelaxation(units, bounds)
+    lp = LPRelaxation(units, bounds, rows)
     sol = lp.solve(np.zeros(n), time_limit=deadline - time.monotonic())
     if not sol.feasible:
         return False if sol.bound == -math.inf else None
     if np.all(np.abs(sol.x - np.rint(sol.x)) <= _INT_TOL):
         return True
-    status, _, _ = _solve_cpsat(units, bounds, lp.rows, np.zeros(n), np.zeros(n), lp.ub,
+    status, _, _ = _solve_cpsat(units, lp.rows, np.zeros(n), np.zeros(n), lp.ub,
                                 deadline - time.monotonic(), None, 1)
     if status in ("optimal", "feasible"):
         return True

@@ -1,0 +1,148 @@
+"""The workload ledger: saved panels count toward the yearly cap beside imported history, an
+expert seated on a saved panel is not drawn again that day (or is, with a warning), a
+reproduction sees the ledger as it stood, and `show` lists recent reviews and upcoming panels.
+(Across two review sessions on one date: test_sessions.py.)"""
+import datetime as dt
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from expertpool.domain.ledger import Ledger, Replacement, Seating, review_counts
+from expertpool.services.panels import build_panel, load_panel, replace_member, reproduce_panel
+from expertpool.services.ledger import read_ledger
+from expertpool.services.profile import expert_profile
+from tests.sample_pool import admin, spec, store, template  # noqa: F401 (fixtures)
+
+D1, D2 = dt.date(2026, 12, 1), dt.date(2027, 3, 1)
+WORKLOAD, BOOKED = "评审次数已达年度上限", "同日已入选其他评审专家组"
+
+
+# ---- the domain -------------------------------------------------------------------------------
+
+def test_members_as_of_a_time_undo_later_replacements():
+    seating = Seating("PNL-1", "评审专家组", "组", D1, ("A", "B", "C"),
+                      (Replacement("B", "X", "2026-11-02T10:00:00+00:00"),
+                       Replacement("X", "Y", "2026-11-05T10:00:00+00:00")), "2026-11-01T09:00:00+00:00")
+    assert seating.members() == ["A", "Y", "C"]
+    assert seating.members("2026-11-03T00:00:00+00:00") == ["A", "X", "C"]
+    assert seating.members("2026-11-01T09:00:00+00:00") == ["A", "B", "C"]
+    later = Seating("PNL-2", "评审专家组", "组二", D1, ("D",), created_at="2026-11-04T00:00:00+00:00")
+    ledger = Ledger.of([seating, later], as_of="2026-11-03T00:00:00+00:00")
+    assert set(ledger.booked_on(D1)) == {"A", "X", "C"}
+    assert set(Ledger.of([seating, later], exclude={"PNL-1"}).booked_on(D1)) == {"D"}
+
+
+def test_review_counts_add_seats_to_history_once_per_day():
+    history = {"A": [dt.date(2026, 5, 1).toordinal(), D1.toordinal()], "B": [dt.date(2025, 1, 1).toordinal()]}
+    ledger = Ledger.of([Seating("P", "评审专家组", "组", D1, ("A", "B", "C")),
+                        Seating("Q", "评审专家组", "组", dt.date(2026, 12, 20), ("C",))])
+    counts = review_counts(history, ledger, dt.date(2026, 1, 1), dt.date(2027, 1, 1))
+    # A: two history days, one of them the panel's day (imported back: the same review)
+    assert counts == Counter({"A": 2, "B": 1, "C": 2})
+    assert review_counts(history, ledger, dt.date(2026, 1, 1), D1) == Counter({"A": 1})
+
+
+@settings(max_examples=60, deadline=None)
+@given(history=st.lists(st.tuples(st.sampled_from("ABC"), st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31))),
+                        max_size=25),
+       seats=st.lists(st.tuples(st.sampled_from("ABCD"), st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31))),
+                      max_size=8),
+       start=st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31)), span=st.integers(0, 800))
+def test_review_counts_on_the_snapshot_s_packed_days_match_a_direct_count(history, seats, start, span):
+    """The workload count as draws make it (the snapshot's packed `ReviewDays`, several reviews
+    on one day included) against counting by hand: every history review in the window, and
+    each seat in it unless that expert's history already has a review on that day."""
+    from expertpool.cache.snapshot import ReviewDays
+
+    by_expert: dict[str, list[int]] = {}
+    for expert_id, day in history:
+        by_expert.setdefault(expert_id, []).append(day.toordinal())
+    ledger = Ledger.of([Seating(f"P{i}", "评审专家组", "组", day, (expert_id,)) for i, (expert_id, day) in enumerate(seats)])
+    end = start + dt.timedelta(days=span)
+    expected: Counter = Counter(e for e, day in history if start <= day < end)
+    for expert_id, day in seats:
+        if start <= day < end and (expert_id, day) not in set(history):
+            expected[expert_id] += 1
+    packed = review_counts(ReviewDays(by_expert), ledger, start, end)
+    assert +packed == +expected
+    assert +review_counts({k: sorted(v) for k, v in by_expert.items()}, ledger, start, end) == +expected
+
+
+# ---- panels on the sample pool -----------------------------------------------------------------
+
+def _ids(doc, key="members"):
+    return [m["id"] for m in doc[key]]
+
+
+def test_a_second_panel_on_the_same_day_seats_no_one_twice(store, admin):
+    first = build_panel(store, admin, spec(mode="best", seed=3)).document
+    # the same spec and seed would give the same panel, were the first not saved
+    unsaved_twin = build_panel(store, admin, spec(mode="best", seed=3), save=False, ledger=Ledger()).document
+    assert _ids(unsaved_twin) == _ids(first)
+    second = build_panel(store, admin, spec(mode="best", seed=3, name="第二组")).document
+    assert not set(_ids(first)) & set(_ids(second))
+    assert set(_ids(first)) <= set(second["excluded_ids"][BOOKED])
+    assert second["exclusions"][BOOKED] == 15
+
+
+def test_with_same_day_warn_a_second_seat_is_allowed_and_named(store, admin):
+    first = build_panel(store, admin, spec(mode="best", seed=3)).document
+    again = build_panel(store, admin, spec(mode="best", seed=3, same_day="warn"), save=False).document
+    assert _ids(again) == _ids(first)
+    assert len(again["warnings"]) == 15
+    assert all(first["id"] in w and "同日已入选" in w for w in again["warnings"])
+
+
+def test_saved_panels_count_toward_the_yearly_cap(store, admin):
+    first = build_panel(store, admin, spec(mode="best", seed=3, review_date=D1.isoformat())).document
+    later = spec(mode="best", seed=4, review_date=D2.isoformat(), max_reviews_per_year=1)
+    after = build_panel(store, admin, later, save=False).document
+    assert set(_ids(first)) <= set(after["excluded_ids"][WORKLOAD])
+    # without the saved panel, some of its members have no review in the year and are eligible
+    unseated = build_panel(store, admin, later, save=False, ledger=Ledger()).document
+    assert set(_ids(first)) - set(unseated["excluded_ids"].get(WORKLOAD, []))
+
+
+def test_reproduce_sees_the_ledger_as_it_stood(store, admin):
+    first = build_panel(store, admin, spec(mode="best", seed=3)).document
+    build_panel(store, admin, spec(mode="best", seed=9, name="后抽的组"))
+    saved, redrawn, same = reproduce_panel(store, admin, first["id"])
+    assert same, (saved.member_ids(), redrawn.member_ids())
+
+
+def test_replace_does_not_bring_in_someone_seated_elsewhere_that_day(store, admin):
+    first = build_panel(store, admin, spec(mode="best", seed=3)).document
+    other = build_panel(store, admin, spec(mode="best", seed=5, name="另一组")).document
+    member = next(m["id"] for m in first["members"] if first["backups"] or first["replacements"].get(m["id"]))
+    replaced = replace_member(store, admin, first["id"], member, "本人回避").to_document()
+    assert replaced["replaced"][-1]["in"] not in _ids(other)
+
+
+def test_show_lists_recent_reviews_and_upcoming_panels(store, admin):
+    doc = build_panel(store, admin, spec(mode="best", seed=3)).document
+    member = doc["members"][0]["id"]
+    before = expert_profile(store, member, admin, on="2026-11-01")
+    assert any(doc["id"] in line and "2026-12-01" in line for line in before["upcoming"])
+    after = expert_profile(store, member, admin, on="2027-01-15")
+    assert not after["upcoming"] and any(doc["id"] in line for line in after["reviews"])
+
+
+def test_a_sealed_panel_seats_its_members_without_naming_them(store, admin):
+    """A sealed panel's members are seated (the ledger reads them through the seal): a second
+    draw that day does not take them, a same-day warning names no sealed panel, and `show` lists
+    no seat on it; its own document holds no warning naming its members."""
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    sealed = build_panel(store, admin, spec(mode="lottery", same_day="warn"), now=now,
+                         sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
+    hidden = load_panel(store, admin, sealed.panel_id, now=now, open_sealed=True).member_ids()
+    assert len(hidden) == 15 and not sealed.record.members and not sealed.document.get("warnings")
+    second = build_panel(store, admin, spec(mode="best", seed=3, name="第二组")).document
+    assert not set(hidden) & set(_ids(second)) and set(hidden) <= set(second["excluded_ids"][BOOKED])
+    seats = read_ledger(store).booked_on(D1)
+    assert all(s.sealed and sealed.panel_id not in s.describe() and "名单密封中" in s.describe()
+               for m in hidden for s in seats[m])
+    warned = build_panel(store, admin, spec(mode="best", seed=3, same_day="warn"), save=False).document
+    assert warned["warnings"] and not [w for w in warned["warnings"] if sealed.panel_id in w]
+    for expert_id in hidden:
+        assert not expert_profile(store, expert_id, admin, on=D1 - dt.timedelta(days=30))["upcoming"]
