@@ -165,43 +165,56 @@ def _search_sql(query: SearchQuery, select: str) -> tuple[str, list]:
     grams = fts_query.any_of(query.grams)
     expansion = [(weight, fts_query.any_of(group)) for weight, group in query.expansion_groups()]
     names = list(query.names)
-    ctes, sources, cte_params, source_params = [], [], [], []
+    # Each part is an FTS5 match of its own (a materialised CTE); a UNION ALL of the parts grouped
+    # by row gives every row's part scores in one sort. (LEFT JOINs of the parts left SQLite
+    # scanning a large part once per matched row: seconds for one common character.) max() of a
+    # group's one value is that value, so the score below adds exactly what `RankIndex.rank` adds.
+    ctes, cte_params, source_params = [], [], []
+    parts: list[str] = []  # one score column per part: w, g, x0, x1, …
+    rows: list[tuple[str, str, bool]] = []  # (source, part it scores or "", does it make a match)
     if words:
         ctes.append("w AS MATERIALIZED (SELECT rowid AS n, -bm25(experts_fts) AS s FROM experts_fts "
                     "WHERE experts_fts MATCH ?)")
-        sources.append("SELECT n FROM w")
         cte_params.append(words)
+        parts.append("w")
+        rows.append(("w", "w", True))
     if grams:
         ctes.append("g AS MATERIALIZED (SELECT rowid AS n, -bm25(experts_grams) AS s FROM experts_grams "
                     "WHERE experts_grams MATCH ?)")
         cte_params.append(grams)
+        parts.append("g")
+        rows.append(("g", "g", False))
         matching = fts_query.any_of(query.matching_grams)
         if matching:  # single characters score, but only bigrams make a match
-            sources.append("SELECT rowid AS n FROM experts_grams WHERE experts_grams MATCH ?")
+            rows.append(("(SELECT rowid AS n FROM experts_grams WHERE experts_grams MATCH ?)", "", True))
             source_params.append(matching)
     for i, (_, group) in enumerate(expansion):
         ctes.append(f"x{i} AS MATERIALIZED (SELECT rowid AS n, -bm25(experts_fts) AS s FROM experts_fts "
                     "WHERE experts_fts MATCH ?)")
-        sources.append(f"SELECT n FROM x{i}")
         cte_params.append(group)
+        parts.append(f"x{i}")
+        rows.append((f"x{i}", f"x{i}", True))
     name_in = f"e.name_key IN ({', '.join('?' * len(names))})" if names else ""
     if names:
-        sources.append(f"SELECT n FROM experts WHERE name_key IN ({', '.join('?' * len(names))})")
+        rows.append((f"(SELECT n FROM experts WHERE name_key IN ({', '.join('?' * len(names))}))", "", True))
         source_params.extend(names)
-    if not sources:  # terms were given but all are blank: nothing can match
+    if not any(match for _, _, match in rows):  # terms were given but all are blank: nothing can match
         return (f"SELECT {select}, 0.0 FROM experts e WHERE 0 LIMIT ? OFFSET ?", [query.limit, query.offset])
-    ctes.append(f"m AS ({' UNION '.join(sources)})")
+    selects = []
+    for source, part, match in rows:
+        columns = ", ".join(f"{'s' if p == part else 'NULL'} AS {p}" for p in parts)
+        selects.append(f"SELECT n, {int(match)} AS hit{', ' if parts else ''}{columns} FROM {source}")
+    maxima = "".join(f", max({p}) AS {p}" for p in parts)
+    ctes.append(f"m AS (SELECT n{maxima} FROM ({' UNION ALL '.join(selects)}) GROUP BY n HAVING max(hit) = 1)")
     # the same operations in the same order as fts_rank.RankIndex.rank, so the scores are equal
-    score = "coalesce(w.s, 0.0)" if words else "0.0"
+    score = "coalesce(m.w, 0.0)" if words else "0.0"
     if grams:
-        score = f"({score} + {GRAM_WEIGHT!r} * coalesce(g.s, 0.0))"
+        score = f"({score} + {GRAM_WEIGHT!r} * coalesce(m.g, 0.0))"
     for i, (weight, _) in enumerate(expansion):
-        score = f"({score} + {weight!r} * coalesce(x{i}.s, 0.0))"
+        score = f"({score} + {weight!r} * coalesce(m.x{i}, 0.0))"
     if names:
         score = f"({score} + (CASE WHEN {name_in} THEN {NAME_SCORE!r} ELSE 0.0 END))"
-    joins = ((" LEFT JOIN w ON w.n = m.n" if words else "") + (" LEFT JOIN g ON g.n = m.n" if grams else "")
-             + "".join(f" LEFT JOIN x{i} ON x{i}.n = m.n" for i in range(len(expansion))))
-    return (f"WITH {', '.join(ctes)} SELECT {select}, {score} AS score FROM m JOIN experts e ON e.n = m.n{joins} "
+    return (f"WITH {', '.join(ctes)} SELECT {select}, {score} AS score FROM m JOIN experts e ON e.n = m.n "
             f"WHERE {where} ORDER BY score DESC, e.id LIMIT ? OFFSET ?",
             [*cte_params, *source_params, *names, *params, query.limit, query.offset])
 
