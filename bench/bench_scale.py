@@ -44,17 +44,20 @@ from expertpool.services.access import actor_for  # noqa: E402
 from expertpool.services.importing import import_files, prepare_draws  # noqa: E402
 from expertpool.services.search import SearchRequest, search_experts  # noqa: E402
 from expertpool.stores import open_store  # noqa: E402
+from expertpool.synthetic.generate import FILE_NAMES  # noqa: E402
 
 FILES = ["sichuan_experts.csv", "chongqing_experts.xlsx", "affiliations.csv", "relations.csv", "integrity.csv",
          "history.csv", "projects.jsonl"]
 USER = "bench"
+#: where `generate_pool` writes the ground truth (never beside the files an import reads)
+TRUTH = FILE_NAMES["truth"]
 
 
 def pool_dir(count: int, seed: int) -> Path:
     """The generated pool (cached under bench/out/), made in a child process so that its memory
     does not count in this one's peak."""
     out = ROOT / "bench" / "out" / f"pool-{count}-{seed}-200"
-    if not (out / "truth.jsonl").exists():
+    if not (out / TRUTH).exists():
         code = (f"from pathlib import Path; from expertpool.synthetic.generate import generate_pool; "
                 f"generate_pool({count}, {seed}, Path({str(out)!r}), projects=200)")
         subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -102,8 +105,8 @@ def write_spec(workdir: Path, out: Path, projects: int) -> Path:
 
 def search_latency(store, out: Path, n: int, seed: int) -> tuple[float, float]:
     rng = random.Random(seed)
-    topics = sorted({t for line in (out / "truth.jsonl").read_text(encoding="utf-8").splitlines()
-                     for t in json.loads(line)["topics"]})
+    topics = sorted({t for line in (out / TRUTH).read_text(encoding="utf-8").splitlines()
+                     for t in json.loads(line).get("topics", ())})  # the first line is a header
     times = []
     for _ in range(n):
         request = SearchRequest(" ".join(rng.sample(topics, rng.choice([1, 2, 3]))), limit=20)
