@@ -5,7 +5,9 @@ import itertools
 import random
 from collections.abc import Sequence
 
-from expertpool.domain.panel import Candidate, PanelRules, check_panel
+import pytest
+
+from expertpool.domain.panel import STRATEGIES, Candidate, PanelRules, SolveStatus, check_panel
 from expertpool.domain.panel.spec import Quota
 
 FIELDS3 = ("人工智能", "航空航天", "新材料")
@@ -131,3 +133,16 @@ def assert_panel_ok(result, pool, rules, pairs) -> None:
         for b in replacements:
             swapped = members[:k] + [b] + members[k + 1:]
             assert check_panel(swapped, pool, rules, pairs) == [], (m, b)
+
+
+def lottery_against_brute_force(pool: Sequence[Candidate], rules: PanelRules, pairs, seed: int):
+    """The lottery's draw beside brute force's (maximin, reachable experts): infeasible in both
+    (then None), or optimal at the same minimum probability."""
+    expected = brute_maximin(pool, rules, pairs)
+    result = STRATEGIES["lottery"](pool, rules, pairs, seed=seed, time_limit_s=20)
+    if expected is None:
+        assert result.status is SolveStatus.INFEASIBLE
+        return result, None
+    assert result.status is SolveStatus.OPTIMAL
+    assert result.probability_min == pytest.approx(expected[0], abs=1e-6)
+    return result, expected
