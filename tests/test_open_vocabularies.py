@@ -100,3 +100,33 @@ def test_closed_vocabularies_stay_strict(tmp_path, store, admin, column, value):
     row = expert_row(证件号码="", **{column: value})  # 两江新区 is in 重庆, the row says 四川
     report = import_file(store, write_csv(tmp_path / "a.csv", [row]), admin)
     assert [(r.column, value in r.reason) for r in report.rejects] == [(column, True)]
+
+
+def test_the_import_table_names_the_honours_table_as_written(tmp_path, monkeypatch):
+    """Text printed through rich is markup unless escaped: "[mappings]" (and any bracket in a
+    file's value or a path) must reach the screen as written, not vanish as a style tag."""
+    from typer.testing import CliRunner
+
+    from expertpool.cli.main import app
+
+    monkeypatch.setenv("EXPERTPOOL_DB", str(tmp_path / "s.sqlite3"))
+    rows = [expert_row(专家编号="000001", 证件号码="", 人才称号="[bold]天府青城计划")]
+    result = CliRunner().invoke(app, ["import", "--create", str(write_csv(tmp_path / "sc.csv", rows))])
+    assert result.exit_code == 0, result.output
+    assert "[mappings]" in result.output and "[bold]天府青城计划" in result.output
+
+
+@pytest.mark.parametrize("command", [["search", "压裂液"], ["show", "SC000300"]])
+def test_names_and_units_that_look_like_markup_are_printed_as_written(tmp_path, monkeypatch, command):
+    """A cell "[/x]王" used to end `search` and `show` in a rich MarkupError traceback."""
+    from typer.testing import CliRunner
+
+    from expertpool.cli.main import app
+
+    monkeypatch.setenv("EXPERTPOOL_DB", str(tmp_path / "s.sqlite3"))
+    rows = [expert_row(专家编号="SC000300", 证件号码="", 姓名="[/x]王", 工作单位="[bold]四川大学", 关键词="压裂液")]
+    assert CliRunner().invoke(app, ["import", "--create", str(write_csv(tmp_path / "sc.csv", rows))]).exit_code == 0
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    flat = "".join(result.output.split()).replace("│", "")  # the table may wrap the unit's cell
+    assert "[/x]王" in flat and "[bold" in flat

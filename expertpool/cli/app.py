@@ -63,14 +63,16 @@ def fail(message: str, code: int = 1) -> None:
 def console():
     from rich.console import Console
 
-    return Console()
+    # Markup off: names, units and file values are printed as written (a cell "[/x]" would
+    # otherwise be a markup error). The few styled lines pass markup=True and escape their data.
+    return Console(markup=False)
 
 
 @functools.cache
 def err_console():
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, markup=False)
 
 
 def print_json(data: Any) -> None:

@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
                 head = f"库中数据已在本工具之外被篡改（{result.problem_count} 处）：{result.problem}"
             else:
                 head = f"审计日志已被篡改，第一条有问题的是第 {result.first_bad_seq} 条：{result.problem}"
-            err_console().print(f"[bold red]错误：[/]{escape(head)}", highlight=False, soft_wrap=True)
+            err_console().print(f"[bold red]错误：[/]{escape(head)}", highlight=False, soft_wrap=True, markup=True)
             for line in result.problems[1:]:
                 err_console().print(f"  • {line}", highlight=False, markup=False, soft_wrap=True)
             if result.problem_count > len(result.problems):

@@ -69,7 +69,7 @@ def render_check(report) -> None:
     out = console()
 
     def say(text: str = "") -> None:
-        out.print(text, highlight=False, soft_wrap=True)
+        out.print(text, highlight=False, soft_wrap=True, markup=True)  # callers escape their data
 
     scope = ""
     if report.experts:

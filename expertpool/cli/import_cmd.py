@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from expertpool.cli.app import CREATE_OPTION, JSON_OPTION, console, err_console, print_json, progress_for, state
 
@@ -53,11 +55,11 @@ def render_import(report) -> None:
         table.add_column(header, justify="right" if header not in ("文件", "类型", "编码") else "left")
     for f in report.files:
         if f.error:
-            table.add_row(Path(f.file).name, f.kind, "-", "-", "-", "-", "-", "-", "[red]整个文件[/]")
+            table.add_row(Path(f.file).name, f.kind, "-", "-", "-", "-", "-", "-", Text.from_markup("[red]整个文件[/]"))
             continue
         table.add_row(Path(f.file).name, f.kind, f.encoding or "xlsx", str(f.rows_read), str(f.imported),
                       str(f.updated), str(f.unchanged), str(f.merged),
-                      f"[red]{f.rejected}[/]" if f.rejected else "0")
+                      Text.from_markup(f"[red]{f.rejected}[/]") if f.rejected else "0")
     out.print(table)
     if report.legacy_id_hashes_deleted:
         done = "将删除" if any(f.dry_run for f in report.files) else "已删除"
@@ -66,7 +68,7 @@ def render_import(report) -> None:
     for f in report.files:
         name = Path(f.file).name
         if f.error:
-            err_console().print(f"[bold red]错误：[/]{f.error}（该文件未导入任何数据）", highlight=False)
+            err_console().print(f"[bold red]错误：[/]{escape(f.error)}（该文件未导入任何数据）", highlight=False, markup=True)
         elif f.rows_read and not f.changed and not f.rejected and not f.dry_run:
             out.print(f"{name}：与库中数据一致，未作任何更改。")
         if f.ignored_columns:
@@ -86,7 +88,7 @@ def render_import(report) -> None:
             if f.reject_file:
                 out.print(f"拒绝清单：{f.reject_file}")
             if f.reject_file_error:
-                err_console().print(f"[bold red]错误：[/]{Path(f.file).name}：{f.reject_file_error}", highlight=False)
+                err_console().print(f"[bold red]错误：[/]{escape(Path(f.file).name)}：{escape(f.reject_file_error)}", highlight=False, markup=True)
     warnings = [w for f in report.files for w in f.warnings]
     if warnings:
         rows = sum(w.count for w in warnings)
@@ -100,7 +102,7 @@ def render_import(report) -> None:
             out.print(f"……另有 {len(warnings) - 20} 个未收录的值（见 --json 的 warnings）。")
         from expertpool.io.datafiles import default_honours_path
 
-        out.print(f"可在 {default_honours_path()} 的 [mappings] 中把它们归并为已知称号，或认定为 高层次人才。",
+        out.print(escape(f"可在 {default_honours_path()} 的 [mappings] 中把它们归并为已知称号，或认定为 高层次人才。"),
                   highlight=False)
     dups = [d for f in report.files for d in f.possible_duplicates]
     if dups:

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, err_console, print_json, progress_for, state
 from expertpool.errors import InputError
@@ -67,7 +69,7 @@ def build(
         until = parse_moment(sealed_until, "--sealed-until")
     panel_spec = load_spec(spec, overrides)
     if panel_spec.size % 2 == 0 and not json_output:
-        err_console().print(f"[yellow]提示：[/]专家组人数为偶数（{panel_spec.size}），表决可能出现平票。")
+        err_console().print(f"[yellow]提示：[/]专家组人数为偶数（{panel_spec.size}），表决可能出现平票。", markup=True)
     outcome = build_panel(store, actor, panel_spec, progress=progress_for(ctx, json_output), save=not dry_run,
                           sealed_until=until)
     if json_output:
@@ -201,7 +203,7 @@ def render_panel(record, view=None) -> None:
               + "；排除：" + "，".join(f"{k} {v}" for k, v in record.exclusions.items()), highlight=False)
     if not record.checked_for_conflicts:
         out.print("[bold red]注意：未做利益冲突审查[/]——抽取时没有申报项目（--no-projects），"
-                  "成员未按与项目的利益冲突排除；用于评审前须另行审查。", highlight=False)
+                  "成员未按与项目的利益冲突排除；用于评审前须另行审查。", highlight=False, markup=True)
     if lottery:
         out.print(f"入选概率：最低 {record.probability_min:.4f}，最高 {record.probability_max:.4f}", highlight=False)
     if view is not None:
@@ -215,7 +217,7 @@ def render_panel(record, view=None) -> None:
         for region in taxonomy.REGIONS:
             grid.add_column(region, justify="right")
         for f, counts in record.coverage().items():
-            grid.add_row(f, *(str(counts[r]) if counts[r] else "[red]0[/]" for r in taxonomy.REGIONS))
+            grid.add_row(f, *(str(counts[r]) if counts[r] else Text("0", style="red") for r in taxonomy.REGIONS))
         out.print(grid)
     if record.backups:
         out.print("备选（依次替补）：" + "、".join(f"{b.id} {b.name}" for b in record.backups), highlight=False)
@@ -238,7 +240,7 @@ def render_panel(record, view=None) -> None:
     if record.quota_counts:
         out.print("配额：" + "；".join(q.text() for q in record.quota_counts), highlight=False)
     for warning in record.warnings:
-        out.print(f"[yellow]警告：[/]{warning}", highlight=False)
+        out.print(f"[yellow]警告：[/]{escape(warning)}", highlight=False, markup=True)
     print_diagnosis(record.diagnosis, "无法同时满足全部规则：", "可行的最小放宽：")
 
 
@@ -270,11 +272,11 @@ def print_diagnosis(diagnosis, heading: str, relaxed_heading: str) -> None:
     if not diagnosis:
         return
     out = console()
-    out.print(f"[bold red]{heading}[/]")
+    out.print(f"[bold red]{heading}[/]", markup=True)
     for message in diagnosis.messages:
         out.print(f"  • {message}", highlight=False)
     if diagnosis.relaxations:
-        out.print(f"[bold]{relaxed_heading}[/]")
+        out.print(f"[bold]{relaxed_heading}[/]", markup=True)
         for r in diagnosis.relaxations:
             out.print(f"  • {r.get('message')}", highlight=False)
 
@@ -287,7 +289,7 @@ def report_reproduction(record_id: str, saved, redrawn, same: bool, json_output:
     else:
         render(saved)
         console().print(f"[green]重新抽取结果与保存的{what}一致。[/]" if same else
-                        "[red]重新抽取结果不同：专家库数据已变化。[/]")
+                        "[red]重新抽取结果不同：专家库数据已变化。[/]", markup=True)
     if not same:
         raise typer.Exit(1)
 
@@ -297,7 +299,7 @@ def render_review_state(record, view) -> None:
     out = console()
     state = view.state
     counts = "，".join(f"{k} {v}" for k, v in state.counts.items())
-    out.print(f"邀请状态：[bold]{state.label}[/]" + (f"（{counts}）" if counts else ""), highlight=False)
+    out.print(f"邀请状态：[bold]{state.label}[/]" + (f"（{counts}）" if counts else ""), highlight=False, markup=True)
     for line in state.diagnosis:
         out.print(f"  • {line}", highlight=False)
     seal = record.seal
@@ -307,7 +309,7 @@ def render_review_state(record, view) -> None:
                       highlight=False)
         else:
             out.print(f"[bold yellow]名单密封至 {seal.until}[/]：成员 {seal.members} 人、备选 {seal.backups} 人，"
-                      "解封前不显示（监督人可提前解封：expertpool panel unseal）", highlight=False)
+                      "解封前不显示（监督人可提前解封：expertpool panel unseal）", highlight=False, markup=True)
     witness = record.witness
     out.print(f"抽取人：{record.created_by or '—'}；监督人："
               + (f"{witness.by}（{witness.at} 确认）" if witness else "尚未确认（expertpool panel confirm）"),

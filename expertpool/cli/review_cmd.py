@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from expertpool.cli.app import JSON_OPTION, console, err_console, print_json, progress_for, state
 from expertpool.cli.panel_cmd import panel_app
@@ -52,7 +53,7 @@ def invite(
         out.print(f"新邀请 {len(report.invited)} 人（邮件 {len(report.emailed)}，电话 {len(report.by_phone)}）；"
                   f"专家组状态：{report.state.label}", highlight=False)
         for code, why in report.failed.items():
-            err_console().print(f"[yellow]邮件未送达[/] 回执码 {code}：{why}", highlight=False)
+            err_console().print(f"[yellow]邮件未送达[/] 回执码 {escape(str(code))}：{escape(str(why))}", highlight=False, markup=True)
         if report.sealed:
             out.print("名单密封中：不显示成员；专家以回执码答复（expertpool panel respond 专家组编号 回执码 答复）。")
         elif report.call_list:
@@ -109,7 +110,7 @@ def respond(
             out.print(f"已自动补抽一名专家（回执码 {outcome.substitute_code}），邀请方式：{outcome.substitute_invited}。",
                       highlight=False)
         if outcome.unfilled:
-            err_console().print(f"[bold red]{outcome.state.label}：[/]{outcome.unfilled}", highlight=False)
+            err_console().print(f"[bold red]{outcome.state.label}：[/]{escape(outcome.unfilled)}", highlight=False, markup=True)
         out.print(f"专家组状态：{outcome.state.label}", highlight=False)
     if outcome.unfilled:
         raise typer.Exit(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
+from rich.text import Text
 
 from expertpool.cli.app import JSON_OPTION, console, print_json, state
 
@@ -165,7 +166,7 @@ def render_profile(profile: dict) -> None:
                            ("evaluations", "专家评价")):
         items = profile.get(section) or []
         if items:
-            out.print(f"[bold]{title}[/]（{len(items)}）")
+            out.print(f"[bold]{title}[/]（{len(items)}）", markup=True)
             for item in items:
                 out.print("  " + item, highlight=False)
 
@@ -185,7 +186,7 @@ def render_stats(stats) -> None:
         counts = [stats.region_field[r][f] for r in taxonomy.REGIONS]
         grid.add_row(f, *map(str, counts), str(sum(counts)))
     totals = [sum(stats.titles[r].values()) for r in taxonomy.REGIONS]
-    grid.add_row("[bold]专家人数[/]", *map(str, totals), str(sum(totals)))
+    grid.add_row(Text("专家人数", style="bold"), *map(str, totals), str(sum(totals)))
     out.print(grid)
     titles = Table(title="职称")
     titles.add_column("职称")

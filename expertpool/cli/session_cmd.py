@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from expertpool.cli.app import JSON_OPTION, ExpertPoolTyper, console, print_json, progress_for, state
 from expertpool.cli.panel_cmd import members_table, print_diagnosis, report_reproduction
@@ -184,5 +185,5 @@ def render_session(record, only: str | None = None) -> None:
     for r in record.replaced:
         out.print(f"替换记录：{r.group} {r.out} → {r.in_}（{r.reason}，{r.by}，{r.at}）", highlight=False)
     for warning in record.warnings:
-        out.print(f"[yellow]警告：[/]{warning}", highlight=False)
+        out.print(f"[yellow]警告：[/]{escape(warning)}", highlight=False, markup=True)
     print_diagnosis(record.diagnosis, "评审会无法按规则组成：", "可行的最小放宽（已对整场重新求解验证）：")
