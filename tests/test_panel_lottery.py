@@ -1,5 +1,6 @@
 """The `lottery` strategy: maximin value against brute force, empirical fairness, spreading work."""
 import math
+from dataclasses import replace
 import random
 from collections import Counter
 
@@ -147,3 +148,78 @@ def test_when_phase_two_gets_nowhere_the_draw_uses_phase_ones_distribution(monke
     assert check_panel(result.members, pool, rules, pairs) == []
     assert sum(result.probabilities.values()) == pytest.approx(rules.size, abs=1e-6)
     assert 0 < result.gap <= 1 and result.bound == pytest.approx(0.99)
+
+
+class _DictMemo:
+    """An in-memory `SolutionMemo` that counts what the strategy asks of it."""
+
+    def __init__(self):
+        self.values, self.recalls, self.kept = {}, 0, 0
+
+    def recall(self, key):
+        self.recalls += 1
+        return self.values.get(key)
+
+    def keep(self, key, value):
+        self.kept += 1
+        self.values[key] = value
+
+
+def _same_draw(a, b):
+    assert a.members == b.members and a.backups == b.backups and a.replacements == b.replacements
+    assert a.status == b.status and a.probabilities == b.probabilities
+    assert (a.objective, a.bound, a.gap, a.unreachable) == (b.objective, b.bound, b.gap, b.unreachable)
+
+
+@FAST
+@given(seed=st.integers(0, 10 ** 6), n=st.integers(5, 12), size=st.integers(3, 5), npairs=st.integers(0, 3),
+       cap=st.sampled_from([None, 0.9, 0.6]))
+def test_a_remembered_distribution_draws_what_a_new_solve_draws(seed, n, size, npairs, cap):
+    # the distribution does not depend on the draw's seed: a draw from the remembered solution is
+    # the very draw a fresh solve gives for that seed, whatever seed solved it first
+    rng = random.Random(seed)
+    pool = make_pool(rng, n)
+    rules = make_rules(rng, size, mode="lottery", backups=2, max_probability=cap)
+    pairs = make_pairs(rng, pool, npairs)
+    strategy = STRATEGIES["lottery"]
+    memo = _DictMemo()
+    first = strategy(pool, rules, pairs, seed=seed, time_limit_s=10, memo=memo)
+    if first.status is not SolveStatus.OPTIMAL:
+        assert memo.kept == 0        # only a proven optimum is kept
+        return
+    assert memo.kept == 1
+    for other in (seed + 1, seed + 2):
+        remembered = strategy(pool, rules, pairs, seed=other, time_limit_s=10, memo=memo)
+        _same_draw(remembered, strategy(pool, rules, pairs, seed=other, time_limit_s=10))
+        assert "remembered" in remembered.stats.timings
+    assert memo.kept == 1
+
+
+def test_another_pool_or_rule_is_solved_anew():
+    pool, rules, pairs = _small_case()
+    strategy = STRATEGIES["lottery"]
+    memo = _DictMemo()
+    strategy(pool, rules, pairs, seed=1, time_limit_s=10, memo=memo)
+    assert memo.kept == 1
+    changed = [pool[:-1], pool[:-1] + [replace(pool[-1], region="重庆" if pool[-1].region == "四川" else "四川")]]
+    for other in changed:
+        result = strategy(other, rules, pairs, seed=1, time_limit_s=10, memo=memo)
+        assert "remembered" not in result.stats.timings
+    result = strategy(pool, replace(rules, max_per_institution=1), pairs, seed=1, time_limit_s=10, memo=memo)
+    assert "remembered" not in result.stats.timings
+    result = strategy(pool, rules, pairs[:1], seed=1, time_limit_s=10, memo=memo)
+    assert "remembered" not in result.stats.timings
+    assert memo.kept >= 4 and len(memo.values) == memo.kept
+
+
+def test_a_remembered_value_that_does_not_fit_is_not_used():
+    pool, rules, pairs = _small_case()
+    strategy = STRATEGIES["lottery"]
+    memo = _DictMemo()
+    expected = strategy(pool, rules, pairs, seed=5, time_limit_s=10, memo=memo)
+    (key, kept), = memo.values.items()
+    for wrong in ("not a solution", replace(kept, type_sizes=kept.type_sizes + (1,))):
+        memo.values[key] = wrong
+        result = strategy(pool, rules, pairs, seed=5, time_limit_s=10, memo=memo)
+        assert "remembered" not in result.stats.timings
+        _same_draw(result, expected)

@@ -424,3 +424,29 @@ def test_the_pool_s_conflicts_are_remembered_per_data_projects_day_and_policy(st
     monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "empty"))
     fresh = build_panel(store, admin, spec(mode="best", seed=1), save=False).document
     assert len(checks) == 4 and fresh["conflicts"] == first["conflicts"]   # computed again: the same
+
+
+def test_the_lottery_distribution_is_remembered_per_data_version_and_rules(store, admin, tmp_path, monkeypatch):
+    """A second lottery draw of the same pool and rules (another seed, a reproduction) samples the
+    remembered distribution: the very panel a fresh solve gives for its seed. Another data
+    version or other rules are solved again."""
+    from expertpool.domain.panel import lottery
+    from tests.factories import make_expert
+
+    solves = []
+    real = lottery._solve
+    monkeypatch.setattr(lottery, "_solve", lambda setup: solves.append(1) or real(setup))
+    first = build_panel(store, admin, spec(mode="lottery", seed=1), save=False).document
+    assert first["status"] == "optimal" and len(solves) == 1
+    second = build_panel(store, admin, spec(mode="lottery", seed=2), save=False).document
+    assert len(solves) == 1 and "remembered" in second["timings"]
+    monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "empty"))   # another user: solved afresh
+    fresh = build_panel(store, admin, spec(mode="lottery", seed=2), save=False).document
+    assert len(solves) == 2 and "remembered" not in fresh["timings"]
+    for key in ("members", "backups", "replacements", "probability_min", "probability_max", "bound", "status"):
+        assert second[key] == fresh[key], key
+    build_panel(store, admin, spec(mode="lottery", seed=2, min_full_senior_share=0.5), save=False)
+    assert len(solves) == 3                                      # other rules
+    store.upsert_experts([make_expert("SC-000990", name="钱新", institution="四川大学")])
+    build_panel(store, admin, spec(mode="lottery", seed=2), save=False)
+    assert len(solves) == 4                                      # another data version

@@ -321,3 +321,11 @@ def test_planted_query_terms_and_conflicts_files_are_never_executed(store, tmp_p
     assert snap.derived(version, "conflicts", "key", lambda: calls.append(1) or "fresh") == "fresh"
     assert snap.derived(version, "conflicts", "key", lambda: calls.append(1) or "again") == "fresh"
     assert not marker.exists() and calls == [1]
+    from expertpool.domain import panel as panel_package
+
+    memo = snap.DiskMemo(version, "lottery-distributions", (panel_package,))
+    _plant(memo._place("key")[1], marker)                        # where a remembered distribution is
+    assert memo.recall("key") is None and not marker.exists()
+    memo.keep("key", "solved")
+    assert memo.recall("key") == "solved"
+    assert snap.DiskMemo(version, "lottery-distributions").recall("key") is None   # other code, other key

@@ -413,29 +413,53 @@ def query_terms(texts: Sequence[str]) -> list[list[QueryTerm]]:
 DERIVED_KEPT = 8
 
 
-def _code_fingerprint() -> str:
+def _code_fingerprint(packages: Sequence[object] = ()) -> str:
     """The code that decides conflicts (the rules, the graph, legal units, the grouping of
-    evidence) and the alias table: a derived result of other code is never reused."""
+    evidence), the alias table and the modules of `packages` (for a solver's results: its own
+    package): a derived result of other code is never reused."""
     digest = hashlib.sha256(_table_fingerprint(default_institutions_path()).encode())
-    for path in sorted(Path(conflicts_package.__file__).parent.glob("*.py")) + [Path(institutions_module.__file__),
-                                                                                  Path(record_module.__file__)]:
+    files = sorted(Path(conflicts_package.__file__).parent.glob("*.py"))
+    files += [Path(institutions_module.__file__), Path(record_module.__file__)]
+    files += [f for package in packages for f in sorted(Path(package.__file__).parent.glob("*.py"))]  # type: ignore[attr-defined]
+    for path in files:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class DiskMemo:
+    """Values remembered on disk for one data version, one `kind`, a key (everything else the value
+    depends on, as text) and the code that computes them (`packages`, beside the conflict rules);
+    the last `DERIVED_KEPT` of a store per kind are kept. Also a `domain.panel.SolutionMemo`."""
+
+    version: str
+    kind: str
+    packages: tuple[object, ...] = ()
+
+    def _place(self, key: str) -> tuple[Path, Path, str, str]:
+        store_key = _digest(self.version.rsplit("#", 1)[0])[:16]
+        full = f"{SNAPSHOT_FORMAT}|{self.version}|{_code_fingerprint(self.packages)}|{key}"
+        folder = cache_dir() / self.kind
+        return folder, folder / f"{store_key}-{_digest(full)[:32]}.pickle", f"{store_key}-", full
+
+    def recall(self, key: str) -> object | None:
+        _, path, _, full = self._place(key)
+        return _load(path, self.kind, full)
+
+    def keep(self, key: str, value: object) -> None:
+        folder, path, prefix, full = self._place(key)
+        _write(folder, path, value, prefix, self.kind, full, keep=DERIVED_KEPT)
+
+
 def derived(version: str, kind: str, key: str, make: Callable[[], object]) -> object:
-    """`make()`, remembered on disk for this data version, `key` (everything else the result
-    depends on, as text) and the code that computes it; the last `DERIVED_KEPT` of a store are
-    kept. For what a draw computes from the pool that is the same for every draw of the same
+    """`make()`, remembered on disk (`DiskMemo`) for this data version, `key` and the conflict
+    code. For what a draw computes from the pool that is the same for every draw of the same
     projects (the conflicts)."""
-    store_key = _digest(version.rsplit("#", 1)[0])[:16]
-    full = f"{SNAPSHOT_FORMAT}|{version}|{_code_fingerprint()}|{key}"
-    folder = cache_dir() / kind
-    path = folder / f"{store_key}-{_digest(full)[:32]}.pickle"
-    value = _load(path, kind, full)
+    memo = DiskMemo(version, kind)
+    value = memo.recall(key)
     if value is None:
         value = make()
-        _write(folder, path, value, f"{store_key}-", kind, full, keep=DERIVED_KEPT)
+        memo.keep(key, value)
     return value
 
 
@@ -469,6 +493,6 @@ def _write(folder: Path, path: Path, snapshot: object, prefix: str, kind: str, v
         pass
 
 
-__all__: Sequence[str] = ("ExpertBrief", "PoolSnapshot", "build_snapshot", "cache_dir", "cached_snapshot", "derived",
+__all__: Sequence[str] = ("DiskMemo", "ExpertBrief", "PoolSnapshot", "build_snapshot", "cache_dir", "cached_snapshot", "derived",
                           "fresh_snapshot", "pool_snapshot", "prepare_pool", "query_terms", "rank_index",
                           "rank_index_cached")

@@ -21,6 +21,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from expertpool.cache.snapshot import (
+    DiskMemo,
     ExpertBrief,
     PoolSnapshot,
     cached_snapshot,
@@ -309,6 +310,7 @@ class DrawInputs:
     projects: list[Project]
     timings: dict[str, float]
     ledger: Ledger
+    version: str = ""                 # the data version drawn from ("" when unknown)
 
     def view(self, expert_id: str, probability: float | None) -> MemberView:
         """A drawn expert as the panel record shows them."""
@@ -318,6 +320,15 @@ class DrawInputs:
                           fields=list(e.fields), high_level=e.high_level,
                           relevance=round(self.relevance.get(e.id, 0.0), 4),
                           probability=None if probability is None else round(probability, 6))
+
+
+def solution_memo(version: str) -> DiskMemo | None:
+    """Where a draw keeps its solved lottery distribution for the next draw of the same pool and
+    rules (another seed, a reproduction): on disk with this data version and the solver's code.
+    None without a data version (nothing to key it to)."""
+    from expertpool.domain import panel as panel_package
+
+    return DiskMemo(version, "lottery-distributions", (panel_package,)) if version else None
 
 
 def _panel_id(spec: PanelSpec, members: Sequence[str]) -> str:
@@ -384,7 +395,7 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     candidates = solver_candidates(elig.candidates, elig.institutions, relevance, spec.review_date,
                                    quotas=spec.quotas)
     return DrawInputs(snapshot.experts, elig, relevance, candidates, spec.to_rules(projects),
-                      projects, timings, ledger)
+                      projects, timings, ledger, snapshot.version)
 
 
 def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: Progress | None = None,
@@ -420,7 +431,7 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
     t = time.perf_counter()
     progress.start(f"抽取评审专家组（{mode_label(spec.mode)}，时限 {spec.time_limit_s:g} 秒）", None)
     result = get_strategy(spec.mode)(inputs.candidates, inputs.rules, elig.forbidden_pairs, seed=spec.seed,
-                                     time_limit_s=spec.time_limit_s)
+                                     time_limit_s=spec.time_limit_s, memo=solution_memo(inputs.version))
     progress.finish()
     timings["solve"] = time.perf_counter() - t
     probs = result.probabilities or {}

@@ -10,14 +10,15 @@ Public API:
     check_panel                           independent rule checker
     diagnose, feasible                    infeasibility explanation and smallest relaxations
     lottery_distribution                  the maximin distribution itself (preview, many samples)
+    SolutionMemo                          where a caller keeps solved distributions between draws
 
 Every strategy has the signature
-    (candidates, rules, forbidden_pairs, *, seed, time_limit_s) -> DrawResult
+    (candidates, rules, forbidden_pairs, *, seed, time_limit_s, memo=None) -> DrawResult
 and never mutates its inputs.
 """
 from expertpool.domain.panel.checker import check_panel
 from expertpool.domain.panel.diagnosis import diagnose, feasible
-from expertpool.domain.panel.lottery import LotteryDistribution, lottery_distribution
+from expertpool.domain.panel.lottery import LotteryDistribution, SolutionMemo, lottery_distribution
 from expertpool.domain.panel.result import Diagnosis, DrawResult, DrawStats, SolveStatus
 from expertpool.domain.panel.spec import COVERAGE_MODES, Candidate, PanelRules
 from expertpool.domain.panel.labels import MODE_LABELS, method_label, mode_label, status_label
@@ -25,6 +26,6 @@ from expertpool.domain.panel.strategies import STRATEGIES, Strategy, draw, get_s
 
 __all__ = [
     "COVERAGE_MODES", "Candidate", "Diagnosis", "LotteryDistribution", "lottery_distribution", "DrawResult", "DrawStats", "PanelRules", "STRATEGIES",
-    "SolveStatus", "Strategy", "check_panel", "diagnose", "draw", "feasible", "get_strategy", "MODE_LABELS",
+    "SolutionMemo", "SolveStatus", "Strategy", "check_panel", "diagnose", "draw", "feasible", "get_strategy", "MODE_LABELS",
     "method_label", "mode_label", "status_label",
 ]

@@ -40,8 +40,9 @@ def perturbed_weights(pool: Pool, perturbation: float, seed: int) -> list[float]
 
 
 def draw_best(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]],
-              *, seed: int, time_limit_s: float) -> DrawResult:
-    """The panel of maximum (perturbed) relevance satisfying every rule."""
+              *, seed: int, time_limit_s: float, memo: object = None) -> DrawResult:
+    """The panel of maximum (perturbed) relevance satisfying every rule. `memo` is unused: the
+    solution depends on the seed, and solving takes a fraction of a second."""
     started = time.monotonic()
     deadline = started + time_limit_s
     pairs = list(forbidden_pairs)

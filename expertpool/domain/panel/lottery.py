@@ -37,16 +37,25 @@ swap-insertions into known panels prove most types reachable; for the rest we ma
 number of their members on a panel: when the exact optimum is 0 none of them is on any feasible
 panel, and they get probability 0 (reported as `unreachable`).
 
+Remembering. The distribution depends on the qualified candidates, the rules (not the seed) and
+the forbidden pairs, never on the draw's seed (the column search is seeded with a constant). A
+caller may hand in a `SolutionMemo`: a proven-optimal distribution is kept under a key of those
+inputs, and a later draw of the same pool and rules (another seed, a reproduction) samples from
+it instead of solving again. Only proven-optimal distributions are kept: whatever the clock did
+while finding one, the same inputs give the same minimum probability.
+
 This module reads as those steps (`_maximin`, then `_sample`); the column-generation machinery
 they use (compositions, the two masters, cheap pricing, phase one's loop, reachability) is
 `columns`.
 """
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -162,6 +171,29 @@ class LotteryDistribution:
         return tuple(self.ids[i] for i in self.sample_indices(random.Random(seed)))
 
 
+class SolutionMemo(Protocol):
+    """Where a caller keeps solutions between draws (on disk, per data version: `services`)."""
+
+    def recall(self, key: str) -> object | None: ...
+
+    def keep(self, key: str, value: object) -> None: ...
+
+
+@dataclass(frozen=True)
+class RememberedSolution:
+    """A proven-optimal maximin distribution over types, as a `SolutionMemo` keeps it: with the
+    type sizes it was found for (rebuilt types that differ are never sampled from it)."""
+
+    type_sizes: tuple[int, ...]
+    columns: tuple[dict[int, int], ...]
+    weights: tuple[float, ...]
+    reachable: tuple[int, ...]
+    unreachable: tuple[int, ...]
+    upper: float
+    stats: dict
+    notes: tuple[str, ...]
+
+
 def lottery_distribution(candidates: Sequence[Candidate], rules: PanelRules,
                          forbidden_pairs: Iterable[tuple[str, str]] = (), *,
                          time_limit_s: float = 30.0) -> LotteryDistribution | DrawResult:
@@ -172,10 +204,21 @@ def lottery_distribution(candidates: Sequence[Candidate], rules: PanelRules,
 
 
 def draw_lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]],
-                 *, seed: int, time_limit_s: float) -> DrawResult:
-    """Draw one panel from the maximin-fair distribution over feasible panels."""
-    solved = _maximin(candidates, rules, forbidden_pairs, seed=seed, time_limit_s=time_limit_s)
+                 *, seed: int, time_limit_s: float, memo: SolutionMemo | None = None) -> DrawResult:
+    """Draw one panel from the maximin-fair distribution over feasible panels; with `memo`, from
+    the distribution remembered for these inputs when there is one (see the module docstring)."""
+    solved = _maximin(candidates, rules, forbidden_pairs, seed=seed, time_limit_s=time_limit_s, memo=memo)
     return solved.failure if solved.failure is not None else _sample(solved)
+
+
+def solution_key(qualified: Sequence[Candidate], rules: PanelRules, pairs: Sequence[tuple[str, str]]) -> str:
+    """Everything the distribution depends on, hashed: the qualified candidates in order (with
+    every attribute), the rules but the seed, and the forbidden pairs."""
+    digest = hashlib.sha256(repr(replace(rules, seed=0)).encode())
+    for candidate in qualified:
+        digest.update(repr(candidate).encode())
+    digest.update(repr(sorted(pairs)).encode())
+    return digest.hexdigest()
 
 
 # --- the steps ------------------------------------------------------------------------------------
@@ -245,11 +288,26 @@ class _Columns:
 
 
 def _maximin(candidates: Sequence[Candidate], rules: PanelRules, forbidden_pairs: Iterable[tuple[str, str]],
-             *, seed: int, time_limit_s: float) -> _Solved:
+             *, seed: int, time_limit_s: float, memo: SolutionMemo | None = None) -> _Solved:
     setup = _set_up(candidates, rules, forbidden_pairs, seed, time_limit_s)
     if len(setup.pool) < setup.bounds.size:
         return _Solved(setup, failure=setup.failed(setup.diagnosis()))
     _build_types(setup)
+    key = solution_key(setup.qualified, rules, setup.pairs) if memo is not None else ""
+    if memo is not None:
+        remembered = _recall(setup, memo.recall(key))
+        if remembered is not None:
+            return remembered
+    solved = _solve(setup)
+    if memo is not None and solved.failure is None and _proven_optimal(solved):
+        memo.keep(key, _remembered(solved))
+    return solved
+
+
+def _solve(setup: _Setup) -> _Solved:
+    """Phase one, reachability and phase two from the types (see the module docstring)."""
+    rules = setup.rules
+    setup.lp = LPRelaxation(setup.units, setup.bounds)
     first = _first_panel(setup)
     if isinstance(first, DrawResult):
         return _Solved(setup, failure=first)
@@ -296,7 +354,6 @@ def _build_types(setup: _Setup) -> None:
     setup.table = build_types(setup.pool, setup.bounds)
     setup.sizes = [len(ms) for ms in setup.table.members]
     setup.timings["types"] = time.monotonic() - setup.started
-    setup.lp = LPRelaxation(setup.units, setup.bounds)
 
 
 def _first_panel(setup: _Setup) -> dict[int, int] | DrawResult:
@@ -442,6 +499,45 @@ def _distribution(setup: _Setup, found: _Columns) -> LotteryDistribution:
     used = [k for k, weight in enumerate(lam) if weight > 0]
     return LotteryDistribution(pool.ids, table.members, tuple(found.columns[k] for k in used),  # type: ignore[union-attr]
                                tuple(float(lam[k]) for k in used), probabilities)
+
+
+def _proven_optimal(solved: _Solved) -> bool:
+    """Whether the distribution is proven maximin-optimal (what `_sample` reports as OPTIMAL)."""
+    distribution = solved.distribution
+    if distribution is None or not solved.proven:
+        return False
+    table = solved.setup.table
+    probabilities = [distribution.probabilities[distribution.ids[table.members[t][0]]]  # type: ignore[union-attr]
+                     for t in solved.reachable]
+    z_min = min(probabilities) if probabilities else 0.0
+    return z_min >= max(solved.upper, z_min) * (1 - REL_TOL) - 1e-12
+
+
+def _remembered(solved: _Solved) -> RememberedSolution:
+    distribution = solved.distribution
+    assert distribution is not None
+    return RememberedSolution(tuple(solved.setup.sizes or ()), distribution.columns, distribution.weights,
+                              tuple(solved.reachable), tuple(solved.unreachable), solved.upper,
+                              dict(solved.stats), solved.notes)
+
+
+def _recall(setup: _Setup, value: object) -> _Solved | None:
+    """The remembered solution as `_maximin`'s outcome, if it was found for these types."""
+    if not isinstance(value, RememberedSolution) or value.type_sizes != tuple(setup.sizes or ()):
+        return None
+    table, pool = setup.table, setup.pool
+    expected = np.zeros(len(value.type_sizes))
+    for weight, comp in zip(value.weights, value.columns):
+        for t, k in comp.items():
+            expected[t] += weight * k
+    probabilities = {pool.ids[i]: float(expected[t]) / value.type_sizes[t]
+                     for t, ms in enumerate(table.members) for i in ms}  # type: ignore[union-attr]
+    distribution = LotteryDistribution(pool.ids, table.members, value.columns,  # type: ignore[union-attr]
+                                       value.weights, probabilities)
+    setup.timings["remembered"] = time.monotonic() - setup.started - setup.timings["types"]
+    return _Solved(setup, distribution=distribution, reachable=list(value.reachable),
+                   unreachable=list(value.unreachable), proven=True, upper=value.upper, stats=dict(value.stats),
+                   notes=value.notes + ("最大最小分布沿用此前对同一专家库、同一规则的求解结果",))
 
 
 def _sample(solved: _Solved) -> DrawResult:

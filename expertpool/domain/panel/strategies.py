@@ -6,14 +6,18 @@ from typing import Protocol
 
 from expertpool.errors import InputError
 from expertpool.domain.panel.best import draw_best
-from expertpool.domain.panel.lottery import draw_lottery
+from expertpool.domain.panel.lottery import SolutionMemo, draw_lottery
 from expertpool.domain.panel.result import DrawResult
 from expertpool.domain.panel.spec import Candidate, PanelRules
 
 
 class Strategy(Protocol):
+    """`memo`: where the strategy may keep what it solved for the next draw of the same inputs
+    (`lottery.SolutionMemo`); a strategy with nothing worth keeping ignores it."""
+
     def __call__(self, candidates: Sequence[Candidate], rules: PanelRules,
-                 forbidden_pairs: Iterable[tuple[str, str]], *, seed: int, time_limit_s: float) -> DrawResult: ...
+                 forbidden_pairs: Iterable[tuple[str, str]], *, seed: int, time_limit_s: float,
+                 memo: SolutionMemo | None = None) -> DrawResult: ...
 
 
 STRATEGIES: dict[str, Callable[..., DrawResult]] = {"best": draw_best, "lottery": draw_lottery}
