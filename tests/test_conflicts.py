@@ -460,3 +460,31 @@ def test_hard_excluded_when_a_former_unit_is_upgraded_to_the_current_one(table):
     assert graph.unit_members(graph.unit_key("四川大学"))[0][2] == 2023   # the former fact comes first
     assert graph.hard_excluded([project(ZHANG)], DAY, policy) == {"P1": set()}
     assert graph.hard_excluded([project(ZHANG)], DAY) == {"P1": {"SC-000001"}}
+
+
+def test_a_pickled_graph_checks_and_pairs_as_the_built_one(table):
+    """A draw reads the pool's graph from a pickle, packed (pairs in arrays, the name index left
+    out and derived again): every check, name match and panel pair must come out the same."""
+    import pickle
+
+    experts = [expert("SC-000001", "王伟", "四川大学"), expert("SC-000002", "李娜", "重庆大学"),
+               expert("SC-000003", "王伟", "四川大学华西医院"), expert("SC-000004", "赵敏", "西南交通大学"),
+               expert("SC-000005", "孙丽", "电子科技大学")]
+    relations = [rel("SC-000001", person("李娜", expert_id="SC-000002"), "师生", start=2010),
+                 rel("SC-000004", person("孙丽", expert_id="SC-000005"), "亲属", note="配偶"),
+                 rel("SC-000002", person("赵敏", expert_id="SC-000004"), "合著", start=2023, end=2023, authors=3)]
+    affiliations = [Affiliation(expert_id="SC-000005", institution="重庆大学", start_year=2024)]
+    built = build(table, experts, relations, affiliations)
+    loaded = pickle.loads(pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+    assert loaded.__dict__["_by_name_unit"] is None                 # derived again on first use
+    projects = [project(person("王伟", "四川大学华西医院")), project(person("孙丽", "重庆大学"), id="P2"),
+                project(person("李娜", "重庆大学"), person("王伟", "四川大学"), id="P3")]
+    for p in projects:
+        assert list(loaded.check(p, DAY)) == list(built.check(p, DAY))
+    matched = {c.expert_id for p in projects for c in built.check(p, DAY) if "同名同单位" in c.evidence}
+    assert "SC-000005" in matched            # a name at a unit the expert joined by affiliation
+    policy = ConflictPolicy().apply({"panel": {"pair_rules": ["family", "advisor", "coauthor"]}})
+    for args in ((), (policy, DAY), (policy, DAY, ["SC-000001", "SC-000002", "SC-000004"])):
+        assert loaded.panel_pairs(*args) == built.panel_pairs(*args) and built.panel_pairs(*args)
+    again = pickle.loads(pickle.dumps(loaded))                      # a loaded graph pickles again
+    assert list(again.check(projects[2], DAY)) == list(built.check(projects[2], DAY))

@@ -56,7 +56,7 @@ from expertpool.segment import QueryTerm
 from expertpool.stores.base import ExpertStore
 
 #: bump when the snapshot's contents or the graph's internals change shape
-SNAPSHOT_FORMAT = 7   # 5: authenticated files; 6: review days packed in two arrays; 7: briefs carry gender and honours (quotas)
+SNAPSHOT_FORMAT = 8   # 5: authenticated files; 6: review days packed in two arrays; 7: briefs carry gender and honours (quotas); 8: graph pairs packed, name index derived
 #: first bytes of an authenticated cache file; the HMAC tag follows, then the pickle
 _MAGIC = b"EXPERTPOOL-CACHE-HMAC-SHA256\n"
 _TAG_BYTES = 32
@@ -376,7 +376,7 @@ def prepare_pool(store: ExpertStore, progress: Progress | None = None) -> PoolSn
 QUERY_TERMS_KEPT = 5000
 
 
-def _segmenter_fingerprint() -> str:
+def segmenter_fingerprint() -> str:
     """What `segment.query_terms` depends on: its code, the width folding it uses, the
     dictionaries (`indexes/dictionaries/`, the user dictionary), the synonyms, the stop words and
     the engine chosen. Any change gives a new fingerprint."""
@@ -396,7 +396,7 @@ def query_terms(texts: Sequence[str]) -> list[list[QueryTerm]]:
     loading the segmenter and its dictionary costs ≈ 0.5 s, and a draw's project texts are
     usually the same as the last draw's (another seed, a replacement, a reproduction)."""
     folder = cache_dir() / "query-terms"
-    fingerprint = _segmenter_fingerprint()
+    fingerprint = segmenter_fingerprint()
     path = folder / f"{fingerprint}.pickle"
     loaded = _load(path, "query-terms", fingerprint)
     memo: dict[str, list[QueryTerm]] = loaded if isinstance(loaded, dict) else {}
@@ -494,5 +494,5 @@ def _write(folder: Path, path: Path, snapshot: object, prefix: str, kind: str, v
 
 
 __all__: Sequence[str] = ("DiskMemo", "ExpertBrief", "PoolSnapshot", "build_snapshot", "cache_dir", "cached_snapshot", "derived",
-                          "fresh_snapshot", "pool_snapshot", "prepare_pool", "query_terms", "rank_index",
+                          "fresh_snapshot", "pool_snapshot", "prepare_pool", "query_terms", "rank_index", "segmenter_fingerprint",
                           "rank_index_cached")
