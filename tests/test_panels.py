@@ -450,3 +450,31 @@ def test_the_lottery_distribution_is_remembered_per_data_version_and_rules(store
     store.upsert_experts([make_expert("SC-000990", name="钱新", institution="四川大学")])
     build_panel(store, admin, spec(mode="lottery", seed=2), save=False)
     assert len(solves) == 4                                      # another data version
+
+
+def test_rankings_are_remembered_per_data_version_and_projects(store, admin, tmp_path, monkeypatch):
+    """Another draw for the same projects reads the remembered rankings (no rank index, no stored
+    projects); other projects or another data version are ranked again, and a remembered ranking
+    is the very ranking a fresh one gives."""
+    from expertpool.services import panels
+    from tests.factories import make_expert
+
+    ranked = []
+    real = panels.rank_projects
+    monkeypatch.setattr(panels, "rank_projects", lambda *a, **kw: ranked.append(1) or real(*a, **kw))
+    first = build_panel(store, admin, spec(mode="best", seed=1), save=False).document
+    assert len(ranked) == 1
+    again = build_panel(store, admin, spec(mode="best", seed=1), save=False).document
+    assert len(ranked) == 1 and again["members"] == first["members"]
+    assert [m["relevance"] for m in again["members"]] == [m["relevance"] for m in first["members"]]
+    inputs = panels.prepare_draw(store, spec(mode="best"))
+    monkeypatch.setenv("EXPERTPOOL_CACHE_DIR", str(tmp_path / "empty"))
+    fresh = panels.prepare_draw(store, spec(mode="best"))
+    assert len(ranked) == 2 and fresh.relevance == inputs.relevance and fresh.relevance
+    store.upsert_experts([make_expert("SC-000991", name="周新", institution="四川大学")])
+    panels.prepare_draw(store, spec(mode="best"))
+    assert len(ranked) == 3                                      # another data version
+    few = tmp_path / "few.jsonl"
+    few.write_text((SAMPLES / "projects.jsonl").read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    panels.prepare_draw(store, spec(mode="best", projects=str(few)))
+    assert len(ranked) == 4                                      # other projects

@@ -208,9 +208,9 @@ def test_the_segmenter_fingerprint_follows_every_dictionary(tmp_path, monkeypatc
     (tmp_path / "dictionaries").mkdir()
     (tmp_path / "dictionaries" / "a.txt").write_text("钙钛矿 10 n\n", encoding="utf-8")
     monkeypatch.setattr(segment, "INDEXES_DIR", tmp_path)
-    before = snap._segmenter_fingerprint()
+    before = snap.segmenter_fingerprint()
     (tmp_path / "dictionaries" / "a.txt").write_text("钙钛矿 10 n\n柔性器件 10 n\n", encoding="utf-8")
-    after_words = snap._segmenter_fingerprint()
+    after_words = snap.segmenter_fingerprint()
     (tmp_path / "stopwords.txt").write_text("研究\n", encoding="utf-8")
-    after_stop = snap._segmenter_fingerprint()
+    after_stop = snap.segmenter_fingerprint()
     assert len({before, after_words, after_stop}) == 3

@@ -269,7 +269,7 @@ def test_query_terms_are_remembered_per_segmenter_and_match_the_segmenter(monkey
     calls = []
     monkeypatch.setattr(segment, "query_terms", lambda text, engine=None: calls.append(text) or [])
     assert snap.query_terms(texts) == first and calls == []            # from the file: no segmenter
-    monkeypatch.setattr(snap, "_segmenter_fingerprint", lambda: "another-dictionary")
+    monkeypatch.setattr(snap, "segmenter_fingerprint", lambda: "another-dictionary")
     assert snap.query_terms(texts[:1]) == [[]] and calls == [texts[0]]  # another segmenter: not reused
 
 
@@ -310,7 +310,7 @@ def test_planted_query_terms_and_conflicts_files_are_never_executed(store, tmp_p
     authenticated `_load`: a pickle planted in their place never runs."""
     _seed(store)
     marker = tmp_path / "planted-code-ran"
-    terms_path = snap.cache_dir() / "query-terms" / f"{snap._segmenter_fingerprint()}.pickle"
+    terms_path = snap.cache_dir() / "query-terms" / f"{snap.segmenter_fingerprint()}.pickle"
     _plant(terms_path, marker)
     assert snap.query_terms(["锂离子电池"])[0]
     version = store.data_version()
