@@ -93,8 +93,25 @@ def test_functional_zones_map_to_their_region(tmp_path, store, admin, written, r
     assert store.get_expert("000001").sub_region == expected
 
 
+@pytest.mark.parametrize("written, region, sub_region", [
+    ("两江新区", "重庆", "两江新区"), ("重庆市渝北区", "重庆", "渝北区"), ("成都市", "四川", "成都"),
+    ("天府新区", "四川", "成都"), ("四川省绵阳市", "四川", "绵阳"), ("万盛经开区", "重庆", "万盛经开区"),
+])
+def test_a_city_or_zone_in_the_region_column_names_its_region(tmp_path, store, admin, written, region, sub_region):
+    # real lists put the place in 所在地区 itself; the sub-region column, when filled, must agree
+    report = import_file(store, write_csv(tmp_path / "a.csv", [expert_row(所在地区=written, 证件号码="", **{"市州/区县": ""})]), admin)
+    assert report.rejected == 0, report.rejects
+    stored = store.get_expert("000001")
+    assert (stored.region, stored.sub_region) == (region, sub_region)
+    row = expert_row(专家编号="000002", 姓名="林一", 所在地区=written, **{"市州/区县": "万州区" if region == "四川" else "绵阳"},
+                     证件号码="")
+    report = import_file(store, write_csv(tmp_path / "b.csv", [row]), admin)
+    assert [r.column for r in report.rejects] == ["市州/区县"]
+
+
 @pytest.mark.parametrize("column, value", [("市州/区县", "高新区"), ("市州/区县", "两江新区"),
-                                           ("专业领域", "量子玄学"), ("所在地区", "云南"), ("职称", "大师"),
+                                           ("专业领域", "量子玄学"), ("所在地区", "云南"), ("所在地区", "昆明市"),
+                                           ("所在地区", "高新区"), ("职称", "大师"),
                                            ("状态", "休眠")])
 def test_closed_vocabularies_stay_strict(tmp_path, store, admin, column, value):
     row = expert_row(证件号码="", **{column: value})  # 两江新区 is in 重庆, the row says 四川

@@ -160,6 +160,19 @@ def check_readable(row: dict) -> None:
         raise RowError(str(row.get("__column__") or "(整行)"), str(row["__invalid__"]))
 
 
+def _region_of(text: str) -> tuple[str, str | None]:
+    """(region, sub-region) of a 所在地区 cell: a region, or a city, district or functional zone
+    written in its place (成都市, 两江新区, 重庆市渝北区), which names its region; the error
+    names the region column and lists the regions."""
+    try:
+        return _vocab("region", taxonomy.normalise_region, text), None
+    except RowError as not_a_region:
+        try:
+            return _vocab("region", taxonomy.normalise_subregion, text)
+        except RowError:
+            raise not_a_region from None
+
+
 def expert_from_row(row: dict, *, source: str | None, id_key: bytes,
                     vocabulary: taxonomy.HonourVocabulary | None = None) -> Expert:
     """Validate and normalise an experts row. `source` is the list's province; when not given, the
@@ -174,8 +187,7 @@ def expert_from_row(row: dict, *, source: str | None, id_key: bytes,
     id_text, status_text = _text(row, "id_number"), _text(row, "status")
     source_id = _text(row, "source_id", required=True)
     name = _text(row, "name", required=True)
-    region = _vocab("region", taxonomy.normalise_region, _text(row, "region", required=True))
-    sub_region = None
+    region, sub_region = _region_of(_text(row, "region", required=True))
     if sub_region_text:
         _, sub_region = _vocab("sub_region", taxonomy.normalise_subregion, sub_region_text, region)
     gender = _vocab("gender", taxonomy.normalise_gender, gender_text) if gender_text else None
