@@ -130,19 +130,25 @@ def test_show_lists_recent_reviews_and_upcoming_panels(store, admin):
 
 def test_a_sealed_panel_seats_its_members_without_naming_them(store, admin):
     """A sealed panel's members are seated (the ledger reads them through the seal): a second
-    draw that day does not take them, a same-day warning names no sealed panel, and `show` lists
-    no seat on it; its own document holds no warning naming its members."""
+    draw that day does not take them and counts them without naming them (its exclusions would
+    otherwise list the sealed members), a "warn" draw does not take them either (its warning
+    would name them), and `show` lists no seat on it; its own document holds no warning naming
+    its members."""
     now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
     sealed = build_panel(store, admin, spec(mode="lottery", same_day="warn"), now=now,
                          sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
     hidden = load_panel(store, admin, sealed.panel_id, now=now, open_sealed=True).member_ids()
     assert len(hidden) == 15 and not sealed.record.members and not sealed.document.get("warnings")
     second = build_panel(store, admin, spec(mode="best", seed=3, name="第二组")).document
-    assert not set(hidden) & set(_ids(second)) and set(hidden) <= set(second["excluded_ids"][BOOKED])
+    assert not set(hidden) & set(_ids(second)) and not set(hidden) & set(second["excluded_ids"][BOOKED])
+    assert second["exclusions"][BOOKED] >= len(hidden)
     seats = read_ledger(store).booked_on(D1)
     assert all(s.sealed and sealed.panel_id not in s.describe() and "名单密封中" in s.describe()
                for m in hidden for s in seats[m])
     warned = build_panel(store, admin, spec(mode="best", seed=3, same_day="warn"), save=False).document
     assert warned["warnings"] and not [w for w in warned["warnings"] if sealed.panel_id in w]
+    assert not set(hidden) & set(_ids(warned)) and not [w for w in warned["warnings"] if "密封" in w]
+    assert not set(hidden) & {i for ids in warned["excluded_ids"].values() for i in ids}
+    assert not set(hidden) & {i for ids in second["excluded_ids"].values() for i in ids}
     for expert_id in hidden:
         assert not expert_profile(store, expert_id, admin, on=D1 - dt.timedelta(days=30))["upcoming"]

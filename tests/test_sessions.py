@@ -286,3 +286,19 @@ def test_a_session_checks_its_projects_conflicts_once_per_data_version(store, ad
     cold = prepare_session(store, s)
     assert len(checks) == 2
     assert [g.excluded for g in cold.groups] == [g.excluded for g in prepare_session(store, s).groups]
+
+
+def test_a_session_beside_a_sealed_panel_neither_seats_nor_names_its_members(store, admin):
+    import datetime as dt
+
+    from expertpool.services.panels import load_panel
+
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    sealed = build_panel(store, admin, spec(mode="lottery"), now=now,
+                         sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
+    hidden = set(load_panel(store, admin, sealed.panel_id, now=now, open_sealed=True).member_ids())
+    for same_day in ("refuse", "warn"):
+        doc = plan_session(store, admin, session_spec(mode="best", seed=1, same_day=same_day), save=False).document
+        assert not hidden & {i for g in doc["groups"] for i in ids(g["members"])}
+        assert not hidden & {i for v in doc["excluded_ids"].values() for i in v}
+        assert doc["exclusions"][BOOKED] >= len(hidden) and not doc.get("warnings")

@@ -84,9 +84,9 @@ class PanelSpec:
 
     def eligibility_rules(self) -> EligibilityRules:
         """Who may sit on this panel: every eligibility rule, with this spec's limits (with
-        same_day = "warn", a second seat on one day is allowed and warned about)."""
-        rules = PANEL_RULES if self.same_day == "refuse" else tuple(r for r in PANEL_RULES if r != "booked")
-        return EligibilityRules(rules, max_age=self.max_age, max_age_high_level=self.max_age_high_level,
+        same_day = "warn", a second seat on one day is allowed and warned about: the facts then
+        hold as booked only those on a still-sealed panel, `panels.eligibility_facts`)."""
+        return EligibilityRules(PANEL_RULES, max_age=self.max_age, max_age_high_level=self.max_age_high_level,
                                 max_reviews_per_year=self.max_reviews_per_year)
 
     def to_json(self) -> dict:

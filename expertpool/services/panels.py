@@ -112,14 +112,30 @@ def eligibility_facts(store: ExpertStore, spec: PanelSpec, snapshot: PoolSnapsho
         # evaluations too: a handful per review, read fresh like integrity
         paused=pauses_on(store.iter_records("evaluation"), load_evaluation_policy(), day),
         reviews=reviews_in_year(snapshot, ledger, day) if spec.max_reviews_per_year is not None else Counter(),
-        booked=frozenset(ledger.booked_on(day)))
+        # same_day "warn" seats an expert twice and says so, but never someone on a still-sealed
+        # panel: the warning would name a member of it
+        booked=frozenset(ledger.booked_on(day)) if spec.same_day == "refuse" else sealed_seats_on(ledger, day))
+
+
+def sealed_seats_on(ledger: Ledger, day: dt.date) -> frozenset[str]:
+    """The experts seated on `day` on a panel whose member list is still sealed: never drawn again
+    that day, and never named by another draw (`named_exclusions`)."""
+    return frozenset(m for m, seats in ledger.booked_on(day).items() if any(s.sealed for s in seats))
+
+
+def named_exclusions(excluded: dict[str, list[str]], ledger: Ledger, day: dt.date) -> dict[str, list[str]]:
+    """A draw's exclusions by reason as its record names them: those seated that day on a still-
+    sealed panel are counted (`exclusions`) but not named, or the record would list its members."""
+    hidden = sealed_seats_on(ledger, day)
+    return {REASONS[k]: sorted(i for i in v if k != "booked" or i not in hidden) for k, v in excluded.items()}
 
 
 def same_day_warnings(ledger: Ledger, day: dt.date, members: Sequence[str], names: dict[str, str]) -> list[str]:
-    """One line per member already seated elsewhere on `day` (a spec with same_day = "warn")."""
+    """One line per member already seated elsewhere on `day` (a spec with same_day = "warn"); a
+    seat on a still-sealed panel is never among them (those experts are not drawn)."""
     booked = ledger.booked_on(day)
     return [f"{m} {names.get(m, '')} 同日已入选：{'；'.join(seat.describe() for seat in booked[m])}"
-            for m in members if m in booked]
+            for m in members if m in booked and not any(seat.sealed for seat in booked[m])]
 
 
 def _project_refs(spec: PanelSpec) -> list[tuple[str, Path | None]]:
@@ -484,7 +500,7 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         bound=result.bound,
         gap=result.gap,
         exclusions={REASONS[k]: len(v) for k, v in elig.excluded.items()},
-        excluded_ids={REASONS[k]: sorted(v) for k, v in elig.excluded.items()},
+        excluded_ids=named_exclusions(elig.excluded, inputs.ledger, spec.review_date),
         conflicts=elig.conflicts,
         pool=PoolFigures(experts=len(inputs.experts), eligible=len(inputs.candidates),
                          qualified=result.stats.qualified, forbidden_pairs=len(elig.forbidden_pairs),

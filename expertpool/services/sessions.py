@@ -51,6 +51,7 @@ from expertpool.services.panels import (
     project_refs,
     rank_review,
     review_relevance,
+    named_exclusions,
     same_day_warnings,
     solver_candidates,
     stored_record,
@@ -281,7 +282,7 @@ def _save(store: ExpertStore, actor: Actor, inputs: SessionInputs, result: Sessi
         probability_min=result.probability_min, probability_max=result.probability_max,
         objective=result.objective, bound=result.bound, gap=result.gap,
         exclusions={REASONS[k]: len(v) for k, v in inputs.excluded_ids.items()},
-        excluded_ids={REASONS[k]: v for k, v in inputs.excluded_ids.items()},
+        excluded_ids=named_exclusions(inputs.excluded_ids, inputs.ledger, spec.review_date),
         conflict_evidence=(f"各组因利益冲突排除的专家（见各组的「{REASONS[CONFLICT]}」人数）按引用保存：对该组的申报项目运行 "
                            f"expertpool coi check --project 项目编号 --review-date {spec.review_date.isoformat()}，"
                            "在同一数据版本上可得每一位被排除专家的规则与证据路径。"),
