@@ -1,6 +1,8 @@
 """The SQLite rank index: FTS5's bm25 computed outside SQLite, bit for bit, or not at all."""
 from __future__ import annotations
 
+import pytest
+
 from expertpool.segment import QueryTerm
 from expertpool.stores import fts_rank
 from expertpool.stores.base import SearchFilters, SearchQuery
@@ -12,7 +14,10 @@ def _q(*alternatives: str, **kw) -> SearchQuery:
     return SearchQuery(tuple(QueryTerm(a, (a,)) for a in alternatives), **kw)
 
 
-def test_the_index_itself_answers_plain_queries_with_sqlites_scores(store):
+@pytest.mark.parametrize("batch", [fts_rank.READ_BATCH, 7])
+def test_the_index_itself_answers_plain_queries_with_sqlites_scores(store, monkeypatch, batch):
+    # a small batch: the rows are read in many batches, words numbered batch by batch
+    monkeypatch.setattr(fts_rank, "READ_BATCH", batch)
     store.upsert_experts(generate_experts(240, seed=11) + [make_expert("SC-900001", status="出库")])
     index = store.rank_index()
     assert isinstance(index, fts_rank.RankIndex)

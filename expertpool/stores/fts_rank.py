@@ -38,6 +38,8 @@ from expertpool.stores.textindex import GRAM_WEIGHT, NAME_SCORE, word_alternativ
 #: disk per store, `cache.snapshot.rank_index`) are rebuilt, never used. 3: pickled without its
 #: speed tables (`__getstate__`), grams postings scored in one pass with single characters
 FORMAT = 3
+#: rows of an FTS table read (and their words numbered) at a time when building
+READ_BATCH = 2000
 #: fts5_aux.c bm25 constants
 K1 = 1.2
 B = 0.75
@@ -269,18 +271,25 @@ def _postings(db, table: str, lengths: dict[int, int], position: dict[int, int],
         d[position[rowid]] = n
     k = K1 * ((1 - B) + B * d / avgdl)  # fts5: k1 * (1 - b + b * D / avgdl)
 
-    # postings from the stored text, plain words only: each is one FTS5 token as written
+    # postings from the stored text, plain words only: each is one FTS5 token as written. Read in
+    # batches, each batch's words numbered at once: only numbers stay (the words of 100,000
+    # experts' grams as Python strings took ≈ 2 GB)
     terms: dict[str, int] = _Numbering()
-    rows = db.execute(f"SELECT rowid, * FROM {table}").fetchall()
-    if any(row[0] not in lengths for row in rows):
-        return None
-    words = [_plain_words(row[1] or "") for row in rows]
-    term_of = np.fromiter(map(terms.__getitem__, chain.from_iterable(words)), dtype=np.int64)
-    per_row = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    row_positions = np.array([position[row[0]] for row in rows], dtype=np.int64)
-    pair = term_of * n_docs + np.repeat(row_positions, per_row)
-    order = np.argsort(pair)  # a (term, row) pair repeats only within its row
-    pair = pair[order]
+    term_parts, pair_parts = [], []
+    cursor = db.execute(f"SELECT rowid, * FROM {table}")
+    while batch := cursor.fetchmany(READ_BATCH):
+        if any(row[0] not in lengths for row in batch):
+            return None
+        words = [_plain_words(row[1] or "") for row in batch]
+        term_of = np.fromiter(map(terms.__getitem__, chain.from_iterable(words)), dtype=np.int64)
+        per_row = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        row_positions = np.array([position[row[0]] for row in batch], dtype=np.int64)
+        term_parts.append(term_of.astype(np.int32))
+        pair_parts.append(term_of * n_docs + np.repeat(row_positions, per_row))
+    term_of = np.concatenate(term_parts) if term_parts else np.zeros(0, dtype=np.int32)
+    pair = np.concatenate(pair_parts) if pair_parts else np.zeros(0, dtype=np.int64)
+    del term_parts, pair_parts
+    pair.sort()  # a (term, row) pair repeats only within its row
     first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else np.zeros(0, dtype=np.intp)
     post_freq = (np.diff(np.r_[first, len(pair)]).astype(np.float64) if len(pair) else np.zeros(0))
     post_term = pair[first] // n_docs
