@@ -11,7 +11,16 @@ go — timed apart), then searched, then panels are drawn by the CLI in NEW proc
 - after import: the first draw, finding the caches the import prepared;
 - cold: the first draw with an empty cache directory (another user, or a deleted cache): it
   reads the whole store, builds the conflict graph and copies the rank index itself;
-- warm: later draws (median of --runs), every one a new process.
+- warm: later draws (median of --runs), every one a new process, same spec, another seed (what
+  the data version, the projects and the rules decide is remembered: conflicts, rankings, and for
+  a lottery its proven-optimal distribution);
+- warm, other rules: the same, each run with another max_probability, so a lottery solves its
+  distribution again (the figure for a new lottery on a warm store);
+- warm, other projects: each run reviews other projects, so rankings (the rank index) and
+  conflicts are computed again.
+
+The package's bytecode is compiled first, as a pip install does (this machine sets
+PYTHONDONTWRITEBYTECODE, which would otherwise make every new process compile ~80 modules).
 
 Peak memory is the largest resident set: of this process over import + prepare (it holds
 nothing else by then; the pool is generated in a child process), and of each CLI draw.
@@ -22,6 +31,7 @@ panel ≤ 3 s, peak memory ≤ 2 GB.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import random
@@ -92,14 +102,16 @@ def cli_draw(env: dict[str, str], spec: Path, mode: str, seed: int) -> tuple[flo
     return wall, int(kb) / 1024, json.loads(proc.stdout), float(user) + float(system)
 
 
-def write_spec(workdir: Path, out: Path, projects: int) -> Path:
-    lines = (out / "projects.jsonl").read_text(encoding="utf-8").splitlines()[:projects]
-    (workdir / "projects.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    spec = workdir / "spec.toml"
+def write_spec(workdir: Path, out: Path, projects: int, *, first: int = 0, max_probability: float = 0.5,
+               name: str = "spec") -> Path:
+    """A panel spec reviewing `projects` of the pool's projects from the `first`."""
+    lines = (out / "projects.jsonl").read_text(encoding="utf-8").splitlines()[first:first + projects]
+    (workdir / f"{name}-projects.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = workdir / f"{name}.toml"
     spec.write_text('name = "bench"\nreview_date = 2026-12-01\nsize = 15\nfields = "all"\n'
                     'regions = { 四川 = [0.4, 0.6], 重庆 = [0.4, 0.6] }\nmin_full_senior_share = 0.6\n'
-                    'max_per_institution = 1\nprojects = "projects.jsonl"\nbackups = 5\nmax_probability = 0.5\n'
-                    'time_limit_s = 30\n', encoding="utf-8")
+                    f'max_per_institution = 1\nprojects = "{name}-projects.jsonl"\nbackups = 5\n'
+                    f'max_probability = {max_probability}\ntime_limit_s = 30\n', encoding="utf-8")
     return spec
 
 
@@ -150,10 +162,18 @@ def run_backend(backend: str, count: int, out: Path, args) -> dict:
             shutil.rmtree(cold_cache, ignore_errors=True)
             warm = [cli_draw({**env, "EXPERTPOOL_CACHE_DIR": str(cache)}, spec, mode, seed)
                     for seed in range(2, 2 + args.runs)]
+            other_rules = [cli_draw({**env, "EXPERTPOOL_CACHE_DIR": str(cache)},
+                                    write_spec(workdir, out, args.projects, max_probability=0.49 - 0.01 * k,
+                                               name=f"rules-{mode}-{k}"), mode, 1)[0] for k in range(args.runs)]
+            other_projects = [cli_draw({**env, "EXPERTPOOL_CACHE_DIR": str(cache)},
+                                       write_spec(workdir, out, args.projects, first=args.projects * (k + 1),
+                                                  name=f"projects-{mode}-{k}"), mode, 1)[0] for k in range(args.runs)]
             draws[mode] = {"after_import": after_import[0], "cold": cold[0], "cold_peak_mb": cold[1],
                            "after_import_cpu": after_import[3], "cold_cpu": cold[3],
                            "warm_cpu": statistics.median(w[3] for w in warm),
                            "warm": [w[0] for w in warm], "warm_median": statistics.median(w[0] for w in warm),
+                           "other_rules": statistics.median(other_rules),
+                           "other_projects": statistics.median(other_projects),
                            "warm_peak_mb": max(w[1] for w in warm), "status": warm[0][2]["status"],
                            "eligible": warm[0][2]["pool"]["eligible"], "qualified": warm[0][2]["pool"]["qualified"],
                            "document_mb": len(json.dumps(warm[0][2], ensure_ascii=False).encode()) / 1e6}
@@ -176,6 +196,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="warm draws per mode")
     args = parser.parse_args()
     out = pool_dir(args.count, args.seed)
+    compileall.compile_dir(str(ROOT / "expertpool"), quiet=1)   # as a pip install does
     load = os.getloadavg()[0]
     rows = []
     for backend in args.backends.split(","):
@@ -198,12 +219,14 @@ def main() -> None:
               f"| {row['store']} | {row['stored']:,} | {row['rows']:,} | {row['import']:.1f} | {row['prepare']:.1f} | "
               f"{row['import'] + row['prepare']:.1f} | {row['import_cpu']:.1f} / {row['prepare_cpu']:.1f} | "
               f"{row['import_peak_mb']:.0f} | {row['search_p50']:.1f} / {row['search_p99']:.1f} |")
-        print("\n| store | mode | after import (s) | cold (s) | warm median (s) | warm runs (s) | CPU after import / cold / "
+        print("\n| store | mode | after import (s) | cold (s) | warm median (s) | warm runs (s) | warm, other rules (s) "
+              "| warm, other projects (s) | CPU after import / cold / "
               "warm (s) | peak MB cold / warm | status | eligible | qualified | --json MB |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|---|")
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for mode, d in row["draws"].items():
             print(f"| {row['store']} | {mode} | {d['after_import']:.2f} | {d['cold']:.2f} | {d['warm_median']:.2f} | "
-                  f"{' / '.join(f'{w:.2f}' for w in d['warm'])} | {d['after_import_cpu']:.2f} / {d['cold_cpu']:.2f} / "
+                  f"{' / '.join(f'{w:.2f}' for w in d['warm'])} | {d['other_rules']:.2f} | {d['other_projects']:.2f} | "
+                  f"{d['after_import_cpu']:.2f} / {d['cold_cpu']:.2f} / "
                   f"{d['warm_cpu']:.2f} | {d['cold_peak_mb']:.0f} / {d['warm_peak_mb']:.0f} | "
                   f"{d['status']} | {d['eligible']:,} | {d['qualified']:,} | {d['document_mb']:.1f} |")
 
