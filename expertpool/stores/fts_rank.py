@@ -304,13 +304,17 @@ def _postings(db, table: str, lengths: dict[int, int], position: dict[int, int],
     db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{vocab}_row USING fts5vocab(main, {table}, row)")
     db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{vocab}_instance USING fts5vocab(main, {table}, instance)")
     keep = np.zeros(n_terms, dtype=bool)  # a word FTS5 does not hold is left out (it scores 0)
-    refetch = []
-    for term, docs, count in db.execute(f"SELECT term, doc, cnt FROM temp.{vocab}_row").fetchall():
-        i = terms.get(term)
-        if i is not None and doc_count[i] == docs and inst_count[i] == count:
-            keep[i] = True
-        else:
-            refetch.append(term)
+    vocabulary = db.execute(f"SELECT term, doc, cnt FROM temp.{vocab}_row").fetchall()
+    # compared as arrays: a grams table holds hundreds of thousands of terms
+    n_vocab = len(vocabulary)
+    number = np.fromiter((terms.get(term, -1) for term, _, _ in vocabulary), dtype=np.int64, count=n_vocab)
+    fts_docs = np.fromiter((docs for _, docs, _ in vocabulary), dtype=np.int64, count=n_vocab)
+    fts_count = np.fromiter((count for _, _, count in vocabulary), dtype=np.int64, count=n_vocab)
+    known = number >= 0
+    at = np.where(known, number, 0)
+    same = (known & (doc_count[at] == fts_docs) & (inst_count[at] == fts_count)) if n_terms else known
+    keep[number[same]] = True
+    refetch = [vocabulary[j][0] for j in np.flatnonzero(~same).tolist()]
     extra_docs, extra_freqs = [], []
     for term in refetch:
         f: dict[int, float] = {}
@@ -333,7 +337,9 @@ def _postings(db, table: str, lengths: dict[int, int], position: dict[int, int],
     starts.extend(np.cumsum(sizes, dtype=np.int64).tolist())
     docs = np.concatenate([post_doc[in_kept], *extra_docs]).astype(np.int32)
     f = np.concatenate([post_freq[in_kept], *extra_freqs])
-    idf = np.array([_idf(n_rows, hits) for hits in sizes], dtype=np.float64)
+    # fts5's idf per distinct number of rows holding a term (few distinct counts, many terms)
+    distinct, which = np.unique(np.array(sizes, dtype=np.int64), return_inverse=True)
+    idf = np.array([_idf(n_rows, hits) for hits in distinct.tolist()], dtype=np.float64)[which]
     gains = np.repeat(idf, sizes) * ((f * (K1 + 1.0)) / (f + k[docs]))
     return Postings(terms=numbering, starts=starts, docs=array("i", docs.tobytes()), gains=array("d", gains.tobytes()))
 
