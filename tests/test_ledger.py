@@ -152,3 +152,27 @@ def test_a_sealed_panel_seats_its_members_without_naming_them(store, admin):
     assert not set(hidden) & {i for ids in second["excluded_ids"].values() for i in ids}
     for expert_id in hidden:
         assert not expert_profile(store, expert_id, admin, on=D1 - dt.timedelta(days=30))["upcoming"]
+
+
+def test_what_a_draw_names_is_the_same_with_or_without_a_sealed_panel(store, admin):
+    """A sealed seat bars its expert (the same day, and toward the workload cap), but nothing a
+    draw's record names may differ because of it: otherwise the sealed members are read off a
+    second draw that day (its conflict evidence, its exclusions) or off the workload exclusions
+    of draws on two days. Counts may differ: they are all a sealed panel may show."""
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    later = (D1 + dt.timedelta(days=1)).isoformat()
+    probes = [spec(mode="best", seed=3, name="同日"), spec(mode="best", seed=3, review_date=later, max_reviews_per_year=1),
+              spec(mode="lottery", seed=4, review_date=later, max_reviews_per_year=1, same_day="warn")]
+    before = [build_panel(store, admin, s, save=False).document for s in probes]
+    sealed = build_panel(store, admin, spec(mode="lottery"), now=now,
+                         sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
+    hidden = set(load_panel(store, admin, sealed.panel_id, now=now, open_sealed=True).member_ids())
+    newly = []
+    for probe, earlier in zip(probes, before):
+        after = build_panel(store, admin, probe, save=False).document
+        assert not hidden & set(_ids(after)) and not hidden & set(_ids(after, "backups"))
+        assert after["excluded_ids"] == earlier["excluded_ids"] and after["conflicts"] == earlier["conflicts"]
+        # the sealed members the draw did not exclude before are excluded now, counted, not named
+        newly.append(hidden - {i for ids in earlier["excluded_ids"].values() for i in ids})
+        assert sum(after["exclusions"].values()) == sum(earlier["exclusions"].values()) + len(newly[-1])
+    assert len(hidden) == 15 and newly[0] and newly[1]   # the same day; the workload cap the seat reached

@@ -294,11 +294,15 @@ def test_a_session_beside_a_sealed_panel_neither_seats_nor_names_its_members(sto
     from expertpool.services.panels import load_panel
 
     now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    probes = [session_spec(mode="best", seed=1, same_day=same_day) for same_day in ("refuse", "warn")]
+    probes.append(session_spec(mode="best", seed=1, review_date="2026-12-02", max_reviews_per_year=1))
+    before = [plan_session(store, admin, s, save=False).document for s in probes]
     sealed = build_panel(store, admin, spec(mode="lottery"), now=now,
                          sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
     hidden = set(load_panel(store, admin, sealed.panel_id, now=now, open_sealed=True).member_ids())
-    for same_day in ("refuse", "warn"):
-        doc = plan_session(store, admin, session_spec(mode="best", seed=1, same_day=same_day), save=False).document
+    for probe, earlier in zip(probes, before):
+        doc = plan_session(store, admin, probe, save=False).document
         assert not hidden & {i for g in doc["groups"] for i in ids(g["members"])}
-        assert not hidden & {i for v in doc["excluded_ids"].values() for i in v}
-        assert doc["exclusions"][BOOKED] >= len(hidden) and not doc.get("warnings")
+        assert doc["excluded_ids"] == earlier["excluded_ids"]     # names nothing the seal would change
+        assert not doc.get("warnings")
+    assert doc["exclusions"]["评审次数已达年度上限"] > earlier["exclusions"]["评审次数已达年度上限"]

@@ -94,6 +94,15 @@ class Ledger:
     def __len__(self) -> int:
         return len(self.seats)
 
+    @property
+    def has_sealed(self) -> bool:
+        return any(seat.sealed for seat in self.seats)
+
+    def unsealed(self) -> "Ledger":
+        """The ledger without the seats on still-sealed panels: what anything a reader sees is
+        computed from, so that nothing shown differs because of a sealed seat."""
+        return Ledger(seat for seat in self.seats if not seat.sealed)
+
     def of_expert(self, expert_id: str) -> list[Seat]:
         return list(self._by_expert.get(expert_id, ()))
 

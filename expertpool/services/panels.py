@@ -84,13 +84,18 @@ __all__ = [
 class Eligibility:
     candidates: list[ExpertBrief]
     excluded: dict[str, list[str]]         # reason key → expert ids
-    conflicts: list[ConflictGroup]         # the evidence of every hard conflict of those excluded by one
+    #: the evidence of every hard conflict of those `named` as excluded by one
+    conflicts: list[ConflictGroup]
     forbidden_pairs: set[tuple[str, str]]
     institutions: dict[str, str]           # expert id → legal unit
+    #: the exclusions as a record names them (`sealed_blind`): `excluded` when no panel is sealed
+    named: dict[str, list[str]] | None = None
     by_id: dict[str, ExpertBrief] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_id = {e.id: e for e in self.candidates}
+        if self.named is None:
+            self.named = self.excluded
 
 
 def reviews_in_year(snapshot: PoolSnapshot, ledger: Ledger, day: dt.date) -> Counter:
@@ -111,6 +116,13 @@ def eligibility_facts(store: ExpertStore, spec: PanelSpec, snapshot: PoolSnapsho
         barred=barred_experts(store.iter_integrity(), day),
         # evaluations too: a handful per review, read fresh like integrity
         paused=pauses_on(store.iter_records("evaluation"), load_evaluation_policy(), day),
+        **_seat_facts(spec, snapshot, ledger))
+
+
+def _seat_facts(spec: PanelSpec, snapshot: PoolSnapshot, ledger: Ledger) -> dict:
+    """The facts the ledger gives on the review date: the workload count and who is booked."""
+    day = spec.review_date
+    return dict(
         reviews=reviews_in_year(snapshot, ledger, day) if spec.max_reviews_per_year is not None else Counter(),
         # same_day "warn" seats an expert twice and says so, but never someone on a still-sealed
         # panel: the warning would name a member of it
@@ -119,15 +131,25 @@ def eligibility_facts(store: ExpertStore, spec: PanelSpec, snapshot: PoolSnapsho
 
 def sealed_seats_on(ledger: Ledger, day: dt.date) -> frozenset[str]:
     """The experts seated on `day` on a panel whose member list is still sealed: never drawn again
-    that day, and never named by another draw (`named_exclusions`)."""
+    that day."""
     return frozenset(m for m, seats in ledger.booked_on(day).items() if any(s.sealed for s in seats))
 
 
-def named_exclusions(excluded: dict[str, list[str]], ledger: Ledger, day: dt.date) -> dict[str, list[str]]:
-    """A draw's exclusions by reason as its record names them: those seated that day on a still-
-    sealed panel are counted (`exclusions`) but not named, or the record would list its members."""
-    hidden = sealed_seats_on(ledger, day)
-    return {REASONS[k]: sorted(i for i in v if k != "booked" or i not in hidden) for k, v in excluded.items()}
+def sealed_blind(facts: EligibilityFacts, spec: PanelSpec, snapshot: PoolSnapshot, ledger: Ledger
+                 ) -> EligibilityFacts | None:
+    """The facts as if no panel were sealed, for what a draw's record names (its exclusions by
+    reason, the conflict evidence), or None when no seat is sealed. A sealed seat still bars its
+    expert (`facts`), and counts in `exclusions`, but naming by the real facts would let anyone
+    read the sealed members off a second draw that day, or off the workload exclusions of draws
+    on two days. Everyone these facts exclude, the real ones exclude too (fewer seats)."""
+    if not ledger.has_sealed:
+        return None
+    return replace(facts, **_seat_facts(spec, snapshot, ledger.unsealed()))
+
+
+def named_exclusions(named: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Exclusions by reason key → by their Chinese reason, as a record lists them."""
+    return {REASONS[k]: sorted(v) for k, v in named.items()}
 
 
 def same_day_warnings(ledger: Ledger, day: dt.date, members: Sequence[str], names: dict[str, str]) -> list[str]:
@@ -182,12 +204,15 @@ def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[
     # the conflicts of the whole pool; pairs only among the candidates, once they are known
     conflicts = pool_conflicts(snapshot, projects, day, policy)
     facts = replace(eligibility_facts(store, spec, snapshot, ledger), conflicted=conflicts.excluded)
-    candidates, excluded = sort_out(snapshot.experts, spec.eligibility_rules(), facts)
-    evidence = conflicts.groups_of(set(excluded["conflict"]))
+    rules = spec.eligibility_rules()
+    candidates, excluded = sort_out(snapshot.experts, rules, facts)
+    blind = sealed_blind(facts, spec, snapshot, ledger)
+    named = excluded if blind is None else sort_out(snapshot.experts, rules, blind)[1]
+    evidence = conflicts.groups_of(set(named["conflict"]))
     pairs = {(p.a, p.b) for p in graph.panel_pairs(policy, day, [e.id for e in candidates])}
     table = load_institutions()
     units = {e.id: table.normalise(e.institution) or e.institution for e in candidates}
-    return Eligibility(candidates, excluded, evidence, pairs, units)
+    return Eligibility(candidates, excluded, evidence, pairs, units, named)
 
 
 def solver_candidates(experts: Sequence[ExpertBrief], units: dict[str, str], relevance: dict[str, float],
@@ -500,7 +525,7 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         bound=result.bound,
         gap=result.gap,
         exclusions={REASONS[k]: len(v) for k, v in elig.excluded.items()},
-        excluded_ids=named_exclusions(elig.excluded, inputs.ledger, spec.review_date),
+        excluded_ids=named_exclusions(elig.named),
         conflicts=elig.conflicts,
         pool=PoolFigures(experts=len(inputs.experts), eligible=len(inputs.candidates),
                          qualified=result.stats.qualified, forbidden_pairs=len(elig.forbidden_pairs),

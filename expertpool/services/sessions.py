@@ -53,6 +53,7 @@ from expertpool.services.panels import (
     review_relevance,
     named_exclusions,
     same_day_warnings,
+    sealed_blind,
     solver_candidates,
     stored_record,
 )
@@ -93,6 +94,8 @@ class SessionInputs:
     ledger: Ledger
     timings: dict[str, float]
     data_version: str
+    #: `excluded_ids` as the record names them (`panels.sealed_blind`); None: the same
+    named_ids: dict[str, list[str]] | None = None
 
     def view(self, group: GroupInputs, expert_id: str, probability: float | None) -> MemberView:
         e = self.snapshot_by_id[expert_id]
@@ -177,7 +180,8 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
         t = time.perf_counter()
         day = spec.review_date
         progress.start(f"检查 {len(every_project)} 个申报项目的利益冲突与各组资格", None)
-        facts = eligibility_facts(store, replace(specs[0], max_reviews_per_year=10), snapshot, ledger)
+        fact_spec = replace(specs[0], max_reviews_per_year=10)
+        facts = eligibility_facts(store, fact_spec, snapshot, ledger)
         # the whole session's projects, also for one group: the same check (and the same
         # remembered answer) for the plan, its reproduction and a replacement in any group
         hard = hard_conflicts_by_project(snapshot, session_projects, day, policy_from(spec.policy))
@@ -217,9 +221,11 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
         group.pairs = sorted({(p.a, p.b) for p in policy_pairs if p.a in ids and p.b in ids})
         group.candidates = [base[e.id].with_relevance(group.relevance.get(e.id, 0.0)) for e in group.eligible]
     timings["candidates"] = time.perf_counter() - t
-    first_common = next(iter(sorted_out.values()))[1] if sorted_out else {}
+    first_rules, (_, first_common) = next(iter(sorted_out.items())) if sorted_out else (None, (None, {}))
+    blind = sealed_blind(facts, fact_spec, snapshot, ledger)
+    named = None if blind is None or first_rules is None else sort_out(snapshot.experts, first_rules, blind)[1]
     return SessionInputs(spec, snapshot, groups, {k: sorted(v) for k, v in first_common.items()}, units, ledger,
-                         timings, version)
+                         timings, version, named)
 
 
 # ---- plan ------------------------------------------------------------------------------------
@@ -282,7 +288,7 @@ def _save(store: ExpertStore, actor: Actor, inputs: SessionInputs, result: Sessi
         probability_min=result.probability_min, probability_max=result.probability_max,
         objective=result.objective, bound=result.bound, gap=result.gap,
         exclusions={REASONS[k]: len(v) for k, v in inputs.excluded_ids.items()},
-        excluded_ids=named_exclusions(inputs.excluded_ids, inputs.ledger, spec.review_date),
+        excluded_ids=named_exclusions(inputs.named_ids if inputs.named_ids is not None else inputs.excluded_ids),
         conflict_evidence=(f"各组因利益冲突排除的专家（见各组的「{REASONS[CONFLICT]}」人数）按引用保存：对该组的申报项目运行 "
                            f"expertpool coi check --project 项目编号 --review-date {spec.review_date.isoformat()}，"
                            "在同一数据版本上可得每一位被排除专家的规则与证据路径。"),
