@@ -85,6 +85,10 @@ def test_search_filters_on_an_honour_kept_as_written(tmp_path, store, admin):
     ("天府新区", "四川", "成都"), ("四川天府新区", "四川", "成都"), ("成都高新区", "四川", "成都"),
     ("成都市高新区", "四川", "成都"), ("绵阳科技城新区", "四川", "绵阳"), ("宜宾三江新区", "四川", "宜宾"),
     ("攀枝花钒钛高新区", "四川", "攀枝花"), ("四川省德阳市", "四川", "德阳"),
+    # Sichuan's official prefecture names and its 183 county-level divisions name their city
+    ("凉山彝族自治州", "四川", "凉山"), ("阿坝藏族羌族自治州", "四川", "阿坝"), ("甘孜藏族自治州", "四川", "甘孜"),
+    ("双流区", "四川", "成都"), ("成都市双流区", "四川", "成都"), ("彭州市", "四川", "成都"), ("高县", "四川", "宜宾"),
+    ("内江市市中区", "四川", "内江"), ("乐山市市中区", "四川", "乐山"), ("凉山州西昌市", "四川", "凉山"),
 ])
 def test_functional_zones_map_to_their_region(tmp_path, store, admin, written, region, expected):
     row = expert_row(所在地区=region, **{"市州/区县": written}, 证件号码="")
@@ -96,6 +100,7 @@ def test_functional_zones_map_to_their_region(tmp_path, store, admin, written, r
 @pytest.mark.parametrize("written, region, sub_region", [
     ("两江新区", "重庆", "两江新区"), ("重庆市渝北区", "重庆", "渝北区"), ("成都市", "四川", "成都"),
     ("天府新区", "四川", "成都"), ("四川省绵阳市", "四川", "绵阳"), ("万盛经开区", "重庆", "万盛经开区"),
+    ("凉山彝族自治州", "四川", "凉山"), ("彭州市", "四川", "成都"),
 ])
 def test_a_city_or_zone_in_the_region_column_names_its_region(tmp_path, store, admin, written, region, sub_region):
     # real lists put the place in 所在地区 itself; the sub-region column, when filled, must agree
@@ -103,13 +108,18 @@ def test_a_city_or_zone_in_the_region_column_names_its_region(tmp_path, store, a
     assert report.rejected == 0, report.rejects
     stored = store.get_expert("000001")
     assert (stored.region, stored.sub_region) == (region, sub_region)
-    row = expert_row(专家编号="000002", 姓名="林一", 所在地区=written, **{"市州/区县": "万州区" if region == "四川" else "绵阳"},
-                     证件号码="")
-    report = import_file(store, write_csv(tmp_path / "b.csv", [row]), admin)
-    assert [r.column for r in report.rejects] == ["市州/区县"]
+    rows = [expert_row(专家编号="000002", 姓名="林一", 所在地区=written, 证件号码="",
+                       **{"市州/区县": "万州区" if region == "四川" else "绵阳"}),          # another province
+            expert_row(专家编号="000003", 姓名="林二", 所在地区=written, 证件号码="",
+                       **{"市州/区县": "江北区" if region == "重庆" else "德阳"}),           # another place in it
+            expert_row(专家编号="000004", 姓名="林三", 所在地区=written, 证件号码="", **{"市州/区县": sub_region})]
+    report = import_file(store, write_csv(tmp_path / "b.csv", rows), admin)
+    assert [(r.row, r.column) for r in report.rejects] == [(2, "市州/区县"), (3, "市州/区县")]
+    assert written in report.rejects[1].reason and store.get_expert("000004").sub_region == sub_region
 
 
 @pytest.mark.parametrize("column, value", [("市州/区县", "高新区"), ("市州/区县", "两江新区"),
+                                           ("市州/区县", "市中区"), ("市州/区县", "东区"),   # two cities' / too short
                                            ("专业领域", "量子玄学"), ("所在地区", "云南"), ("所在地区", "昆明市"),
                                            ("所在地区", "高新区"), ("职称", "大师"),
                                            ("状态", "休眠")])

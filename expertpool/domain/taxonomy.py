@@ -91,6 +91,42 @@ FUNCTIONAL_ZONES: dict[str, tuple[str, str]] = {
 }
 _REGION_PREFIXES = {"四川": ("四川省", "四川"), "重庆": ("重庆市", "重庆")}
 
+# Sichuan's county-level divisions (districts, counties, county-level cities; the official list
+# as of 2024) by city or prefecture: a list that writes 双流区 or 成都市双流区 names 成都. A name two
+# cities share (市中区: 内江 and 乐山) or too short to be told apart (东区, 西区) is read only after
+# its city (内江市市中区, 攀枝花市东区).
+SICHUAN_COUNTIES: dict[str, tuple[str, ...]] = {
+    "成都": ("锦江区", "青羊区", "金牛区", "武侯区", "成华区", "龙泉驿区", "青白江区", "新都区", "温江区",
+           "双流区", "郫都区", "新津区", "金堂县", "大邑县", "蒲江县", "都江堰市", "彭州市", "邛崃市",
+           "崇州市", "简阳市"),
+    "自贡": ("自流井区", "贡井区", "大安区", "沿滩区", "荣县", "富顺县"),
+    "攀枝花": ("东区", "西区", "仁和区", "米易县", "盐边县"),
+    "泸州": ("江阳区", "纳溪区", "龙马潭区", "泸县", "合江县", "叙永县", "古蔺县"),
+    "德阳": ("旌阳区", "罗江区", "中江县", "广汉市", "什邡市", "绵竹市"),
+    "绵阳": ("涪城区", "游仙区", "安州区", "三台县", "盐亭县", "梓潼县", "北川羌族自治县", "平武县", "江油市"),
+    "广元": ("利州区", "昭化区", "朝天区", "旺苍县", "青川县", "剑阁县", "苍溪县"),
+    "遂宁": ("船山区", "安居区", "蓬溪县", "大英县", "射洪市"),
+    "内江": ("市中区", "东兴区", "威远县", "资中县", "隆昌市"),
+    "乐山": ("市中区", "沙湾区", "五通桥区", "金口河区", "犍为县", "井研县", "夹江县", "沐川县",
+           "峨边彝族自治县", "马边彝族自治县", "峨眉山市"),
+    "南充": ("顺庆区", "高坪区", "嘉陵区", "南部县", "营山县", "蓬安县", "仪陇县", "西充县", "阆中市"),
+    "眉山": ("东坡区", "彭山区", "仁寿县", "洪雅县", "丹棱县", "青神县"),
+    "宜宾": ("翠屏区", "南溪区", "叙州区", "江安县", "长宁县", "高县", "珙县", "筠连县", "兴文县", "屏山县"),
+    "广安": ("广安区", "前锋区", "岳池县", "武胜县", "邻水县", "华蓥市"),
+    "达州": ("通川区", "达川区", "宣汉县", "开江县", "大竹县", "渠县", "万源市"),
+    "雅安": ("雨城区", "名山区", "荥经县", "汉源县", "石棉县", "天全县", "芦山县", "宝兴县"),
+    "巴中": ("巴州区", "恩阳区", "通江县", "南江县", "平昌县"),
+    "资阳": ("雁江区", "安岳县", "乐至县"),
+    "阿坝": ("马尔康市", "汶川县", "理县", "茂县", "松潘县", "九寨沟县", "金川县", "小金县", "黑水县",
+           "壤塘县", "阿坝县", "若尔盖县", "红原县"),
+    "甘孜": ("康定市", "泸定县", "丹巴县", "九龙县", "雅江县", "道孚县", "炉霍县", "甘孜县", "新龙县",
+           "德格县", "白玉县", "石渠县", "色达县", "理塘县", "巴塘县", "乡城县", "稻城县", "得荣县"),
+    "凉山": ("西昌市", "会理市", "木里藏族自治县", "盐源县", "德昌县", "会东县", "宁南县", "普格县", "布拖县",
+           "金阳县", "昭觉县", "喜德县", "冕宁县", "越西县", "甘洛县", "美姑县", "雷波县"),
+}
+#: the official names of Sichuan's three autonomous prefectures
+_PREFECTURE_NAMES = {"阿坝": "阿坝藏族羌族自治州", "甘孜": "甘孜藏族自治州", "凉山": "凉山彝族自治州"}
+
 TITLES: tuple[str, ...] = ("正高级", "副高级", "中级", "其他")
 SENIOR_TITLES = frozenset({"正高级", "副高级"})
 _TITLE_ALIASES: dict[str, tuple[str, ...]] = {
@@ -223,6 +259,7 @@ def _subregion_table() -> dict[str, tuple[str, str]]:
                 table[fold(name + suffix)] = (region, name)
                 if suffix == "州":
                     table[fold(name + "自治州")] = (region, name)
+                    table[fold(_PREFECTURE_NAMES[name])] = (region, name)
             else:
                 bare = name.removesuffix("区").removesuffix("县")
                 if bare and bare not in ("两江新", "重庆高新", "万盛经开"):
@@ -235,6 +272,15 @@ def _subregion_table() -> dict[str, tuple[str, str]]:
         table[fold(alias)] = found
         if found[0] == "四川" and alias.startswith(found[1]):  # 成都市高新区 as well as 成都高新区
             table.setdefault(fold(found[1] + "市" + alias[len(found[1]):]), found)
+    shared = {c for city, counties in SICHUAN_COUNTIES.items() for c in counties
+              if sum(c in other for other in SICHUAN_COUNTIES.values()) > 1}
+    for city, counties in SICHUAN_COUNTIES.items():
+        city_names = (city, city + ("州" if city in _PREFECTURE_NAMES else "市"), _PREFECTURE_NAMES.get(city, city))
+        for county in counties:
+            for prefix in city_names:                           # 成都市双流区, 凉山州西昌市
+                table.setdefault(fold(prefix + county), ("四川", city))
+            if county not in shared and (len(county) > 2 or county.endswith("县")) and fold(county) not in table:
+                table[fold(county)] = ("四川", city)
     return table
 
 

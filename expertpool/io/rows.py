@@ -187,9 +187,13 @@ def expert_from_row(row: dict, *, source: str | None, id_key: bytes,
     id_text, status_text = _text(row, "id_number"), _text(row, "status")
     source_id = _text(row, "source_id", required=True)
     name = _text(row, "name", required=True)
-    region, sub_region = _region_of(_text(row, "region", required=True))
+    region_text = _text(row, "region", required=True)
+    region, sub_region = _region_of(region_text)
     if sub_region_text:
-        _, sub_region = _vocab("sub_region", taxonomy.normalise_subregion, sub_region_text, region)
+        _, written = _vocab("sub_region", taxonomy.normalise_subregion, sub_region_text, region)
+        if sub_region is not None and written != sub_region:   # 所在地区 already named another place
+            raise RowError("sub_region", f"「{sub_region_text}」与所在地区「{region_text}」（{sub_region}）不一致")
+        sub_region = written
     gender = _vocab("gender", taxonomy.normalise_gender, gender_text) if gender_text else None
     birth_year = _year(row, "birth_year")
     if birth_year is not None and not 1920 <= birth_year <= 2010:
