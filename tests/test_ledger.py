@@ -5,6 +5,7 @@ reproduction sees the ledger as it stood, and `show` lists recent reviews and up
 import datetime as dt
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -176,3 +177,27 @@ def test_what_a_draw_names_is_the_same_with_or_without_a_sealed_panel(store, adm
         newly.append(hidden - {i for ids in earlier["excluded_ids"].values() for i in ids})
         assert sum(after["exclusions"].values()) == sum(earlier["exclusions"].values()) + len(newly[-1])
     assert len(hidden) == 15 and newly[0] and newly[1]   # the same day; the workload cap the seat reached
+
+
+def test_without_the_sealing_key_only_draws_a_sealed_panel_matters_to_are_refused(store, admin, tmp_path, monkeypatch):
+    """Another officer's machine without the sealing key: reading never makes a new key (it could
+    open nothing); a draw whose day or workload year holds a sealed panel stops with a message
+    naming the key (exit 2, not a wrong answer); a draw on a day it cannot matter to goes ahead,
+    and `show` lists its seats as usual."""
+    from expertpool import keys
+
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    build_panel(store, admin, spec(mode="lottery"), now=now, sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
+    monkeypatch.setenv("EXPERTPOOL_KEY_DIR", str(tmp_path / "other-keys"))   # no sealing key here
+    for day in (D1, D1 + dt.timedelta(days=200)):
+        with pytest.raises(keys.KeyUnavailable) as refused:
+            build_panel(store, admin, spec(mode="best", review_date=day.isoformat()), save=False)
+        assert keys.SEAL_KEY.env in str(refused.value) and refused.value.exit_code == 2
+    assert not keys.key_path(keys.SEAL_KEY).exists()
+    far = build_panel(store, admin, spec(mode="best", review_date="2028-03-01"), save=False).document
+    assert len(far["members"]) == 15
+    before = build_panel(store, admin, spec(mode="best", review_date=(D1 - dt.timedelta(days=1)).isoformat()),
+                         save=False).document
+    assert len(before["members"]) == 15
+    member = far["members"][0]["id"]
+    assert expert_profile(store, member, admin, on="2026-11-01")["eligible_on"] == "2026-11-01"

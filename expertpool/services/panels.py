@@ -440,7 +440,7 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     projects = _load_projects(store, spec, snapshot.graph)
     if not projects and not spec.no_projects:  # the references named no project at all
         _require_projects(PanelSpec(**{**asdict(spec), "projects": ()}))
-    ledger = ledger if ledger is not None else read_ledger(store)
+    ledger = ledger if ledger is not None else read_ledger(store, on=spec.review_date)
     timings["load"] = time.perf_counter() - t0
     t = time.perf_counter()
     elig = eligible_candidates(store, spec, projects, snapshot, ledger)
@@ -740,7 +740,7 @@ def reproduce_panel(store: ExpertStore, actor: Actor, panel_id: str,
         raise sealed_error(saved, "重新抽取核对")
     spec = saved_spec(saved)
     # the seats as they stood when the panel was drawn: not its own, nor those saved after it
-    ledger = read_ledger(store, exclude={panel_id}, as_of=saved.created_at)
+    ledger = read_ledger(store, exclude={panel_id}, as_of=saved.created_at, on=spec.review_date)
     redrawn = build_panel(store, actor, spec, save=False, ledger=ledger, progress=progress).record
     return saved, redrawn, redrawn.member_ids() == saved.drawn_member_ids()
 
@@ -782,7 +782,8 @@ def find_substitute(store: ExpertStore, record: PanelRecord, expert_id: str,
     members = record.member_ids()
     with gc_paused():
         # this panel's own seats are not "elsewhere on the same day"
-        inputs = prepare_draw(store, saved_spec(record), progress, read_ledger(store, exclude={record.id or ""}))
+        spec = saved_spec(record)
+        inputs = prepare_draw(store, spec, progress, read_ledger(store, exclude={record.id or ""}, on=spec.review_date))
     chosen, method = find_replacement(
         members, expert_id, inputs.candidates, inputs.rules, inputs.eligibility.forbidden_pairs,
         [*record.replacements.get(expert_id, []), *(b.id for b in record.backups)],

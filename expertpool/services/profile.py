@@ -50,7 +50,7 @@ def _reviews(store: ExpertStore, expert_id: str, day: dt.date) -> tuple[list[str
     """(reviews in the 12 months before `day`, newest first; seats on `day` or later, soonest first)."""
     start = day - dt.timedelta(days=365)
     # a seat on a still-sealed panel counts in the workload, but `show` would reveal a member
-    seats = [s for s in read_ledger(store).of_expert(expert_id) if not s.sealed]
+    seats = read_ledger(store, open_sealed=False).of_expert(expert_id)
     past = [(e.date, f"{e.date.isoformat()} {e.activity}（导入的评审记录）")
             for e in store.iter_records("history", expert_id) if start <= e.date < day]
     past += [(s.day, s.describe()) for s in seats if start <= s.day < day]

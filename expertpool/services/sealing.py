@@ -63,15 +63,23 @@ def is_sealed_document(document: dict[str, Any]) -> bool:
 
 def open_document(document: dict[str, Any], panel_id: str) -> dict[str, Any]:
     """The full document of a stored sealed one. A wrong key or a changed ciphertext is an error
-    naming the key (never a silent empty panel)."""
+    naming the key (never a silent empty panel); without a key the error says which is needed
+    (reading never creates one: a new key could open nothing)."""
     blob = base64.b64decode(document[PAYLOAD_KEY])
+    sealed_with = document.get("seal", {}).get("key_fingerprint")
+    provide = f"请用环境变量 {keys.SEAL_KEY.env} 或文件 {keys.key_path(keys.SEAL_KEY)} 提供密封时所用的密钥"
+    key = keys.load_key(keys.SEAL_KEY)
+    if key is None:
+        raise keys.KeyUnavailable(
+            f"专家组 {panel_id} 的名单已密封（密钥指纹 {sealed_with}）；读取它需要密封时所用的{keys.SEAL_KEY.label}，"
+            f"抽取专家组与安排评审会也要读取它（密封名单中的专家同样占用当日席位和年度评审次数），"
+            f"而本机没有配置该密钥。{provide}")
     try:
-        plain = AESGCM(seal_key()).decrypt(blob[:_NONCE], blob[_NONCE:], panel_id.encode())
+        plain = AESGCM(key[:32]).decrypt(blob[:_NONCE], blob[_NONCE:], panel_id.encode())
     except InvalidTag:
         raise ExpertPoolError(
-            f"专家组 {panel_id} 的密封名单无法解密：当前的{keys.SEAL_KEY.label}（指纹 {key_fingerprint()}）"
-            f"不是密封时所用的（指纹 {document.get('seal', {}).get('key_fingerprint')}），或密文已被改动。"
-            f"请用环境变量 {keys.SEAL_KEY.env} 或文件 {keys.key_path(keys.SEAL_KEY)} 提供原密钥") from None
+            f"专家组 {panel_id} 的密封名单无法解密：当前的{keys.SEAL_KEY.label}（指纹 {keys.fingerprint(key[:32])}）"
+            f"不是密封时所用的（指纹 {sealed_with}），或密文已被改动。{provide}") from None
     secret = json.loads(plain)
     spec_seed = secret.pop("spec_seed", None)
     full = {k: v for k, v in document.items() if k != PAYLOAD_KEY}

@@ -172,7 +172,7 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
     if only is not None:
         planned = [g for g in planned if g[0] == only]
     specs = [spec.group_spec(name, tuple(p.id for p in ps), own) for name, ps, own in planned]
-    ledger = ledger if ledger is not None else read_ledger(store)
+    ledger = ledger if ledger is not None else read_ledger(store, on=spec.review_date)
     every_project = [p for _, ps, _ in planned for p in ps]
     with ThreadPoolExecutor(max_workers=1) as pool:
         ranking = pool.submit(rank_review, store, every_project, version, session_projects)
@@ -332,7 +332,7 @@ def reproduce_session(store: ExpertStore, actor: Actor, session_id: str, progres
     session was drawn: (saved, redrawn, same members in every group?)."""
     saved = get_session(store, actor, session_id)
     spec = load_session_spec(None, saved.spec)
-    ledger = read_ledger(store, exclude={session_id}, as_of=saved.created_at)
+    ledger = read_ledger(store, exclude={session_id}, as_of=saved.created_at, on=spec.review_date)
     redrawn = plan_session(store, actor, spec, save=False, ledger=ledger, progress=progress).record
     same = [g.member_ids() for g in redrawn.groups] == [g.drawn_member_ids() for g in saved.groups]
     return saved, redrawn, same
@@ -362,7 +362,8 @@ def replace_session_member(store: ExpertStore, actor: Actor, session_id: str, ex
         raise InputError(f"专家「{expert_id}」不是评审会 {session_id} 中{where}的成员")
     spec = load_session_spec(None, record.spec)
     with gc_paused():
-        inputs = prepare_session(store, spec, progress, read_ledger(store, exclude={session_id}), only=target.name)
+        inputs = prepare_session(store, spec, progress, read_ledger(store, exclude={session_id}, on=spec.review_date),
+                                 only=target.name)
     g = inputs.groups[0]
     members = target.member_ids()
     chosen, method = find_replacement(
