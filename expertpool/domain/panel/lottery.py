@@ -58,6 +58,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
+import ortools
 
 from expertpool.domain.panel.backups import rank_backups, rank_replacements
 from expertpool.domain.panel.checker import check_panel
@@ -213,8 +214,10 @@ def draw_lottery(candidates: Sequence[Candidate], rules: PanelRules, forbidden_p
 
 def solution_key(qualified: Sequence[Candidate], rules: PanelRules, pairs: Sequence[tuple[str, str]]) -> str:
     """Everything the distribution depends on, hashed: the qualified candidates in order (with
-    every attribute), the rules but the seed, and the forbidden pairs."""
-    digest = hashlib.sha256(repr(replace(rules, seed=0)).encode())
+    every attribute), the rules but the seed, the forbidden pairs, and the versions of the
+    solvers that found it (another OR-Tools may find another optimal distribution)."""
+    digest = hashlib.sha256(f"ortools {ortools.__version__} numpy {np.__version__}".encode())
+    digest.update(repr(replace(rules, seed=0)).encode())
     for candidate in qualified:
         digest.update(repr(candidate).encode())
     digest.update(repr(sorted(pairs)).encode())
