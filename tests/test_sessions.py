@@ -303,6 +303,46 @@ def test_a_session_beside_a_sealed_panel_neither_seats_nor_names_its_members(sto
     for probe, earlier in zip(probes, before):
         doc = plan_session(store, admin, probe, save=False).document
         assert not hidden & {i for g in doc["groups"] for i in ids(g["members"])}
-        assert doc["excluded_ids"] == earlier["excluded_ids"]     # names nothing the seal would change
+        # names and counts nothing the seal would change
+        assert doc["excluded_ids"] == earlier["excluded_ids"] and doc["exclusions"] == earlier["exclusions"]
+        assert doc["pool"]["eligible"] == earlier["pool"]["eligible"]
+        assert [g["exclusions"] for g in doc["groups"]] == [g["exclusions"] for g in earlier["groups"]]
+        assert [g["pool"]["eligible"] for g in doc["groups"]] == [g["pool"]["eligible"] for g in earlier["groups"]]
         assert not doc.get("warnings")
-    assert doc["exclusions"]["评审次数已达年度上限"] > earlier["exclusions"]["评审次数已达年度上限"]
+
+
+def test_replacing_in_a_session_whose_members_a_later_sealed_panel_seats_names_nobody(store, admin, monkeypatch):
+    """As for a panel (test_ledger): a sealed panel on an earlier day may push a session group's
+    members over the workload cap; a replacement in that group must neither refuse them as "no
+    longer eligible" (naming sealed members) nor seat a sealed member."""
+    import datetime as dt
+
+    from expertpool.services import panels
+    from expertpool.services.panels import MembersNoLongerEligible, NoSubstitute, load_panel
+
+    seeds = iter(range(1000, 2000))   # the sealed draws' secret seeds, fixed for the test
+    monkeypatch.setattr(panels.secrets, "randbelow", lambda n: next(seeds) % n)
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    outcome = plan_session(store, admin, session_spec(mode="best", seed=2, review_date="2027-03-01",
+                                                      max_reviews_per_year=1))
+    seated = {m: g["name"] for g in outcome.document["groups"] for m in ids(g["members"])}
+    hidden: set[str] = set()
+    for attempt in range(6):       # until a sealed draw (a secret seed) seats some of them
+        sealed = build_panel(store, admin, spec(mode="lottery", name=f"密封{attempt}"), now=now,
+                             sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
+        hidden |= set(load_panel(store, admin, sealed.panel_id, now=now, open_sealed=True).member_ids())
+        if hidden & set(seated):
+            break
+    hit = next(m for m in seated if m in hidden)
+    group = seated[hit]
+    record = None
+    for leaving in sorted(m for m, g in seated.items() if g == group and m not in hidden):
+        try:
+            record = replace_session_member(store, admin, outcome.session_id, leaving, "因病")
+            break
+        except MembersNoLongerEligible as refused:       # pragma: no cover - the defect this guards
+            pytest.fail(f"refused, naming: {refused}")
+        except NoSubstitute as none:
+            assert not [m for m in hidden if m in str(none)]
+    assert record is not None, "no member of the group could be replaced"
+    assert record.replaced[-1].in_ not in hidden and hit in record.group(group).member_ids()

@@ -11,7 +11,7 @@ import json
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
@@ -88,14 +88,22 @@ class Eligibility:
     conflicts: list[ConflictGroup]
     forbidden_pairs: set[tuple[str, str]]
     institutions: dict[str, str]           # expert id → legal unit
-    #: the exclusions as a record names them (`sealed_blind`): `excluded` when no panel is sealed
+    #: the exclusions as a record names and counts them (`sealed_blind`): `excluded` when no
+    #: panel is sealed
     named: dict[str, list[str]] | None = None
+    #: how many were eligible, as a record shows it (`sealed_blind`): len(candidates) without seals
+    shown_eligible: int | None = None
+    #: those kept off only by a seat on a still-sealed panel (a member of an earlier panel who
+    #: stays on it: `find_replacement`'s `also_fixed`), with their briefs
+    sealed_only: tuple[ExpertBrief, ...] = ()
     by_id: dict[str, ExpertBrief] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_id = {e.id: e for e in self.candidates}
         if self.named is None:
             self.named = self.excluded
+        if self.shown_eligible is None:
+            self.shown_eligible = len(self.candidates)
 
 
 def reviews_in_year(snapshot: PoolSnapshot, ledger: Ledger, day: dt.date) -> Counter:
@@ -137,11 +145,14 @@ def sealed_seats_on(ledger: Ledger, day: dt.date) -> frozenset[str]:
 
 def sealed_blind(facts: EligibilityFacts, spec: PanelSpec, snapshot: PoolSnapshot, ledger: Ledger
                  ) -> EligibilityFacts | None:
-    """The facts as if no panel were sealed, for what a draw's record names (its exclusions by
-    reason, the conflict evidence), or None when no seat is sealed. A sealed seat still bars its
-    expert (`facts`), and counts in `exclusions`, but naming by the real facts would let anyone
-    read the sealed members off a second draw that day, or off the workload exclusions of draws
-    on two days. Everyone these facts exclude, the real ones exclude too (fewer seats)."""
+    """The facts as if no panel were sealed, for what a draw's record names and counts (its
+    exclusions by reason, their counts, the conflict evidence, how many were eligible), or None
+    when no seat is sealed. A sealed seat still bars its expert (`facts`), but naming or
+    counting by the real facts would let anyone read the sealed members off a second draw that
+    day, off the workload exclusions of draws on two days, or off the counts of draws that avoid
+    one expert at a time. Everyone these facts exclude, the real ones exclude too (fewer seats).
+    What the solver reports of the real pool (qualified, types) and the draw itself still
+    depend on who is free: README, "Sealed results", says what that leaves."""
     if not ledger.has_sealed:
         return None
     return replace(facts, **_seat_facts(spec, snapshot, ledger.unsealed()))
@@ -207,12 +218,16 @@ def eligible_candidates(store: ExpertStore, spec: PanelSpec, projects: Sequence[
     rules = spec.eligibility_rules()
     candidates, excluded = sort_out(snapshot.experts, rules, facts)
     blind = sealed_blind(facts, spec, snapshot, ledger)
-    named = excluded if blind is None else sort_out(snapshot.experts, rules, blind)[1]
+    shown, named = (candidates, excluded) if blind is None else sort_out(snapshot.experts, rules, blind)
     evidence = conflicts.groups_of(set(named["conflict"]))
-    pairs = {(p.a, p.b) for p in graph.panel_pairs(policy, day, [e.id for e in candidates])}
+    ids = {e.id for e in candidates}
+    sealed_only = tuple(e for e in shown if e.id not in ids)
+    # pairs among everyone the record counts (the sealed-only too: a member of an earlier panel
+    # who stays on it must not be paired with a substitute in conflict with them)
+    pairs = {(p.a, p.b) for p in graph.panel_pairs(policy, day, [e.id for e in shown])}
     table = load_institutions()
-    units = {e.id: table.normalise(e.institution) or e.institution for e in candidates}
-    return Eligibility(candidates, excluded, evidence, pairs, units, named)
+    units = {e.id: table.normalise(e.institution) or e.institution for e in (*candidates, *sealed_only)}
+    return Eligibility(candidates, excluded, evidence, pairs, units, named, len(shown), sealed_only)
 
 
 def solver_candidates(experts: Sequence[ExpertBrief], units: dict[str, str], relevance: dict[str, float],
@@ -373,6 +388,8 @@ class DrawInputs:
     timings: dict[str, float]
     ledger: Ledger
     version: str = ""                 # the data version drawn from ("" when unknown)
+    #: `eligibility.sealed_only` as the solver sees them (no relevance): `find_replacement`
+    also_fixed: dict[str, Candidate] = field(default_factory=dict)
 
     def view(self, expert_id: str, probability: float | None) -> MemberView:
         """A drawn expert as the panel record shows them."""
@@ -454,8 +471,10 @@ def prepare_draw(store: ExpertStore, spec: PanelSpec, progress: Progress | None 
     timings["relevance"] = time.perf_counter() - t
     candidates = solver_candidates(elig.candidates, elig.institutions, relevance, spec.review_date,
                                    quotas=spec.quotas)
+    also_fixed = {c.id: c for c in solver_candidates(elig.sealed_only, elig.institutions, {}, spec.review_date,
+                                                     quotas=spec.quotas)}
     return DrawInputs(snapshot.experts, elig, relevance, candidates, spec.to_rules(projects),
-                      projects, timings, ledger, snapshot.version)
+                      projects, timings, ledger, snapshot.version, also_fixed)
 
 
 def build_panel(store: ExpertStore, actor: Actor, spec: PanelSpec, *, progress: Progress | None = None,
@@ -524,10 +543,10 @@ def _draw(store: ExpertStore, actor: Actor, spec: PanelSpec, save: bool, now: dt
         objective=result.objective,
         bound=result.bound,
         gap=result.gap,
-        exclusions={REASONS[k]: len(v) for k, v in elig.excluded.items()},
+        exclusions={REASONS[k]: len(v) for k, v in elig.named.items()},
         excluded_ids=named_exclusions(elig.named),
         conflicts=elig.conflicts,
-        pool=PoolFigures(experts=len(inputs.experts), eligible=len(inputs.candidates),
+        pool=PoolFigures(experts=len(inputs.experts), eligible=elig.shown_eligible,
                          qualified=result.stats.qualified, forbidden_pairs=len(elig.forbidden_pairs),
                          types=result.stats.types, columns=result.stats.columns),
         projects=[p.id for p in inputs.projects],
@@ -608,6 +627,9 @@ def _sealable_spec(spec: PanelSpec, sealed_until: dt.datetime, save: bool, now: 
     if spec.mode != "lottery":
         raise InputError("密封抽取只能用随机抽取（--mode lottery）：择优抽取的结果换任何种子都几乎相同，"
                          "任何人都能重算出名单，密封没有意义")
+    if spec.same_day != "refuse":
+        raise InputError("密封抽取不能与 --allow-same-day（same_day = \"warn\"）同用：密封名单中的专家若同日已在"
+                         "其他专家组，那些专家组的警告与替换都会暴露密封名单")
     return dataclasses.replace(spec, seed=secrets.randbelow(2**31 - 1) + 1)
 
 
@@ -788,14 +810,15 @@ def find_substitute(store: ExpertStore, record: PanelRecord, expert_id: str,
         members, expert_id, inputs.candidates, inputs.rules, inputs.eligibility.forbidden_pairs,
         [*record.replacements.get(expert_id, []), *(b.id for b in record.backups)],
         taken=set(members) | {r.out for r in record.replaced}, again="expertpool panel build …",
-        name=lambda m: _label(record, m))
+        name=lambda m: _label(record, m), also_fixed=inputs.also_fixed)
     drawn = record.views()
     return Substitute(inputs.view(chosen, drawn[chosen].probability if chosen in drawn else None), method)
 
 
 def find_replacement(members: Sequence[str], leaving: str, candidates: Sequence[Candidate], rules: PanelRules,
                      pairs: Iterable[tuple[str, str]], saved_order: Sequence[str], *, taken: set[str],
-                     again: str, where: str = "", name: Callable[[str], str] = str) -> tuple[str, str]:
+                     again: str, where: str = "", name: Callable[[str], str] = str,
+                     also_fixed: Mapping[str, Candidate] | None = None) -> tuple[str, str]:
     """Who takes `leaving`'s seat, and how they were found ("backup" or "re-solve"): the one rule
     for every way onto a seat after the draw — `panel replace`, the automatic 补抽 after a decline
     (both through `find_substitute`) and `session replace`. The first of `saved_order` (the
@@ -805,14 +828,18 @@ def find_replacement(members: Sequence[str], leaving: str, candidates: Sequence[
     rule (the independent checker), the other members unchanged. `candidates` are those eligible
     on the current data: a remaining member who is not raises MembersNoLongerEligible; nobody
     fitting raises NoSubstitute. `where` names the group in messages, `name` a member (by reply
-    code while sealed), `again` the command that draws anew."""
+    code while sealed), `again` the command that draws anew. `also_fixed`: those kept off the
+    candidates only by a seat on a still-sealed panel (`Eligibility.sealed_only`): a member among
+    them stays (was seated first), and is never named as no longer eligible, which would tell
+    who is on the sealed panel."""
     by_id = {c.id: c for c in candidates}
+    seated = {**(also_fixed or {}), **by_id}
     remaining = [m for m in members if m != leaving]
-    no_longer = [m for m in remaining if m not in by_id]
+    no_longer = [m for m in remaining if m not in seated]
     if no_longer:
         raise MembersNoLongerEligible(f"{where}成员 {'、'.join(name(m) for m in no_longer)} 在评审日期已不符合条件"
                                       f"（诚信、状态、评价、冲突或工作量），请重新抽取（{again}）")
-    fixed = [by_id[m] for m in remaining]
+    fixed = [seated[m] for m in remaining]
     pairs = list(pairs)
     # only the qualified may take a seat, as in the draw itself
     qualified = qualified_ids(candidates, rules.relevance_threshold)

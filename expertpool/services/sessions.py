@@ -15,7 +15,7 @@ import json
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -78,6 +78,16 @@ class GroupInputs:
     relevance: dict[str, float]
     candidates: list[Candidate]
     pairs: list[tuple[str, str]]
+    #: who was eligible, as the record counts them (`panels.sealed_blind`); None: `eligible`
+    shown_ids: frozenset[str] | None = None
+    #: those kept off only by a seat on a still-sealed panel, with their briefs, and as the solver
+    #: sees them (`panels.find_replacement`'s `also_fixed`)
+    sealed_only: tuple[ExpertBrief, ...] = ()
+    also_fixed: dict[str, Candidate] = field(default_factory=dict)
+
+    @property
+    def shown(self) -> frozenset[str]:
+        return self.shown_ids if self.shown_ids is not None else frozenset(e.id for e in self.eligible)
 
     def solver_group(self) -> SessionGroup:
         return SessionGroup(self.name, self.spec.to_rules(self.projects), tuple(self.candidates), tuple(self.pairs))
@@ -188,7 +198,9 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
         queries, rankings = ranking.result()
         ranked = {p.id: (q, r) for p, q, r in zip(every_project, queries, rankings)}
         progress.finish()
+    blind = sealed_blind(facts, fact_spec, snapshot, ledger)
     sorted_out: dict[EligibilityRules, tuple[list, dict[str, list[str]]]] = {}
+    shown_out: dict[EligibilityRules, tuple[list, dict[str, list[str]]]] = {}   # as if nothing were sealed
     groups: list[GroupInputs] = []
     for (name, projects, _), group_spec in zip(planned, specs):
         rules = group_spec.eligibility_rules()
@@ -197,19 +209,26 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
                                   max_reviews_per_year=rules.max_reviews_per_year)
         if common not in sorted_out:
             sorted_out[common] = sort_out(snapshot.experts, common, facts)
-        eligible_all, excluded = sorted_out[common]
+            shown_out[common] = sorted_out[common] if blind is None else sort_out(snapshot.experts, common, blind)
+        eligible_all = sorted_out[common][0]
         conflicted = set().union(*(hard.get(p.id, set()) for p in projects))
         eligible = [e for e in eligible_all if e.id not in conflicted]
-        counts = {k: len(v) for k, v in excluded.items()}
-        counts[CONFLICT] = len(eligible_all) - len(eligible)
+        # the counts the record shows, from the sealed-blind sort (the same without seals)
+        shown_all, shown_excluded = shown_out[common]
+        counts = {k: len(v) for k, v in shown_excluded.items()}
+        shown = frozenset(e.id for e in shown_all if e.id not in conflicted)
+        counts[CONFLICT] = len(shown_all) - len(shown)
         relevance = review_relevance(group_spec, projects, [ranked[p.id][0] for p in projects],
                                      [ranked[p.id][1] for p in projects], eligible)
-        groups.append(GroupInputs(name, group_spec, projects, eligible, counts, relevance, [], []))
+        eligible_ids = {e.id for e in eligible}
+        sealed_only = tuple(e for e in shown_all if e.id in shown and e.id not in eligible_ids)
+        groups.append(GroupInputs(name, group_spec, projects, eligible, counts, relevance, [], [],
+                                  None if blind is None else shown, sealed_only))
     timings["eligibility"] = time.perf_counter() - t
     t = time.perf_counter()
-    everyone = sorted({e.id for g in groups for e in g.eligible})
+    everyone = sorted({e.id for g in groups for e in (*g.eligible, *g.sealed_only)})
     table = load_institutions()
-    by_id = {e.id: e for g in groups for e in g.eligible}
+    by_id = {e.id: e for g in groups for e in (*g.eligible, *g.sealed_only)}
     units = {i: table.normalise(by_id[i].institution) or by_id[i].institution for i in everyone}
     policy_pairs = graph.panel_pairs(policy_from(spec.policy), day, everyone)
     # one candidate per expert, with the attributes any group's quotas read, then each group's
@@ -217,13 +236,14 @@ def prepare_session(store: ExpertStore, spec: SessionSpec, progress: Progress | 
     quotas = [q for g in groups for q in g.spec.quotas]
     base = {c.id: c for c in solver_candidates([by_id[i] for i in everyone], units, {}, day, quotas=quotas)}
     for group in groups:
-        ids = {e.id for e in group.eligible}
+        # pairs among everyone the record counts (the sealed-only too: see `sealed_only`)
+        ids = {e.id for e in (*group.eligible, *group.sealed_only)}
         group.pairs = sorted({(p.a, p.b) for p in policy_pairs if p.a in ids and p.b in ids})
         group.candidates = [base[e.id].with_relevance(group.relevance.get(e.id, 0.0)) for e in group.eligible]
+        group.also_fixed = {e.id: base[e.id] for e in group.sealed_only}
     timings["candidates"] = time.perf_counter() - t
     first_rules, (_, first_common) = next(iter(sorted_out.items())) if sorted_out else (None, (None, {}))
-    blind = sealed_blind(facts, fact_spec, snapshot, ledger)
-    named = None if blind is None or first_rules is None else sort_out(snapshot.experts, first_rules, blind)[1]
+    named = None if blind is None or first_rules is None else shown_out[first_rules][1]
     return SessionInputs(spec, snapshot, groups, {k: sorted(v) for k, v in first_common.items()}, units, ledger,
                          timings, version, named)
 
@@ -274,7 +294,7 @@ def _save(store: ExpertStore, actor: Actor, inputs: SessionInputs, result: Sessi
             status=result.status, members=views(draw.members), backups=views(draw.backups),
             replacements={m: list(r) for m, r in draw.replacements.items()}, alternates=views(alternates),
             exclusions={REASONS[k]: v for k, v in g.excluded.items()},
-            pool=PoolFigures(experts=len(inputs.snapshot.experts), eligible=len(g.candidates),
+            pool=PoolFigures(experts=len(inputs.snapshot.experts), eligible=len(g.shown),
                              qualified=sum(1 for c in g.candidates if c.relevance >= rules.relevance_threshold),
                              forbidden_pairs=len(g.pairs)),
             relevance_sum=round(draw.relevance_sum, 4),
@@ -287,14 +307,15 @@ def _save(store: ExpertStore, actor: Actor, inputs: SessionInputs, result: Sessi
         status=result.status, strategy=result.strategy, seed=result.seed, groups=group_records,
         probability_min=result.probability_min, probability_max=result.probability_max,
         objective=result.objective, bound=result.bound, gap=result.gap,
-        exclusions={REASONS[k]: len(v) for k, v in inputs.excluded_ids.items()},
+        exclusions={REASONS[k]: len(v) for k, v in (inputs.named_ids if inputs.named_ids is not None
+                                                     else inputs.excluded_ids).items()},
         excluded_ids=named_exclusions(inputs.named_ids if inputs.named_ids is not None else inputs.excluded_ids),
         conflict_evidence=(f"各组因利益冲突排除的专家（见各组的「{REASONS[CONFLICT]}」人数）按引用保存：对该组的申报项目运行 "
                            f"expertpool coi check --project 项目编号 --review-date {spec.review_date.isoformat()}，"
                            "在同一数据版本上可得每一位被排除专家的规则与证据路径。"),
         data_version=inputs.data_version,
         pool=PoolFigures(experts=len(inputs.snapshot.experts),
-                         eligible=len({c.id for g in inputs.groups for c in g.candidates}),
+                         eligible=len(frozenset().union(*(g.shown for g in inputs.groups))),
                          qualified=result.stats.qualified, forbidden_pairs=result.stats.forbidden_pairs,
                          types=result.stats.types, columns=result.stats.columns),
         diagnosis=DiagnosisView.of(result.diagnosis),
@@ -370,7 +391,7 @@ def replace_session_member(store: ExpertStore, actor: Actor, session_id: str, ex
         members, expert_id, g.candidates, g.spec.to_rules(g.projects), g.pairs,
         [*target.replacements.get(expert_id, []), *(b.id for b in target.backups)],
         taken=record.seated() | {r.out for r in record.replaced}, where=f"{target.name}的",
-        again="expertpool session plan …")
+        again="expertpool session plan …", also_fixed=g.also_fixed)
     drawn = target.views()
     view = inputs.view(g, chosen, drawn[chosen].probability if chosen in drawn else None)
     replacement = GroupReplacement(group=target.name, out=expert_id, in_=chosen, reason=reason,
