@@ -157,3 +157,16 @@ def test_names_and_units_that_look_like_markup_are_printed_as_written(tmp_path, 
     assert result.exit_code == 0, result.output
     flat = "".join(result.output.split()).replace("│", "")  # the table may wrap the unit's cell
     assert "[/x]王" in flat and "[bold" in flat
+
+
+@pytest.mark.parametrize("written", ["高新区", "市中区", "四川高新区", "经济技术开发区"])
+def test_a_zone_many_cities_have_asks_for_the_city(tmp_path, store, admin, written):
+    report = import_file(store, write_csv(tmp_path / "a.csv", [expert_row(证件号码="", **{"市州/区县": written})]), admin)
+    [reject] = report.rejects
+    assert reject.column == "市州/区县" and "多个城市" in reject.reason and written in reject.reason
+
+
+def test_an_unknown_place_is_not_called_ambiguous(tmp_path, store, admin):
+    report = import_file(store, write_csv(tmp_path / "a.csv", [expert_row(证件号码="", **{"市州/区县": "昆明市"})]), admin)
+    [reject] = report.rejects
+    assert "昆明市" in reject.reason and "多个城市" not in reject.reason

@@ -224,11 +224,16 @@ _GENDER_ALIASES: dict[str, tuple[str, ...]] = {"男": ("m", "male", "男性"), "
 class UnknownValue(ValueError):
     """A value is not in a controlled vocabulary. `kind` names the vocabulary."""
 
-    def __init__(self, kind: str, value: str, choices: tuple[str, ...] | None = None):
+    def __init__(self, kind: str, value: str, choices: tuple[str, ...] | None = None, hint: str = ""):
         self.kind = kind
         self.value = value
-        hint = f"；可选：{'、'.join(choices)}" if choices and len(choices) <= 12 else ""
+        hint = hint or (f"；可选：{'、'.join(choices)}" if choices and len(choices) <= 12 else "")
         super().__init__(f"未知的{kind}「{value}」{hint}")
+
+
+#: names that many cities give a zone or district: they name no place without the city in front
+AMBIGUOUS_PLACES = frozenset({"高新区", "高新技术产业开发区", "经开区", "经济技术开发区", "新区", "市中区", "东区",
+                              "西区", "开发区", "科学城"})
 
 
 def _alias_table(canonical: tuple[str, ...], aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -336,7 +341,12 @@ def normalise_subregion(value: str, region: str | None = None) -> tuple[str, str
             if found is not None:
                 break
     if found is None:
-        raise UnknownValue("市州/区县", value)
+        bare = fold(value)
+        for prefixes in _REGION_PREFIXES.values():      # 四川高新区 names no city either
+            bare = next((bare.removeprefix(fold(p)) for p in prefixes if bare.startswith(fold(p))), bare)
+        ambiguous = bare in {fold(name) for name in AMBIGUOUS_PLACES}
+        raise UnknownValue("市州/区县", value, hint="：多个城市都有此名，请在前面写明城市（如 成都高新区、内江市市中区）"
+                           if ambiguous else "")
     if region is not None and found[0] != region:
         raise UnknownValue("市州/区县", f"{value}（不属于{region}）")
     return found
