@@ -152,7 +152,7 @@ def sealed_blind(facts: EligibilityFacts, spec: PanelSpec, snapshot: PoolSnapsho
     day, off the workload exclusions of draws on two days, or off the counts of draws that avoid
     one expert at a time. Everyone these facts exclude, the real ones exclude too (fewer seats).
     What the solver reports of the real pool (qualified, types) and the draw itself still
-    depend on who is free: README, "Sealed results", says what that leaves."""
+    depend on who is free: README ("Panel rules", the ledger) says what that leaves."""
     if not ledger.has_sealed:
         return None
     return replace(facts, **_seat_facts(spec, snapshot, ledger.unsealed()))
