@@ -168,10 +168,9 @@ def test_what_a_draw_names_or_counts_is_the_same_with_or_without_a_sealed_panel(
 
     from tests.sample_pool import SAMPLES
 
-    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
-    sealed = build_panel(store, admin, spec(mode="lottery"), now=now,
-                         sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
-    hidden = set(load_panel(store, admin, sealed.panel_id, now=now, open_sealed=True).member_ids())
+    from tests.sealing_helpers import seal_one
+
+    hidden = seal_one(store, admin)
     free = next(e.id for e in store.iter_experts() if e.id not in hidden and e.status == "在库")
     first = json.loads((SAMPLES / "projects.jsonl").read_text(encoding="utf-8").splitlines()[0])
     probes = [spec(mode="best", seed=3, name="同日"),
@@ -202,8 +201,9 @@ def test_without_the_sealing_key_only_draws_a_sealed_panel_matters_to_are_refuse
     and `show` lists its seats as usual."""
     from expertpool import keys
 
-    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
-    build_panel(store, admin, spec(mode="lottery"), now=now, sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
+    from tests.sealing_helpers import seal_one
+
+    seal_one(store, admin)
     monkeypatch.setenv("EXPERTPOOL_KEY_DIR", str(tmp_path / "other-keys"))   # no sealing key here
     for day in (D1, D1 + dt.timedelta(days=200)):
         with pytest.raises(keys.KeyUnavailable) as refused:
@@ -224,33 +224,14 @@ def test_replacing_on_a_panel_whose_members_a_later_sealed_panel_seats_names_nob
     pushing them over the workload cap on the other panel's day. Replacing one member there must
     neither refuse the others as "no longer eligible" (it would name members of the sealed
     panel) nor seat a sealed member."""
-    from expertpool.services import panels
-    from expertpool.services.panels import MembersNoLongerEligible, NoSubstitute
+    from tests.sealing_helpers import replace_one_of, seal_until_one_of
 
-    seeds = iter(range(1000, 2000))   # the sealed draws' secret seeds, fixed for the test
-    monkeypatch.setattr(panels.secrets, "randbelow", lambda n: next(seeds) % n)
-    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
     later = build_panel(store, admin, spec(mode="best", seed=3, review_date=D2.isoformat(),
                                            max_reviews_per_year=1)).document
     on_later = set(_ids(later))
-    hidden: set[str] = set()
-    for attempt in range(6):       # until the sealed draw (a secret seed) seats some of them
-        sealed = build_panel(store, admin, spec(mode="lottery", name=f"密封{attempt}"), now=now,
-                             sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
-        hidden |= set(load_panel(store, admin, sealed.panel_id, now=now, open_sealed=True).member_ids())
-        if hidden & on_later:
-            break
+    hidden = seal_until_one_of(store, admin, monkeypatch, on_later)
     overlap = hidden & on_later
-    assert overlap, "no sealed draw seated a member of the later panel"
-    replaced = None
-    for leaving in sorted(on_later - hidden):     # the sample pool is small: some seats have no substitute
-        try:
-            replaced = replace_member(store, admin, later["id"], leaving, "因病")
-            break
-        except MembersNoLongerEligible as refused:       # pragma: no cover - the defect this guards
-            pytest.fail(f"refused, naming: {refused}")
-        except NoSubstitute as none:
-            assert not [m for m in hidden if m in str(none)]
-    assert replaced is not None, "no member of the later panel could be replaced"
+    replaced = replace_one_of(sorted(on_later - hidden),
+                              lambda m: replace_member(store, admin, later["id"], m, "因病"), hidden)
     substitute = replaced.replaced[-1].in_
     assert substitute not in hidden and overlap <= set(replaced.member_ids())

@@ -289,17 +289,12 @@ def test_a_session_checks_its_projects_conflicts_once_per_data_version(store, ad
 
 
 def test_a_session_beside_a_sealed_panel_neither_seats_nor_names_its_members(store, admin):
-    import datetime as dt
+    from tests.sealing_helpers import seal_one
 
-    from expertpool.services.panels import load_panel
-
-    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
     probes = [session_spec(mode="best", seed=1, same_day=same_day) for same_day in ("refuse", "warn")]
     probes.append(session_spec(mode="best", seed=1, review_date="2026-12-02", max_reviews_per_year=1))
     before = [plan_session(store, admin, s, save=False).document for s in probes]
-    sealed = build_panel(store, admin, spec(mode="lottery"), now=now,
-                         sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
-    hidden = set(load_panel(store, admin, sealed.panel_id, now=now, open_sealed=True).member_ids())
+    hidden = seal_one(store, admin)
     for probe, earlier in zip(probes, before):
         doc = plan_session(store, admin, probe, save=False).document
         assert not hidden & {i for g in doc["groups"] for i in ids(g["members"])}
@@ -315,34 +310,14 @@ def test_replacing_in_a_session_whose_members_a_later_sealed_panel_seats_names_n
     """As for a panel (test_ledger): a sealed panel on an earlier day may push a session group's
     members over the workload cap; a replacement in that group must neither refuse them as "no
     longer eligible" (naming sealed members) nor seat a sealed member."""
-    import datetime as dt
+    from tests.sealing_helpers import replace_one_of, seal_until_one_of
 
-    from expertpool.services import panels
-    from expertpool.services.panels import MembersNoLongerEligible, NoSubstitute, load_panel
-
-    seeds = iter(range(1000, 2000))   # the sealed draws' secret seeds, fixed for the test
-    monkeypatch.setattr(panels.secrets, "randbelow", lambda n: next(seeds) % n)
-    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
     outcome = plan_session(store, admin, session_spec(mode="best", seed=2, review_date="2027-03-01",
                                                       max_reviews_per_year=1))
     seated = {m: g["name"] for g in outcome.document["groups"] for m in ids(g["members"])}
-    hidden: set[str] = set()
-    for attempt in range(6):       # until a sealed draw (a secret seed) seats some of them
-        sealed = build_panel(store, admin, spec(mode="lottery", name=f"密封{attempt}"), now=now,
-                             sealed_until=dt.datetime(2026, 11, 30, 8, tzinfo=dt.timezone.utc))
-        hidden |= set(load_panel(store, admin, sealed.panel_id, now=now, open_sealed=True).member_ids())
-        if hidden & set(seated):
-            break
+    hidden = seal_until_one_of(store, admin, monkeypatch, set(seated))
     hit = next(m for m in seated if m in hidden)
     group = seated[hit]
-    record = None
-    for leaving in sorted(m for m, g in seated.items() if g == group and m not in hidden):
-        try:
-            record = replace_session_member(store, admin, outcome.session_id, leaving, "因病")
-            break
-        except MembersNoLongerEligible as refused:       # pragma: no cover - the defect this guards
-            pytest.fail(f"refused, naming: {refused}")
-        except NoSubstitute as none:
-            assert not [m for m in hidden if m in str(none)]
-    assert record is not None, "no member of the group could be replaced"
+    record = replace_one_of(sorted(m for m, g in seated.items() if g == group and m not in hidden),
+                            lambda m: replace_session_member(store, admin, outcome.session_id, m, "因病"), hidden)
     assert record.replaced[-1].in_ not in hidden and hit in record.group(group).member_ids()
