@@ -141,6 +141,27 @@ def test_the_import_table_names_the_honours_table_as_written(tmp_path, monkeypat
     result = CliRunner().invoke(app, ["import", "--create", str(write_csv(tmp_path / "sc.csv", rows))])
     assert result.exit_code == 0, result.output
     assert "[mappings]" in result.output and "[bold]天府青城计划" in result.output
+    assert "\\[" not in result.output                 # and without a markup escape showing
+
+
+def test_bracketed_paths_users_and_values_print_as_written(tmp_path, monkeypatch):
+    """Plain (markup-off) output must not escape brackets either: a backslash would show. The
+    import command `generate` prints must work as printed; a user or a record value as typed."""
+    from typer.testing import CliRunner
+
+    from expertpool.cli.main import app
+
+    monkeypatch.setenv("EXPERTPOOL_DB", str(tmp_path / "s.sqlite3"))
+    monkeypatch.setenv("EXPERTPOOL_USER", "[admin]")
+    out = tmp_path / "池[1]"
+    runner = CliRunner()
+    generated = runner.invoke(app, ["generate", "--count", "20", "--seed", "3", "--projects", "2", "--out", str(out)])
+    assert generated.exit_code == 0, generated.output
+    assert "\\[" not in generated.output and f"{out}/sichuan_experts.csv" in generated.output
+    assert runner.invoke(app, ["roles", "grant", "[admin]", "reviewer", "--create"]).exit_code == 0
+    listed = runner.invoke(app, ["roles", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "[admin]" in listed.output and "\\[" not in listed.output
 
 
 @pytest.mark.parametrize("command", [["search", "压裂液"], ["show", "SC000300"]])

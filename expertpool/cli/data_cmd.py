@@ -21,8 +21,6 @@ def register(app: typer.Typer) -> None:
 
         Example: expertpool generate --count 32000 --seed 1 --out /tmp/pool
         """
-        from rich.markup import escape
-
         from expertpool.errors import InputError
         from expertpool.synthetic.generate import generate_pool
 
@@ -35,11 +33,11 @@ def register(app: typer.Typer) -> None:
         counts = summary["counts"]
         say = console().print
         say(f"已生成 {counts['people']} 位专家（四川名单 {counts['sichuan_rows']} 行，重庆名单 "
-            f"{counts['chongqing_rows']} 行，两份名单都有的 {counts['listed_twice']} 人）到 {escape(str(out))}：",
+            f"{counts['chongqing_rows']} 行，两份名单都有的 {counts['listed_twice']} 人）到 {out}：",
             highlight=False)
         for path in summary["import_files"]:
-            say(f"  {escape(path)}", highlight=False)
+            say(f"  {path}", highlight=False)
         for path in summary["other_files"].values():
-            say(f"  {escape(path)}（评测真值，不是导入文件）", highlight=False)
+            say(f"  {path}（评测真值，不是导入文件）", highlight=False)
         say("导入（专家名单在前）：", highlight=False)
-        say(f"  {escape(summary['import_command'])}", highlight=False, soft_wrap=True)
+        say(f"  {summary['import_command']}", highlight=False, soft_wrap=True)

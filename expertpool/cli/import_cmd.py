@@ -102,7 +102,7 @@ def render_import(report) -> None:
             out.print(f"……另有 {len(warnings) - 20} 个未收录的值（见 --json 的 warnings）。")
         from expertpool.io.datafiles import default_honours_path
 
-        out.print(escape(f"可在 {default_honours_path()} 的 [mappings] 中把它们归并为已知称号，或认定为 高层次人才。"),
+        out.print(f"可在 {default_honours_path()} 的 [mappings] 中把它们归并为已知称号，或认定为 高层次人才。",
                   highlight=False)
     dups = [d for f in report.files for d in f.possible_duplicates]
     if dups:

@@ -168,9 +168,7 @@ _LABELS = {"id": "记录编号", "version": "版本", "expert_id": "专家编号
 
 
 def _fmt(key: str, value) -> str:
-    """A field's value as display text, with rich markup escaped (values are user input)."""
-    from rich.markup import escape
-
+    """A field's value as display text (printed as written: the console has markup off)."""
     from expertpool.services.integrity import STATUS_LABELS
 
     if key == "end" and value is None:
@@ -178,10 +176,10 @@ def _fmt(key: str, value) -> str:
     if key == "status":
         return f"{STATUS_LABELS.get(value, value)}（{value}）"
     if isinstance(value, list):
-        return escape("、".join(map(str, value)))
+        return "、".join(map(str, value))
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return "" if value is None else escape(str(value))
+    return "" if value is None else str(value)
 
 
 def render_record(record) -> None:

@@ -81,13 +81,12 @@ def _names(roles) -> str:
 
 def render_roles(users: dict[str, list[str]], current: str) -> None:
     from rich.table import Table
-    from rich.markup import escape
 
     table = Table(title=f"用户角色（{len(users)} 位用户）")
     table.add_column("用户")
     table.add_column("角色")
     for user, roles in users.items():
-        table.add_row(escape(user) + ("（当前用户）" if user == current else ""), _names(roles))
+        table.add_row(user + ("（当前用户）" if user == current else ""), _names(roles))
     console().print(table)
 
 
